@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "docker/config.hpp"
+#include "log/log.hpp"
+#include "pipeline/config.hpp"
+#include "sinks/config.hpp"
+#include "watcher/config.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+
+namespace core_interceptor::config {
+
+/// Everything the daemon runs with, filled by config/ from the command line and INI file.
+struct app_config {
+    log::config logging;
+    docker::client_config docker;
+    watcher::config watcher;
+    pipeline::config pipeline;
+    std::optional<sinks::kafka_config> kafka;
+    std::optional<sinks::rest_config> rest;
+    /// Containers handled at once (`--max-concurrency`).
+    std::size_t max_concurrency = 4;
+    /// Die events queued while every job slot is busy; beyond it the reader waits.
+    std::size_t queue_capacity = 1024;
+    /// On SIGTERM, in-flight jobs get this long to finish before they are cancelled.
+    std::chrono::milliseconds shutdown_grace{2000};
+};
+
+}  // namespace core_interceptor::config

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+#include "config/options.hpp"
+
+#include "domain/dump.hpp"
+#include "domain/registry_auth.hpp"
+
+#include <boost/program_options.hpp>
+#include <boost/url/parse.hpp>
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace core_interceptor::config {
+namespace {
+
+/// A configuration error: names the option and what is wrong with it.
+struct bad_option {
+    std::string option;
+    std::string why;
+};
+
+po::options_description describe_options()
+{
+    po::options_description general("Options");
+    // clang-format off
+    general.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("config,c", po::value<std::string>()->value_name("FILE"),
+            "INI file; keys are the long option names; the command line wins")
+        ("docker-host", po::value<std::string>()->value_name("URL"),
+            "Docker daemon: unix:///path or tcp://host:port "
+            "(default: $DOCKER_HOST, else unix:///var/run/docker.sock)")
+        ("registry", po::value<std::string>()->value_name("HOST[:PORT][/PREFIX]"),
+            "push target; unset: images are committed and kept locally")
+        ("registry-auth", po::value<std::string>()->value_name("FILE"),
+            "registry credentials (docker config.json \"auths\" form, or "
+            "{\"username\": ..., \"password\": ...})")
+        ("kafka-brokers", po::value<std::string>()->value_name("LIST"),
+            "comma-separated bootstrap servers; enables the Kafka sink")
+        ("kafka-topic", po::value<std::string>()->value_name("NAME")->default_value("cores"),
+            "Kafka topic")
+        ("kafka-property,X", po::value<std::vector<std::string>>()->value_name("K=V"),
+            "extra librdkafka property, repeatable")
+        ("rest-url", po::value<std::string>()->value_name("URL"),
+            "http:// or https:// endpoint; enables the REST sink")
+        ("rest-header", po::value<std::vector<std::string>>()->value_name("\"NAME: VALUE\""),
+            "extra header for the REST sink, repeatable")
+        ("rest-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("10"),
+            "deadline of one REST request")
+        ("rest-insecure", po::bool_switch(),
+            "do not verify the REST endpoint's TLS certificate")
+        ("hostname", po::value<std::string>()->value_name("NAME"),
+            "host name in notifications (default: this machine's)")
+        ("dump-pattern", po::value<std::vector<std::string>>()->value_name("GLOB"),
+            "basename glob of a candidate dump, repeatable "
+            "(default: core, core.*, *.core, *.hprof)")
+        ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
+            "containers handled at once")
+        ("keep-image", po::bool_switch(),
+            "keep the committed image locally after a successful push")
+        ("push-retry-window", po::value<std::string>()->value_name("SECONDS")->default_value("180"),
+            "keep retrying a failing push this long before announcing pushed: false")
+        ("shutdown-grace", po::value<std::string>()->value_name("SECONDS")->default_value("2"),
+            "on SIGTERM, let in-flight work finish this long before cancelling it")
+        ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
+            "trace|debug|info|warning|error")
+        ("verbosity,v", po::value<std::string>()->value_name("N"),
+            "1 = debug, 2 = trace (overrides --log-level)");
+    // clang-format on
+    return general;
+}
+
+template <class T>
+T integer(const std::string& option, const std::string& text, T min, T max)
+{
+    T v{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
+        throw bad_option{option,
+                         "invalid value '" + text + "' (expected an integer from " +
+                             std::to_string(min) + " to " + std::to_string(max) + ")"};
+    return v;
+}
+
+std::string read_file(const std::string& option, const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw bad_option{option, "cannot read '" + path + "'"};
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad())
+        throw bad_option{option, "cannot read '" + path + "'"};
+    return std::move(s).str();
+}
+
+std::string machine_hostname()
+{
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0)
+        return "localhost";
+    return buf;
+}
+
+bool valid_header_name(std::string_view name)
+{
+    if (name.empty())
+        return false;
+    for (char c : name) {
+        bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        if (!tchar)
+            return false;
+    }
+    return true;
+}
+
+app_config build(const po::variables_map& vm)
+{
+    app_config cfg;
+    auto str = [&](const char* name) -> const std::string* {
+        return vm.count(name) ? &vm[name].as<std::string>() : nullptr;
+    };
+
+    // Logging
+    if (auto v = str("log-level")) {
+        auto l = log::parse_level(*v);
+        if (!l)
+            throw bad_option{"log-level",
+                             "invalid value '" + *v + "' (expected trace|debug|info|warning|error)"};
+        cfg.logging.min_level = *l;
+    }
+    if (auto v = str("verbosity")) {
+        int n = integer<int>("verbosity", *v, 0, 9);
+        if (n >= 2)
+            cfg.logging.min_level = log::level::trace;
+        else if (n == 1)
+            cfg.logging.min_level = log::level::debug;
+    }
+
+    // Docker
+    if (auto v = str("docker-host"))
+        cfg.docker.host = *v;
+    else if (const char* env = std::getenv("DOCKER_HOST"); env && *env)
+        cfg.docker.host = env;
+    {
+        const std::string& h = cfg.docker.host;
+        bool ok = (h.starts_with("unix://") && h.size() > 7) ||
+                  ((h.starts_with("tcp://") || h.starts_with("http://")) &&
+                   boost::urls::parse_uri(h).has_value());
+        if (!ok)
+            throw bad_option{"docker-host",
+                             "invalid value '" + h + "' (expected unix:///path or tcp://host:port)"};
+    }
+
+    // Registry
+    if (auto v = str("registry")) {
+        cfg.pipeline.registry = domain::parse_registry(*v);
+        if (!cfg.pipeline.registry)
+            throw bad_option{"registry",
+                             "invalid value '" + *v + "' (expected HOST[:PORT][/PREFIX])"};
+    }
+    std::string auth_file;
+    if (auto v = str("registry-auth")) {
+        if (!cfg.pipeline.registry)
+            throw bad_option{"registry-auth", "given without --registry"};
+        auth_file = read_file("registry-auth", *v);
+    }
+    if (cfg.pipeline.registry) {
+        auto header = domain::registry_auth_header(auth_file, cfg.pipeline.registry->host);
+        if (!header)
+            throw bad_option{"registry-auth", header.error().describe()};
+        cfg.pipeline.registry_auth = std::move(*header);
+    }
+
+    // Sinks
+    if (auto v = str("kafka-brokers")) {
+        if (v->empty())
+            throw bad_option{"kafka-brokers", "is empty"};
+        sinks::kafka_config k;
+        k.brokers = *v;
+        k.topic = vm["kafka-topic"].as<std::string>();
+        if (k.topic.empty())
+            throw bad_option{"kafka-topic", "is empty"};
+        if (vm.count("kafka-property")) {
+            for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>()) {
+                auto eq = kv.find('=');
+                if (eq == std::string::npos || eq == 0)
+                    throw bad_option{"kafka-property",
+                                     "invalid value '" + kv + "' (expected KEY=VALUE)"};
+                k.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+            }
+        }
+        cfg.kafka = std::move(k);
+    } else if (vm.count("kafka-property")) {
+        throw bad_option{"kafka-property", "given without --kafka-brokers"};
+    }
+
+    if (auto v = str("rest-url")) {
+        auto u = boost::urls::parse_absolute_uri(*v);
+        if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
+            throw bad_option{"rest-url",
+                             "invalid value '" + *v + "' (expected http://… or https://…)"};
+        sinks::rest_config r;
+        r.url = *v;
+        r.timeout = std::chrono::seconds(
+            integer<int>("rest-timeout", vm["rest-timeout"].as<std::string>(), 1, 3600));
+        r.insecure = vm["rest-insecure"].as<bool>();
+        if (vm.count("rest-header")) {
+            for (const auto& h : vm["rest-header"].as<std::vector<std::string>>()) {
+                auto colon = h.find(':');
+                std::string name = colon == std::string::npos ? h : h.substr(0, colon);
+                if (colon == std::string::npos || !valid_header_name(name))
+                    throw bad_option{"rest-header",
+                                     "invalid value '" + name + "…' (expected \"NAME: VALUE\")"};
+                std::string value = h.substr(colon + 1);
+                auto first = value.find_first_not_of(" \t");
+                value = first == std::string::npos ? "" : value.substr(first);
+                if (value.find_first_of("\r\n") != std::string::npos)
+                    throw bad_option{"rest-header", "value of '" + name + "' has a line break"};
+                r.headers.emplace_back(std::move(name), std::move(value));
+            }
+        }
+        cfg.rest = std::move(r);
+    } else if (vm.count("rest-header")) {
+        throw bad_option{"rest-header", "given without --rest-url"};
+    }
+
+    // Job
+    cfg.pipeline.hostname = str("hostname") ? *str("hostname") : machine_hostname();
+    if (cfg.pipeline.hostname.empty())
+        throw bad_option{"hostname", "is empty"};
+    if (vm.count("dump-pattern")) {
+        cfg.pipeline.dump_patterns = vm["dump-pattern"].as<std::vector<std::string>>();
+        for (const auto& p : cfg.pipeline.dump_patterns)
+            if (p.empty() || p.find('/') != std::string::npos)
+                throw bad_option{"dump-pattern",
+                                 "invalid value '" + p + "' (expected a basename glob)"};
+    } else {
+        cfg.pipeline.dump_patterns = domain::default_dump_patterns();
+    }
+    cfg.max_concurrency =
+        integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
+    cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
+    cfg.pipeline.push_retry_window = std::chrono::seconds(
+        integer<int>("push-retry-window", vm["push-retry-window"].as<std::string>(), 0, 86400));
+    cfg.shutdown_grace = std::chrono::seconds(
+        integer<int>("shutdown-grace", vm["shutdown-grace"].as<std::string>(), 0, 3600));
+    return cfg;
+}
+
+}  // namespace
+
+std::variant<app_config, int> parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err)
+{
+    const auto options = describe_options();
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        if (vm.count("help")) {
+            out << "Usage: core_interceptor [OPTIONS]\n\n"
+                   "Commits containers that died leaving a core dump or Java heap dump, pushes "
+                   "them to a\nregistry and announces them on Kafka and/or a REST endpoint.\n\n"
+                << options << '\n';
+            return 0;
+        }
+        if (vm.count("version")) {
+            out << "core_interceptor " << CORE_INTERCEPTOR_VERSION << '\n';
+            return 0;
+        }
+        if (vm.count("config")) {
+            const auto& file = vm["config"].as<std::string>();
+            std::ifstream in(file);
+            if (!in)
+                throw bad_option{"config", "cannot read '" + file + "'"};
+            // Stored after the command line: values already there are kept, so it wins.
+            po::store(po::parse_config_file(in, options), vm);
+        }
+        po::notify(vm);
+        return build(vm);
+    } catch (const bad_option& e) {
+        err << "core_interceptor: --" << e.option << ": " << e.why << '\n';
+    } catch (const po::error_with_option_name& e) {
+        std::string name = e.get_option_name();
+        err << "core_interceptor: " << (name.empty() ? std::string("option") : name) << ": "
+            << e.what() << '\n';
+    } catch (const po::error& e) {
+        err << "core_interceptor: " << e.what() << '\n';
+    }
+    return exit_usage;
+}
+
+}  // namespace core_interceptor::config

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "co/error.hpp"
+#include "domain/notification.hpp"
+#include "domain/path_stat.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace core_interceptor::docker {
+
+/// The first bytes of a file in a container, read through the archive endpoint.
+struct file_prefix {
+    std::string content;     ///< at most the bytes asked for
+    std::int64_t size = 0;   ///< the file's size per its tar header
+};
+
+/// What `POST /commit` is asked to create.
+struct commit_request {
+    std::string container_id;
+    std::string repository;  ///< "127.0.0.1:5000/team/app_1.0" or "team/app_1.0"
+    std::string tag;
+    std::string comment;
+    std::vector<std::pair<std::string, std::string>> labels;
+};
+
+/// The Engine API calls one job makes: the seam between pipeline and docker, abstract so a
+/// test can stand in for the daemon. Every call completes with a value or a failure carrying
+/// the HTTP status and the daemon's message (errc::not_found for 404, errc::conflict for
+/// 409); each honours terminal cancellation; all run on the loop thread.
+class api {
+public:
+    virtual ~api() = default;
+
+    /// `GET /containers/{id}/changes`: added or modified paths whose basename matches.
+    virtual boost::asio::awaitable<result<std::vector<std::string>>>
+    dump_candidates(std::string_view id, const std::vector<std::string>& patterns) = 0;
+
+    /// `HEAD /containers/{id}/archive?path=`: the decoded X-Docker-Container-Path-Stat.
+    virtual boost::asio::awaitable<result<domain::path_stat>> stat_path(std::string_view id,
+                                                                        std::string_view path) = 0;
+
+    /// `GET /containers/{id}/archive?path=`: the first `n` bytes of the file; the connection
+    /// is dropped as soon as they have arrived, whatever the file's size.
+    virtual boost::asio::awaitable<result<file_prefix>>
+    read_prefix(std::string_view id, std::string_view path, std::size_t n) = 0;
+
+    /// `GET /containers/{id}/json`.
+    virtual boost::asio::awaitable<result<domain::container_info>> inspect(std::string_view id) = 0;
+
+    /// `POST /commit`: completes with the new image's ID.
+    virtual boost::asio::awaitable<result<std::string>> commit(const commit_request& req) = 0;
+
+    /// `POST /images/{repository}/push?tag=`: reads the progress stream to its end; completes
+    /// with the digest ("" when the daemon named none), or errc::push_failed with the error
+    /// line's message.
+    virtual boost::asio::awaitable<result<std::string>>
+    push(std::string_view repository, std::string_view tag, std::string_view registry_auth) = 0;
+
+    /// `DELETE /images/{reference}`.
+    virtual boost::asio::awaitable<result<void>> remove_image(std::string_view reference) = 0;
+};
+
+}  // namespace core_interceptor::docker

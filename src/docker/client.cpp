@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+#include "docker/client.hpp"
+
+#include "domain/dump.hpp"
+#include "domain/event.hpp"
+#include "domain/ndjson.hpp"
+#include "domain/push_stream.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
+#include <stdexcept>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace core_interceptor::docker {
+namespace {
+
+std::string encode(std::string_view s)
+{
+    return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+// The archive probe reads the tar header(s) and the file's first bytes, then hangs up. A
+// PAX header for a long path is at most a few KiB; past this, the answer is not a probe of
+// one file and is abandoned.
+constexpr std::size_t max_probe_bytes = 64 * 1024;
+
+// An error answer's body is the daemon's {"message": …}: short.
+constexpr std::size_t max_error_body = 64 * 1024;
+
+}  // namespace
+
+failure api_failure(unsigned status, std::string_view body)
+{
+    errc e = status == 404 ? errc::not_found : status == 409 ? errc::conflict : errc::http_status;
+    std::string message;
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (!ec && v.is_object())
+        if (auto* m = v.as_object().if_contains("message"); m && m->is_string())
+            message = std::string(m->as_string());
+    if (message.empty()) {
+        message = std::string(body.substr(0, 200));
+        while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+            message.pop_back();
+    }
+    return failure(make_error_code(e), status, std::move(message));
+}
+
+result<domain::container_info> parse_inspect(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object())
+        return failure(make_error_code(errc::malformed_response), 0, "container inspect is not a JSON object");
+    const auto& o = v.as_object();
+    auto str = [](const json::object& obj, std::string_view key) -> std::string {
+        if (auto* p = obj.if_contains(key); p && p->is_string())
+            return std::string(p->as_string());
+        return {};
+    };
+    domain::container_info info;
+    info.id = str(o, "Id");
+    info.name = str(o, "Name");
+    if (info.name.starts_with('/'))
+        info.name.erase(0, 1);
+    info.image_id = str(o, "Image");
+    if (auto* c = o.if_contains("Config"); c && c->is_object())
+        info.image = str(c->as_object(), "Image");
+    auto* state = o.if_contains("State");
+    if (info.id.empty() || !state || !state->is_object())
+        return failure(make_error_code(errc::malformed_response), 0, "container inspect lacks Id or State");
+    if (auto* code = state->as_object().if_contains("ExitCode"); code && code->is_int64())
+        info.exit_code = static_cast<int>(code->as_int64());
+    if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
+        if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
+            info.auto_remove = ar->as_bool();
+    return info;
+}
+
+client::client(client_config cfg) : cfg_(std::move(cfg))
+{
+    auto ep = http::parse_docker_host(cfg_.host);
+    if (!ep)
+        throw std::invalid_argument("--docker-host: " + ep.error().describe());
+    endpoint_ = std::move(*ep);
+}
+
+std::string client::path(std::string_view p) const
+{
+    return prefix_ + std::string(p);
+}
+
+http::limits client::limits(std::chrono::seconds timeout) const
+{
+    http::limits lim;
+    lim.connect_timeout = cfg_.connect_timeout;
+    lim.timeout = timeout;
+    lim.max_header = cfg_.max_header_bytes;
+    lim.max_body = cfg_.max_body_bytes;
+    return lim;
+}
+
+asio::awaitable<result<http::response>> client::call(http::request req, std::chrono::seconds timeout)
+{
+    ++calls_;
+    co_return co_await http::exchange(endpoint_, req, limits(timeout), nullptr, &bytes_read_);
+}
+
+asio::awaitable<result<domain::api_version>> client::negotiate()
+{
+    http::request req;
+    req.target = "/version";  // unversioned: answered by every Engine
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (ec || !v.is_object())
+        co_return failure(make_error_code(errc::malformed_response), 200, "GET /version is not a JSON object");
+    const auto& o = v.as_object();
+    std::optional<domain::api_version> daemon, minimum;
+    if (auto* p = o.if_contains("ApiVersion"); p && p->is_string())
+        daemon = domain::parse_api_version(p->as_string());
+    if (auto* p = o.if_contains("MinAPIVersion"); p && p->is_string())
+        minimum = domain::parse_api_version(p->as_string());
+    if (!daemon)
+        co_return failure(make_error_code(errc::malformed_response), 200, "GET /version has no ApiVersion");
+    auto use = domain::negotiate(domain::our_api_version, *daemon, minimum);
+    prefix_ = "/v" + domain::to_string(use);
+    co_return use;
+}
+
+asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_nano)
+{
+    ++calls_;
+    http::request req;
+    req.target = path("/events?filters=" + encode(domain::die_filter()));
+    if (since_nano > 0)
+        req.target += "&since=" + domain::since_param(since_nano);
+    auto s = co_await http::stream_reader::open(endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
+    if (!s)
+        co_return s.error();
+    if (s->status() != 200) {
+        auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
+        co_return api_failure(s->status(), body ? *body : std::string{});
+    }
+    co_return std::move(*s);
+}
+
+asio::awaitable<result<std::vector<std::string>>>
+client::dump_candidates(std::string_view id, const std::vector<std::string>& patterns)
+{
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/changes");
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return domain::dump_candidates(r->body, patterns);
+}
+
+asio::awaitable<result<domain::path_stat>> client::stat_path(std::string_view id, std::string_view p)
+{
+    http::request req;
+    req.method = "HEAD";
+    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    const std::string* stat = r->header("X-Docker-Container-Path-Stat");
+    if (!stat)
+        co_return failure(make_error_code(errc::malformed_response), r->status,
+                          "no X-Docker-Container-Path-Stat header for " + std::string(p));
+    co_return domain::decode_path_stat(*stat);
+}
+
+asio::awaitable<result<file_prefix>> client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
+{
+    ++calls_;
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
+    auto lim = limits(cfg_.request_timeout);
+    lim.read_chunk = 8 * 1024;  // a tar header and a few bytes: keep what is pulled off small
+    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    if (!s)
+        co_return s.error();
+    if (s->status() != 200) {
+        auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
+        co_return api_failure(s->status(), body ? *body : std::string{});
+    }
+    domain::tar_prefix_reader tar(n);
+    std::size_t seen = 0;
+    while (!tar.done()) {
+        auto piece = co_await s->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;  // the archive ended: whatever was collected is all there is
+        seen += piece->size();
+        tar.feed(*piece);
+        if (tar.failed())
+            co_return failure(make_error_code(errc::malformed_response), 200,
+                              "archive of " + std::string(p) + " does not start with a regular file");
+        if (!tar.done() && seen > max_probe_bytes)
+            co_return failure(make_error_code(errc::limit_exceeded), 200,
+                              "archive of " + std::string(p) + ": no file content within 64 KiB");
+    }
+    // Hang up: the rest of the file (possibly gigabytes) is never transferred (SPEC §4.3).
+    s->close();
+    if (!tar.done())
+        co_return failure(make_error_code(errc::stream_truncated), 200, "archive of " + std::string(p));
+    co_return file_prefix{tar.content(), tar.file_size()};
+}
+
+asio::awaitable<result<domain::container_info>> client::inspect(std::string_view id)
+{
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/json");
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return parse_inspect(r->body);
+}
+
+asio::awaitable<result<std::string>> client::commit(const commit_request& c)
+{
+    json::object labels;
+    for (const auto& [k, v] : c.labels)
+        labels[k] = v;
+    json::object body;
+    body["Labels"] = std::move(labels);
+
+    http::request req;
+    req.method = "POST";
+    req.target = path("/commit?container=" + encode(c.container_id) + "&repo=" + encode(c.repository) +
+                      "&tag=" + encode(c.tag) + "&comment=" + encode(c.comment) + "&pause=false");
+    req.content_type = "application/json";
+    req.body = json::serialize(body);
+    auto r = co_await call(std::move(req), cfg_.commit_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 201 && r->status != 200)
+        co_return api_failure(r->status, r->body);
+    error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (!ec && v.is_object())
+        if (auto* id = v.as_object().if_contains("Id"); id && id->is_string())
+            co_return std::string(id->as_string());
+    co_return failure(make_error_code(errc::malformed_response), r->status, "commit answer has no Id");
+}
+
+asio::awaitable<result<std::string>>
+client::push(std::string_view repository, std::string_view tag, std::string_view registry_auth)
+{
+    ++calls_;
+    http::request req;
+    req.method = "POST";
+    // The repository keeps its '/' and ':': the Engine routes /images/{name:.*}/push.
+    req.target = path("/images/" + std::string(repository) + "/push?tag=" + encode(tag));
+    // Sent even for anonymous pushes: the Engine refuses a push without it (SPEC §4a).
+    req.headers.push_back({"X-Registry-Auth", std::string(registry_auth)});
+    auto s = co_await http::stream_reader::open(endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
+    if (!s)
+        co_return s.error();
+    if (s->status() != 200) {
+        auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
+        co_return api_failure(s->status(), body ? *body : std::string{});
+    }
+    domain::line_framer lines(cfg_.max_line_bytes);
+    domain::push_stream_parser progress{std::string(tag)};
+    for (;;) {
+        auto piece = co_await s->read_some(std::chrono::milliseconds(cfg_.push_idle_timeout));
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;
+        lines.feed(*piece);
+        while (auto line = lines.next())
+            progress.on_line(*line);
+    }
+    if (progress.failed())
+        co_return failure(make_error_code(errc::push_failed), 200, progress.error());
+    co_return progress.digest();
+}
+
+asio::awaitable<result<void>> client::remove_image(std::string_view reference)
+{
+    http::request req;
+    req.method = "DELETE";
+    req.target = path("/images/" + std::string(reference));
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return result<void>{};
+}
+
+}  // namespace core_interceptor::docker

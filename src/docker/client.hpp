@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "docker/api.hpp"
+#include "docker/config.hpp"
+#include "domain/api_version.hpp"
+#include "http/client.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <cstdint>
+#include <optional>
+
+namespace core_interceptor::docker {
+
+/// The Docker Engine API over its unix socket (or tcp://), HTTP/1.1 with Beast; one connection
+/// per call. Every request/response call has the deadline of its phase (client_config);
+/// streamed bodies are read as they arrive. Runs on the loop thread only.
+class client final : public api {
+public:
+    explicit client(client_config cfg);
+
+    /// `GET /version`: picks the API version (SPEC §4a) and prefixes every later path with it.
+    /// Completes with the version in use, or a failure (daemon unreachable, bad answer).
+    boost::asio::awaitable<result<domain::api_version>> negotiate();
+
+    /// `GET /events` filtered to container die events, from `since` (timeNano; 0 = now on).
+    /// Completes once the response header has arrived; the caller reads the body.
+    boost::asio::awaitable<result<http::stream_reader>> events(std::int64_t since_nano);
+
+    boost::asio::awaitable<result<std::vector<std::string>>>
+    dump_candidates(std::string_view id, const std::vector<std::string>& patterns) override;
+    boost::asio::awaitable<result<domain::path_stat>> stat_path(std::string_view id,
+                                                                std::string_view path) override;
+    boost::asio::awaitable<result<file_prefix>>
+    read_prefix(std::string_view id, std::string_view path, std::size_t n) override;
+    boost::asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override;
+    boost::asio::awaitable<result<std::string>> commit(const commit_request& req) override;
+    boost::asio::awaitable<result<std::string>>
+    push(std::string_view repository, std::string_view tag, std::string_view registry_auth) override;
+    boost::asio::awaitable<result<void>> remove_image(std::string_view reference) override;
+
+    /// The endpoint in use, for log lines.
+    const http::endpoint& endpoint() const noexcept { return endpoint_; }
+    /// API requests made so far (every HTTP request, events included).
+    std::uint64_t calls() const noexcept { return calls_; }
+    /// Bytes read from the Docker socket so far (headers and bodies).
+    std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+
+private:
+    std::string path(std::string_view p) const;
+    http::limits limits(std::chrono::seconds timeout) const;
+    boost::asio::awaitable<result<http::response>> call(http::request req, std::chrono::seconds timeout);
+
+    client_config cfg_;
+    http::endpoint endpoint_;
+    std::string prefix_;  // "/v1.41" once negotiated
+    std::uint64_t calls_ = 0;
+    std::uint64_t bytes_read_ = 0;
+};
+
+/// Parses a `GET /containers/{id}/json` body. errc::malformed_response on anything unexpected.
+result<domain::container_info> parse_inspect(std::string_view body);
+
+/// The failure for a non-2xx Engine answer: errc::not_found (404), errc::conflict (409) or
+/// errc::http_status, with the status and the daemon's `message`.
+failure api_failure(unsigned status, std::string_view body);
+
+}  // namespace core_interceptor::docker

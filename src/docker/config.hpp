@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace core_interceptor::docker {
+
+/// Settings of the Engine API client. Every request/response call has a deadline; streams
+/// (events, push progress) have none and are ended by their owner.
+struct client_config {
+    /// unix:///path, tcp://host:port (SPEC §2 `--docker-host`).
+    std::string host = "unix:///var/run/docker.sock";
+    std::chrono::seconds connect_timeout{5};
+    /// inspect, changes, archive stat/probe, delete, version.
+    std::chrono::seconds request_timeout{30};
+    /// POST /commit writes the whole writable layer (a dump can be gigabytes).
+    std::chrono::seconds commit_timeout{600};
+    /// Longest silence on a push progress stream before the push is abandoned.
+    std::chrono::seconds push_idle_timeout{300};
+    /// Largest response body read whole (inspect, changes): a container with a million
+    /// changed files still fits; beyond it the container is reported, the daemon carries on.
+    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    /// Largest response header block: Engine headers are a few hundred bytes.
+    std::size_t max_header_bytes = 64 * 1024;
+    /// Longest line of a streamed NDJSON body (events, push progress).
+    std::size_t max_line_bytes = 1024 * 1024;
+};
+
+}  // namespace core_interceptor::docker

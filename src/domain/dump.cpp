@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+#include "domain/dump.hpp"
+
+#include <boost/json.hpp>
+
+#include <fnmatch.h>
+
+#include <algorithm>
+
+namespace core_interceptor::domain {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t block = 512;
+// PAX and GNU long-name entries hold a few path names and attributes; anything bigger is not a
+// tar Docker wrote, and skipping it would make the probe cost grow with the archive.
+constexpr std::uint64_t max_extension_size = 1 << 20;
+
+constexpr std::uint16_t et_core = 4;
+
+std::uint64_t round_up_to_block(std::uint64_t n) noexcept
+{
+    return (n + block - 1) / block * block;
+}
+
+// An octal field: optional leading spaces, digits, then NUL or space padding.
+std::optional<std::uint64_t> parse_octal(std::string_view field) noexcept
+{
+    std::size_t i = 0;
+    while (i < field.size() && field[i] == ' ')
+        ++i;
+    std::uint64_t value = 0;
+    bool any = false;
+    for (; i < field.size(); ++i) {
+        char c = field[i];
+        if (c < '0' || c > '7')
+            break;
+        if (value > (UINT64_MAX >> 3))
+            return std::nullopt;
+        value = value * 8 + static_cast<std::uint64_t>(c - '0');
+        any = true;
+    }
+    for (; i < field.size(); ++i) {
+        if (field[i] != ' ' && field[i] != '\0')
+            return std::nullopt;
+    }
+    if (!any)
+        return std::nullopt;
+    return value;
+}
+
+// The size field: octal, or GNU base-256 (high bit of the first byte set) for large files.
+std::optional<std::uint64_t> parse_size(std::string_view field) noexcept
+{
+    auto first = static_cast<unsigned char>(field.front());
+    if ((first & 0x80) == 0)
+        return parse_octal(field);
+    if (first == 0xff)
+        return std::nullopt;  // negative
+    std::uint64_t value = first & 0x7f;
+    for (std::size_t i = 1; i < field.size(); ++i) {
+        if (value > (UINT64_MAX >> 8))
+            return std::nullopt;
+        value = (value << 8) | static_cast<unsigned char>(field[i]);
+    }
+    return value;
+}
+
+bool checksum_ok(std::string_view header) noexcept
+{
+    auto stored = parse_octal(header.substr(148, 8));
+    if (!stored)
+        return false;
+    std::uint64_t unsigned_sum = 0;
+    std::int64_t signed_sum = 0;
+    for (std::size_t i = 0; i < block; ++i) {
+        char c = (i >= 148 && i < 156) ? ' ' : header[i];
+        unsigned_sum += static_cast<unsigned char>(c);
+        signed_sum += static_cast<signed char>(c);
+    }
+    // Some old tars summed signed chars; both are accepted, as GNU tar does.
+    return *stored == unsigned_sum || static_cast<std::int64_t>(*stored) == signed_sum;
+}
+
+std::string_view basename(std::string_view path) noexcept
+{
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string_view to_string(dump_type t) noexcept
+{
+    switch (t) {
+    case dump_type::core: return "core";
+    case dump_type::hprof: return "hprof";
+    case dump_type::none: break;
+    }
+    return "none";
+}
+
+dump_type classify(std::string_view first_bytes) noexcept
+{
+    constexpr std::string_view hprof_magic = "JAVA PROFILE ";
+    if (first_bytes.substr(0, hprof_magic.size()) == hprof_magic)
+        return dump_type::hprof;
+
+    constexpr std::string_view elf_magic = "\x7f"
+                                           "ELF";
+    if (first_bytes.size() < 18 || first_bytes.substr(0, 4) != elf_magic)
+        return dump_type::none;
+    auto lo = static_cast<unsigned char>(first_bytes[16]);
+    auto hi = static_cast<unsigned char>(first_bytes[17]);
+    std::uint16_t e_type = 0;
+    switch (first_bytes[5]) {  // EI_DATA
+    case 1: e_type = static_cast<std::uint16_t>(lo | (hi << 8)); break;
+    case 2: e_type = static_cast<std::uint16_t>((lo << 8) | hi); break;
+    default: return dump_type::none;
+    }
+    return e_type == et_core ? dump_type::core : dump_type::none;
+}
+
+std::vector<std::string> default_dump_patterns()
+{
+    return {"core", "core.*", "*.core", "*.hprof"};
+}
+
+bool matches_dump_pattern(const std::vector<std::string>& patterns, std::string_view path)
+{
+    auto name = basename(path);
+    if (name.empty())
+        return false;
+    // fnmatch wants NUL-terminated strings, and a NUL inside would cut the name short.
+    if (name.find('\0') != std::string_view::npos)
+        return false;
+    const std::string subject(name);
+    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+        return ::fnmatch(p.c_str(), subject.c_str(), 0) == 0;
+    });
+}
+
+result<std::vector<std::string>> dump_candidates(std::string_view changes_json,
+                                                 const std::vector<std::string>& patterns,
+                                                 std::size_t max_entries)
+{
+    boost::system::error_code ec;
+    json::value doc = json::parse(changes_json, ec);
+    if (ec)
+        return failure(make_error_code(errc::malformed_response), 0, "changes: not JSON");
+    std::vector<std::string> out;
+    if (doc.is_null())
+        return out;
+    const auto* entries = doc.if_array();
+    if (entries == nullptr)
+        return failure(make_error_code(errc::malformed_response), 0, "changes: not an array");
+    if (entries->size() > max_entries)
+        return failure(make_error_code(errc::limit_exceeded),
+                       0,
+                       "changes: " + std::to_string(entries->size()) + " entries");
+
+    for (const auto& entry : *entries) {
+        const auto* obj = entry.if_object();
+        const json::value* path = obj ? obj->if_contains("Path") : nullptr;
+        const json::value* kind = obj ? obj->if_contains("Kind") : nullptr;
+        if (path == nullptr || !path->is_string() || kind == nullptr || !kind->is_number())
+            return failure(make_error_code(errc::malformed_response), 0, "changes: bad entry");
+        boost::system::error_code kind_ec;
+        auto k = kind->to_number<std::int64_t>(kind_ec);
+        if (kind_ec)
+            return failure(make_error_code(errc::malformed_response), 0, "changes: bad Kind");
+        // Kind: 0 modified, 1 added, 2 deleted.
+        if (k != 0 && k != 1)
+            continue;
+        std::string_view p = path->get_string();
+        if (matches_dump_pattern(patterns, p))
+            out.emplace_back(p);
+    }
+    return out;
+}
+
+tar_prefix_reader::tar_prefix_reader(std::size_t want) : want_(want)
+{
+    header_.reserve(block);
+}
+
+std::size_t tar_prefix_reader::feed(std::string_view bytes)
+{
+    std::size_t used = 0;
+    while (used < bytes.size()) {
+        auto rest = bytes.substr(used);
+        switch (state_) {
+        case state::header: {
+            auto n = std::min(block - header_.size(), rest.size());
+            header_.append(rest.substr(0, n));
+            used += n;
+            if (header_.size() == block)
+                on_header();
+            break;
+        }
+        case state::skip: {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, rest.size()));
+            skip_left_ -= n;
+            used += n;
+            if (skip_left_ == 0) {
+                header_.clear();
+                state_ = state::header;
+            }
+            break;
+        }
+        case state::content: {
+            auto target = static_cast<std::size_t>(
+                std::min<std::uint64_t>(want_, static_cast<std::uint64_t>(file_size_)));
+            auto n = std::min(target - content_.size(), rest.size());
+            content_.append(rest.substr(0, n));
+            used += n;
+            if (content_.size() == target)
+                state_ = state::done;
+            break;
+        }
+        case state::done:
+        case state::failed: return used;
+        }
+    }
+    return used;
+}
+
+void tar_prefix_reader::on_header()
+{
+    const std::string_view h = header_;
+    if (std::all_of(h.begin(), h.end(), [](char c) { return c == '\0'; })) {
+        state_ = state::failed;  // end of archive before any regular file
+        return;
+    }
+    if (!checksum_ok(h)) {
+        state_ = state::failed;
+        return;
+    }
+    auto size = parse_size(h.substr(124, 12));
+    if (!size || *size > static_cast<std::uint64_t>(INT64_MAX)) {
+        state_ = state::failed;
+        return;
+    }
+
+    switch (h[156]) {  // typeflag
+    case '0':
+    case '\0':
+        file_size_ = static_cast<std::int64_t>(*size);
+        content_.clear();
+        state_ = (*size == 0 || want_ == 0) ? state::done : state::content;
+        return;
+    case 'x':
+    case 'g':
+    case 'L':
+    case 'K':
+        if (*size > max_extension_size) {
+            state_ = state::failed;
+            return;
+        }
+        skip_left_ = round_up_to_block(*size);
+        header_.clear();
+        state_ = skip_left_ == 0 ? state::header : state::skip;
+        return;
+    default: state_ = state::failed; return;
+    }
+}
+
+}  // namespace core_interceptor::domain

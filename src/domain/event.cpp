@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#include "domain/event.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace core_interceptor::domain {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t nanos_per_second = 1'000'000'000;
+
+failure malformed(std::string what)
+{
+    return failure(make_error_code(errc::malformed_event), 0, std::move(what));
+}
+
+// A string member, or nullptr when absent or of another type.
+const json::string* string_at(const json::object& obj, std::string_view key)
+{
+    const auto* v = obj.if_contains(key);
+    return v ? v->if_string() : nullptr;
+}
+
+// The ID goes into request paths (/containers/{id}/…): only characters an ID or a name has.
+bool plausible_id(std::string_view id) noexcept
+{
+    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               c == '_' || c == '.' || c == '-';
+    });
+}
+
+}  // namespace
+
+result<parsed_event> parse_event_line(std::string_view line)
+{
+    boost::system::error_code ec;
+    json::value doc = json::parse(line, ec);
+    if (ec)
+        return malformed("event is not JSON");
+    const auto* obj = doc.if_object();
+    if (obj == nullptr)
+        return malformed("event is not a JSON object");
+
+    const auto* type = string_at(*obj, "Type");
+    if (type == nullptr)
+        type = string_at(*obj, "type");
+    if (type == nullptr)
+        return malformed("event has no Type");
+
+    parsed_event out;
+    if (*type != "container")
+        return out;
+
+    const json::object* actor = nullptr;
+    if (const auto* a = obj->if_contains("Actor"))
+        actor = a->if_object();
+    const json::object* attributes = nullptr;
+    if (actor != nullptr) {
+        if (const auto* a = actor->if_contains("Attributes"))
+            attributes = a->if_object();
+    }
+
+    const json::string* id = actor ? string_at(*actor, "ID") : nullptr;
+    if (id == nullptr || id->empty())
+        id = string_at(*obj, "id");
+    if (id == nullptr || !plausible_id(*id))
+        return malformed("container event without a valid ID");
+    out.event.id = std::string(*id);
+
+    if (const auto* nano = obj->if_contains("timeNano")) {
+        boost::system::error_code num_ec;
+        out.event.time_nano = nano->to_number<std::int64_t>(num_ec);
+        if (num_ec)
+            return malformed("event timeNano is not an integer");
+    } else if (const auto* secs = obj->if_contains("time")) {
+        boost::system::error_code num_ec;
+        auto s = secs->to_number<std::int64_t>(num_ec);
+        if (num_ec || s < 0 || s > INT64_MAX / nanos_per_second)
+            return malformed("event time is not an integer");
+        out.event.time_nano = s * nanos_per_second;
+    } else {
+        return malformed("event has no time");
+    }
+
+    if (attributes != nullptr) {
+        if (const auto* name = string_at(*attributes, "name"))
+            out.event.name = std::string(*name);
+        if (const auto* image = string_at(*attributes, "image"))
+            out.event.image = std::string(*image);
+    }
+    if (out.event.image.empty()) {
+        if (const auto* from = string_at(*obj, "from"))
+            out.event.image = std::string(*from);
+    }
+
+    const auto* action = string_at(*obj, "Action");
+    if (action == nullptr)
+        action = string_at(*obj, "status");
+    if (action != nullptr && *action == "die")
+        out.kind = event_kind::die;
+    return out;
+}
+
+std::string since_param(std::int64_t time_nano)
+{
+    time_nano = std::max<std::int64_t>(time_nano, 0);
+    char buf[48];
+    std::snprintf(buf,
+                  sizeof buf,
+                  "%lld.%09lld",
+                  static_cast<long long>(time_nano / nanos_per_second),
+                  static_cast<long long>(time_nano % nanos_per_second));
+    return buf;
+}
+
+std::string die_filter()
+{
+    return R"({"type":["container"],"event":["die"]})";
+}
+
+}  // namespace core_interceptor::domain

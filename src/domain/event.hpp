@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "co/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace core_interceptor::domain {
+
+/// A container `die` event from `GET /events` (SPEC §4a).
+struct die_event {
+    std::string id;              ///< full container ID (64 hex)
+    std::string name;            ///< Actor.Attributes.name, may be empty
+    std::string image;           ///< Actor.Attributes.image or "from", may be empty
+    std::int64_t time_nano = 0;  ///< timeNano (or time * 1e9 when absent)
+};
+
+/// What one event-stream line is.
+enum class event_kind { die, other };
+
+struct parsed_event {
+    event_kind kind = event_kind::other;
+    die_event event;  ///< filled for every container event (kind says whether it is a die)
+};
+
+/// Parses one line. A container event needs Type/type "container", an ID (`id` or `Actor.ID`)
+/// and a time; Action/status "die" makes it a die. errc::malformed_event for anything that
+/// is not a JSON object or lacks those fields. Never throws.
+result<parsed_event> parse_event_line(std::string_view line);
+
+/// The `since=` value that replays events from `time_nano` on: "<seconds>.<9 digits>".
+std::string since_param(std::int64_t time_nano);
+
+/// The `filters=` value for container die events: {"type":["container"],"event":["die"]}.
+std::string die_filter();
+
+}  // namespace core_interceptor::domain

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "domain/dump.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace core_interceptor::domain {
+
+/// A dump found in a container.
+struct dump_info {
+    std::string path;
+    std::int64_t size = 0;
+    dump_type type = dump_type::none;
+};
+
+/// The container a notification is about.
+struct container_info {
+    std::string id;
+    std::string name;   ///< without the leading '/'
+    std::string image;  ///< Config.Image
+    std::string image_id;
+    int exit_code = 0;
+    bool auto_remove = false;
+};
+
+/// The notification of SPEC §5, one per committed image.
+struct notification {
+    std::string id;  ///< unique to the death: "<container id>-<timeNano>"
+    std::chrono::system_clock::time_point timestamp;
+    bool pushed = false;
+    std::string name;      ///< IMAGE_NAME
+    std::string tag;       ///< TAG
+    std::string hostname;
+    std::string image;     ///< full reference: pushed one, or the local one when not pushed
+    std::string registry;  ///< "" when no registry is configured
+    std::string digest;    ///< "" when unknown
+    container_info container;
+    std::vector<dump_info> dumps;
+};
+
+/// "core" when any dump is a core, else "hprof" (SPEC §5 `object`).
+std::string_view object_of(const std::vector<dump_info>& dumps) noexcept;
+
+/// RFC 3339 UTC with milliseconds: "2026-11-24T20:21:10.123Z".
+std::string rfc3339_utc(std::chrono::system_clock::time_point t);
+
+/// The JSON body sent to every sink: version "1.0", timestamp, pushed, name, tag, hostname,
+/// object, id, image, registry, digest, container {id, name, image, exit_code},
+/// dumps [{path, size, type}].
+std::string to_json(const notification& n);
+
+/// The Kafka key: "IMAGE_NAME:TAG".
+std::string kafka_key(const notification& n);
+
+}  // namespace core_interceptor::domain

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "co/error.hpp"
+#include "http/endpoint.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace core_interceptor::http {
+
+struct header_field {
+    std::string name;
+    std::string value;
+};
+
+/// An HTTP/1.1 request. Every exchange uses its own connection (`Connection: close`): the
+/// Docker socket is local and connecting is cheaper than tracking a pool's state.
+struct request {
+    std::string method = "GET";
+    std::string target;
+    std::vector<header_field> headers;
+    std::string body;
+    std::string content_type;  ///< sent when non-empty
+};
+
+/// Deadlines and size limits of one exchange.
+struct limits {
+    std::chrono::milliseconds connect_timeout{5000};
+    /// Whole exchange after connecting; for a stream, until its header has arrived.
+    std::chrono::milliseconds timeout{30000};
+    std::size_t max_header = 64 * 1024;
+    std::size_t max_body = 8 * 1024 * 1024;
+    /// Largest single read from the socket when streaming: bounds what a probe that stops
+    /// early has pulled off the socket.
+    std::size_t read_chunk = 16 * 1024;
+};
+
+/// A complete response.
+struct response {
+    unsigned status = 0;
+    std::vector<header_field> headers;
+    std::string body;
+
+    /// Case-insensitive header look-up; nullptr when absent.
+    const std::string* header(std::string_view name) const;
+};
+
+/// Connects to `ep`, sends `req`, reads the whole response within the limits.
+/// Completes with the response (any status), or errc::connect_timeout / request_timeout, a
+/// socket or TLS error, or limit_exceeded. `tls` is required for transport::tls. Counts the
+/// bytes read from the socket into `*bytes_read` when given. Honours terminal cancellation.
+boost::asio::awaitable<result<response>> exchange(const endpoint& ep,
+                                                  const request& req,
+                                                  const limits& lim,
+                                                  boost::asio::ssl::context* tls = nullptr,
+                                                  std::uint64_t* bytes_read = nullptr);
+
+/// A response whose body is read piece by piece as it arrives (events, push progress, archive
+/// probes): never buffered whole. Plain connections only (unix socket or TCP).
+class stream_reader {
+public:
+    /// Connects, sends `req`, reads the response header within `lim.timeout`.
+    static boost::asio::awaitable<result<stream_reader>> open(const endpoint& ep,
+                                                              const request& req,
+                                                              const limits& lim,
+                                                              std::uint64_t* bytes_read = nullptr);
+
+    stream_reader(stream_reader&&) noexcept;
+    stream_reader& operator=(stream_reader&&) noexcept;
+    ~stream_reader();
+
+    unsigned status() const noexcept;
+    /// Case-insensitive header look-up; nullptr when absent.
+    const std::string* header(std::string_view name) const;
+
+    /// The next piece of the body, at most `lim.read_chunk` bytes; empty once the body has
+    /// ended. `idle`: longest wait for the next piece (nullopt: wait for ever, for /events).
+    /// The view is valid until the next call. Honours terminal cancellation.
+    boost::asio::awaitable<result<std::string_view>>
+    read_some(std::optional<std::chrono::milliseconds> idle = std::nullopt);
+
+    /// The rest of the body as a string, at most `max` bytes (for error answers).
+    boost::asio::awaitable<result<std::string>> read_rest(std::size_t max, std::chrono::milliseconds timeout);
+
+    /// Drops the connection without reading the rest of the body.
+    void close() noexcept;
+
+private:
+    struct impl;
+    explicit stream_reader(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace core_interceptor::http

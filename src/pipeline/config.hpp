@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "domain/image_name.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core_interceptor::pipeline {
+
+/// Settings of the per-container job (probe -> commit -> push -> delete -> notify).
+struct config {
+    std::vector<std::string> dump_patterns;
+    std::optional<domain::registry_target> registry;  ///< unset: commit and keep locally
+    std::string registry_auth;                        ///< X-Registry-Auth value ("e30=" anonymous)
+    bool keep_image = false;
+    std::string hostname;
+    /// A failing push is retried with backoff for this long before `pushed: false` (SPEC §5).
+    std::chrono::seconds push_retry_window{180};
+    std::chrono::milliseconds push_retry_initial{1000};
+    std::chrono::milliseconds push_retry_max{30000};
+    /// Candidates probed per container: a layer full of files named core.* must not turn one
+    /// death into thousands of API calls.
+    std::size_t max_candidates = 64;
+};
+
+}  // namespace core_interceptor::pipeline

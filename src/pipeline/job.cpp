@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+#include "pipeline/job.hpp"
+
+#include "domain/image_name.hpp"
+#include "log/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace asio = boost::asio;
+
+namespace core_interceptor::pipeline {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+asio::awaitable<bool> cancelled()
+{
+    auto cs = co_await asio::this_coro::cancellation_state;
+    co_return cs.cancelled() != asio::cancellation_type::none;
+}
+
+std::string short_id(std::string_view id)
+{
+    return std::string(id.substr(0, 12));
+}
+
+std::string join_paths(const std::vector<domain::dump_info>& dumps)
+{
+    std::string out;
+    for (const auto& d : dumps) {
+        if (!out.empty())
+            out += ',';
+        out += d.path;
+    }
+    return out;
+}
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds d)
+{
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    std::uniform_int_distribution<long> dist(d.count() / 2, d.count());
+    return std::chrono::milliseconds(dist(rng));
+}
+
+}  // namespace
+
+job_runner::job_runner(docker::api& docker, std::vector<sinks::sink*> sinks, config cfg)
+    : docker_(docker), sinks_(std::move(sinks)), cfg_(std::move(cfg))
+{
+}
+
+asio::awaitable<outcome> job_runner::run(domain::die_event ev)
+{
+    // Record a total cancellation (graceful stop) without passing it to the Engine call in
+    // flight: only terminal cancellation aborts I/O. Errors are values, so no exceptions.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation(),
+                                                       asio::enable_terminal_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    ++stats_.handled;
+    auto o = co_await run_steps(ev);
+    if (o == outcome::commit_failed || o == outcome::probe_failed)
+        ++stats_.failed;
+    co_return o;
+}
+
+asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
+{
+    std::vector<log::field> fields{{"CONTAINER_ID", ev.id}, {"CONTAINER_NAME", ev.name}, {"IMAGE", ev.image}};
+
+    // Candidates: one API call; a clean exit ends here.
+    auto candidates = co_await docker_.dump_candidates(ev.id, cfg_.dump_patterns);
+    if (!candidates) {
+        if (candidates.error().code == asio::error::operation_aborted)
+            co_return outcome::cancelled;
+        if (candidates.error().code == errc::not_found) {
+            // SPEC §4a: an --rm container is gone right after its death.
+            ++stats_.auto_removed;
+            log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
+                                 << ") was removed before it could be probed for dumps (started with --rm?)";
+            co_return outcome::gone;
+        }
+        log::error(fields) << "cannot list changes of container " << ev.name << " (" << short_id(ev.id)
+                           << "): " << candidates.error().describe();
+        co_return outcome::probe_failed;
+    }
+    if (candidates->empty()) {
+        log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
+        co_return outcome::no_dump;
+    }
+
+    // Verify each candidate: stat, then the first bytes only (SPEC §4.2).
+    std::vector<domain::dump_info> dumps;
+    std::size_t probed = 0;
+    for (const auto& path : *candidates) {
+        if (probed++ == cfg_.max_candidates) {
+            log::warning(fields) << "container " << ev.name << ": " << candidates->size()
+                                 << " candidate dumps, only the first " << cfg_.max_candidates << " probed";
+            break;
+        }
+        auto f = fields;
+        f.emplace_back("DUMP_PATH", path);
+        auto st = co_await docker_.stat_path(ev.id, path);
+        if (!st) {
+            if (st.error().code == asio::error::operation_aborted)
+                co_return outcome::cancelled;
+            log::warning(f) << "cannot stat " << path << " in container " << ev.name << ": " << st.error().describe();
+            continue;
+        }
+        if (!st->is_regular() || st->size <= 0) {
+            log::debug(f) << path << " in container " << ev.name << " is not a non-empty regular file";
+            continue;
+        }
+        auto head = co_await docker_.read_prefix(ev.id, path, domain::magic_bytes);
+        if (!head) {
+            if (head.error().code == asio::error::operation_aborted)
+                co_return outcome::cancelled;
+            log::warning(f) << "cannot read the start of " << path << " in container " << ev.name << ": "
+                            << head.error().describe();
+            continue;
+        }
+        auto type = domain::classify(head->content);
+        if (type == domain::dump_type::none) {
+            log::debug(f) << path << " in container " << ev.name << " is neither a core nor a heap dump";
+            continue;
+        }
+        dumps.push_back({path, st->size, type});
+    }
+    if (dumps.empty()) {
+        log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") left no dump";
+        co_return outcome::no_dump;
+    }
+    stats_.dumps_found += dumps.size();
+    fields.emplace_back("DUMP_PATH", join_paths(dumps));
+
+    // A graceful stop before anything was made: leave the container as it is.
+    if (co_await cancelled())
+        co_return outcome::cancelled;
+
+    auto info = co_await docker_.inspect(ev.id);
+    if (!info) {
+        if (info.error().code == asio::error::operation_aborted)
+            co_return outcome::cancelled;
+        log::error(fields) << "dump found in container " << ev.name << " (" << short_id(ev.id)
+                           << ") but it cannot be inspected: " << info.error().describe();
+        co_return outcome::commit_failed;
+    }
+    fields[1].second = info->name;
+    fields[2].second = info->image;
+
+    // Commit.
+    const std::string name =
+        domain::image_name(info->image, info->image_id, domain::max_image_name_length(cfg_.registry));
+    const std::string tag = domain::image_tag(ev.id);
+    const std::string repo = domain::repository(cfg_.registry, name);
+    const std::string reference = repo + ":" + tag;
+    std::string_view object = domain::object_of(dumps);
+
+    docker::commit_request creq;
+    creq.container_id = ev.id;
+    creq.repository = repo;
+    creq.tag = tag;
+    creq.comment = "core_interceptor: " + std::string(object) + " dump left by container " + info->name + " (" +
+                   short_id(ev.id) + "), exit code " + std::to_string(info->exit_code);
+    creq.labels = {
+        {"core_interceptor.container.id", ev.id},
+        {"core_interceptor.container.name", info->name},
+        {"core_interceptor.container.image", info->image},
+        {"core_interceptor.container.exit_code", std::to_string(info->exit_code)},
+        {"core_interceptor.dumps", join_paths(dumps)},
+    };
+    auto committed = co_await docker_.commit(creq);
+    if (!committed) {
+        if (committed.error().code == asio::error::operation_aborted)
+            co_return outcome::cancelled;
+        log::error(fields) << "cannot commit container " << info->name << " (" << short_id(ev.id) << ") with "
+                           << object << " dump as " << reference << ": " << committed.error().describe()
+                           << (info->auto_remove ? " (the container was started with --rm)" : "");
+        co_return outcome::commit_failed;
+    }
+    log::info(fields) << "committed container " << info->name << " (" << short_id(ev.id) << ") with " << object
+                      << " dump as " << reference;
+
+    // Push, retried with backoff for a window (SPEC §5), then delete the local copy.
+    domain::notification note;
+    std::string digest;
+    bool pushed = false;
+    if (cfg_.registry) {
+        auto deadline = std::chrono::steady_clock::now() + cfg_.push_retry_window;
+        auto delay = cfg_.push_retry_initial;
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (unsigned attempt = 1;; ++attempt) {
+            auto p = co_await docker_.push(repo, tag, cfg_.registry_auth);
+            if (p) {
+                pushed = true;
+                digest = *p;
+                break;
+            }
+            if (p.error().code == asio::error::operation_aborted)
+                break;
+            auto wait = jittered(delay);
+            if (co_await cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
+                log::error(fields) << "push of " << reference << " failed after " << attempt
+                                   << (attempt == 1 ? " attempt: " : " attempts: ") << p.error().describe()
+                                   << "; the image is kept locally";
+                break;
+            }
+            log::warning(fields) << "push of " << reference << " failed (attempt " << attempt
+                                 << "): " << p.error().describe() << "; retrying in " << wait.count() << " ms";
+            timer.expires_after(wait);
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            if (ec)
+                break;
+            delay = std::min(delay * 2, cfg_.push_retry_max);
+        }
+        if (pushed) {
+            ++stats_.pushed;
+            log::info(fields) << "pushed " << reference << (digest.empty() ? "" : " ") << digest;
+            if (!cfg_.keep_image) {
+                auto rm = co_await docker_.remove_image(reference);
+                if (!rm)
+                    log::error(fields) << "pushed " << reference
+                                       << " but cannot delete the local copy: " << rm.error().describe();
+            }
+        }
+    }
+
+    // Notify every sink concurrently; each failure is logged.
+    note.id = ev.id + "-" + std::to_string(ev.time_nano);
+    note.timestamp = std::chrono::system_clock::now();
+    note.pushed = pushed;
+    note.name = name;
+    note.tag = tag;
+    note.hostname = cfg_.hostname;
+    note.image = reference;
+    note.registry = cfg_.registry ? cfg_.registry->host : std::string{};
+    note.digest = digest;
+    note.container = *info;
+    note.container.id = ev.id;
+    note.dumps = dumps;
+    const std::string body = domain::to_json(note);
+
+    if (!sinks_.empty()) {
+        auto ex = co_await asio::this_coro::executor;
+        using op_type = decltype(asio::co_spawn(ex, sinks_[0]->deliver(note, body), asio::deferred));
+        std::vector<op_type> ops;
+        for (auto* s : sinks_)
+            ops.push_back(asio::co_spawn(ex, s->deliver(note, body), asio::deferred));
+        auto [order, exceptions, results] =
+            co_await asio::experimental::make_parallel_group(std::move(ops))
+                .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+        for (std::size_t i = 0; i < sinks_.size(); ++i) {
+            if (exceptions[i])
+                std::rethrow_exception(exceptions[i]);  // a bug in a sink: the owner shuts down
+            if (results[i]) {
+                ++stats_.notified;
+                log::debug(fields) << "notified " << sinks_[i]->name() << " of " << reference;
+            } else {
+                ++stats_.notify_failed;
+                log::error(fields) << "cannot notify " << sinks_[i]->name() << " of " << reference << ": "
+                                   << results[i].error().describe();
+            }
+        }
+    }
+    co_return pushed ? outcome::pushed : outcome::committed;
+}
+
+}  // namespace core_interceptor::pipeline

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "docker/api.hpp"
+#include "domain/event.hpp"
+#include "pipeline/config.hpp"
+#include "sinks/sink.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace core_interceptor::pipeline {
+
+/// What became of one die event.
+enum class outcome {
+    no_dump,          ///< exited without a dump: one API call, nothing produced
+    gone,             ///< the container was removed before it could be probed (auto-remove)
+    probe_failed,     ///< the Engine did not answer the probe
+    commit_failed,    ///< dump found, no image could be made: the evidence stays in the container
+    committed,        ///< image kept locally (no registry, or the push failed): notified
+    pushed,           ///< image pushed (and deleted locally unless --keep-image): notified
+    cancelled,        ///< shutdown interrupted the job before it could finish
+};
+
+/// Counters across every job, read by the daemon's status line and tests.
+struct stats {
+    std::uint64_t handled = 0;
+    std::uint64_t dumps_found = 0;
+    std::uint64_t pushed = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t auto_removed = 0;
+    std::uint64_t notified = 0;
+    std::uint64_t notify_failed = 0;
+};
+
+/// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
+class job_runner {
+public:
+    /// `docker` and every sink must outlive the runner.
+    job_runner(docker::api& docker, std::vector<sinks::sink*> sinks, config cfg);
+
+    /// Handles one die event. Never throws for expected failures: each is logged (errors to
+    /// the journal) and reflected in the outcome. Cancellation: a *total* cancellation lets the
+    /// step in progress finish and stops before committing, or after notifying once an image
+    /// exists; a *terminal* one aborts the Engine call in flight. An image is deleted locally
+    /// only after its push succeeded. Loop thread only.
+    boost::asio::awaitable<outcome> run(domain::die_event ev);
+
+    const stats& counters() const noexcept { return stats_; }
+
+private:
+    boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
+
+    docker::api& docker_;
+    std::vector<sinks::sink*> sinks_;
+    config cfg_;
+    stats stats_;
+};
+
+}  // namespace core_interceptor::pipeline

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace core_interceptor::sinks {
+
+/// The Kafka sink (SPEC §5): enabled by `--kafka-brokers`.
+struct kafka_config {
+    std::string brokers;
+    std::string topic = "cores";
+    /// Extra librdkafka properties (`-X K=V`), applied after ours so they win.
+    std::vector<std::pair<std::string, std::string>> properties;
+    /// How long librdkafka may try to deliver one notification (`message.timeout.ms`).
+    std::chrono::milliseconds delivery_timeout{60000};
+    /// Bounded wait for outstanding deliveries at shutdown.
+    std::chrono::milliseconds flush_timeout{1500};
+};
+
+/// The REST sink (SPEC §5): enabled by `--rest-url`.
+struct rest_config {
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< `--rest-header`
+    std::chrono::seconds timeout{10};
+    bool insecure = false;  ///< skip certificate verification (explicit opt-in only)
+};
+
+}  // namespace core_interceptor::sinks

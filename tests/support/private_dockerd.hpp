@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "support/process.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace core_interceptor::test_support {
+
+/// A prerequisite of a test is absent (a program, root, a kernel setting): tests skip on it,
+/// or fail when the environment requires every part.
+class missing_part : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A Docker daemon of our own: socket, data root and exec root in a fresh /tmp/ci-XXXXXX, and
+/// always the network-disabling flags (no bridge, no iptables, no forwarding, no masquerade).
+/// Containers must be run with `--network none`. On destruction it kills what is still running,
+/// stops dockerd by its PID, ends leftover containerd shims of its own, unmounts what is left
+/// under its directory and removes it. Not thread safe.
+class private_dockerd {
+public:
+    /// The busybox image every test container runs from.
+    static constexpr const char* test_image = "testimg:1.0";
+
+    /// Starts dockerd and waits until `GET /_ping` answers; builds `test_image` from the host's
+    /// static busybox. Throws missing_part when a program or root is missing or dockerd cannot
+    /// start, std::runtime_error for other failures.
+    private_dockerd();
+    private_dockerd(const private_dockerd&) = delete;
+    private_dockerd& operator=(const private_dockerd&) = delete;
+    ~private_dockerd();
+
+    /// "unix:///tmp/ci-XXXXXX/docker.sock", for `--docker-host` or DOCKER_HOST.
+    std::string host() const;
+    const std::filesystem::path& dir() const { return dir_; }
+    std::filesystem::path socket_path() const { return dir_ / "docker.sock"; }
+    pid_t pid() const { return dockerd_ ? dockerd_->pid() : -1; }
+    bool running();
+
+    /// Runs the docker CLI against this daemon (`docker -H host args...`) with its own client
+    /// config dir; kills it after `timeout`.
+    run_result docker(std::vector<std::string> args,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
+
+    /// Builds `name` from a rootfs of the host's static busybox, once per name.
+    void build_test_image(const std::string& name = test_image);
+
+    /// Kills dockerd with SIGKILL (containerd goes with it; shims and containers stay).
+    void kill9();
+    /// Stops dockerd if it runs (SIGTERM), starts it again on the same directories and waits
+    /// for `/_ping`.
+    void restart();
+
+    /// The last lines of dockerd's own log.
+    std::string log_tail(std::size_t lines = 30) const;
+
+private:
+    void start();
+    void stop_dockerd();
+    void kill_leftover_processes();
+    void unmount_leftovers();
+
+    std::filesystem::path dir_;
+    std::filesystem::path dockerd_bin_;
+    std::filesystem::path docker_bin_;
+    std::optional<process> dockerd_;
+    std::vector<std::string> built_images_;
+};
+
+/// Lazily unmounts every mount point at or below `dir` (deepest first) in our mount namespace.
+void unmount_below(const std::filesystem::path& dir);
+
+}  // namespace core_interceptor::test_support

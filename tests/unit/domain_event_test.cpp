@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#include "domain/event.hpp"
+
+#include <boost/json.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace core_interceptor;
+using namespace core_interceptor::domain;
+
+TEST_CASE("event parsing: other container actions and other types are not die events")
+{
+    auto start = parse_event_line(
+        R"({"Type":"container","Action":"start","Actor":{"ID":"abc123","Attributes":{}},)"
+        R"("time":5})");
+    REQUIRE(start);
+    CHECK(start->kind == event_kind::other);
+    CHECK(start->event.id == "abc123");
+    CHECK(start->event.time_nano == 5'000'000'000);
+
+    auto network = parse_event_line(R"({"Type":"network","Action":"connect","time":1})");
+    REQUIRE(network);
+    CHECK(network->kind == event_kind::other);
+    CHECK(network->event.id.empty());
+}
+
+TEST_CASE("event parsing: lower-case type, status and from are understood")
+{
+    auto r = parse_event_line(R"({"type":"container","status":"die","id":"abc","from":"x:1",)"
+                              R"("time":10})");
+    REQUIRE(r);
+    CHECK(r->kind == event_kind::die);
+    CHECK(r->event.id == "abc");
+    CHECK(r->event.image == "x:1");
+    CHECK(r->event.name.empty());
+    CHECK(r->event.time_nano == 10'000'000'000);
+}
+
+TEST_CASE("event parsing: a label named exitCode does not change what is parsed")
+{
+    auto r = parse_event_line(
+        R"({"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":)"
+        R"({"exitCode":"0","image":"img","name":"n"}},"timeNano":7})");
+    REQUIRE(r);
+    CHECK(r->kind == event_kind::die);
+    CHECK(r->event.time_nano == 7);
+}
+
+TEST_CASE("event parsing: since= keeps nine fractional digits")
+{
+    CHECK(since_param(1795556211143489487) == "1795556211.143489487");
+    CHECK(since_param(1'000'000'005) == "1.000000005");
+    CHECK(since_param(0) == "0.000000000");
+    CHECK(since_param(-5) == "0.000000000");
+}
+
+TEST_CASE("event parsing: the die filter is the JSON of SPEC section 4a")
+{
+    boost::system::error_code ec;
+    auto v = boost::json::parse(die_filter(), ec);
+    REQUIRE_FALSE(ec);
+    CHECK(v == boost::json::parse(R"({"type":["container"],"event":["die"]})"));
+}
