@@ -4,6 +4,8 @@
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
+#include <ostream>
+
 namespace core_interceptor {
 namespace {
 
@@ -50,6 +52,11 @@ std::string failure::describe() const
         out += message;
     }
     return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const failure& f)
+{
+    return os << f.describe();
 }
 
 void throw_exception_from_error(const failure& f, const boost::source_location& loc)

@@ -4,6 +4,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <string>
 #include <type_traits>
 
@@ -50,6 +51,9 @@ struct failure {
     /// One line for the log: "<code message>[ (HTTP <status>)][: <peer message>]".
     std::string describe() const;
 };
+
+/// Writes describe(): lets test frameworks and log lines print a failure.
+std::ostream& operator<<(std::ostream& os, const failure& f);
 
 /// Throws a system_error carrying the failure's description; used by result<T>::value().
 [[noreturn]] void throw_exception_from_error(const failure& f,

@@ -12,7 +12,8 @@ constexpr std::size_t max_digits = 4;
 
 std::optional<int> parse_component(std::string_view s) noexcept
 {
-    if (s.empty() || s.size() > max_digits)
+    if (s.empty() || s.size() > max_digits ||
+        !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return std::nullopt;
     int value = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);

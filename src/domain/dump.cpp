@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace core_interceptor::domain {
 namespace json = boost::json;
@@ -36,7 +37,7 @@ std::optional<std::uint64_t> parse_octal(std::string_view field) noexcept
         char c = field[i];
         if (c < '0' || c > '7')
             break;
-        if (value > (UINT64_MAX >> 3))
+        if (value > (std::numeric_limits<std::uint64_t>::max() >> 3))
             return std::nullopt;
         value = value * 8 + static_cast<std::uint64_t>(c - '0');
         any = true;
@@ -60,7 +61,7 @@ std::optional<std::uint64_t> parse_size(std::string_view field) noexcept
         return std::nullopt;  // negative
     std::uint64_t value = first & 0x7f;
     for (std::size_t i = 1; i < field.size(); ++i) {
-        if (value > (UINT64_MAX >> 8))
+        if (value > (std::numeric_limits<std::uint64_t>::max() >> 8))
             return std::nullopt;
         value = (value << 8) | static_cast<unsigned char>(field[i]);
     }
@@ -238,7 +239,8 @@ void tar_prefix_reader::on_header()
         return;
     }
     auto size = parse_size(h.substr(124, 12));
-    if (!size || *size > static_cast<std::uint64_t>(INT64_MAX)) {
+    constexpr auto max_size = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!size || *size > max_size) {
         state_ = state::failed;
         return;
     }

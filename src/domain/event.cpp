@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <cstdio>
 
 namespace core_interceptor::domain {
@@ -80,7 +81,8 @@ result<parsed_event> parse_event_line(std::string_view line)
     } else if (const auto* secs = obj->if_contains("time")) {
         boost::system::error_code num_ec;
         auto s = secs->to_number<std::int64_t>(num_ec);
-        if (num_ec || s < 0 || s > INT64_MAX / nanos_per_second)
+        constexpr auto max_seconds = std::numeric_limits<std::int64_t>::max() / nanos_per_second;
+        if (num_ec || s < 0 || s > max_seconds)
             return malformed("event time is not an integer");
         out.event.time_nano = s * nanos_per_second;
     } else {

@@ -187,27 +187,23 @@ result<std::string> registry_auth_header(std::string_view file_content,
     if (obj == nullptr)
         return auth_error("registry auth: the file is not a JSON object");
 
-    result<credentials> creds = auth_error("");
+    const json::value* entry = &doc;  // the plain {"username", "password"} form
     if (const auto* auths_value = obj->if_contains("auths")) {
         const auto* auths = auths_value->if_object();
         if (auths == nullptr)
             return auth_error("registry auth: \"auths\" is not an object");
         const auto wanted = lower(registry_host);
-        const json::value* entry = nullptr;
-        if (const auto* exact = auths->if_contains(registry_host))
-            entry = exact;
+        entry = auths->if_contains(registry_host);
         for (auto it = auths->begin(); entry == nullptr && it != auths->end(); ++it) {
             if (host_of_key(it->key()) == wanted)
                 entry = &it->value();
         }
         if (entry == nullptr)
             return auth_error("registry auth: no entry for " + std::string(registry_host));
-        creds = entry_credentials(*entry, registry_host);
-    } else if (obj->contains("username") || obj->contains("password")) {
-        creds = entry_credentials(doc, registry_host);
-    } else {
+    } else if (!obj->contains("username") && !obj->contains("password")) {
         return auth_error("registry auth: neither \"auths\" nor \"username\" and \"password\"");
     }
+    auto creds = entry_credentials(*entry, registry_host);
     if (!creds)
         return creds.error();
 

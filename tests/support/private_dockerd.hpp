@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "support/missing_part.hpp"
 #include "support/process.hpp"
 
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace core_interceptor::test_support {
-
-/// A prerequisite of a test is absent (a program, root, a kernel setting): tests skip on it,
-/// or fail when the environment requires every part.
-class missing_part : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 /// A Docker daemon of our own: socket, data root and exec root in a fresh /tmp/ci-XXXXXX, and
 /// always the network-disabling flags (no bridge, no iptables, no forwarding, no masquerade).
@@ -72,6 +65,8 @@ private:
     std::filesystem::path docker_bin_;
     std::optional<process> dockerd_;
     std::vector<std::string> built_images_;
+    std::string log_name_ = "dockerd.log";
+    int starts_ = 0;
 };
 
 /// Lazily unmounts every mount point at or below `dir` (deepest first) in our mount namespace.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +152,8 @@ process::process(process_options opts) : opts_(std::move(opts))
 
     const char* cwd = opts_.working_dir.empty() ? nullptr : opts_.working_dir.c_str();
     const bool own_group = opts_.own_process_group;
+    const bool die_with_parent = opts_.die_with_parent;
+    const pid_t parent = ::getpid();
 
     pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -164,6 +167,10 @@ process::process(process_options opts) : opts_(std::move(opts))
         dfl.sa_handler = SIG_DFL;
         for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
         if (own_group) ::setpgid(0, 0);
+        if (die_with_parent) {
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (::getppid() != parent) ::_exit(127);  // the parent is already gone
+        }
         int err = 0;
         if (::dup2(in.get(), 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) err = errno;
         if (err == 0 && cwd && ::chdir(cwd) != 0) err = errno;

@@ -34,6 +34,9 @@ struct process_options {
     int stderr_fd = -1;                 ///< when >= 0, used instead of stderr_path (not owned)
     std::filesystem::path working_dir;  ///< empty: ours
     bool own_process_group = false;     ///< setpgid(0, 0) in the child: its pgid is its pid
+    /// The child gets SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG), so a
+    /// test killed midway leaves no daemon behind. Start children from a long-lived thread.
+    bool die_with_parent = true;
     std::chrono::milliseconds stop_grace{std::chrono::seconds(5)};  ///< SIGTERM -> SIGKILL
 };
 

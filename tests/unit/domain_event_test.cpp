@@ -13,13 +13,13 @@ TEST_CASE("event parsing: other container actions and other types are not die ev
     auto start = parse_event_line(
         R"({"Type":"container","Action":"start","Actor":{"ID":"abc123","Attributes":{}},)"
         R"("time":5})");
-    REQUIRE(start);
+    REQUIRE(start.has_value());
     CHECK(start->kind == event_kind::other);
     CHECK(start->event.id == "abc123");
     CHECK(start->event.time_nano == 5'000'000'000);
 
     auto network = parse_event_line(R"({"Type":"network","Action":"connect","time":1})");
-    REQUIRE(network);
+    REQUIRE(network.has_value());
     CHECK(network->kind == event_kind::other);
     CHECK(network->event.id.empty());
 }
@@ -28,7 +28,7 @@ TEST_CASE("event parsing: lower-case type, status and from are understood")
 {
     auto r = parse_event_line(R"({"type":"container","status":"die","id":"abc","from":"x:1",)"
                               R"("time":10})");
-    REQUIRE(r);
+    REQUIRE(r.has_value());
     CHECK(r->kind == event_kind::die);
     CHECK(r->event.id == "abc");
     CHECK(r->event.image == "x:1");
@@ -41,7 +41,7 @@ TEST_CASE("event parsing: a label named exitCode does not change what is parsed"
     auto r = parse_event_line(
         R"({"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":)"
         R"({"exitCode":"0","image":"img","name":"n"}},"timeNano":7})");
-    REQUIRE(r);
+    REQUIRE(r.has_value());
     CHECK(r->kind == event_kind::die);
     CHECK(r->event.time_nano == 7);
 }

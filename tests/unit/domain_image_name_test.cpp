@@ -30,7 +30,8 @@ struct naming_case {
 void check_cases(const naming_case* begin, const naming_case* end)
 {
     for (auto* c = begin; c != end; ++c) {
-        CAPTURE(c->config_image);
+        const std::string input = c->config_image;
+        CAPTURE(input);
         auto name = image_name(c->config_image, c->image_id);
         CHECK(name == c->expected);
         CHECK(valid_repository_path(name));
@@ -113,8 +114,9 @@ TEST_CASE("image naming: odd characters become single underscores or are trimmed
 {
     const naming_case cases[] = {
         {"My App!!/foo@@bar", "", "my_app/foo_bar"},
-        {"a..b/c___d/e-_-f", "", "a_b/c_d/e_f"},
+        {"x/a..b/c___d/e-_-f", "", "x/a_b/c_d/e_f"},
         {"a--b/c__d/e.f", "", "a--b/c__d/e.f"},
+        {"a..b", "", "a_b"},
         {"/leading//slashes/", "", "leading/slashes"},
         {"-app-:-tag-", "", "app_tag"},
         {"caf\xc3\xa9/na\xc3\xafve", "", "caf/na_ve"},
@@ -227,7 +229,7 @@ TEST_CASE("registry: HOST[:PORT][/PREFIX] is parsed")
 
 TEST_CASE("registry: schemes, bad hosts and invalid prefixes are rejected")
 {
-    for (const char* bad : {"",
+    for (std::string bad : {"",
                             "/",
                             "http://reg.example.com",
                             "https://127.0.0.1:5000",

@@ -15,7 +15,7 @@ TEST_CASE("path stat: the real header of dockerd 20.10 is a regular file")
     auto r = decode_path_stat(
         "eyJuYW1lIjoiY29yZSIsInNpemUiOjM5MzIxNiwibW9kZSI6Mzg0LCJtdGltZSI6IjIwMjYtMTEtMjRUMjE6MzY6"
         "NDIuMzExMDA3MzY4WiIsImxpbmtUYXJnZXQiOiIifQ==");
-    REQUIRE(r);
+    REQUIRE(r.has_value());
     CHECK(r->name == "core");
     CHECK(r->size == 393216);
     CHECK(r->mode == 384);
@@ -28,16 +28,21 @@ TEST_CASE("path stat: the real header of dockerd 20.10 is a regular file")
 
 TEST_CASE("path stat: padding is optional")
 {
-    auto r = decode_path_stat(base64_encode(R"({"name":"core","size":1,"mode":420})").substr(0, 46));
-    REQUIRE(r);
+    auto encoded = base64_encode(R"({"name":"core","size":1,"mode":420})");
+    REQUIRE(encoded.back() == '=');
+    while (encoded.back() == '=')
+        encoded.pop_back();
+    auto r = decode_path_stat(encoded);
+    REQUIRE(r.has_value());
     CHECK(r->size == 1);
 }
 
 TEST_CASE("path stat: a directory is not regular")
 {
     auto r = decode_path_stat(base64_encode(
-        R"({"name":"core","size":4096,"mode":2147484141,"mtime":"2026-11-24T21:36:42Z","linkTarget":""})"));
-    REQUIRE(r);
+        R"({"name":"core","size":4096,"mode":2147484141,"mtime":"2026-11-24T21:36:42Z",)"
+        R"("linkTarget":""})"));
+    REQUIRE(r.has_value());
     CHECK(r->is_dir());
     CHECK_FALSE(r->is_regular());
     CHECK(r->mode == ((1u << 31) | 0755u));
@@ -47,7 +52,7 @@ TEST_CASE("path stat: a symlink is not regular and keeps its target")
 {
     auto r = decode_path_stat(base64_encode(
         R"({"name":"core","size":9,"mode":134218239,"mtime":"","linkTarget":"/dev/null"})"));
-    REQUIRE(r);
+    REQUIRE(r.has_value());
     CHECK(r->is_symlink());
     CHECK_FALSE(r->is_regular());
     CHECK(r->link_target == "/dev/null");
@@ -68,22 +73,22 @@ TEST_CASE("path stat: pipes, sockets and devices are not regular; setuid files a
 
 TEST_CASE("path stat: malformed base64 is malformed_response")
 {
-    for (const char* bad : {"!!!!", "eyJuYW1lIjoiY29yZSJ9=", "e", "ab=c"}) {
+    for (std::string bad : {"!!!!", "eyJuYW1lIjoiY29yZSJ9=", "e", "ab=c"}) {
         CAPTURE(bad);
         auto r = decode_path_stat(bad);
-        REQUIRE_FALSE(r);
+        REQUIRE(r.has_error());
         CHECK(r.error().code == make_error_code(errc::malformed_response));
     }
 }
 
 TEST_CASE("path stat: malformed JSON or wrong field types are malformed_response")
 {
-    for (const char* bad : {"{\"name\":", "[1,2]", "\"core\"", R"({"name":1})",
+    for (std::string bad : {"{\"name\":", "[1,2]", "\"core\"", R"({"name":1})",
                             R"({"size":"393216"})", R"({"mode":-1})", R"({"size":1.5})",
                             R"({"linkTarget":null})"}) {
         CAPTURE(bad);
         auto r = decode_path_stat(base64_encode(bad));
-        REQUIRE_FALSE(r);
+        REQUIRE(r.has_error());
         CHECK(r.error().code == make_error_code(errc::malformed_response));
     }
 }
@@ -91,6 +96,6 @@ TEST_CASE("path stat: malformed JSON or wrong field types are malformed_response
 TEST_CASE("path stat: a header over 64 KiB is limit_exceeded")
 {
     auto r = decode_path_stat(std::string(64 * 1024 + 4, 'A'));
-    REQUIRE_FALSE(r);
+    REQUIRE(r.has_error());
     CHECK(r.error().code == make_error_code(errc::limit_exceeded));
 }

@@ -9,7 +9,8 @@ using namespace core_interceptor::domain;
 
 namespace {
 
-const std::string digest = "sha256:736d0a9f2c1e4b7a8d3c5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b";
+const std::string digest =
+    "sha256:736d0a9f2c1e4b7a8d3c5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b";
 
 void feed_progress(push_stream_parser& p)
 {
@@ -71,7 +72,8 @@ TEST_CASE("push stream: an error line fails the push with its message")
 {
     push_stream_parser p("abc");
     feed_progress(p);
-    p.on_line(R"({"errorDetail":{"message":"Get \"http://127.0.0.1:5000/v2/\": connection refused"},)"
+    p.on_line(R"({"errorDetail":)"
+              R"({"message":"Get \"http://127.0.0.1:5000/v2/\": connection refused"},)"
               R"("error":"Get \"http://127.0.0.1:5000/v2/\": connection refused"})");
     CHECK(p.failed());
     CHECK_FALSE(p.succeeded());

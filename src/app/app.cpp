@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+#include "app/app.hpp"
+
+#include "build_config.hpp"
+#include "co/limiter.hpp"
+#include "co/task_group.hpp"
+#include "docker/client.hpp"
+#include "log/log.hpp"
+#include "pipeline/job.hpp"
+#include "sinks/rest_sink.hpp"
+#include "watcher/watcher.hpp"
+
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+#include "kafka/producer.hpp"
+#include "sinks/kafka_sink.hpp"
+#endif
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+namespace asio = boost::asio;
+
+namespace core_interceptor::app {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Everything one daemon run owns, torn down in reverse order after the loop has ended.
+class instance {
+public:
+    instance(asio::io_context& io, const config::app_config& cfg)
+        : io_(io), cfg_(cfg), docker_(cfg.docker), queue_(io, cfg.queue_capacity),
+          limiter_(io.get_executor(), cfg.max_concurrency),
+          jobs_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a job"); }),
+          services_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a service"); }),
+          signals_(io, SIGINT, SIGTERM), watcher_(docker_, cfg.watcher, queue_)
+    {
+        std::vector<sinks::sink*> sinks;
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+        if (cfg.kafka) {
+            std::vector<std::pair<std::string, std::string>> props{
+                {"bootstrap.servers", cfg.kafka->brokers},
+                {"message.timeout.ms", std::to_string(cfg.kafka->delivery_timeout.count())},
+                {"enable.idempotence", "true"},
+                {"client.id", "core_interceptor"},
+            };
+            props.insert(props.end(), cfg.kafka->properties.begin(), cfg.kafka->properties.end());
+            producer_ = std::make_unique<kafka::producer>(io.get_executor(), props);
+            kafka_sink_ = std::make_unique<sinks::kafka_sink>(*producer_, cfg.kafka->topic);
+            sinks.push_back(kafka_sink_.get());
+        }
+#endif
+        if (cfg.rest) {
+            rest_sink_ = std::make_unique<sinks::rest_sink>(*cfg.rest);
+            sinks.push_back(rest_sink_.get());
+        }
+        runner_ = std::make_unique<pipeline::job_runner>(docker_, std::move(sinks), cfg.pipeline);
+    }
+
+    void start()
+    {
+        services_.spawn(watcher_.run());
+        services_.spawn(dispatch());
+        asio::co_spawn(io_, wait_for_signal(), asio::detached);
+    }
+
+    int exit_status() const noexcept { return exit_status_; }
+
+private:
+    /// Takes die events off the queue and spawns a job for each, at most max_concurrency at
+    /// once. Ends when the queue is closed or on cancellation.
+    asio::awaitable<void> dispatch()
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_await asio::this_coro::throw_if_cancelled(false);
+        for (;;) {
+            auto [ec, ev] = co_await queue_.async_receive(use_tuple);
+            if (ec)
+                co_return;  // closed or cancelled at shutdown
+            if (auto aec = co_await limiter_.acquire()) {
+                log::warning({{"CONTAINER_ID", ev.id}})
+                    << "shutting down: container " << ev.name << " (" << ev.id.substr(0, 12) << ") not handled";
+                co_return;
+            }
+            jobs_.spawn(run_job(std::move(ev)));
+        }
+    }
+
+    /// One job; frees its concurrency slot however it ends.
+    asio::awaitable<void> run_job(domain::die_event ev)
+    {
+        struct release_on_exit {
+            co::limiter& l;
+            ~release_on_exit() { l.release(); }
+        } guard{limiter_};
+        co_await runner_->run(std::move(ev));
+    }
+
+    asio::awaitable<void> wait_for_signal()
+    {
+        auto [ec, sig] = co_await signals_.async_wait(use_tuple);
+        if (ec)
+            co_return;  // cancelled by shutdown() after a fatal error
+        log::info() << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", shutting down";
+        co_await shutdown();
+    }
+
+    /// Two-phase stop: stop reading events, let jobs finish within the grace period
+    /// (total cancellation), then abort what is left (terminal), flush Kafka, join.
+    asio::awaitable<void> shutdown()
+    {
+        if (stopping_)
+            co_return;
+        stopping_ = true;
+        error_code ignored;  // a signal_set with no pending wait has nothing to cancel
+        signals_.cancel(ignored);
+
+        services_.emit(asio::cancellation_type::total);
+        queue_.close();
+        jobs_.emit(asio::cancellation_type::total);
+        if (jobs_.size() > 0) {
+            using namespace asio::experimental::awaitable_operators;
+            asio::steady_timer grace(io_, cfg_.shutdown_grace);
+            co_await (jobs_.join() || grace.async_wait(use_tuple));
+            if (jobs_.size() > 0) {
+                log::warning() << "cancelling " << jobs_.size() << " job(s) still running after the "
+                               << cfg_.shutdown_grace.count() << " ms grace period";
+                jobs_.emit(asio::cancellation_type::terminal);
+                co_await jobs_.join();
+            }
+        }
+        services_.emit(asio::cancellation_type::terminal);
+        co_await services_.join();
+
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+        if (producer_) {
+            if (auto left = producer_->flush(cfg_.kafka->flush_timeout))
+                log::error() << left << " Kafka notification(s) still undelivered at shutdown";
+            producer_->close();
+        }
+#endif
+        const auto& s = runner_->counters();
+        log::info() << "stopped: " << watcher_.events() << " deaths seen, " << s.dumps_found << " dumps found, "
+                    << s.pushed << " images pushed, " << s.failed << " failed";
+    }
+
+    void on_exception(std::exception_ptr e, const char* what)
+    {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            log::error() << "fatal: " << what << " failed: " << ex.what();
+        } catch (...) {
+            log::error() << "fatal: " << what << " failed with an unknown exception";
+        }
+        exit_status_ = 1;
+        asio::co_spawn(io_, shutdown(), asio::detached);
+    }
+
+    asio::io_context& io_;
+    const config::app_config& cfg_;
+    docker::client docker_;
+    watcher::job_channel queue_;
+    co::limiter limiter_;
+    co::task_group jobs_;
+    co::task_group services_;
+    asio::signal_set signals_;
+    watcher::watcher watcher_;
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+    std::unique_ptr<kafka::producer> producer_;
+    std::unique_ptr<sinks::kafka_sink> kafka_sink_;
+#endif
+    std::unique_ptr<sinks::rest_sink> rest_sink_;
+    std::unique_ptr<pipeline::job_runner> runner_;
+    bool stopping_ = false;
+    int exit_status_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> core_pattern_warning(std::string_view core_pattern)
+{
+    auto first = core_pattern.find_first_not_of(" \t");
+    if (first == std::string_view::npos || core_pattern[first] != '|')
+        return std::nullopt;
+    std::string setting(core_pattern.substr(first));
+    while (!setting.empty() && (setting.back() == '\n' || setting.back() == ' '))
+        setting.pop_back();
+    return "kernel.core_pattern is '" + setting +
+           "': core dumps are piped to that program and never land inside containers, so only heap "
+           "dumps and cores written by the applications themselves can be found (set "
+           "kernel.core_pattern to a file name such as 'core' to keep cores in containers)";
+}
+
+int run(const config::app_config& cfg)
+{
+    if (std::ifstream in("/proc/sys/kernel/core_pattern"); in) {
+        std::string pattern((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (auto w = core_pattern_warning(pattern))
+            log::warning({{"CORE_PATTERN", pattern}}) << *w;
+    }
+
+    asio::io_context io(1);
+    std::unique_ptr<instance> d;
+    try {
+        d = std::make_unique<instance>(io, cfg);
+    }
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+    catch (const kafka::property_error& e) {
+        std::cerr << "core_interceptor: --kafka-property: " << e.property << ": " << e.what() << '\n';
+        return 2;
+    }
+#endif
+    catch (const std::invalid_argument& e) {
+        std::cerr << "core_interceptor: " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {
+        log::error() << "cannot start: " << e.what();
+        return 1;
+    }
+    d->start();
+    io.run();
+    return d->exit_status();
+}
+
+}  // namespace core_interceptor::app

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+// core_interceptor: commits and pushes containers that died leaving a core or heap dump.
+#include "app/app.hpp"
+#include "config/options.hpp"
+#include "log/log.hpp"
+
+#include <iostream>
+#include <variant>
+
+int main(int argc, char* argv[])
+{
+    using namespace core_interceptor;
+    auto parsed = config::parse(argc, argv, std::cout, std::cerr);
+    if (auto* status = std::get_if<int>(&parsed))
+        return *status;
+    const auto& cfg = std::get<config::app_config>(parsed);
+    log::init(cfg.logging);
+    return app::run(cfg);
+}

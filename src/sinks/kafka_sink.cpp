@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+#include "sinks/kafka_sink.hpp"
+
+#include "kafka/producer.hpp"
+
+namespace core_interceptor::sinks {
+
+kafka_sink::kafka_sink(kafka::producer& p, std::string topic) : producer_(p), topic_(std::move(topic)) {}
+
+boost::asio::awaitable<result<void>> kafka_sink::deliver(const domain::notification& n, std::string_view body)
+{
+    co_return co_await producer_.produce(topic_, domain::kafka_key(n), body);
+}
+
+}  // namespace core_interceptor::sinks

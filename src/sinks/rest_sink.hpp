@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "http/endpoint.hpp"
+#include "sinks/config.hpp"
+#include "sinks/sink.hpp"
+
+#include <memory>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace core_interceptor::sinks {
+
+/// Notifications POSTed as JSON to an http:// or https:// endpoint (SPEC §5); any 2xx is
+/// delivered. https verifies the certificate against the system CAs unless `insecure`.
+class rest_sink final : public sink {
+public:
+    /// Throws std::invalid_argument for a URL that is not http(s).
+    explicit rest_sink(rest_config cfg);
+    ~rest_sink() override;
+
+    std::string_view name() const noexcept override { return "rest"; }
+    boost::asio::awaitable<result<void>> deliver(const domain::notification& n, std::string_view body) override;
+
+private:
+    rest_config cfg_;
+    http::endpoint endpoint_;
+    std::unique_ptr<boost::asio::ssl::context> tls_;
+};
+
+}  // namespace core_interceptor::sinks

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+#include "watcher/watcher.hpp"
+
+#include "docker/client.hpp"
+#include "domain/ndjson.hpp"
+#include "log/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace asio = boost::asio;
+
+namespace core_interceptor::watcher {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+asio::awaitable<bool> cancelled()
+{
+    auto cs = co_await asio::this_coro::cancellation_state;
+    co_return cs.cancelled() != asio::cancellation_type::none;
+}
+
+std::int64_t now_nano()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+watcher::watcher(docker::client& docker, config cfg, job_channel& out) : docker_(docker), cfg_(cfg), out_(out) {}
+
+bool watcher::remember(const domain::die_event& ev)
+{
+    std::string key = ev.id + '@' + std::to_string(ev.time_nano);
+    if (!seen_.insert(key).second)
+        return false;
+    seen_order_.push_back(std::move(key));
+    if (seen_order_.size() > cfg_.dedupe_window) {
+        seen_.erase(seen_order_.front());
+        seen_order_.pop_front();
+    }
+    return true;
+}
+
+asio::awaitable<void> watcher::run()
+{
+    // Stopping must end the (endless) stream read at once: pass total cancellation through.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+
+    std::minstd_rand rng{std::random_device{}()};
+    auto backoff = cfg_.reconnect_min;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+
+    while (!co_await cancelled()) {
+        bool was_open = co_await read_stream();
+        connected_ = false;
+        if (co_await cancelled())
+            break;
+        if (was_open)
+            backoff = cfg_.reconnect_min;  // it worked until now: retry soon
+        // Jittered exponential backoff, so a fleet does not reconnect in lockstep.
+        std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
+        auto wait = std::chrono::milliseconds(dist(rng));
+        log::debug() << "reconnecting to the Docker daemon in " << wait.count() << " ms";
+        timer.expires_after(wait);
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        if (ec)
+            break;
+        backoff = std::min(backoff * 2, cfg_.reconnect_max);
+    }
+    log::debug() << "event watcher stopped";
+}
+
+asio::awaitable<bool> watcher::read_stream()
+{
+    const auto where = docker_.endpoint().describe();
+    auto version = co_await docker_.negotiate();
+    if (!version) {
+        if (version.error().code != asio::error::operation_aborted)
+            log::warning() << "Docker daemon at " << where << " is not answering: " << version.error().describe();
+        co_return false;
+    }
+
+    // Resume from the last event seen; after a gap with none, from when the stream was
+    // first opened; on the very first open, from now on.
+    std::int64_t since = last_time_nano_ != 0 ? last_time_nano_ : opened_at_nano_;
+    auto stream = co_await docker_.events(since);
+    if (!stream) {
+        if (stream.error().code != asio::error::operation_aborted)
+            log::warning() << "cannot open the event stream of " << where << ": " << stream.error().describe();
+        co_return false;
+    }
+    if (opened_at_nano_ == 0)
+        opened_at_nano_ = now_nano();
+    connected_ = true;
+    log::info() << "watching events on " << where << " (API " << domain::to_string(*version) << ")";
+
+    domain::line_framer lines(1024 * 1024);  // an event is a few hundred bytes; labels add some
+    std::size_t dropped = 0;
+    for (;;) {
+        auto piece = co_await stream->read_some();
+        if (!piece) {
+            if (piece.error().code != asio::error::operation_aborted)
+                log::warning() << "event stream of " << where << " ended: " << piece.error().describe();
+            co_return true;
+        }
+        if (piece->empty()) {
+            log::warning() << "event stream of " << where << " ended";
+            co_return true;
+        }
+        lines.feed(*piece);
+        while (auto line = lines.next()) {
+            auto parsed = domain::parse_event_line(*line);
+            if (!parsed) {
+                ++malformed_;
+                log::warning() << "skipping a malformed event: " << parsed.error().describe() << ": "
+                               << line->substr(0, 200);
+                continue;
+            }
+            if (parsed->kind != domain::event_kind::die)
+                continue;
+            auto& ev = parsed->event;
+            last_time_nano_ = std::max(last_time_nano_, ev.time_nano);
+            if (!remember(ev)) {
+                log::debug() << "skipping replayed event of container " << ev.id.substr(0, 12);
+                continue;
+            }
+            ++events_;
+            log::debug({{"CONTAINER_ID", ev.id}}) << "container " << ev.name << " (" << ev.id.substr(0, 12)
+                                                   << ") died";
+            if (!out_.try_send(error_code{}, ev)) {
+                log::warning() << "job queue full: waiting for a free slot before reading more events";
+                auto [ec] = co_await out_.async_send(error_code{}, std::move(ev), use_tuple);
+                if (ec)
+                    co_return true;
+            }
+        }
+        if (lines.dropped() != dropped) {
+            dropped = lines.dropped();
+            ++malformed_;
+            log::warning() << "skipping an event line longer than 1 MiB";
+        }
+    }
+}
+
+}  // namespace core_interceptor::watcher

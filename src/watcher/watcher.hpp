@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "domain/event.hpp"
+#include "watcher/config.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/channel.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_set>
+
+namespace core_interceptor::docker {
+class client;
+}
+
+namespace core_interceptor::watcher {
+
+/// Die events handed from the reader to the dispatcher.
+using job_channel = boost::asio::experimental::channel<void(boost::system::error_code, domain::die_event)>;
+
+/// Reads `GET /events` (container die only), parsing lines as the bytes arrive, and sends each
+/// new die to `out`. When the Docker daemon goes away it reconnects with jittered backoff and
+/// resumes with since= the last event seen, dropping replayed duplicates (container ID +
+/// timeNano), so no death in between is missed (SPEC §4a). Loop thread only.
+class watcher {
+public:
+    /// `docker` and `out` must outlive the watcher.
+    watcher(docker::client& docker, config cfg, job_channel& out);
+
+    /// Runs until cancelled (total or terminal), which ends the stream read at once.
+    /// Completes normally; never throws for I/O errors (each is logged and retried).
+    boost::asio::awaitable<void> run();
+
+    /// The event stream is open now.
+    bool connected() const noexcept { return connected_; }
+    /// Events received (die events after de-duplication).
+    std::uint64_t events() const noexcept { return events_; }
+    /// Lines of the stream that were not valid events.
+    std::uint64_t malformed() const noexcept { return malformed_; }
+
+private:
+    /// One connection: negotiate, open, read until it ends. True when the stream had opened.
+    boost::asio::awaitable<bool> read_stream();
+    bool remember(const domain::die_event& ev);
+
+    docker::client& docker_;
+    config cfg_;
+    job_channel& out_;
+    bool connected_ = false;
+    std::int64_t last_time_nano_ = 0;   // newest timeNano seen
+    std::int64_t opened_at_nano_ = 0;   // when the stream was first opened (resume point)
+    std::unordered_set<std::string> seen_;
+    std::deque<std::string> seen_order_;
+    std::uint64_t events_ = 0;
+    std::uint64_t malformed_ = 0;
+};
+
+}  // namespace core_interceptor::watcher

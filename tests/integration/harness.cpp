@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+#include "harness.hpp"
+
+#include "support/missing_part.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+namespace core_interceptor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+std::string trim(std::string s)
+{
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    std::size_t i = 0;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    return s.substr(i);
+}
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!trim(line).empty()) out.push_back(trim(line));
+    return out;
+}
+
+bool contains_nocase(std::string_view hay, std::string_view needle)
+{
+    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) ==
+               std::tolower(static_cast<unsigned char>(b));
+    });
+    return it != hay.end();
+}
+
+// SPEC §7: tests that need a core check first that a crashing process leaves one. This runs
+// the same crash the tests run and reads the core's ELF header back out of the container.
+void check_cores_land_in_containers(shared_parts& p)
+{
+    const auto pattern = trim(ts::read_file("/proc/sys/kernel/core_pattern"));
+    if (!pattern.empty() && pattern[0] == '|')
+        throw ts::missing_part("kernel.core_pattern is a pipe ('" + pattern +
+                               "'): cores never land inside containers");
+
+    const auto name = unique_name("probe");
+    std::vector<std::string> args{"run",   "--network", "none",        "--ulimit",
+                                  "core=-1", "-w",      "/tmp",        "--name",
+                                  name,    ts::private_dockerd::test_image};
+    for (auto& a : crash_with_core()) args.push_back(a);
+    auto run = p.dockerd.docker(args, 120s);
+    if (run.timed_out) throw std::runtime_error("the probe container did not end within 120 s");
+    if (run.status.exited && run.status.code >= 125)
+        throw ts::missing_part("cannot run a container (" + run.status.describe() +
+                               "): " + run.err + "\ndockerd log:\n" + p.dockerd.log_tail());
+    if (!(run.status.exited && run.status.code == 139))
+        throw std::runtime_error("the probe container should die of SIGSEGV (139), got " +
+                                 run.status.describe() + ": " + run.err);
+
+    auto diff = p.dockerd.docker({"diff", name}, 60s);
+    std::string core_path;
+    for (const auto& line : lines_of(diff.out)) {
+        // "A /tmp/core" (or core.<pid>, ... with another relative core_pattern)
+        if (line.rfind("A /tmp/core", 0) == 0) core_path = line.substr(2);
+    }
+    if (core_path.empty())
+        throw ts::missing_part("a process killed by SIGSEGV in a container left no core in "
+                               "/tmp (kernel.core_pattern = '" + pattern + "')");
+    auto cp = p.dockerd.docker({"cp", name + ":" + core_path, "-"}, 60s);
+    // `docker cp ... -` writes a tar: a 512-byte header, then the file.
+    const std::string& tar = cp.out;
+    const bool elf_core = cp.ok() && tar.size() >= 512 + 18 && tar.compare(512, 4, "\x7f"
+                                                                                   "ELF") == 0 &&
+                          static_cast<unsigned char>(tar[512 + 16]) == 4 &&  // e_type ET_CORE
+                          tar[512 + 17] == 0;
+    if (!elf_core)
+        throw ts::missing_part(core_path + " left by the crash probe is not an ELF core");
+    p.dockerd.docker({"rm", "-f", name}, 60s);
+}
+
+struct shared_state {
+    enum { unknown, ready, missing, broken } state = unknown;
+    std::string why;
+    std::unique_ptr<shared_parts> parts;
+};
+
+shared_state& shared()
+{
+    // Destroyed at exit: stops dockerd and the registry and removes their directories.
+    static shared_state s;
+    return s;
+}
+
+}  // namespace
+
+bool parts_required()
+{
+    const char* ci = std::getenv("CI");
+    const char* req = std::getenv("CORE_INTERCEPTOR_REQUIRE_PARTS");
+    return (ci && std::string_view(ci) == "true") || (req && std::string_view(req) == "1");
+}
+
+shared_parts* parts()
+{
+    auto& s = shared();
+    if (s.state == shared_state::unknown) {
+        try {
+            s.parts = std::make_unique<shared_parts>();
+            check_cores_land_in_containers(*s.parts);
+            s.state = shared_state::ready;
+        }
+        catch (const ts::missing_part& e) {
+            s.parts.reset();
+            s.state = shared_state::missing;
+            s.why = e.what();
+        }
+        catch (const std::exception& e) {
+            s.parts.reset();
+            s.state = shared_state::broken;
+            s.why = e.what();
+        }
+    }
+    switch (s.state) {
+    case shared_state::ready: return s.parts.get();
+    case shared_state::missing:
+        if (parts_required()) FAIL("a part the integration tests need is missing: ", s.why);
+        MESSAGE("SKIPPED: a part the integration tests need is missing: ", s.why);
+        return nullptr;
+    default: FAIL("the integration test harness failed: ", s.why);
+    }
+    return nullptr;
+}
+
+std::filesystem::path daemon_binary()
+{
+    const char* bin = std::getenv("CORE_INTERCEPTOR_BIN");
+    if (!bin || !*bin)
+        FAIL("CORE_INTERCEPTOR_BIN is not set: run `meson test --suite integration`, or set it "
+             "to the core_interceptor binary");
+    if (::access(bin, X_OK) != 0)
+        FAIL("CORE_INTERCEPTOR_BIN=", bin, " is not an executable file");
+    return bin;
+}
+
+namespace {
+
+ts::process_options daemon_options(const std::filesystem::path& out,
+                                   const std::filesystem::path& err,
+                                   std::vector<std::string> args)
+{
+    ts::process_options o;
+    o.argv.push_back(daemon_binary().string());
+    for (auto& a : args) o.argv.push_back(std::move(a));
+    o.stdout_path = out;
+    o.stderr_path = err;
+    // Its own group: whatever it might fork is found by pgid after it is gone.
+    o.own_process_group = true;
+    o.stop_grace = 5s;
+    return o;
+}
+
+}  // namespace
+
+daemon_under_test::daemon_under_test(const std::filesystem::path& work_dir,
+                                     std::vector<std::string> args)
+    : out_(work_dir / "daemon.out"), err_(work_dir / "daemon.err"),
+      proc_(daemon_options(out_, err_, std::move(args)))
+{
+}
+
+std::string daemon_under_test::log() const
+{
+    return ts::read_file(err_) + ts::read_file(out_);
+}
+
+std::string daemon_under_test::log_tail(std::size_t lines) const
+{
+    return ts::tail_lines(log(), lines);
+}
+
+bool daemon_under_test::wait_until_watching(std::chrono::milliseconds timeout)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (contains_nocase(log(), "watching events")) return true;
+        if (!proc_.running())
+            FAIL("the daemon exited (", proc_.status()->describe(),
+                 ") before watching events; its log:\n", log_tail());
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+std::vector<std::string> daemon_args(const shared_parts& p,
+                                     const std::string& kafka_brokers,
+                                     const std::string& rest_url)
+{
+    std::vector<std::string> a{"--docker-host", p.dockerd.host(), "--registry",
+                               p.registry.address()};
+    if (!kafka_brokers.empty()) a.insert(a.end(), {"--kafka-brokers", kafka_brokers});
+    if (!rest_url.empty()) a.insert(a.end(), {"--rest-url", rest_url});
+    a.insert(a.end(), {"--hostname", "testhost", "--max-concurrency", "4", "-v", "1"});
+    return a;
+}
+
+void start_watching(daemon_under_test& d)
+{
+    if (d.wait_until_watching(10s)) return;
+    MESSAGE("the daemon did not log \"watching events\" within 10 s; going on after a pause");
+    std::this_thread::sleep_for(2s);
+    if (!d.running())
+        FAIL("the daemon exited (", d.proc().status()->describe(), "); its log:\n",
+             d.log_tail());
+}
+
+std::vector<std::string> shell(const std::string& script) { return {"sh", "-c", script}; }
+
+std::vector<std::string> crash_with_core()
+{
+    // PID 1 ignores signals it has no handler for, and busybox sh execs the last command of
+    // `-c`: the inner shell must not be the last command, so that it is not PID 1.
+    return shell("sh -c \"kill -SEGV \\$\\$\"; exit $?");
+}
+
+std::vector<std::string> write_hprof(const std::string& path, int exit_code)
+{
+    // An HPROF header: the magic with its NUL, the identifier size (4 bytes), a timestamp.
+    return shell("printf 'JAVA PROFILE 1.0.2\\000' > " + path +
+                 " && printf '\\000\\000\\000\\010\\000\\000\\001\\223\\305\\112\\070\\000' >> " +
+                 path + "; exit " + std::to_string(exit_code));
+}
+
+std::string unique_name(const std::string& what)
+{
+    static std::mt19937_64 gen{std::random_device{}()};
+    std::ostringstream s;
+    s << "ci-" << what << '-' << std::hex << (gen() & 0xffffffffULL);
+    return s.str();
+}
+
+container start_container(shared_parts& p, const container_spec& spec, const std::string& name)
+{
+    std::vector<std::string> args{"run",      "-d",      "--network", "none",
+                                  "--ulimit", "core=-1", "-w",        "/tmp",
+                                  "--name",   name,      ts::private_dockerd::test_image};
+    args.insert(args.end(), spec.command.begin(), spec.command.end());
+    auto r = p.dockerd.docker(args, 120s);
+    if (!r.ok())
+        FAIL("docker run of ", spec.role, " container failed (", r.status.describe(),
+             "): ", r.err);
+    auto id = trim(r.out);
+    if (id.size() != 64) FAIL("docker run -d printed no container id: ", r.out, r.err);
+    return {spec, name, id};
+}
+
+void wait_exited(shared_parts& p, const std::vector<container>& cs)
+{
+    std::vector<std::string> args{"wait"};
+    for (const auto& c : cs) args.push_back(c.name);
+    auto r = p.dockerd.docker(args, 120s);
+    if (!r.ok()) FAIL("docker wait failed (", r.status.describe(), "): ", r.err);
+    const auto codes = lines_of(r.out);
+    REQUIRE(codes.size() == cs.size());
+    for (std::size_t i = 0; i < cs.size(); ++i) {
+        INFO("container ", cs[i].name, " (", cs[i].spec.role, ")");
+        CHECK(codes[i] == std::to_string(cs[i].spec.exit_code));
+    }
+}
+
+void remove_all_containers(shared_parts& p)
+{
+    auto ps = p.dockerd.docker({"ps", "-aq"}, 60s);
+    REQUIRE(ps.ok());
+    auto ids = lines_of(ps.out);
+    if (ids.empty()) return;
+    std::vector<std::string> args{"rm", "-f"};
+    args.insert(args.end(), ids.begin(), ids.end());
+    auto rm = p.dockerd.docker(args, 120s);
+    CHECK_MESSAGE(rm.ok(), "docker rm -f: ", rm.err);
+}
+
+std::vector<std::string> local_images_tagged(shared_parts& p, const std::string& tag)
+{
+    auto r = p.dockerd.docker({"images", "--format", "{{.Repository}}:{{.Tag}}"}, 60s);
+    REQUIRE_MESSAGE(r.ok(), "docker images: ", r.err);
+    std::vector<std::string> out;
+    for (const auto& line : lines_of(r.out)) {
+        if (line.size() > tag.size() && line.compare(line.size() - tag.size() - 1,
+                                                     tag.size() + 1, ":" + tag) == 0)
+            out.push_back(line);
+    }
+    return out;
+}
+
+std::string joined(const std::set<std::string>& s)
+{
+    std::string out;
+    for (const auto& x : s) out += (out.empty() ? "" : ",") + x;
+    return "{" + out + "}";
+}
+
+std::optional<json::object> parse_notification(const std::string& body)
+{
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) {
+        FAIL_CHECK("a notification is not a JSON object: ", body);
+        return std::nullopt;
+    }
+    return v.as_object();
+}
+
+std::string string_field(const json::object& o, const char* key)
+{
+    const auto* v = o.if_contains(key);
+    if (!v) return "<missing>";
+    if (!v->is_string()) return "<not a string: " + json::serialize(*v) + ">";
+    return std::string(v->as_string());
+}
+
+void check_notification(const json::object& n,
+                        const expected_notification& e,
+                        std::chrono::system_clock::time_point not_before)
+{
+    INFO("notification: ", json::serialize(n));
+    CHECK(string_field(n, "version") == "1.0");
+    CHECK(string_field(n, "name") == e.name);
+    CHECK(string_field(n, "tag") == e.tag);
+    CHECK(string_field(n, "hostname") == e.hostname);
+    CHECK(string_field(n, "object") == e.object);
+    const auto* pushed = n.if_contains("pushed");
+    REQUIRE_MESSAGE(pushed, "no \"pushed\" field");
+    REQUIRE_MESSAGE(pushed->is_bool(), "\"pushed\" is not a boolean");
+    CHECK(pushed->as_bool() == e.pushed);
+
+    // RFC 3339 in UTC, e.g. 2026-11-24T20:21:10.123Z, and about now.
+    const auto ts = string_field(n, "timestamp");
+    static const std::regex rfc3339{
+        R"(^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$)"};
+    std::smatch m;
+    REQUIRE_MESSAGE(std::regex_match(ts, m, rfc3339), "timestamp ", ts, " is not RFC 3339 UTC");
+    std::tm tm{};
+    tm.tm_year = std::stoi(m[1]) - 1900;
+    tm.tm_mon = std::stoi(m[2]) - 1;
+    tm.tm_mday = std::stoi(m[3]);
+    tm.tm_hour = std::stoi(m[4]);
+    tm.tm_min = std::stoi(m[5]);
+    tm.tm_sec = std::stoi(m[6]);
+    const auto when = std::chrono::system_clock::from_time_t(::timegm(&tm));
+    CHECK_MESSAGE(when >= not_before - 60s, "timestamp ", ts, " is before the test started");
+    CHECK_MESSAGE(when <= std::chrono::system_clock::now() + 60s, "timestamp ", ts,
+                  " is in the future");
+
+    // Optional fields (SPEC §5) must be right when present.
+    if (e.pushed && n.if_contains("image")) CHECK(string_field(n, "image") == e.image);
+    if (const auto* c = n.if_contains("container"); c && c->is_object()) {
+        const auto id = string_field(c->as_object(), "id");
+        CHECK_MESSAGE(id.rfind(e.tag, 0) == 0, "container.id ", id, " does not start with ",
+                      e.tag);
+    }
+}
+
+}  // namespace core_interceptor::integration
