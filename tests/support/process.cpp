@@ -37,6 +37,11 @@ public:
         if (fd_ >= 0) ::close(fd_);
     }
     int get() const { return fd_; }
+    void reset()
+    {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
 
 private:
     int fd_;
@@ -185,7 +190,7 @@ process::process(process_options opts) : opts_(std::move(opts))
     pid_ = pid;
     if (own_group) ::setpgid(pid, pid);  // also from here, so it holds before we return
 
-    report_write = unique_fd();
+    report_write.reset();
     int child_errno = 0;
     ssize_t n;
     do {

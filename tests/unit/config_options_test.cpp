@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+#include "config/options.hpp"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace core_interceptor;
+
+namespace {
+
+struct outcome {
+    std::variant<config::app_config, int> parsed;
+    std::string out;
+    std::string err;
+};
+
+outcome parse(std::vector<std::string> args)
+{
+    args.insert(args.begin(), "core_interceptor");
+    std::vector<const char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    auto r = config::parse(static_cast<int>(argv.size()), argv.data(), out, err);
+    return {std::move(r), out.str(), err.str()};
+}
+
+std::string temp_file(const std::string& content)
+{
+    char name[] = "/tmp/ci-config-XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::ofstream(name) << content;
+    return name;
+}
+
+}  // namespace
+
+TEST_CASE("config: defaults match SPEC §2")
+{
+    auto r = parse({"--docker-host", "unix:///var/run/docker.sock"});
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    const auto& c = std::get<config::app_config>(r.parsed);
+    CHECK(c.max_concurrency == 4);
+    CHECK(c.docker.host == "unix:///var/run/docker.sock");
+    CHECK_FALSE(c.pipeline.registry);
+    CHECK_FALSE(c.kafka);
+    CHECK_FALSE(c.rest);
+    CHECK(c.pipeline.dump_patterns == std::vector<std::string>{"core", "core.*", "*.core", "*.hprof"});
+    CHECK(c.logging.min_level == log::level::info);
+    CHECK_FALSE(c.pipeline.keep_image);
+}
+
+TEST_CASE("config: --help and --version exit 0")
+{
+    auto h = parse({"--help"});
+    CHECK(std::get<int>(h.parsed) == 0);
+    CHECK(h.out.find("--registry") != std::string::npos);
+    auto v = parse({"--version"});
+    CHECK(std::get<int>(v.parsed) == 0);
+    CHECK(v.out.starts_with("core_interceptor "));
+}
+
+TEST_CASE("config: a bad value gives one line naming the option and exit 2")
+{
+    struct bad {
+        std::vector<std::string> args;
+        const char* option;
+    };
+    const bad cases[] = {
+        {{"--max-concurrency", "abc"}, "max-concurrency"},
+        {{"--max-concurrency", "0"}, "max-concurrency"},
+        {{"--log-level", "loud"}, "log-level"},
+        {{"-v", "x"}, "verbosity"},
+        {{"--registry", "http://reg:5000"}, "registry"},
+        {{"--docker-host", "ftp://x"}, "docker-host"},
+        {{"--rest-url", "ftp://x/y"}, "rest-url"},
+        {{"--rest-url", "http://127.0.0.1:1/x", "--rest-header", "no colon"}, "rest-header"},
+        {{"--kafka-brokers", "127.0.0.1:9092", "-X", "novalue"}, "kafka-property"},
+        {{"--registry", "127.0.0.1:5000", "--registry-auth", "/nonexistent/auth.json"}, "registry-auth"},
+        {{"--no-such-option"}, "no-such-option"},
+        {{"--config", "/nonexistent/core_interceptor.conf"}, "config"},
+        {{"--dump-pattern", "a/b"}, "dump-pattern"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.option);
+        auto r = parse(c.args);
+        REQUIRE(std::holds_alternative<int>(r.parsed));
+        CHECK(std::get<int>(r.parsed) == 2);
+        CHECK(r.err.find(c.option) != std::string::npos);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+}
+
+TEST_CASE("config: the INI file fills options and the command line wins")
+{
+    auto file = temp_file("registry = 127.0.0.1:5000/cores\nmax-concurrency = 7\nhostname = from-file\n"
+                          "keep-image = true\ndump-pattern = *.dmp\n");
+    auto r = parse({"--config", file, "--hostname", "from-cli"});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    const auto& c = std::get<config::app_config>(r.parsed);
+    CHECK(c.pipeline.hostname == "from-cli");
+    CHECK(c.max_concurrency == 7);
+    REQUIRE(c.pipeline.registry);
+    CHECK(c.pipeline.registry->host == "127.0.0.1:5000");
+    CHECK(c.pipeline.registry->prefix == "cores");
+    CHECK(c.pipeline.keep_image);
+    CHECK(c.pipeline.dump_patterns == std::vector<std::string>{"*.dmp"});
+    CHECK(c.pipeline.registry_auth == "e30=");
+}
+
+TEST_CASE("config: sinks, headers and verbosity")
+{
+    auto r = parse({"--kafka-brokers", "127.0.0.1:9092", "-X", "acks=all", "--rest-url", "https://127.0.0.1:8443/hook",
+                    "--rest-header", "Authorization: Bearer s3cret", "-v", "2"});
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    const auto& c = std::get<config::app_config>(r.parsed);
+    REQUIRE(c.kafka);
+    CHECK(c.kafka->topic == "cores");
+    CHECK(c.kafka->properties == std::vector<std::pair<std::string, std::string>>{{"acks", "all"}});
+    REQUIRE(c.rest);
+    CHECK(c.rest->headers == std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer s3cret"}});
+    CHECK(c.logging.min_level == log::level::trace);
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+#include "pipeline/job.hpp"
+
+#include "log/log.hpp"
+#include "run_coro.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace core_interceptor;
+namespace asio = boost::asio;
+
+namespace {
+
+const std::string container_id = "3bb1f33bb805b0772a8853936356bc140c31b90388197737e540fab67c60aca5";
+
+std::string elf_core()
+{
+    std::string s(32, '\0');
+    s[0] = 0x7f, s[1] = 'E', s[2] = 'L', s[3] = 'F', s[4] = 2, s[5] = 1;
+    s[16] = 4;  // ET_CORE, little endian
+    return s;
+}
+
+/// Stands in for the Engine: files of the container's writable layer, and a call log.
+class fake_docker final : public docker::api {
+public:
+    struct file {
+        std::int64_t size;
+        std::string content;
+        std::uint32_t mode = 0644;
+    };
+    std::map<std::string, file> files;
+    bool gone = false;
+    int push_failures = 0;  // the first N pushes fail
+    std::vector<std::string> calls;
+    std::vector<std::string> images;  // local images
+
+    asio::awaitable<result<std::vector<std::string>>>
+    dump_candidates(std::string_view, const std::vector<std::string>& patterns) override
+    {
+        calls.push_back("changes");
+        if (gone)
+            co_return failure(make_error_code(errc::not_found), 404, "No such container");
+        std::vector<std::string> out;
+        for (const auto& [path, f] : files)
+            if (domain::matches_dump_pattern(patterns, path))
+                out.push_back(path);
+        co_return out;
+    }
+    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view, std::string_view path) override
+    {
+        calls.push_back("stat " + std::string(path));
+        auto& f = files.at(std::string(path));
+        domain::path_stat st;
+        st.name = path;
+        st.size = f.size;
+        st.mode = f.mode;
+        co_return st;
+    }
+    asio::awaitable<result<docker::file_prefix>> read_prefix(std::string_view, std::string_view path, std::size_t n) override
+    {
+        calls.push_back("read " + std::string(path));
+        auto& f = files.at(std::string(path));
+        co_return docker::file_prefix{f.content.substr(0, n), f.size};
+    }
+    asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override
+    {
+        calls.push_back("inspect");
+        domain::container_info info;
+        info.id = id;
+        info.name = "crashy";
+        info.image = "Team/App:2.5-RC1";
+        info.image_id = "sha256:" + std::string(64, 'a');
+        info.exit_code = 139;
+        co_return info;
+    }
+    asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
+    {
+        calls.push_back("commit " + req.repository + ":" + req.tag);
+        images.push_back(req.repository + ":" + req.tag);
+        co_return std::string("sha256:" + std::string(64, 'b'));
+    }
+    asio::awaitable<result<std::string>> push(std::string_view repo, std::string_view tag, std::string_view auth) override
+    {
+        calls.push_back("push " + std::string(repo) + ":" + std::string(tag) + " auth=" + std::string(auth));
+        if (push_failures > 0) {
+            --push_failures;
+            co_return failure(make_error_code(errc::push_failed), 200, "connection refused");
+        }
+        co_return std::string("sha256:" + std::string(64, 'c'));
+    }
+    asio::awaitable<result<void>> remove_image(std::string_view ref) override
+    {
+        calls.push_back("delete " + std::string(ref));
+        std::erase(images, std::string(ref));
+        co_return result<void>{};
+    }
+};
+
+class recording_sink final : public sinks::sink {
+public:
+    std::vector<std::string> bodies;
+    bool fail = false;
+    std::string_view name() const noexcept override { return "recording"; }
+    asio::awaitable<result<void>> deliver(const domain::notification&, std::string_view body) override
+    {
+        bodies.emplace_back(body);
+        if (fail)
+            co_return failure(make_error_code(errc::delivery_failed), 500, "boom");
+        co_return result<void>{};
+    }
+};
+
+pipeline::config make_config(bool with_registry)
+{
+    pipeline::config cfg;
+    cfg.dump_patterns = domain::default_dump_patterns();
+    if (with_registry)
+        cfg.registry = domain::parse_registry("127.0.0.1:5000");
+    cfg.registry_auth = "e30=";
+    cfg.hostname = "node-17";
+    cfg.push_retry_window = std::chrono::seconds(0);
+    return cfg;
+}
+
+domain::die_event die()
+{
+    return {container_id, "crashy", "Team/App:2.5-RC1", 1795556211143489487};
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: a clean exit costs one Engine call and produces nothing")
+{
+    fake_docker docker;
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    recording_sink sink;
+    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::no_dump);
+    CHECK(docker.calls == std::vector<std::string>{"changes"});
+    CHECK(sink.bodies.empty());
+}
+
+TEST_CASE("pipeline: decoys are probed but never committed")
+{
+    fake_docker docker;
+    docker.files["/tmp/core.js"] = {20, "console.log('core')"};
+    docker.files["/app/core"] = {0, ""};                            // empty
+    docker.files["/var/core"] = {4096, "", 0x80000000u | 0755};  // a directory
+    recording_sink sink;
+    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::no_dump);
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /tmp/core.js") != docker.calls.end());
+    // Neither the empty file nor the directory is read: the stat header rules them out.
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /app/core") == docker.calls.end());
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /var/core") == docker.calls.end());
+    CHECK(docker.images.empty());
+    CHECK(sink.bodies.empty());
+}
+
+TEST_CASE("pipeline: a core is committed, pushed, deleted locally and announced once")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {1 << 30, elf_core()};
+    recording_sink sink;
+    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
+
+    const std::string ref = "127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805";
+    CHECK(docker.calls == std::vector<std::string>{"changes",
+                                                   "stat /tmp/core",
+                                                   "read /tmp/core",
+                                                   "inspect",
+                                                   "commit 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805",
+                                                   "push " + ref + " auth=e30=",
+                                                   "delete " + ref});
+    CHECK(docker.images.empty());
+    REQUIRE(sink.bodies.size() == 1);
+    auto v = boost::json::parse(sink.bodies[0]).as_object();
+    CHECK(v.at("pushed").as_bool());
+    CHECK(v.at("name").as_string() == "team/app_2.5-rc1");
+    CHECK(v.at("tag").as_string() == "3bb1f33bb805");
+    CHECK(v.at("hostname").as_string() == "node-17");
+    CHECK(v.at("object").as_string() == "core");
+    CHECK(v.at("image").as_string() == ref);
+    CHECK(v.at("id").as_string() == container_id + "-1795556211143489487");
+    CHECK(v.at("container").as_object().at("exit_code").as_int64() == 139);
+    CHECK(v.at("dumps").as_array().at(0).as_object().at("size").as_int64() == (1 << 30));
+}
+
+TEST_CASE("pipeline: a failed push keeps the image locally and announces pushed false")
+{
+    fake_docker docker;
+    docker.files["/tmp/heap.hprof"] = {100, "JAVA PROFILE 1.0.2"};
+    docker.push_failures = 100;
+    recording_sink sink;
+    std::vector<std::string> logged;
+    log::capture(&logged);
+    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::committed);
+    log::capture(nullptr);
+
+    CHECK(docker.images == std::vector<std::string>{"127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805"});
+    CHECK(std::none_of(docker.calls.begin(), docker.calls.end(), [](auto& c) { return c.starts_with("delete"); }));
+    REQUIRE(sink.bodies.size() == 1);
+    auto v = boost::json::parse(sink.bodies[0]).as_object();
+    CHECK_FALSE(v.at("pushed").as_bool());
+    CHECK(v.at("object").as_string() == "hprof");
+    CHECK(std::any_of(logged.begin(), logged.end(), [](const std::string& l) {
+        return l.starts_with("error") && l.find("connection refused") != std::string::npos &&
+               l.find("kept locally") != std::string::npos;
+    }));
+}
+
+TEST_CASE("pipeline: a push that fails once is retried within the window")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {4096, elf_core()};
+    docker.push_failures = 1;
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.push_retry_window = std::chrono::seconds(5);
+    cfg.push_retry_initial = std::chrono::milliseconds(10);
+    pipeline::job_runner runner(docker, {&sink}, cfg);
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
+    CHECK(std::count_if(docker.calls.begin(), docker.calls.end(), [](auto& c) { return c.starts_with("push"); }) == 2);
+    CHECK(docker.images.empty());
+}
+
+TEST_CASE("pipeline: without a registry the image is committed locally and kept")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {4096, elf_core()};
+    recording_sink sink;
+    pipeline::job_runner runner(docker, {&sink}, make_config(false));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::committed);
+    CHECK(docker.images == std::vector<std::string>{"team/app_2.5-rc1:3bb1f33bb805"});
+    REQUIRE(sink.bodies.size() == 1);
+    CHECK_FALSE(boost::json::parse(sink.bodies[0]).as_object().at("pushed").as_bool());
+}
+
+TEST_CASE("pipeline: --keep-image keeps the pushed image")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {4096, elf_core()};
+    auto cfg = make_config(true);
+    cfg.keep_image = true;
+    pipeline::job_runner runner(docker, {}, cfg);
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
+    CHECK(docker.images.size() == 1);
+}
+
+TEST_CASE("pipeline: an auto-removed container is a warning naming it, never silent")
+{
+    fake_docker docker;
+    docker.gone = true;
+    std::vector<std::string> logged;
+    log::capture(&logged);
+    pipeline::job_runner runner(docker, {}, make_config(true));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::gone);
+    log::capture(nullptr);
+    CHECK(runner.counters().auto_removed == 1);
+    CHECK(std::any_of(logged.begin(), logged.end(), [](const std::string& l) {
+        return l.starts_with("warning") && l.find("crashy") != std::string::npos &&
+               l.find("Team/App:2.5-RC1") != std::string::npos;
+    }));
+}
+
+TEST_CASE("pipeline: a failing sink is logged and does not stop the others")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {4096, elf_core()};
+    recording_sink bad, good;
+    bad.fail = true;
+    pipeline::job_runner runner(docker, {&bad, &good}, make_config(true));
+    CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
+    CHECK(bad.bodies.size() == 1);
+    CHECK(good.bodies.size() == 1);
+    CHECK(runner.counters().notified == 1);
+    CHECK(runner.counters().notify_failed == 1);
+}
