@@ -105,6 +105,22 @@ std::string make_request(const std::string& target, const std::string& host)
            "\r\nAccept: application/json\r\nConnection: close\r\n\r\n";
 }
 
+std::optional<http_reply> exchange_tcp(unsigned short port,
+                                       const std::string& request,
+                                       std::chrono::milliseconds timeout)
+{
+    const auto deadline = clock::now() + timeout;
+    socket_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (s.fd < 0) return std::nullopt;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (!connect_until(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a, deadline))
+        return std::nullopt;
+    return exchange(s.fd, request, deadline);
+}
+
 }  // namespace
 
 unsigned short free_port()
@@ -126,16 +142,20 @@ std::optional<http_reply> http_get(unsigned short port,
                                    const std::string& target,
                                    std::chrono::milliseconds timeout)
 {
-    const auto deadline = clock::now() + timeout;
-    socket_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0) return std::nullopt;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (!connect_until(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a, deadline))
-        return std::nullopt;
-    return exchange(s.fd, make_request(target, "127.0.0.1:" + std::to_string(port)), deadline);
+    return exchange_tcp(port, make_request(target, "127.0.0.1:" + std::to_string(port)), timeout);
+}
+
+std::optional<http_reply> http_post(unsigned short port,
+                                    const std::string& target,
+                                    const std::string& content_type,
+                                    const std::string& body,
+                                    std::chrono::milliseconds timeout)
+{
+    const auto request = "POST " + target + " HTTP/1.0\r\nHost: 127.0.0.1:" +
+                         std::to_string(port) + "\r\nContent-Type: " + content_type +
+                         "\r\nContent-Length: " + std::to_string(body.size()) +
+                         "\r\nConnection: close\r\n\r\n" + body;
+    return exchange_tcp(port, request, timeout);
 }
 
 std::optional<http_reply> http_get_unix(const std::filesystem::path& socket,

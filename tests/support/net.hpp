@@ -24,6 +24,13 @@ std::optional<http_reply> http_get(unsigned short port,
                                    const std::string& target,
                                    std::chrono::milliseconds timeout);
 
+/// `POST target` with `body` as HTTP/1.0 to 127.0.0.1:port, like `http_get`.
+std::optional<http_reply> http_post(unsigned short port,
+                                    const std::string& target,
+                                    const std::string& content_type,
+                                    const std::string& body,
+                                    std::chrono::milliseconds timeout);
+
 /// The same over a Unix socket (e.g. a Docker daemon's API socket).
 std::optional<http_reply> http_get_unix(const std::filesystem::path& socket,
                                         const std::string& target,

@@ -164,6 +164,16 @@ std::string private_dockerd::log_tail(std::size_t lines) const
 
 void private_dockerd::start()
 {
+    // After a SIGKILL, containerd is a zombie until init reaps it; dockerd would take that pid
+    // for a live containerd and wait for it in vain.
+    const auto containerd_pid_file = dir_ / "exec" / "containerd" / "containerd.pid";
+    if (auto text = read_file(containerd_pid_file); !text.empty()) {
+        const auto pid = static_cast<pid_t>(std::atol(text.c_str()));
+        if (pid > 0 && gone_or_zombie(pid)) {
+            std::error_code ec;
+            fs::remove(containerd_pid_file, ec);
+        }
+    }
     log_name_ = starts_ == 0 ? "dockerd.log" : "dockerd." + std::to_string(starts_) + ".log";
     ++starts_;
     const auto d = dir_.string();
@@ -258,8 +268,14 @@ void private_dockerd::build_test_image(const std::string& name)
 void private_dockerd::kill9()
 {
     if (!running()) return;
+    const auto children = children_of(dockerd_->pid());
     dockerd_->signal(SIGKILL);
     dockerd_->wait_for(10s);
+    // containerd dies with it; wait for that, so that a restart starts a fresh one.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           !std::all_of(children.begin(), children.end(), gone_or_zombie))
+        std::this_thread::sleep_for(50ms);
 }
 
 void private_dockerd::restart()
