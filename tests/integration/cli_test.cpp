@@ -10,6 +10,8 @@
 namespace core_interceptor::integration {
 namespace {
 
+namespace ts = core_interceptor::test_support;
+
 using namespace std::chrono_literals;
 
 // None of these talks to Docker; the host is one where nothing listens, in case it tried.

@@ -23,6 +23,8 @@
 namespace core_interceptor::integration {
 namespace {
 
+namespace ts = core_interceptor::test_support;
+
 using namespace std::chrono_literals;
 namespace json = boost::json;
 

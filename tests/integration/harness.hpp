@@ -16,8 +16,6 @@
 
 namespace core_interceptor::integration {
 
-namespace ts = core_interceptor::test_support;
-
 /// The repository every test container's image is pushed to (SPEC §3: `testimg:1.0`).
 inline constexpr const char* test_repo = "testimg_1.0";
 
@@ -27,8 +25,8 @@ bool parts_required();
 
 /// The real parts shared by every test case of a run: one private dockerd and one registry.
 struct shared_parts {
-    ts::private_dockerd dockerd;
-    ts::registry registry;
+    test_support::private_dockerd dockerd;
+    test_support::registry registry;
 };
 
 /// The shared parts, started (and checked: a crashing process must leave an ELF core) on first
@@ -46,7 +44,7 @@ public:
     daemon_under_test(const std::filesystem::path& work_dir, std::vector<std::string> args);
 
     pid_t pid() const { return proc_.pid(); }
-    ts::process& proc() { return proc_; }
+    test_support::process& proc() { return proc_; }
     bool running() { return proc_.running(); }
 
     /// Waits until its log says "watching events". Fails the test if it exits first; false if
@@ -61,7 +59,7 @@ public:
 private:
     std::filesystem::path out_;
     std::filesystem::path err_;
-    ts::process proc_;
+    test_support::process proc_;
 };
 
 /// The usual command line: docker host, registry, both sinks, hostname "testhost", -v 1.

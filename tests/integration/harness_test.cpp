@@ -18,6 +18,8 @@
 namespace core_interceptor::integration {
 namespace {
 
+namespace ts = core_interceptor::test_support;
+
 using namespace std::chrono_literals;
 
 TEST_CASE("harness: the HTTP sink records requests and answers the chosen status")

@@ -10,12 +10,15 @@
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <thread>
 
 namespace core_interceptor::integration {
 namespace {
+
+namespace ts = core_interceptor::test_support;
 
 using namespace std::chrono_literals;
 namespace json = boost::json;

@@ -15,6 +15,8 @@
 namespace core_interceptor::integration {
 namespace {
 
+namespace ts = core_interceptor::test_support;
+
 using namespace std::chrono_literals;
 
 // Brings the shared registry back for the test cases that follow, however this one ends.

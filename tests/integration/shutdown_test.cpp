@@ -16,6 +16,8 @@
 namespace core_interceptor::integration {
 namespace {
 
+namespace ts = core_interceptor::test_support;
+
 using namespace std::chrono_literals;
 
 // SPEC §2: exit 0 after a clean shutdown; the brief of a systemd stop is a few seconds.
