@@ -9,7 +9,10 @@
 #include "support/registry.hpp"
 #include "support/temp_dir.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
