@@ -8,6 +8,7 @@
 #include "log/log.hpp"
 #include "pipeline/job.hpp"
 #include "sinks/rest_sink.hpp"
+#include "systemd/notifier.hpp"
 #include "watcher/watcher.hpp"
 
 #if CORE_INTERCEPTOR_HAVE_KAFKA
@@ -71,9 +72,14 @@ public:
 
     void start()
     {
+        watcher_.on_connection_change([this](bool) { publish_status(); });
         services_.spawn(watcher_.run());
         services_.spawn(dispatch());
+        if (auto interval = systemd::notifier::watchdog_interval())
+            services_.spawn(keep_watchdog_fed(*interval));
         asio::co_spawn(io_, wait_for_signal(), asio::detached);
+        // Ready once configured and running, not gated on Docker: STATUS= says what it waits for.
+        notifier_.ready(status_line());
     }
 
     int exit_status() const noexcept { return exit_status_; }
@@ -102,10 +108,43 @@ private:
     asio::awaitable<void> run_job(domain::die_event ev)
     {
         struct release_on_exit {
-            co::limiter& l;
-            ~release_on_exit() { l.release(); }
-        } guard{limiter_};
+            instance& self;
+            ~release_on_exit()
+            {
+                self.limiter_.release();
+                self.publish_status();
+            }
+        } guard{*this};
+        publish_status();
         co_await runner_->run(std::move(ev));
+    }
+
+    std::string status_line() const
+    {
+        if (stopping_)
+            return "stopping";
+        const auto& s = runner_->counters();
+        std::string line = watcher_.connected() ? "watching events on " + docker_.endpoint().describe()
+                                                : "waiting for the Docker daemon at " + docker_.endpoint().describe();
+        line += "; in flight " + std::to_string(jobs_.size()) + ", handled " + std::to_string(s.handled) +
+                ", pushed " + std::to_string(s.pushed) + ", failed " + std::to_string(s.failed);
+        return line;
+    }
+
+    void publish_status() const { notifier_.status(status_line()); }
+
+    /// WATCHDOG=1 at half of WatchdogSec=, so a stuck loop gets the service restarted.
+    asio::awaitable<void> keep_watchdog_fed(std::chrono::microseconds interval)
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        asio::steady_timer timer(io_);
+        for (;;) {
+            notifier_.watchdog();
+            timer.expires_after(interval);
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            if (ec)
+                co_return;  // shutdown
+        }
     }
 
     asio::awaitable<void> wait_for_signal()
@@ -124,6 +163,7 @@ private:
         if (stopping_)
             co_return;
         stopping_ = true;
+        notifier_.stopping("stopping: " + std::to_string(jobs_.size()) + " job(s) in flight");
         error_code ignored;  // a signal_set with no pending wait has nothing to cancel
         signals_.cancel(ignored);
 
@@ -184,6 +224,7 @@ private:
 #endif
     std::unique_ptr<sinks::rest_sink> rest_sink_;
     std::unique_ptr<pipeline::job_runner> runner_;
+    systemd::notifier notifier_;
     bool stopping_ = false;
     int exit_status_ = 0;
 };

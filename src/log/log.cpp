@@ -22,8 +22,11 @@
 
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace blog = boost::log;
@@ -135,6 +138,22 @@ bool journal_socket_exists()
     return ::stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/// Started by systemd with stderr connected to the journal ($JOURNAL_STREAM names stderr's
+/// device and inode): records then go to the journal directly, once, with their fields.
+bool stderr_is_journal()
+{
+    const char* env = std::getenv("JOURNAL_STREAM");
+    if (!env || !*env)
+        return false;
+    struct stat st{};
+    if (::fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+        return false;
+    return dev == static_cast<unsigned long long>(st.st_dev) && ino == static_cast<unsigned long long>(st.st_ino);
+}
+
 blog::sources::severity_logger_mt<level>& logger()
 {
     static blog::sources::severity_logger_mt<level> instance;
@@ -159,19 +178,29 @@ void init(const config& cfg)
     core->remove_all_sinks();
     min_console_level = cfg.min_level;
 
+#if CORE_INTERCEPTOR_HAVE_SYSTEMD
+    const bool journal_ok = journal_socket_exists();
+    if (journal_ok && stderr_is_journal()) {
+        // Under systemd: everything to the journal with its fields, nothing twice via stderr.
+        auto journal = boost::make_shared<blog::sinks::synchronous_sink<journal_backend>>();
+        journal->set_filter(severity_kw >= cfg.min_level);
+        core->add_sink(journal);
+        journal_active = true;
+        return;
+    }
+#endif
     auto console = boost::make_shared<blog::sinks::synchronous_sink<console_backend>>();
     console->set_filter(severity_kw >= cfg.min_level);
     core->add_sink(console);
 
 #if CORE_INTERCEPTOR_HAVE_SYSTEMD
-    if (cfg.journal_errors && journal_socket_exists()) {
+    // Errors reach the journal whatever else is configured (SPEC §6).
+    if (cfg.journal_errors && journal_ok) {
         auto journal = boost::make_shared<blog::sinks::synchronous_sink<journal_backend>>();
         journal->set_filter(severity_kw >= level::error);
         core->add_sink(journal);
         journal_active = true;
     }
-#else
-    (void)cfg;
 #endif
 }
 

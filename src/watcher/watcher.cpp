@@ -49,6 +49,15 @@ bool watcher::remember(const domain::die_event& ev)
     return true;
 }
 
+void watcher::set_connected(bool c)
+{
+    if (c == connected_)
+        return;
+    connected_ = c;
+    if (on_change_)
+        on_change_(c);
+}
+
 asio::awaitable<void> watcher::run()
 {
     // Stopping must end the (endless) stream read at once: pass total cancellation through.
@@ -61,7 +70,7 @@ asio::awaitable<void> watcher::run()
 
     while (!co_await cancelled()) {
         bool was_open = co_await read_stream();
-        connected_ = false;
+        set_connected(false);
         if (co_await cancelled())
             break;
         if (was_open)
@@ -100,7 +109,7 @@ asio::awaitable<bool> watcher::read_stream()
     }
     if (opened_at_nano_ == 0)
         opened_at_nano_ = now_nano();
-    connected_ = true;
+    set_connected(true);
     log::info() << "watching events on " << where << " (API " << domain::to_string(*version) << ")";
 
     domain::line_framer lines(1024 * 1024);  // an event is a few hundred bytes; labels add some

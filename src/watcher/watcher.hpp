@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <unordered_set>
 
@@ -34,6 +35,9 @@ public:
     /// Completes normally; never throws for I/O errors (each is logged and retried).
     boost::asio::awaitable<void> run();
 
+    /// Called (on the loop) whenever the stream opens (true) or ends (false).
+    void on_connection_change(std::function<void(bool)> f) { on_change_ = std::move(f); }
+
     /// The event stream is open now.
     bool connected() const noexcept { return connected_; }
     /// Events received (die events after de-duplication).
@@ -49,7 +53,10 @@ private:
     docker::client& docker_;
     config cfg_;
     job_channel& out_;
+    void set_connected(bool c);
+
     bool connected_ = false;
+    std::function<void(bool)> on_change_;
     std::int64_t last_time_nano_ = 0;   // newest timeNano seen
     std::int64_t opened_at_nano_ = 0;   // when the stream was first opened (resume point)
     std::unordered_set<std::string> seen_;
