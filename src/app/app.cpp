@@ -7,7 +7,9 @@
 #include "docker/client.hpp"
 #include "log/log.hpp"
 #include "pipeline/job.hpp"
+#include "sinks/outbox.hpp"
 #include "sinks/rest_sink.hpp"
+#include "state/store.hpp"
 #include "systemd/notifier.hpp"
 #include "watcher/watcher.hpp"
 
@@ -27,9 +29,13 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
+#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
+#include <unordered_map>
 
 namespace asio = boost::asio;
 
@@ -42,11 +48,11 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 class instance {
 public:
     instance(asio::io_context& io, const config::app_config& cfg)
-        : io_(io), cfg_(cfg), docker_(cfg.docker), queue_(io, cfg.queue_capacity),
+        : io_(io), cfg_(cfg), store_(cfg.state_dir), docker_(cfg.docker), queue_(io, cfg.queue_capacity),
           limiter_(io.get_executor(), cfg.max_concurrency),
           jobs_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a job"); }),
           services_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a service"); }),
-          signals_(io, SIGINT, SIGTERM), watcher_(docker_, cfg.watcher, queue_)
+          signals_(io, SIGINT, SIGTERM), watcher_(docker_, cfg.watcher, queue_, &store_)
     {
         std::vector<sinks::sink*> sinks;
 #if CORE_INTERCEPTOR_HAVE_KAFKA
@@ -67,14 +73,17 @@ public:
             rest_sink_ = std::make_unique<sinks::rest_sink>(*cfg.rest);
             sinks.push_back(rest_sink_.get());
         }
-        runner_ = std::make_unique<pipeline::job_runner>(docker_, std::move(sinks), cfg.pipeline);
+        outbox_ = std::make_unique<sinks::outbox>(io.get_executor(), std::move(sinks), &store_, cfg.delivery);
+        runner_ = std::make_unique<pipeline::job_runner>(docker_, *outbox_, &store_, cfg.pipeline);
     }
 
     void start()
     {
         watcher_.on_connection_change([this](bool) { publish_status(); });
+        services_.spawn(recover());
         services_.spawn(watcher_.run());
         services_.spawn(dispatch());
+        services_.spawn(outbox_->run_redelivery());
         if (auto interval = systemd::notifier::watchdog_interval())
             services_.spawn(keep_watchdog_fed(*interval));
         asio::co_spawn(io_, wait_for_signal(), asio::detached);
@@ -100,8 +109,80 @@ private:
                     << "shutting down: container " << ev.name << " (" << ev.id.substr(0, 12) << ") not handled";
                 co_return;
             }
+            // One job per container at a time: a replayed or caught-up death of a container
+            // whose job is running waits for it (and then finds its dumps reported).
+            if (!active_.insert(ev.id).second) {
+                limiter_.release();
+                waiting_[ev.id].push_back(std::move(ev));
+                continue;
+            }
             jobs_.spawn(run_job(std::move(ev)));
         }
+    }
+
+    /// Resumes what an earlier run left unfinished, then handles the containers that died
+    /// while no one was watching (SPEC §4a: the daemon's event replay is not enough).
+    asio::awaitable<void> recover()
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_await asio::this_coro::throw_if_cancelled(false);
+        std::set<std::string> queued;
+        auto unfinished = store_.unfinished_jobs();
+        if (!unfinished.empty())
+            log::info() << "resuming " << unfinished.size() << " death(s) left unfinished by the last run";
+        for (auto& ev : unfinished) {
+            queued.insert(ev.id);
+            auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
+            if (ec)
+                co_return;
+        }
+
+        std::int64_t since = store_.last_event_nano();
+        if (since == 0 && cfg_.catch_up_since.count() > 0)
+            since = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        (std::chrono::system_clock::now() - cfg_.catch_up_since).time_since_epoch())
+                        .count();
+        if (since == 0)
+            co_return;  // a first run without --catch-up-since: only deaths from now on
+
+        // Wait for the Engine to answer (the watcher reconnects on its own schedule).
+        asio::steady_timer timer(io_);
+        auto delay = std::chrono::milliseconds(250);
+        for (;;) {
+            auto v = co_await docker_.negotiate();
+            if (v)
+                break;
+            if (v.error().code == asio::error::operation_aborted)
+                co_return;
+            timer.expires_after(delay);
+            if (auto [ec] = co_await timer.async_wait(use_tuple); ec)
+                co_return;
+            delay = std::min<std::chrono::milliseconds>(delay * 2, cfg_.delivery.backoff_max);
+        }
+        auto ids = co_await docker_.exited_containers();
+        if (!ids) {
+            log::error() << "cannot list exited containers to catch up: " << ids.error().describe();
+            co_return;
+        }
+        std::size_t found = 0;
+        for (const auto& id : *ids) {
+            if (queued.count(id))
+                continue;
+            auto info = co_await docker_.inspect(id);
+            if (!info || info->finished_nano < since)
+                continue;
+            domain::die_event ev{info->id, info->name, info->image, info->finished_nano};
+            try {
+                store_.job_started(ev);
+            } catch (const std::exception& e) {
+                log::error({{"CONTAINER_ID", ev.id}}) << "cannot record the death of " << ev.name << ": " << e.what();
+            }
+            ++found;
+            auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
+            if (ec)
+                co_return;
+        }
+        log::info() << "catch-up: " << found << " container(s) died while no one was watching";
     }
 
     /// One job; frees its concurrency slot however it ends.
@@ -109,14 +190,37 @@ private:
     {
         struct release_on_exit {
             instance& self;
+            bool keep_slot = false;  // handed on to the container's next death
             ~release_on_exit()
             {
-                self.limiter_.release();
+                if (!keep_slot)
+                    self.limiter_.release();
                 self.publish_status();
             }
         } guard{*this};
         publish_status();
-        co_await runner_->run(std::move(ev));
+        const auto id = ev.id;
+        auto outcome = co_await runner_->run(ev);
+        if (outcome != pipeline::outcome::cancelled) {
+            try {
+                store_.job_finished(ev);
+            } catch (const std::exception& e) {
+                log::error({{"CONTAINER_ID", id}}) << "cannot update the state directory: " << e.what();
+            }
+        }
+        // The next death of this container, if one arrived meanwhile.
+        active_.erase(id);
+        if (auto it = waiting_.find(id); it != waiting_.end()) {
+            auto next = std::move(it->second.front());
+            it->second.pop_front();
+            if (it->second.empty())
+                waiting_.erase(it);
+            if (!stopping_) {
+                active_.insert(id);
+                jobs_.spawn(run_job(std::move(next)));
+                guard.keep_slot = true;
+            }
+        }
     }
 
     std::string status_line() const
@@ -211,6 +315,7 @@ private:
 
     asio::io_context& io_;
     const config::app_config& cfg_;
+    state::store store_;
     docker::client docker_;
     watcher::job_channel queue_;
     co::limiter limiter_;
@@ -223,7 +328,10 @@ private:
     std::unique_ptr<sinks::kafka_sink> kafka_sink_;
 #endif
     std::unique_ptr<sinks::rest_sink> rest_sink_;
+    std::unique_ptr<sinks::outbox> outbox_;
     std::unique_ptr<pipeline::job_runner> runner_;
+    std::set<std::string> active_;                                     // containers with a job
+    std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
     systemd::notifier notifier_;
     bool stopping_ = false;
     int exit_status_ = 0;
@@ -267,6 +375,9 @@ int run(const config::app_config& cfg)
     catch (const std::invalid_argument& e) {
         std::cerr << "core_interceptor: " << e.what() << '\n';
         return 2;
+    } catch (const std::filesystem::filesystem_error& e) {
+        log::error() << "cannot use the state directory " << cfg.state_dir.string() << ": " << e.code().message();
+        return 1;
     } catch (const std::exception& e) {
         log::error() << "cannot start: " << e.what();
         return 1;

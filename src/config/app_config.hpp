@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 
 namespace core_interceptor::config {
@@ -21,6 +22,11 @@ struct app_config {
     pipeline::config pipeline;
     std::optional<sinks::kafka_config> kafka;
     std::optional<sinks::rest_config> rest;
+    sinks::delivery_config delivery;
+    /// Durable state: last event time, unfinished work, spooled notifications.
+    std::filesystem::path state_dir = "/var/lib/core_interceptor";
+    /// On a first run (no state yet), handle containers that exited this long before start.
+    std::chrono::seconds catch_up_since{0};
     /// Containers handled at once (`--max-concurrency`).
     std::size_t max_concurrency = 4;
     /// Die events queued while every job slot is busy; beyond it the reader waits.

@@ -7,8 +7,11 @@
 #include <boost/program_options.hpp>
 #include <boost/url/parse.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -71,6 +74,14 @@ po::options_description describe_options()
             "keep retrying a failing push this long before announcing pushed: false")
         ("shutdown-grace", po::value<std::string>()->value_name("SECONDS")->default_value("2"),
             "on SIGTERM, let in-flight work finish this long before cancelling it")
+        ("state-dir", po::value<std::string>()->value_name("DIR")->default_value("/var/lib/core_interceptor"),
+            "durable state: last event, unfinished work, undelivered notifications")
+        ("catch-up-since", po::value<std::string>()->value_name("DURATION"),
+            "on a first run, also handle containers that exited this long ago (e.g. 30s, 10m, 2h)")
+        ("max-per-container", po::value<std::string>()->value_name("N")->default_value("10"),
+            "images committed per container per hour (0: no limit)")
+        ("retry-max-backoff", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
+            "longest wait between retries of a push or a notification")
         ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
             "trace|debug|info|warning|error")
         ("verbosity,v", po::value<std::string>()->value_name("N"),
@@ -101,6 +112,19 @@ std::string read_file(const std::string& option, const std::string& path)
     if (in.bad())
         throw bad_option{option, "cannot read '" + path + "'"};
     return std::move(s).str();
+}
+
+/// "90", "30s", "10m", "2h", "1d" -> seconds.
+std::chrono::seconds duration(const std::string& option, const std::string& text)
+{
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+        ++digits;
+    std::string unit = text.substr(digits);
+    long long scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+    if (digits == 0 || scale == 0 || digits > 9)
+        throw bad_option{option, "invalid value '" + text + "' (expected a duration such as 30s, 10m, 2h, 1d)"};
+    return std::chrono::seconds(std::stoll(text.substr(0, digits)) * scale);
 }
 
 std::string machine_hostname()
@@ -173,6 +197,11 @@ app_config build(const po::variables_map& vm)
     if (auto v = str("registry-auth")) {
         if (!cfg.pipeline.registry)
             throw bad_option{"registry-auth", "given without --registry"};
+        // Credentials readable by other users are refused: they would be as good as public.
+        struct stat st{};
+        if (::stat(v->c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+            throw bad_option{"registry-auth",
+                             "'" + *v + "' is readable by other users; restrict it (chmod 600) first"};
         auth_file = read_file("registry-auth", *v);
     }
     if (cfg.pipeline.registry) {
@@ -253,6 +282,18 @@ app_config build(const po::variables_map& vm)
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
     cfg.pipeline.push_retry_window = std::chrono::seconds(
         integer<int>("push-retry-window", vm["push-retry-window"].as<std::string>(), 0, 86400));
+    cfg.state_dir = vm["state-dir"].as<std::string>();
+    if (cfg.state_dir.empty())
+        throw bad_option{"state-dir", "is empty"};
+    if (auto v = str("catch-up-since"))
+        cfg.catch_up_since = duration("catch-up-since", *v);
+    cfg.pipeline.max_per_container =
+        integer<std::size_t>("max-per-container", vm["max-per-container"].as<std::string>(), 0, 1000000);
+    auto max_backoff = std::chrono::seconds(
+        integer<int>("retry-max-backoff", vm["retry-max-backoff"].as<std::string>(), 1, 3600));
+    cfg.delivery.backoff_max = max_backoff;
+    cfg.pipeline.push_retry_max = max_backoff;
+    cfg.watcher.reconnect_max = std::min<std::chrono::milliseconds>(cfg.watcher.reconnect_max, max_backoff);
     cfg.shutdown_grace = std::chrono::seconds(
         integer<int>("shutdown-grace", vm["shutdown-grace"].as<std::string>(), 0, 3600));
     return cfg;

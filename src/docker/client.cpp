@@ -12,6 +12,7 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <ctime>
 #include <stdexcept>
 
 namespace asio = boost::asio;
@@ -52,6 +53,58 @@ failure api_failure(unsigned status, std::string_view body)
     return failure(make_error_code(e), status, std::move(message));
 }
 
+std::int64_t parse_rfc3339_nano(std::string_view t)
+{
+    // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
+    auto num = [&](std::size_t pos, std::size_t len) -> int {
+        int v = 0;
+        for (std::size_t i = pos; i < pos + len; ++i) {
+            if (i >= t.size() || t[i] < '0' || t[i] > '9')
+                return -1;
+            v = v * 10 + (t[i] - '0');
+        }
+        return v;
+    };
+    if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != ' ') || t[13] != ':' || t[16] != ':')
+        return 0;
+    std::tm tm{};
+    int year = num(0, 4), mon = num(5, 2), day = num(8, 2), hh = num(11, 2), mm = num(14, 2), ss = num(17, 2);
+    if (year < 1971 || mon < 1 || day < 1 || hh < 0 || mm < 0 || ss < 0)
+        return 0;  // includes Docker's "0001-01-01T00:00:00Z" for never
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hh;
+    tm.tm_min = mm;
+    tm.tm_sec = ss;
+    std::size_t pos = 19;
+    std::int64_t frac = 0;
+    if (pos < t.size() && t[pos] == '.') {
+        ++pos;
+        int digits = 0;
+        while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
+            if (digits < 9) {
+                frac = frac * 10 + (t[pos] - '0');
+                ++digits;
+            }
+            ++pos;
+        }
+        for (; digits < 9; ++digits)
+            frac *= 10;
+    }
+    long offset = 0;
+    if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
+        int oh = num(pos + 1, 2), om = num(pos + 4, 2);
+        if (oh < 0 || om < 0)
+            return 0;
+        offset = (t[pos] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+    } else if (pos >= t.size() || t[pos] != 'Z') {
+        return 0;
+    }
+    std::int64_t secs = static_cast<std::int64_t>(::timegm(&tm)) - offset;
+    return secs * 1'000'000'000 + frac;
+}
+
 result<domain::container_info> parse_inspect(std::string_view body)
 {
     error_code ec;
@@ -77,6 +130,7 @@ result<domain::container_info> parse_inspect(std::string_view body)
         return failure(make_error_code(errc::malformed_response), 0, "container inspect lacks Id or State");
     if (auto* code = state->as_object().if_contains("ExitCode"); code && code->is_int64())
         info.exit_code = static_cast<int>(code->as_int64());
+    info.finished_nano = parse_rfc3339_nano(str(state->as_object(), "FinishedAt"));
     if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
         if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
             info.auto_remove = ar->as_bool();
@@ -153,6 +207,27 @@ asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_n
         co_return api_failure(s->status(), body ? *body : std::string{});
     }
     co_return std::move(*s);
+}
+
+asio::awaitable<result<std::vector<std::string>>> client::exited_containers()
+{
+    http::request req;
+    req.target = path("/containers/json?all=1&filters=" + encode(R"({"status":["exited","dead"]})"));
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (ec || !v.is_array())
+        co_return failure(make_error_code(errc::malformed_response), 200, "container list is not a JSON array");
+    std::vector<std::string> ids;
+    for (const auto& c : v.as_array())
+        if (c.is_object())
+            if (auto* id = c.as_object().if_contains("Id"); id && id->is_string())
+                ids.emplace_back(id->as_string());
+    co_return ids;
 }
 
 asio::awaitable<result<std::vector<std::string>>>

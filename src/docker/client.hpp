@@ -28,6 +28,9 @@ public:
     /// Completes once the response header has arrived; the caller reads the body.
     boost::asio::awaitable<result<http::stream_reader>> events(std::int64_t since_nano);
 
+    /// `GET /containers/json?all=1` filtered to exited and dead containers: their IDs.
+    boost::asio::awaitable<result<std::vector<std::string>>> exited_containers();
+
     boost::asio::awaitable<result<std::vector<std::string>>>
     dump_candidates(std::string_view id, const std::vector<std::string>& patterns) override;
     boost::asio::awaitable<result<domain::path_stat>> stat_path(std::string_view id,
@@ -61,6 +64,10 @@ private:
 
 /// Parses a `GET /containers/{id}/json` body. errc::malformed_response on anything unexpected.
 result<domain::container_info> parse_inspect(std::string_view body);
+
+/// "2026-11-24T21:36:42.311007368Z" (RFC 3339, UTC or with an offset) -> ns since the epoch;
+/// 0 for the zero time Docker reports for a container that never ran, or a malformed value.
+std::int64_t parse_rfc3339_nano(std::string_view text);
 
 /// The failure for a non-2xx Engine answer: errc::not_found (404), errc::conflict (409) or
 /// errc::http_status, with the status and the daemon's `message`.

@@ -25,6 +25,10 @@ struct config {
     /// Candidates probed per container: a layer full of files named core.* must not turn one
     /// death into thousands of API calls.
     std::size_t max_candidates = 64;
+    /// Images committed per container per `rate_window` (`--max-per-container`; 0: no limit):
+    /// a crash-looping container must not flood the registry.
+    std::size_t max_per_container = 10;
+    std::chrono::seconds rate_window{3600};
 };
 
 }  // namespace core_interceptor::pipeline

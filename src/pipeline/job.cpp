@@ -3,11 +3,9 @@
 
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
+#include "state/store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -53,9 +51,29 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d)
 
 }  // namespace
 
-job_runner::job_runner(docker::api& docker, std::vector<sinks::sink*> sinks, config cfg)
-    : docker_(docker), sinks_(std::move(sinks)), cfg_(std::move(cfg))
+job_runner::job_runner(docker::api& docker, sinks::outbox& outbox, state::store* store, config cfg)
+    : docker_(docker), outbox_(outbox), store_(store), cfg_(std::move(cfg))
 {
+}
+
+bool job_runner::over_rate_limit(const std::string& container_id)
+{
+    if (cfg_.max_per_container == 0)
+        return false;
+    auto now = std::chrono::steady_clock::now();
+    auto& times = commits_[container_id];
+    while (!times.empty() && now - times.front() > cfg_.rate_window)
+        times.pop_front();
+    if (times.size() >= cfg_.max_per_container)
+        return true;
+    times.push_back(now);
+    // Forget containers with no recent commit, so the map stays bounded.
+    for (auto it = commits_.begin(); it != commits_.end();) {
+        while (!it->second.empty() && now - it->second.front() > cfg_.rate_window)
+            it->second.pop_front();
+        it = it->second.empty() ? commits_.erase(it) : std::next(it);
+    }
+    return false;
 }
 
 asio::awaitable<outcome> job_runner::run(domain::die_event ev)
@@ -99,7 +117,9 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
 
     // Verify each candidate: stat, then the first bytes only (SPEC §4.2).
     std::vector<domain::dump_info> dumps;
+    std::vector<std::string> mtimes;  // per dump, to remember it as reported
     std::size_t probed = 0;
+    std::size_t already = 0;
     for (const auto& path : *candidates) {
         if (probed++ == cfg_.max_candidates) {
             log::warning(fields) << "container " << ev.name << ": " << candidates->size()
@@ -132,9 +152,20 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             log::debug(f) << path << " in container " << ev.name << " is neither a core nor a heap dump";
             continue;
         }
+        if (store_ && store_->reported(ev.id, path, st->size, st->mtime)) {
+            log::debug(f) << path << " in container " << ev.name << " was reported at an earlier death";
+            ++already;
+            continue;
+        }
         dumps.push_back({path, st->size, type});
+        mtimes.push_back(st->mtime);
     }
     if (dumps.empty()) {
+        if (already > 0) {
+            log::info(fields) << "container " << ev.name << " (" << short_id(ev.id)
+                              << ") died again; its dump was already reported";
+            co_return outcome::already_reported;
+        }
         log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") left no dump";
         co_return outcome::no_dump;
     }
@@ -144,6 +175,15 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     // A graceful stop before anything was made: leave the container as it is.
     if (co_await cancelled())
         co_return outcome::cancelled;
+
+    if (over_rate_limit(ev.id)) {
+        ++stats_.rate_limited;
+        log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") left a dump again but was "
+                             << "already committed " << cfg_.max_per_container
+                             << " times within the hour (--max-per-container): not committing; the dump stays "
+                                "in the container";
+        co_return outcome::rate_limited;
+    }
 
     auto info = co_await docker_.inspect(ev.id);
     if (!info) {
@@ -248,27 +288,21 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     note.dumps = dumps;
     const std::string body = domain::to_json(note);
 
-    if (!sinks_.empty()) {
-        auto ex = co_await asio::this_coro::executor;
-        using op_type = decltype(asio::co_spawn(ex, sinks_[0]->deliver(note, body), asio::deferred));
-        std::vector<op_type> ops;
-        for (auto* s : sinks_)
-            ops.push_back(asio::co_spawn(ex, s->deliver(note, body), asio::deferred));
-        auto [order, exceptions, results] =
-            co_await asio::experimental::make_parallel_group(std::move(ops))
-                .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-        for (std::size_t i = 0; i < sinks_.size(); ++i) {
-            if (exceptions[i])
-                std::rethrow_exception(exceptions[i]);  // a bug in a sink: the owner shuts down
-            if (results[i]) {
-                ++stats_.notified;
-                log::debug(fields) << "notified " << sinks_[i]->name() << " of " << reference;
-            } else {
-                ++stats_.notify_failed;
-                log::error(fields) << "cannot notify " << sinks_[i]->name() << " of " << reference << ": "
-                                   << results[i].error().describe();
-            }
-        }
+    // The image holds these dumps now: a later death of the same container (restart policy)
+    // must not report them again.
+    if (store_)
+        for (std::size_t i = 0; i < dumps.size(); ++i)
+            store_->mark_reported(ev.id, dumps[i].path, dumps[i].size, mtimes[i]);
+
+    if (outbox_.sink_count() > 0) {
+        // A named message, not a temporary: g++ 12 may destroy a temporary of a co_await
+        // full-expression twice.
+        const sinks::message msg{note.id, domain::kafka_key(note), body};
+        auto delivered = co_await outbox_.send(msg);
+        stats_.notified += delivered;
+        stats_.notify_failed += outbox_.sink_count() - delivered;
+        log::debug(fields) << "notified " << delivered << " of " << outbox_.sink_count() << " sink(s) of "
+                           << reference;
     }
     co_return pushed ? outcome::pushed : outcome::committed;
 }

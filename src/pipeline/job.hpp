@@ -4,18 +4,28 @@
 #include "docker/api.hpp"
 #include "domain/event.hpp"
 #include "pipeline/config.hpp"
-#include "sinks/sink.hpp"
+#include "sinks/outbox.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
 #include <vector>
+
+namespace core_interceptor::state {
+class store;
+}
 
 namespace core_interceptor::pipeline {
 
 /// What became of one die event.
 enum class outcome {
     no_dump,          ///< exited without a dump: one API call, nothing produced
+    already_reported, ///< its dumps were reported at an earlier death (restart policy)
+    rate_limited,     ///< over --max-per-container: the dump stays in the container
     gone,             ///< the container was removed before it could be probed (auto-remove)
     probe_failed,     ///< the Engine did not answer the probe
     commit_failed,    ///< dump found, no image could be made: the evidence stays in the container
@@ -33,13 +43,15 @@ struct stats {
     std::uint64_t auto_removed = 0;
     std::uint64_t notified = 0;
     std::uint64_t notify_failed = 0;
+    std::uint64_t rate_limited = 0;
 };
 
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
 class job_runner {
 public:
-    /// `docker` and every sink must outlive the runner.
-    job_runner(docker::api& docker, std::vector<sinks::sink*> sinks, config cfg);
+    /// `docker`, `outbox` and `store` must outlive the runner; `store` may be null (no
+    /// memory of reported dumps across restarts).
+    job_runner(docker::api& docker, sinks::outbox& outbox, state::store* store, config cfg);
 
     /// Handles one die event. Never throws for expected failures: each is logged (errors to
     /// the journal) and reflected in the outcome. Cancellation: a *total* cancellation lets the
@@ -53,10 +65,14 @@ public:
 private:
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
+    bool over_rate_limit(const std::string& container_id);
+
     docker::api& docker_;
-    std::vector<sinks::sink*> sinks_;
+    sinks::outbox& outbox_;
+    state::store* store_;
     config cfg_;
     stats stats_;
+    std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> commits_;  // per container
 };
 
 }  // namespace core_interceptor::pipeline

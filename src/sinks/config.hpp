@@ -29,3 +29,17 @@ struct rest_config {
 };
 
 }  // namespace core_interceptor::sinks
+
+namespace core_interceptor::sinks {
+
+/// How hard a notification is pushed through before it goes to the spool, and how the spool
+/// is retried.
+struct delivery_config {
+    /// Attempts per notification before spooling (REST: 5xx, connection errors, timeouts;
+    /// Kafka: librdkafka retries inside one attempt until message.timeout.ms).
+    unsigned attempts = 3;
+    std::chrono::milliseconds backoff_initial{500};
+    std::chrono::milliseconds backoff_max{60000};  ///< `--retry-max-backoff`
+};
+
+}  // namespace core_interceptor::sinks

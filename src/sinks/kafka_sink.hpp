@@ -19,7 +19,7 @@ public:
     kafka_sink(kafka::producer& p, std::string topic);
 
     std::string_view name() const noexcept override { return "kafka"; }
-    boost::asio::awaitable<result<void>> deliver(const domain::notification& n, std::string_view body) override;
+    boost::asio::awaitable<result<void>> deliver(const message& m) override;
 
 private:
     kafka::producer& producer_;

@@ -31,13 +31,13 @@ rest_sink::rest_sink(rest_config cfg) : cfg_(std::move(cfg))
 
 rest_sink::~rest_sink() = default;
 
-boost::asio::awaitable<result<void>> rest_sink::deliver(const domain::notification&, std::string_view body)
+boost::asio::awaitable<result<void>> rest_sink::deliver(const message& m)
 {
     http::request req;
     req.method = "POST";
     req.target = endpoint_.target;
     req.content_type = "application/json";
-    req.body = std::string(body);
+    req.body = m.body;
     for (const auto& [k, v] : cfg_.headers)
         req.headers.push_back({k, v});
     http::limits lim;

@@ -22,7 +22,7 @@ public:
     ~rest_sink() override;
 
     std::string_view name() const noexcept override { return "rest"; }
-    boost::asio::awaitable<result<void>> deliver(const domain::notification& n, std::string_view body) override;
+    boost::asio::awaitable<result<void>> deliver(const message& m) override;
 
 private:
     rest_config cfg_;

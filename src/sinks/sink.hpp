@@ -2,13 +2,20 @@
 #pragma once
 
 #include "co/error.hpp"
-#include "domain/notification.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace core_interceptor::sinks {
+
+/// One notification as the sinks send it.
+struct message {
+    std::string id;    ///< unique to the death, for consumers to deduplicate
+    std::string key;   ///< Kafka key "IMAGE_NAME:TAG"
+    std::string body;  ///< the JSON document
+};
 
 /// Where notifications go: the seam between pipeline and the concrete sinks (Kafka, REST),
 /// abstract so that tests can record what a job announces.
@@ -19,10 +26,10 @@ public:
     /// "kafka", "rest": for log lines.
     virtual std::string_view name() const noexcept = 0;
 
-    /// Delivers one notification whose JSON body is `body`. Completes once the sink confirmed
-    /// it (a Kafka delivery report, a 2xx answer), or with errc::delivery_failed / a transport
-    /// error. Honours terminal cancellation. Loop thread only.
-    virtual boost::asio::awaitable<result<void>> deliver(const domain::notification& n, std::string_view body) = 0;
+    /// Delivers one notification. Completes once the sink confirmed it (a Kafka delivery
+    /// report, a 2xx answer), or with errc::delivery_failed (with the HTTP status for REST) or
+    /// a transport error. Honours terminal cancellation. Loop thread only.
+    virtual boost::asio::awaitable<result<void>> deliver(const message& m) = 0;
 };
 
 }  // namespace core_interceptor::sinks

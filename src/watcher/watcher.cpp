@@ -4,6 +4,7 @@
 #include "docker/client.hpp"
 #include "domain/ndjson.hpp"
 #include "log/log.hpp"
+#include "state/store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,7 +35,12 @@ std::int64_t now_nano()
 
 }  // namespace
 
-watcher::watcher(docker::client& docker, config cfg, job_channel& out) : docker_(docker), cfg_(cfg), out_(out) {}
+watcher::watcher(docker::client& docker, config cfg, job_channel& out, state::store* store)
+    : docker_(docker), cfg_(cfg), out_(out), store_(store)
+{
+    if (store_)
+        last_time_nano_ = store_->last_event_nano();
+}
 
 bool watcher::remember(const domain::die_event& ev)
 {
@@ -143,6 +149,16 @@ asio::awaitable<bool> watcher::read_stream()
                 continue;
             }
             ++events_;
+            if (store_) {
+                try {
+                    store_->job_started(ev);
+                    store_->set_last_event_nano(ev.time_nano);
+                } catch (const std::exception& e) {
+                    // The death is still handled now; only its survival across a crash is lost.
+                    log::error({{"CONTAINER_ID", ev.id}}) << "cannot record the death of " << ev.name
+                                                           << " in the state directory: " << e.what();
+                }
+            }
             log::debug({{"CONTAINER_ID", ev.id}}) << "container " << ev.name << " (" << ev.id.substr(0, 12)
                                                    << ") died";
             if (!out_.try_send(error_code{}, ev)) {

@@ -16,6 +16,9 @@
 namespace core_interceptor::docker {
 class client;
 }
+namespace core_interceptor::state {
+class store;
+}
 
 namespace core_interceptor::watcher {
 
@@ -28,8 +31,10 @@ using job_channel = boost::asio::experimental::channel<void(boost::system::error
 /// timeNano), so no death in between is missed (SPEC §4a). Loop thread only.
 class watcher {
 public:
-    /// `docker` and `out` must outlive the watcher.
-    watcher(docker::client& docker, config cfg, job_channel& out);
+    /// `docker`, `out` and `store` must outlive the watcher. With a store, each new death is
+    /// recorded as unfinished work before it is queued, and the stream resumes from the last
+    /// event time recorded by an earlier run.
+    watcher(docker::client& docker, config cfg, job_channel& out, state::store* store = nullptr);
 
     /// Runs until cancelled (total or terminal), which ends the stream read at once.
     /// Completes normally; never throws for I/O errors (each is logged and retried).
@@ -53,6 +58,7 @@ private:
     docker::client& docker_;
     config cfg_;
     job_channel& out_;
+    state::store* store_;
     void set_connected(bool c);
 
     bool connected_ = false;

@@ -144,7 +144,8 @@ int main(int argc, char* argv[])
     pipeline::config pcfg;
     pcfg.dump_patterns = patterns;
     pcfg.hostname = "bench";
-    pipeline::job_runner runner(c, {}, pcfg);
+    sinks::outbox no_sinks(io.get_executor(), {}, nullptr, {});
+    pipeline::job_runner runner(c, no_sinks, nullptr, pcfg);
     auto calls0 = c.calls();
     auto o = run(io, runner.run(domain::die_event{clean_id, "clean-exit", "testimg:1.0", 1}));
     std::printf("clean exit: outcome %s, %llu Engine API call(s)\n",

@@ -108,9 +108,9 @@ public:
     std::vector<std::string> bodies;
     bool fail = false;
     std::string_view name() const noexcept override { return "recording"; }
-    asio::awaitable<result<void>> deliver(const domain::notification&, std::string_view body) override
+    asio::awaitable<result<void>> deliver(const sinks::message& m) override
     {
-        bodies.emplace_back(body);
+        bodies.emplace_back(m.body);
         if (fail)
             co_return failure(make_error_code(errc::delivery_failed), 500, "boom");
         co_return result<void>{};
@@ -129,6 +129,17 @@ pipeline::config make_config(bool with_registry)
     return cfg;
 }
 
+/// A job runner over a fake Engine and recording sinks, one attempt per sink, no state dir.
+struct harness {
+    asio::io_context io;
+    sinks::outbox box;
+    pipeline::job_runner runner;
+    harness(fake_docker& d, std::vector<sinks::sink*> s, pipeline::config cfg)
+        : box(io.get_executor(), std::move(s), nullptr, sinks::delivery_config{1}), runner(d, box, nullptr, std::move(cfg))
+    {
+    }
+};
+
 domain::die_event die()
 {
     return {container_id, "crashy", "Team/App:2.5-RC1", 1795556211143489487};
@@ -141,7 +152,8 @@ TEST_CASE("pipeline: a clean exit costs one Engine call and produces nothing")
     fake_docker docker;
     docker.files["/tmp/out.log"] = {10, "hello"};
     recording_sink sink;
-    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    harness h(docker, {&sink}, make_config(true));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::no_dump);
     CHECK(docker.calls == std::vector<std::string>{"changes"});
     CHECK(sink.bodies.empty());
@@ -154,7 +166,8 @@ TEST_CASE("pipeline: decoys are probed but never committed")
     docker.files["/app/core"] = {0, ""};                            // empty
     docker.files["/var/core"] = {4096, "", 0x80000000u | 0755};  // a directory
     recording_sink sink;
-    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    harness h(docker, {&sink}, make_config(true));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::no_dump);
     CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /tmp/core.js") != docker.calls.end());
     // Neither the empty file nor the directory is read: the stat header rules them out.
@@ -169,7 +182,8 @@ TEST_CASE("pipeline: a core is committed, pushed, deleted locally and announced 
     fake_docker docker;
     docker.files["/tmp/core"] = {1 << 30, elf_core()};
     recording_sink sink;
-    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    harness h(docker, {&sink}, make_config(true));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
 
     const std::string ref = "127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805";
@@ -202,7 +216,8 @@ TEST_CASE("pipeline: a failed push keeps the image locally and announces pushed 
     recording_sink sink;
     std::vector<std::string> logged;
     log::capture(&logged);
-    pipeline::job_runner runner(docker, {&sink}, make_config(true));
+    harness h(docker, {&sink}, make_config(true));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::committed);
     log::capture(nullptr);
 
@@ -227,7 +242,8 @@ TEST_CASE("pipeline: a push that fails once is retried within the window")
     auto cfg = make_config(true);
     cfg.push_retry_window = std::chrono::seconds(5);
     cfg.push_retry_initial = std::chrono::milliseconds(10);
-    pipeline::job_runner runner(docker, {&sink}, cfg);
+    harness h(docker, {&sink}, cfg);
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
     CHECK(std::count_if(docker.calls.begin(), docker.calls.end(), [](auto& c) { return c.starts_with("push"); }) == 2);
     CHECK(docker.images.empty());
@@ -238,7 +254,8 @@ TEST_CASE("pipeline: without a registry the image is committed locally and kept"
     fake_docker docker;
     docker.files["/tmp/core"] = {4096, elf_core()};
     recording_sink sink;
-    pipeline::job_runner runner(docker, {&sink}, make_config(false));
+    harness h(docker, {&sink}, make_config(false));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::committed);
     CHECK(docker.images == std::vector<std::string>{"team/app_2.5-rc1:3bb1f33bb805"});
     REQUIRE(sink.bodies.size() == 1);
@@ -251,7 +268,8 @@ TEST_CASE("pipeline: --keep-image keeps the pushed image")
     docker.files["/tmp/core"] = {4096, elf_core()};
     auto cfg = make_config(true);
     cfg.keep_image = true;
-    pipeline::job_runner runner(docker, {}, cfg);
+    harness h(docker, {}, cfg);
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
     CHECK(docker.images.size() == 1);
 }
@@ -262,7 +280,8 @@ TEST_CASE("pipeline: an auto-removed container is a warning naming it, never sil
     docker.gone = true;
     std::vector<std::string> logged;
     log::capture(&logged);
-    pipeline::job_runner runner(docker, {}, make_config(true));
+    harness h(docker, {}, make_config(true));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::gone);
     log::capture(nullptr);
     CHECK(runner.counters().auto_removed == 1);
@@ -278,7 +297,8 @@ TEST_CASE("pipeline: a failing sink is logged and does not stop the others")
     docker.files["/tmp/core"] = {4096, elf_core()};
     recording_sink bad, good;
     bad.fail = true;
-    pipeline::job_runner runner(docker, {&bad, &good}, make_config(true));
+    harness h(docker, {&bad, &good}, make_config(true));
+    auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
     CHECK(bad.bodies.size() == 1);
     CHECK(good.bodies.size() == 1);

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "sinks/config.hpp"
+#include "sinks/sink.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace core_interceptor::state {
+class store;
+}
+
+namespace core_interceptor::sinks {
+
+/// Per-sink delivery counters.
+struct sink_stats {
+    std::uint64_t delivered = 0;
+    std::uint64_t failed = 0;   ///< attempts that failed
+    std::uint64_t spooled = 0;  ///< notifications put in the spool
+    std::uint64_t rejected = 0; ///< refused for good (4xx) and dropped from the spool
+};
+
+/// Delivers every notification to every sink, concurrently, at least once: each sink gets a
+/// few attempts with backoff (retryable failures only: transport errors, timeouts, 5xx,
+/// failed Kafka deliveries; a 4xx is final); what is still undelivered goes to the spool in
+/// the state directory, and a redelivery loop per sink sends the spool oldest first as soon as
+/// the sink answers again — and at the next start. While a sink has a spool, new notifications
+/// queue behind it, keeping the order. Loop thread only.
+class outbox {
+public:
+    /// `store` may be null: then nothing is spooled and a failure is only logged.
+    outbox(boost::asio::any_io_executor ex, std::vector<sink*> sinks, state::store* store, delivery_config cfg);
+    ~outbox();
+
+    /// Sends `m` to every sink; completes when each has confirmed it or spooled it. Returns how
+    /// many sinks confirmed it now.
+    boost::asio::awaitable<std::size_t> send(const message& m);
+
+    /// Runs every sink's redelivery loop until cancelled (total or terminal).
+    boost::asio::awaitable<void> run_redelivery();
+
+    std::size_t sink_count() const noexcept { return sinks_.size(); }
+    const std::vector<sink_stats>& stats() const noexcept { return stats_; }
+
+private:
+    struct lane;
+    boost::asio::awaitable<bool> send_one(std::size_t i, const message& m);
+    boost::asio::awaitable<void> redeliver(std::size_t i);
+
+    std::vector<sink*> sinks_;
+    state::store* store_;
+    delivery_config cfg_;
+    std::vector<sink_stats> stats_;
+    std::vector<std::unique_ptr<lane>> lanes_;
+};
+
+/// Whether a failed delivery is worth retrying: transport errors, timeouts and 5xx are; a 4xx
+/// answer means the sink refuses this notification and retrying cannot help.
+bool retryable(const failure& f) noexcept;
+
+}  // namespace core_interceptor::sinks

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "domain/event.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace core_interceptor::state {
+
+/// A notification waiting in the spool for one sink.
+struct spooled {
+    std::filesystem::path file;
+    std::string id;
+    std::string key;
+    std::string body;
+};
+
+/// Durable state in `--state-dir` (issue "nothing lost"): the last event time, the deaths not
+/// yet fully handled, the dumps already reported and the notifications not yet delivered.
+/// Every file is written crash-safely (write a new file, fsync, rename, fsync the directory);
+/// a torn or corrupt file is reported, set aside as `<name>.corrupt` and never stops a start.
+/// Synchronous file I/O on small files; loop thread only.
+class store {
+public:
+    /// Creates the directory layout. Throws std::filesystem::filesystem_error when the
+    /// directory cannot be created or written.
+    explicit store(std::filesystem::path dir);
+
+    const std::filesystem::path& dir() const noexcept { return dir_; }
+
+    /// timeNano of the newest event seen (0: never ran).
+    std::int64_t last_event_nano() const noexcept { return last_event_nano_; }
+    /// Records a newer event time (older ones are ignored).
+    void set_last_event_nano(std::int64_t t);
+
+    /// A death received and not yet fully handled; survives a crash or a cancelled shutdown.
+    void job_started(const domain::die_event& ev);
+    /// The death is handled: forget it.
+    void job_finished(const domain::die_event& ev);
+    /// Deaths left unfinished by an earlier run, oldest first.
+    std::vector<domain::die_event> unfinished_jobs();
+
+    /// Whether this dump (container, path, size, mtime) was reported already.
+    bool reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime) const;
+    /// Remembers a reported dump.
+    void mark_reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime);
+
+    /// Appends a notification to `sink`'s spool.
+    void spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body);
+    /// `sink`'s spooled notifications, oldest first.
+    std::vector<spooled> spooled_for(std::string_view sink);
+    /// Removes a delivered (or rejected) notification from the spool.
+    void unspool(const spooled& s);
+    /// Number of notifications spooled for `sink`.
+    std::size_t spool_size(std::string_view sink);
+
+private:
+    void load();
+    void save();
+    void set_aside(const std::filesystem::path& p, std::string_view why);
+
+    std::filesystem::path dir_;
+    std::int64_t last_event_nano_ = 0;
+    // container ID -> "path\nsize\nmtime" keys of reported dumps
+    std::map<std::string, std::vector<std::string>, std::less<>> reported_;
+    std::uint64_t spool_seq_ = 0;
+};
+
+/// Writes `content` to `path` crash-safely: `path.tmp`, fsync, rename over `path`, fsync the
+/// directory. Throws std::system_error on failure.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+}  // namespace core_interceptor::state
