@@ -84,6 +84,7 @@ public:
         services_.spawn(watcher_.run());
         services_.spawn(dispatch());
         services_.spawn(outbox_->run_redelivery());
+        services_.spawn(runner_->retry_failed_pushes(cfg_.delivery.backoff_max));
         if (auto interval = systemd::notifier::watchdog_interval())
             services_.spawn(keep_watchdog_fed(*interval));
         asio::co_spawn(io_, wait_for_signal(), asio::detached);

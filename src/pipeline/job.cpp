@@ -10,6 +10,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include <algorithm>
 #include <random>
 
@@ -233,6 +237,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     domain::notification note;
     std::string digest;
     bool pushed = false;
+    bool push_later = false;
     if (cfg_.registry) {
         auto deadline = std::chrono::steady_clock::now() + cfg_.push_retry_window;
         auto delay = cfg_.push_retry_initial;
@@ -250,7 +255,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             if (co_await cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
                 log::error(fields) << "push of " << reference << " failed after " << attempt
                                    << (attempt == 1 ? " attempt: " : " attempts: ") << p.error().describe()
-                                   << "; the image is kept locally";
+                                   << "; the image is kept locally and its push retried later";
+                push_later = true;
                 break;
             }
             log::warning(fields) << "push of " << reference << " failed (attempt " << attempt
@@ -287,6 +293,13 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     note.container.id = ev.id;
     note.dumps = dumps;
     const std::string body = domain::to_json(note);
+    if (push_later && store_) {
+        try {
+            store_->add_pending_push(repo, tag, body);
+        } catch (const std::exception& e) {
+            log::error(fields) << "cannot record the failed push of " << reference << ": " << e.what();
+        }
+    }
 
     // The image holds these dumps now: a later death of the same container (restart policy)
     // must not report them again.
@@ -305,6 +318,57 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                            << reference;
     }
     co_return pushed ? outcome::pushed : outcome::committed;
+}
+
+asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds interval)
+{
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    if (!store_ || !cfg_.registry)
+        co_return;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        timer.expires_after(interval);
+        if (auto [ec] = co_await timer.async_wait(use_tuple); ec)
+            co_return;
+        for (const auto& p : store_->pending_pushes()) {
+            const std::string reference = p.repository + ":" + p.tag;
+            auto r = co_await docker_.push(p.repository, p.tag, cfg_.registry_auth);
+            if (!r) {
+                if (r.error().code == asio::error::operation_aborted)
+                    co_return;
+                if (r.error().code == errc::not_found) {
+                    log::error() << "image " << reference << " waiting for its push is gone: " << r.error().describe();
+                    store_->remove_pending_push(p);
+                    continue;
+                }
+                log::debug() << "push of " << reference << " still failing: " << r.error().describe();
+                break;  // the registry is still away: try again at the next round
+            }
+            ++stats_.pushed;
+            log::info() << "pushed " << reference << " " << *r << " (after an earlier failure)";
+            if (!cfg_.keep_image)
+                if (auto rm = co_await docker_.remove_image(reference); !rm)
+                    log::error() << "pushed " << reference << " but cannot delete the local copy: "
+                                 << rm.error().describe();
+            // Announce again, same id, now pushed.
+            error_code ec;
+            auto v = boost::json::parse(p.notification, ec);
+            if (!ec && v.is_object()) {
+                auto& o = v.as_object();
+                o["pushed"] = true;
+                o["digest"] = *r;
+                o["timestamp"] = domain::rfc3339_utc(std::chrono::system_clock::now());
+                auto text = [&](const char* k) {
+                    auto* x = o.if_contains(k);
+                    return x && x->is_string() ? std::string(x->as_string()) : std::string{};
+                };
+                const sinks::message msg{text("id"), text("name") + ":" + text("tag"), boost::json::serialize(o)};
+                co_await outbox_.send(msg);
+            }
+            store_->remove_pending_push(p);
+        }
+    }
 }
 
 }  // namespace core_interceptor::pipeline

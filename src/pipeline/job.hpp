@@ -60,6 +60,11 @@ public:
     /// only after its push succeeded. Loop thread only.
     boost::asio::awaitable<outcome> run(domain::die_event ev);
 
+    /// Retries, until cancelled, the pushes that failed for good: every `interval`, each image
+    /// recorded in the state directory is pushed again; once pushed it is deleted locally
+    /// (unless --keep-image) and announced again, same `id`, with `pushed: true`.
+    boost::asio::awaitable<void> retry_failed_pushes(std::chrono::milliseconds interval);
+
     const stats& counters() const noexcept { return stats_; }
 
 private:

@@ -112,6 +112,7 @@ store::store(fs::path dir) : dir_(std::move(dir))
 {
     fs::create_directories(dir_ / "jobs");
     fs::create_directories(dir_ / "spool");
+    fs::create_directories(dir_ / "pushes");
     // Fail now, not at the first death, when the directory is not writable.
     write_file_atomically(dir_ / ".writable", "");
     fs::remove(dir_ / ".writable");
@@ -323,6 +324,62 @@ std::size_t store::spool_size(std::string_view sink)
         if (e.path().extension() == ".json")
             ++n;
     return n;
+}
+
+}  // namespace core_interceptor::state
+
+namespace core_interceptor::state {
+
+void store::add_pending_push(std::string_view repository, std::string_view tag, std::string_view notification)
+{
+    json::object o;
+    o["repository"] = repository;
+    o["tag"] = tag;
+    o["notification"] = notification;
+    // The tag is the container ID prefix: unique per container, and a later commit of the same
+    // container replaces the earlier image (it holds a superset), so one file per tag.
+    std::string name(tag);
+    if (!safe_component(name))
+        return;
+    write_file_atomically(dir_ / "pushes" / (name + ".json"), json::serialize(o));
+}
+
+std::vector<pending_push> store::pending_pushes()
+{
+    std::vector<std::pair<fs::file_time_type, pending_push>> found;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ / "pushes", ec)) {
+        if (e.path().extension() != ".json")
+            continue;
+        bool ok = false;
+        std::string text = read_small_file(e.path(), ok);
+        error_code jec;
+        auto v = ok ? json::parse(text, jec) : json::value{};
+        const json::object* o = (!jec && v.is_object()) ? &v.as_object() : nullptr;
+        auto str = [&](const char* k) {
+            auto* x = o ? o->if_contains(k) : nullptr;
+            return x && x->is_string() ? std::string(x->as_string()) : std::string{};
+        };
+        pending_push p{e.path(), str("repository"), str("tag"), str("notification")};
+        if (p.repository.empty() || p.tag.empty()) {
+            set_aside(e.path(), "not a valid pending push");
+            continue;
+        }
+        std::error_code tec;
+        found.emplace_back(fs::last_write_time(e.path(), tec), std::move(p));
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<pending_push> out;
+    for (auto& f : found)
+        out.push_back(std::move(f.second));
+    return out;
+}
+
+void store::remove_pending_push(const pending_push& p)
+{
+    std::error_code ec;
+    fs::remove(p.file, ec);
+    sync_dir(p.file.parent_path());
 }
 
 }  // namespace core_interceptor::state

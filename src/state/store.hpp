@@ -20,6 +20,14 @@ struct spooled {
     std::string body;
 };
 
+/// An image committed whose push failed for good (its window is over): retried later.
+struct pending_push {
+    std::filesystem::path file;
+    std::string repository;
+    std::string tag;
+    std::string notification;  ///< the JSON announced with pushed: false
+};
+
 /// Durable state in `--state-dir` (issue "nothing lost"): the last event time, the deaths not
 /// yet fully handled, the dumps already reported and the notifications not yet delivered.
 /// Every file is written crash-safely (write a new file, fsync, rename, fsync the directory);
@@ -58,6 +66,13 @@ public:
     void unspool(const spooled& s);
     /// Number of notifications spooled for `sink`.
     std::size_t spool_size(std::string_view sink);
+
+    /// Records an image whose push is to be retried later.
+    void add_pending_push(std::string_view repository, std::string_view tag, std::string_view notification);
+    /// Images waiting for a later push, oldest first.
+    std::vector<pending_push> pending_pushes();
+    /// The image was pushed (or is gone): forget it.
+    void remove_pending_push(const pending_push& p);
 
 private:
     void load();
