@@ -19,6 +19,7 @@ public:
     kafka_sink(kafka::producer& p, std::string topic);
 
     std::string_view name() const noexcept override { return "kafka"; }
+    bool retries_itself() const noexcept override { return true; }
     boost::asio::awaitable<result<void>> deliver(const message& m) override;
 
 private:

@@ -77,8 +77,14 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
             co_return true;
         }
         ++stats_[i].failed;
-        if (r.error().code == asio::error::operation_aborted)
+        if (r.error().code == asio::error::operation_aborted) {
+            // Shutdown cut the delivery short: keep it for the next start (at least once).
+            if (store_) {
+                store_->spool(s.name(), m.id, m.key, m.body);
+                ++stats_[i].spooled;
+            }
             co_return false;
+        }
         const bool again = retryable(r.error());
         if (!again) {
             ++stats_[i].rejected;
@@ -86,7 +92,7 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
                                                     << r.error().describe() << "; not retried";
             co_return false;
         }
-        if (attempt >= cfg_.attempts) {
+        if (attempt >= (s.retries_itself() ? 1u : cfg_.attempts)) {
             if (store_) {
                 store_->spool(s.name(), m.id, m.key, m.body);
                 ++stats_[i].spooled;

@@ -26,6 +26,10 @@ public:
     /// "kafka", "rest": for log lines.
     virtual std::string_view name() const noexcept = 0;
 
+    /// True when one deliver() already retries until its own timeout (librdkafka does):
+    /// the outbox then makes a single attempt before spooling.
+    virtual bool retries_itself() const noexcept { return false; }
+
     /// Delivers one notification. Completes once the sink confirmed it (a Kafka delivery
     /// report, a 2xx answer), or with errc::delivery_failed (with the HTTP status for REST) or
     /// a transport error. Honours terminal cancellation. Loop thread only.
