@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-log1.81-dev
   libboost-program-options1.81-dev libboost-thread1.81-dev
   librdkafka-dev libsystemd-dev libssl-dev doctest-dev
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # the real parts the integration tests and the demo start
   docker.io containerd runc docker-registry busybox-static kcat
   # scripts
