@@ -34,6 +34,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -79,7 +80,7 @@ public:
 
     void start()
     {
-        watcher_.on_connection_change([this](bool) { publish_status(); });
+        watcher_.on_connection_change([this](bool up) { on_connection_change(up); });
         services_.spawn(recover());
         services_.spawn(watcher_.run());
         services_.spawn(dispatch());
@@ -140,12 +141,18 @@ private:
 
         std::int64_t since = store_.last_event_nano();
         if (since == 0 && cfg_.catch_up_since.count() > 0)
-            since = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        (std::chrono::system_clock::now() - cfg_.catch_up_since).time_since_epoch())
-                        .count();
+            since = now_nano() - std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.catch_up_since).count();
         if (since == 0)
             co_return;  // a first run without --catch-up-since: only deaths from now on
+        co_await catch_up(since, std::move(queued));
+    }
 
+    /// Queues every container that exited at or after `since` (ns) and is not in `skip`.
+    asio::awaitable<void> catch_up(std::int64_t since, std::set<std::string> skip)
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_await asio::this_coro::throw_if_cancelled(false);
+        auto& queued = skip;
         // Wait for the Engine to answer (the watcher reconnects on its own schedule).
         asio::steady_timer timer(io_);
         auto delay = std::chrono::milliseconds(250);
@@ -202,7 +209,17 @@ private:
         publish_status();
         const auto id = ev.id;
         auto outcome = co_await runner_->run(ev);
-        if (outcome != pipeline::outcome::cancelled) {
+        if (outcome == pipeline::outcome::engine_unavailable && !stopping_) {
+            auto& tries = retries_[id];
+            auto delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000L << std::min(tries, 6u)),
+                                                             cfg_.delivery.backoff_max);
+            ++tries;
+            log::warning({{"CONTAINER_ID", id}}) << "will handle container " << ev.name << " (" << id.substr(0, 12)
+                                                 << ") again in " << delay.count() << " ms, once the Docker "
+                                                 << "daemon answers";
+            jobs_.spawn(requeue_later(ev, delay));
+        } else if (outcome != pipeline::outcome::cancelled && outcome != pipeline::outcome::engine_unavailable) {
+            retries_.erase(id);
             try {
                 store_.job_finished(ev);
             } catch (const std::exception& e) {
@@ -222,6 +239,40 @@ private:
                 guard.keep_slot = true;
             }
         }
+    }
+
+    /// After the Docker daemon came back, list who died meanwhile: its event history does not
+    /// survive its own restart (SPEC §4a).
+    void on_connection_change(bool up)
+    {
+        publish_status();
+        if (!up) {
+            disconnected_at_nano_ = now_nano();
+            return;
+        }
+        if (disconnected_at_nano_ != 0 && !stopping_) {
+            // A little before the disconnect: clocks of the daemon and the Engine may differ.
+            services_.spawn(catch_up(disconnected_at_nano_ - 5'000'000'000LL, {}));
+            disconnected_at_nano_ = 0;
+        }
+    }
+
+    static std::int64_t now_nano()
+    {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    /// A job that lost the Engine goes back in the queue after a pause (its record stays in
+    /// the state directory meanwhile, so a restart resumes it too).
+    asio::awaitable<void> requeue_later(domain::die_event ev, std::chrono::milliseconds delay)
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        asio::steady_timer timer(io_, delay);
+        if (auto [ec] = co_await timer.async_wait(use_tuple); ec)
+            co_return;  // shutdown: the record in the state directory resumes it next time
+        auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
+        (void)ec;  // closed at shutdown: same as above
     }
 
     std::string status_line() const
@@ -332,6 +383,8 @@ private:
     std::unique_ptr<sinks::outbox> outbox_;
     std::unique_ptr<pipeline::job_runner> runner_;
     std::set<std::string> active_;                                     // containers with a job
+    std::map<std::string, unsigned> retries_;  // containers whose job lost the Engine, and how often
+    std::int64_t disconnected_at_nano_ = 0;
     std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
     systemd::notifier notifier_;
     bool stopping_ = false;

@@ -22,6 +22,12 @@ struct file_prefix {
     std::int64_t size = 0;   ///< the file's size per its tar header
 };
 
+/// A container's changed files, as far as dump detection cares.
+struct changes {
+    std::vector<std::string> candidates;  ///< added or modified paths whose basename matches
+    bool none = false;                    ///< the writable layer has no change at all
+};
+
 /// What `POST /commit` is asked to create.
 struct commit_request {
     std::string container_id;
@@ -40,7 +46,7 @@ public:
     virtual ~api() = default;
 
     /// `GET /containers/{id}/changes`: added or modified paths whose basename matches.
-    virtual boost::asio::awaitable<result<std::vector<std::string>>>
+    virtual boost::asio::awaitable<result<changes>>
     dump_candidates(std::string_view id, const std::vector<std::string>& patterns) = 0;
 
     /// `HEAD /containers/{id}/archive?path=`: the decoded X-Docker-Container-Path-Stat.

@@ -230,7 +230,7 @@ asio::awaitable<result<std::vector<std::string>>> client::exited_containers()
     co_return ids;
 }
 
-asio::awaitable<result<std::vector<std::string>>>
+asio::awaitable<result<changes>>
 client::dump_candidates(std::string_view id, const std::vector<std::string>& patterns)
 {
     http::request req;
@@ -240,7 +240,16 @@ client::dump_candidates(std::string_view id, const std::vector<std::string>& pat
         co_return r.error();
     if (r->status != 200)
         co_return api_failure(r->status, r->body);
-    co_return domain::dump_candidates(r->body, patterns);
+    auto c = domain::dump_candidates(r->body, patterns);
+    if (!c)
+        co_return c.error();
+    changes out;
+    out.candidates = std::move(*c);
+    // "null" or "[]": nothing changed — or the layer is already being torn down (--rm).
+    auto first = r->body.find_first_not_of(" \t\r\n");
+    out.none = first == std::string::npos || r->body.compare(first, 4, "null") == 0 ||
+               r->body.find_first_not_of(" \t\r\n", first + 1) == r->body.find(']', first);
+    co_return out;
 }
 
 asio::awaitable<result<domain::path_stat>> client::stat_path(std::string_view id, std::string_view p)

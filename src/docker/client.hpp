@@ -31,7 +31,7 @@ public:
     /// `GET /containers/json?all=1` filtered to exited and dead containers: their IDs.
     boost::asio::awaitable<result<std::vector<std::string>>> exited_containers();
 
-    boost::asio::awaitable<result<std::vector<std::string>>>
+    boost::asio::awaitable<result<changes>>
     dump_candidates(std::string_view id, const std::vector<std::string>& patterns) override;
     boost::asio::awaitable<result<domain::path_stat>> stat_path(std::string_view id,
                                                                 std::string_view path) override;

@@ -55,6 +55,15 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d)
 
 }  // namespace
 
+bool transient(const failure& f) noexcept
+{
+    if (f.status != 0 || f.code == asio::error::operation_aborted)
+        return false;
+    if (f.code.category() == error_category())
+        return f.code == errc::connect_timeout || f.code == errc::request_timeout || f.code == errc::stream_truncated;
+    return true;  // socket and HTTP-parser errors: the connection failed, not the request
+}
+
 job_runner::job_runner(docker::api& docker, sinks::outbox& outbox, state::store* store, config cfg)
     : docker_(docker), outbox_(outbox), store_(store), cfg_(std::move(cfg))
 {
@@ -103,18 +112,41 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     if (!candidates) {
         if (candidates.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
-        if (candidates.error().code == errc::not_found) {
-            // SPEC §4a: an --rm container is gone right after its death.
+        if (transient(candidates.error())) {
+            log::warning(fields) << "Docker daemon unavailable while probing container " << ev.name << " ("
+                                 << short_id(ev.id) << "): " << candidates.error().describe();
+            co_return outcome::engine_unavailable;
+        }
+        // SPEC §4a: an --rm container is removed right after its death; while the removal
+        // runs the Engine answers 404, or 500 for a layer already gone.
+        bool gone = candidates.error().code == errc::not_found;
+        if (!gone) {
+            auto info = co_await docker_.inspect(ev.id);
+            gone = (!info && info.error().code == errc::not_found) || (info && info->auto_remove);
+        }
+        if (gone) {
             ++stats_.auto_removed;
             log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
-                                 << ") was removed before it could be probed for dumps (started with --rm?)";
+                                 << ") was removed before it could be probed for dumps (started with --rm?): "
+                                 << "any dump it left is lost";
             co_return outcome::gone;
         }
         log::error(fields) << "cannot list changes of container " << ev.name << " (" << short_id(ev.id)
                            << "): " << candidates.error().describe();
         co_return outcome::probe_failed;
     }
-    if (candidates->empty()) {
+    if (candidates->candidates.empty()) {
+        // No change at all may mean the layer is already being removed (--rm): ask.
+        if (candidates->none) {
+            auto info = co_await docker_.inspect(ev.id);
+            if ((!info && info.error().code == errc::not_found) || (info && info->auto_remove)) {
+                ++stats_.auto_removed;
+                log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
+                                     << ") was removed before it could be probed for dumps (started with --rm?): "
+                                     << "any dump it left is lost";
+                co_return outcome::gone;
+            }
+        }
         log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
         co_return outcome::no_dump;
     }
@@ -124,9 +156,9 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     std::vector<std::string> mtimes;  // per dump, to remember it as reported
     std::size_t probed = 0;
     std::size_t already = 0;
-    for (const auto& path : *candidates) {
+    for (const auto& path : candidates->candidates) {
         if (probed++ == cfg_.max_candidates) {
-            log::warning(fields) << "container " << ev.name << ": " << candidates->size()
+            log::warning(fields) << "container " << ev.name << ": " << candidates->candidates.size()
                                  << " candidate dumps, only the first " << cfg_.max_candidates << " probed";
             break;
         }
@@ -136,6 +168,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         if (!st) {
             if (st.error().code == asio::error::operation_aborted)
                 co_return outcome::cancelled;
+            if (transient(st.error()))
+                co_return outcome::engine_unavailable;
             log::warning(f) << "cannot stat " << path << " in container " << ev.name << ": " << st.error().describe();
             continue;
         }
@@ -147,6 +181,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         if (!head) {
             if (head.error().code == asio::error::operation_aborted)
                 co_return outcome::cancelled;
+            if (transient(head.error()))
+                co_return outcome::engine_unavailable;
             log::warning(f) << "cannot read the start of " << path << " in container " << ev.name << ": "
                             << head.error().describe();
             continue;
@@ -193,6 +229,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     if (!info) {
         if (info.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
+        if (transient(info.error()))
+            co_return outcome::engine_unavailable;
         log::error(fields) << "dump found in container " << ev.name << " (" << short_id(ev.id)
                            << ") but it cannot be inspected: " << info.error().describe();
         co_return outcome::commit_failed;
@@ -225,6 +263,11 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     if (!committed) {
         if (committed.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
+        if (transient(committed.error())) {
+            log::warning(fields) << "Docker daemon unavailable while committing container " << info->name << " ("
+                                 << short_id(ev.id) << "): " << committed.error().describe();
+            co_return outcome::engine_unavailable;
+        }
         log::error(fields) << "cannot commit container " << info->name << " (" << short_id(ev.id) << ") with "
                            << object << " dump as " << reference << ": " << committed.error().describe()
                            << (info->auto_remove ? " (the container was started with --rm)" : "");

@@ -32,7 +32,12 @@ enum class outcome {
     committed,        ///< image kept locally (no registry, or the push failed): notified
     pushed,           ///< image pushed (and deleted locally unless --keep-image): notified
     cancelled,        ///< shutdown interrupted the job before it could finish
+    engine_unavailable, ///< the Docker daemon went away mid-job: run it again once it is back
 };
+
+/// A failure of the connection to the Engine (refused, reset, cut short, timed out), as
+/// opposed to an answer: the job is worth running again once the daemon is back.
+bool transient(const failure& f) noexcept;
 
 /// Counters across every job, read by the daemon's status line and tests.
 struct stats {

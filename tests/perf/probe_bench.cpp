@@ -46,7 +46,7 @@ asio::awaitable<bool> probe(docker::client& c, std::string id, std::vector<std::
     if (!cands)
         co_return false;
     bool found = false;
-    for (const auto& p : *cands) {
+    for (const auto& p : cands->candidates) {
         auto st = co_await c.stat_path(id, p);
         if (!st || !st->is_regular() || st->size <= 0)
             continue;

@@ -41,16 +41,17 @@ public:
     std::vector<std::string> calls;
     std::vector<std::string> images;  // local images
 
-    asio::awaitable<result<std::vector<std::string>>>
+    asio::awaitable<result<docker::changes>>
     dump_candidates(std::string_view, const std::vector<std::string>& patterns) override
     {
         calls.push_back("changes");
         if (gone)
             co_return failure(make_error_code(errc::not_found), 404, "No such container");
-        std::vector<std::string> out;
+        docker::changes out;
         for (const auto& [path, f] : files)
             if (domain::matches_dump_pattern(patterns, path))
-                out.push_back(path);
+                out.candidates.push_back(path);
+        out.none = files.empty();
         co_return out;
     }
     asio::awaitable<result<domain::path_stat>> stat_path(std::string_view, std::string_view path) override
