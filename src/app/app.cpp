@@ -35,6 +35,7 @@
 #include <iostream>
 #include <memory>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -81,6 +82,7 @@ public:
     void start()
     {
         watcher_.on_connection_change([this](bool up) { on_connection_change(up); });
+        watcher_.on_destroy([this](const domain::die_event& ev) { on_destroy(ev); });
         services_.spawn(recover());
         services_.spawn(watcher_.run());
         services_.spawn(dispatch());
@@ -208,7 +210,12 @@ private:
         } guard{*this};
         publish_status();
         const auto id = ev.id;
+        remember_death(ev);
         auto outcome = co_await runner_->run(ev);
+        if (auto it = recent_.find(id); it != recent_.end()) {
+            it->second.outcome = outcome;
+            warn_if_lost(id, it->second);
+        }
         if (outcome == pipeline::outcome::engine_unavailable && !stopping_) {
             auto& tries = retries_[id];
             auto delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000L << std::min(tries, 6u)),
@@ -255,6 +262,45 @@ private:
             services_.spawn(catch_up(disconnected_at_nano_ - 5'000'000'000LL, {}));
             disconnected_at_nano_ = 0;
         }
+    }
+
+    /// What the daemon remembers of a recent death, to tell an --rm removal from a late rm.
+    struct recent_death {
+        std::chrono::steady_clock::time_point died;
+        std::string name, image;
+        std::optional<pipeline::outcome> outcome;
+        bool destroyed = false;
+    };
+
+    void remember_death(const domain::die_event& ev)
+    {
+        auto now = std::chrono::steady_clock::now();
+        std::erase_if(recent_, [&](const auto& kv) { return now - kv.second.died > std::chrono::minutes(1); });
+        recent_[ev.id] = {now, ev.name, ev.image, std::nullopt, false};
+    }
+
+    /// A container destroyed right after its death was started with --rm (SPEC §4a): unless
+    /// its job kept an image, say so, never silently.
+    void on_destroy(const domain::die_event& ev)
+    {
+        auto it = recent_.find(ev.id);
+        if (it == recent_.end() || std::chrono::steady_clock::now() - it->second.died > std::chrono::seconds(10))
+            return;
+        it->second.destroyed = true;
+        warn_if_lost(ev.id, it->second);
+    }
+
+    void warn_if_lost(const std::string& id, recent_death& d)
+    {
+        using pipeline::outcome;
+        if (!d.destroyed || !d.outcome || *d.outcome == outcome::committed || *d.outcome == outcome::pushed ||
+            *d.outcome == outcome::gone || *d.outcome == outcome::already_reported || *d.outcome == outcome::cancelled)
+            return;
+        log::warning({{"CONTAINER_ID", id}, {"CONTAINER_NAME", d.name}, {"IMAGE", d.image}})
+            << "container " << d.name << " (" << id.substr(0, 12) << ", image " << d.image
+            << ") was removed right after its death (started with --rm?): a dump it left could not be kept";
+        ++auto_removed_;
+        d.destroyed = false;  // once
     }
 
     static std::int64_t now_nano()
@@ -385,6 +431,8 @@ private:
     std::set<std::string> active_;                                     // containers with a job
     std::map<std::string, unsigned> retries_;  // containers whose job lost the Engine, and how often
     std::int64_t disconnected_at_nano_ = 0;
+    std::unordered_map<std::string, recent_death> recent_;
+    std::uint64_t auto_removed_ = 0;
     std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
     systemd::notifier notifier_;
     bool stopping_ = false;

@@ -105,6 +105,8 @@ result<parsed_event> parse_event_line(std::string_view line)
         action = string_at(*obj, "status");
     if (action != nullptr && *action == "die")
         out.kind = event_kind::die;
+    else if (action != nullptr && *action == "destroy")
+        out.kind = event_kind::destroy;
     return out;
 }
 
@@ -122,7 +124,7 @@ std::string since_param(std::int64_t time_nano)
 
 std::string die_filter()
 {
-    return R"({"type":["container"],"event":["die"]})";
+    return R"({"type":["container"],"event":["die","destroy"]})";
 }
 
 }  // namespace core_interceptor::domain

@@ -18,7 +18,7 @@ struct die_event {
 };
 
 /// What one event-stream line is.
-enum class event_kind { die, other };
+enum class event_kind { die, destroy, other };
 
 struct parsed_event {
     event_kind kind = event_kind::other;
@@ -33,7 +33,8 @@ result<parsed_event> parse_event_line(std::string_view line);
 /// The `since=` value that replays events from `time_nano` on: "<seconds>.<9 digits>".
 std::string since_param(std::int64_t time_nano);
 
-/// The `filters=` value for container die events: {"type":["container"],"event":["die"]}.
+/// The `filters=` value for container die and destroy events (destroy right after die
+/// reveals an --rm container): {"type":["container"],"event":["die","destroy"]}.
 std::string die_filter();
 
 }  // namespace core_interceptor::domain

@@ -140,6 +140,10 @@ asio::awaitable<bool> watcher::read_stream()
                                << line->substr(0, 200);
                 continue;
             }
+            if (parsed->kind == domain::event_kind::destroy && on_destroy_) {
+                on_destroy_(parsed->event);
+                continue;
+            }
             if (parsed->kind != domain::event_kind::die)
                 continue;
             auto& ev = parsed->event;

@@ -43,6 +43,9 @@ public:
     /// Called (on the loop) whenever the stream opens (true) or ends (false).
     void on_connection_change(std::function<void(bool)> f) { on_change_ = std::move(f); }
 
+    /// Called (on the loop) for each container destroy event.
+    void on_destroy(std::function<void(const domain::die_event&)> f) { on_destroy_ = std::move(f); }
+
     /// The event stream is open now.
     bool connected() const noexcept { return connected_; }
     /// Events received (die events after de-duplication).
@@ -63,6 +66,7 @@ private:
 
     bool connected_ = false;
     std::function<void(bool)> on_change_;
+    std::function<void(const domain::die_event&)> on_destroy_;
     std::int64_t last_time_nano_ = 0;   // newest timeNano seen
     std::int64_t opened_at_nano_ = 0;   // when the stream was first opened (resume point)
     std::unordered_set<std::string> seen_;

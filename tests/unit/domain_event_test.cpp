@@ -54,10 +54,19 @@ TEST_CASE("event parsing: since= keeps nine fractional digits")
     CHECK(since_param(-5) == "0.000000000");
 }
 
-TEST_CASE("event parsing: the die filter is the JSON of SPEC section 4a")
+TEST_CASE("event parsing: the filter asks for container die and destroy events (SPEC section 4a)")
 {
     boost::system::error_code ec;
     auto v = boost::json::parse(die_filter(), ec);
     REQUIRE_FALSE(ec);
-    CHECK(v == boost::json::parse(R"({"type":["container"],"event":["die"]})"));
+    CHECK(v == boost::json::parse(R"({"type":["container"],"event":["die","destroy"]})"));
+}
+
+TEST_CASE("event parsing: a destroy event is recognised")
+{
+    auto r = parse_event_line(
+        R"({"status":"destroy","id":"5e68961453ffd71854ac2a3087987f28da7d5453e3130365e16064d21e5faf17","Type":"container","Action":"destroy","Actor":{"ID":"5e68961453ffd71854ac2a3087987f28da7d5453e3130365e16064d21e5faf17","Attributes":{"image":"testimg:1.0","name":"x"}},"time":1795556211,"timeNano":1795556211243489487})");
+    REQUIRE(r.has_value());
+    CHECK(r->kind == event_kind::destroy);
+    CHECK(r->event.name == "x");
 }
