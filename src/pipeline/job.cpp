@@ -69,6 +69,15 @@ job_runner::job_runner(docker::api& docker, sinks::outbox& outbox, state::store*
 {
 }
 
+outcome job_runner::removed(const domain::die_event& ev, const std::vector<log::field>& fields)
+{
+    ++stats_.auto_removed;
+    log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
+                         << ") was removed before it could be probed for dumps (started with --rm?): "
+                         << "any dump it left is lost";
+    return outcome::gone;
+}
+
 bool job_runner::over_rate_limit(const std::string& container_id)
 {
     if (cfg_.max_per_container == 0)
@@ -124,13 +133,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             auto info = co_await docker_.inspect(ev.id);
             gone = (!info && info.error().code == errc::not_found) || (info && info->auto_remove);
         }
-        if (gone) {
-            ++stats_.auto_removed;
-            log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
-                                 << ") was removed before it could be probed for dumps (started with --rm?): "
-                                 << "any dump it left is lost";
-            co_return outcome::gone;
-        }
+        if (gone)
+            co_return removed(ev, fields);
         log::error(fields) << "cannot list changes of container " << ev.name << " (" << short_id(ev.id)
                            << "): " << candidates.error().describe();
         co_return outcome::probe_failed;
@@ -139,13 +143,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         // No change at all may mean the layer is already being removed (--rm): ask.
         if (candidates->none) {
             auto info = co_await docker_.inspect(ev.id);
-            if ((!info && info.error().code == errc::not_found) || (info && info->auto_remove)) {
-                ++stats_.auto_removed;
-                log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
-                                     << ") was removed before it could be probed for dumps (started with --rm?): "
-                                     << "any dump it left is lost";
-                co_return outcome::gone;
-            }
+            if ((!info && info.error().code == errc::not_found) || (info && info->auto_remove))
+                co_return removed(ev, fields);
         }
         log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
         co_return outcome::no_dump;

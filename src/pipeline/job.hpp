@@ -76,6 +76,8 @@ private:
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
     bool over_rate_limit(const std::string& container_id);
+    /// Counts and reports a container removed before its probe (SPEC §4a, --rm).
+    outcome removed(const domain::die_event& ev, const std::vector<std::pair<std::string, std::string>>& fields);
 
     docker::api& docker_;
     sinks::outbox& outbox_;
