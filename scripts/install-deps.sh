@@ -14,6 +14,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the real parts the integration tests and the demo start
   docker.io containerd runc docker-registry busybox-static kcat
+  # the installed test (tests/installed): a Debian rootfs booted with systemd
+  mmdebstrap
   # scripts
   python3 curl ca-certificates iproute2 procps
 )

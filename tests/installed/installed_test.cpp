@@ -1,0 +1,897 @@
+// SPDX-License-Identifier: MIT
+// Issue 4, item 5: the package as an operator gets it. Builds the .deb (scripts/build-deb.sh),
+// makes a Debian rootfs with mmdebstrap from the machine's own apt sources, boots it with
+// systemd as PID 1 in the private test dockerd (--network none, the test dockerd's socket
+// bind-mounted as /var/run/docker.sock), installs the .deb with dpkg, points the installed
+// configuration at the test registry (on the host's 127.0.0.1: the push is made by the test
+// dockerd, which lives in the host's network namespace) and at the sinks (tests/manual/run_sinks,
+// run inside the booted system on its own loopback), and checks: the unit is active after
+// READY=1, a crash is pushed and announced on Kafka and REST, a failing push is in the
+// journal under _COMM=core_intercepto with its CONTAINER_ID, `systemctl stop` ends cleanly and
+// `dpkg --purge` leaves nothing behind. The container and its image are removed at the end.
+#include "integration/harness.hpp"
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace {
+
+namespace ci = core_interceptor::integration;
+namespace ts = core_interceptor::test_support;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+// Bounds of the slow steps (a two-core machine that also runs other builds).
+constexpr auto deb_build_timeout = 660s;
+constexpr auto mmdebstrap_timeout = 300s;
+constexpr auto boot_timeout = 120s;
+
+// The systemd container's host name: the daemon's default --hostname, so the notifications
+// must carry it.
+constexpr const char* box_hostname = "ci-installed";
+constexpr const char* unit = "core_interceptor.service";
+
+std::string env(const char* name)
+{
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+std::string trim(std::string s)
+{
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    std::size_t i = 0;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    return s.substr(i);
+}
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!trim(line).empty()) out.push_back(trim(line));
+    return out;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix)
+{
+    return s.rfind(prefix, 0) == 0;
+}
+
+long long ms_since(steady::time_point t0)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
+}
+
+std::string seconds(long long ms)
+{
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << static_cast<double>(ms) / 1000.0 << " s";
+    return s.str();
+}
+
+/// What each phase took, printed as it ends and summed up at the end.
+struct phase_log {
+    std::vector<std::string> lines;
+    void add(const std::string& line)
+    {
+        lines.push_back(line);
+        std::cout << "[installed] " << line << std::endl;
+    }
+    std::string summary() const
+    {
+        std::string out;
+        for (const auto& l : lines) out += "\n  " + l;
+        return out;
+    }
+};
+
+/// A missing prerequisite: a failure when every part is required, else a skip (false).
+bool prerequisite(bool present, const std::string& why)
+{
+    if (present) return true;
+    if (ci::parts_required()) FAIL("a part the installed test needs is missing: ", why);
+    MESSAGE("SKIPPED: a part the installed test needs is missing: ", why);
+    return false;
+}
+
+/// Runs `argv` in its own process group with stdout and stderr into `log`; nothing when it
+/// outlived `timeout` (then its whole group is killed).
+std::optional<ts::exit_status> run_logged(std::vector<std::string> argv,
+                                          const fs::path& log,
+                                          std::chrono::milliseconds timeout,
+                                          std::vector<std::pair<std::string, std::string>> envs)
+{
+    ts::process_options o;
+    o.argv = std::move(argv);
+    o.env = std::move(envs);
+    o.own_process_group = true;
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE_MESSAGE(fd >= 0, "cannot open ", log.string());
+    o.stdout_fd = fd;
+    o.stderr_fd = fd;
+    ts::process p(std::move(o));
+    ::close(fd);
+    auto st = p.wait_for(timeout);
+    if (st) return st;
+    ::kill(-p.pid(), SIGTERM);  // its group: the build's compilers, mmdebstrap's apt
+    if (!p.wait_for(10s)) ::kill(-p.pid(), SIGKILL);
+    p.stop(5s);
+    return std::nullopt;
+}
+
+/// ID and VERSION_CODENAME of the host (/etc/os-release).
+std::pair<std::string, std::string> host_release()
+{
+    std::string id, codename;
+    for (const auto& line : lines_of(ts::read_file("/etc/os-release"))) {
+        auto value = [&](const char* key) {
+            std::string v = line.substr(std::string(key).size());
+            if (v.size() >= 2 && (v.front() == '"' || v.front() == '\''))
+                v = v.substr(1, v.size() - 2);
+            return v;
+        };
+        if (starts_with(line, "ID=")) id = value("ID=");
+        if (starts_with(line, "VERSION_CODENAME=")) codename = value("VERSION_CODENAME=");
+    }
+    return {id, codename};
+}
+
+/// The host's apt sources: /etc/apt/sources.list and sources.list.d/*.list, *.sources, each
+/// with at least one line that is not a comment (mmdebstrap pastes each file it is given).
+std::vector<fs::path> host_apt_sources()
+{
+    std::vector<fs::path> files;
+    auto usable = [](const fs::path& f) {
+        for (const auto& line : lines_of(ts::read_file(f)))
+            if (line[0] != '#') return true;
+        return false;
+    };
+    if (fs::is_regular_file("/etc/apt/sources.list") && usable("/etc/apt/sources.list"))
+        files.emplace_back("/etc/apt/sources.list");
+    std::vector<fs::path> parts;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/etc/apt/sources.list.d", ec)) {
+        const auto ext = e.path().extension();
+        if (e.is_regular_file() && (ext == ".list" || ext == ".sources") && usable(e.path()))
+            parts.push_back(e.path());
+    }
+    std::sort(parts.begin(), parts.end());
+    files.insert(files.end(), parts.begin(), parts.end());
+    return files;
+}
+
+/// The packages of a Depends: field, first alternative of each, without versions or
+/// architecture qualifiers: "a (>= 1) | b, c:any" -> {a, c}.
+std::set<std::string> depends_packages(const std::string& depends)
+{
+    std::set<std::string> out;
+    std::istringstream in(depends);
+    for (std::string item; std::getline(in, item, ',');) {
+        std::string first = trim(item.substr(0, item.find('|')));
+        first = trim(first.substr(0, first.find('(')));
+        first = first.substr(0, first.find(':'));
+        if (!first.empty()) out.insert(first);
+    }
+    return out;
+}
+
+/// FNV-1a, 64 bits, in hex: a stable cache key.
+std::string fnv1a(const std::string& text)
+{
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    std::ostringstream s;
+    s << std::hex << std::setw(16) << std::setfill('0') << h;
+    return s.str();
+}
+
+std::string joined(const std::set<std::string>& s, const char* sep)
+{
+    std::string out;
+    for (const auto& x : s) out += (out.empty() ? "" : sep) + x;
+    return out;
+}
+
+/// `key=value` lines (systemctl show) as a map.
+std::map<std::string, std::string> key_values(const std::string& text)
+{
+    std::map<std::string, std::string> out;
+    for (const auto& line : lines_of(text)) {
+        const auto eq = line.find('=');
+        if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return out;
+}
+
+/// The booted system: a container of the private dockerd with systemd as PID 1. Whatever the
+/// test left is stopped and removed when it goes out of scope (without checks: `finish`
+/// does it with checks on the normal path).
+struct systemd_box {
+    ci::shared_parts& p;
+    std::string image;
+    std::string id;
+    std::vector<std::string> crash_containers;
+    std::vector<std::string> crash_tags;
+    bool finished = false;
+
+    ts::run_result sh(const std::string& script, std::chrono::milliseconds timeout = 60s) const
+    {
+        return p.dockerd.docker({"exec", id, "sh", "-c", script}, timeout);
+    }
+
+    /// `sh` that must succeed; its stdout.
+    std::string must(const std::string& script, std::chrono::milliseconds timeout = 60s) const
+    {
+        auto r = sh(script, timeout);
+        if (!r.ok())
+            FAIL("in the systemd container: `", script, "` failed (",
+                 r.timed_out ? "timed out" : r.status.describe(), "):\n", r.out, r.err);
+        return r.out;
+    }
+
+    std::map<std::string, std::string> show(const std::string& props) const
+    {
+        return key_values(must("systemctl show -p " + props + " " + unit));
+    }
+
+    /// Removes the crash containers and their images, stops the systemd container by its ID
+    /// (SIGRTMIN+3: systemd halts), removes it and the imported image.
+    void remove_everything()
+    {
+        for (const auto& n : crash_containers) p.dockerd.docker({"rm", "-f", n}, 60s);
+        for (const auto& t : crash_tags) ci::remove_local_images_tagged(p, t);
+        if (!id.empty()) {
+            p.dockerd.docker({"stop", "-t", "30", id}, 90s);
+            p.dockerd.docker({"rm", "-f", id}, 60s);
+        }
+        if (!image.empty()) p.dockerd.docker({"rmi", "-f", image}, 60s);
+    }
+
+    systemd_box(ci::shared_parts& parts) : p(parts) {}
+    systemd_box(const systemd_box&) = delete;
+    systemd_box& operator=(const systemd_box&) = delete;
+    ~systemd_box()
+    {
+        if (finished) return;
+        try {
+            remove_everything();
+        }
+        catch (...) {
+        }
+    }
+};
+
+/// A notification one of the sinks inside received (from run_sinks' output).
+struct received {
+    std::string sink;  ///< "kafka" or "rest"
+    std::string key;   ///< the Kafka key
+    json::object body;
+};
+
+/// Every notification run_sinks printed so far; REST requests only when answered 2xx.
+std::vector<received> read_sinks(const systemd_box& box)
+{
+    std::vector<received> out;
+    auto r = box.sh("cat /run/ci-sinks.log", 30s);
+    if (!r.ok()) return out;
+    for (const auto& line : lines_of(r.out)) {
+        received n;
+        std::string body;
+        if (starts_with(line, "kafka key=")) {
+            const auto v = line.find(" value=");
+            if (v == std::string::npos) continue;
+            n.sink = "kafka";
+            n.key = line.substr(10, v - 10);
+            body = line.substr(v + 7);
+        }
+        else if (starts_with(line, "rest ")) {
+            const auto arrow = line.find(" -> ");
+            if (arrow == std::string::npos) continue;
+            std::istringstream rest(line.substr(arrow + 4));
+            unsigned status = 0;
+            rest >> status;
+            if (status < 200 || status >= 300) continue;
+            std::getline(rest, body);
+            n.sink = "rest";
+        }
+        else {
+            continue;
+        }
+        boost::system::error_code ec;
+        auto v = json::parse(trim(body), ec);
+        if (ec || !v.is_object()) {
+            FAIL_CHECK(n.sink, ": a notification that is not a JSON object: ", body);
+            continue;
+        }
+        n.body = v.as_object();
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+/// The notification of container `c` on `sink` (by tag), the last one if several.
+std::optional<received> notification_of(const std::vector<received>& all,
+                                        const std::string& sink,
+                                        const ci::container& c)
+{
+    std::optional<received> found;
+    for (const auto& n : all)
+        if (n.sink == sink && ci::string_field(n.body, "tag") == c.tag()) found = n;
+    return found;
+}
+
+bool pushed_is(const json::object& body, bool value)
+{
+    const auto* p = body.if_contains("pushed");
+    return p && p->is_bool() && p->as_bool() == value;
+}
+
+/// A container of the test image that dies of SIGSEGV with a core in /tmp, run from the host
+/// side in the private dockerd, waited for.
+ci::container crash(systemd_box& box, const std::string& what)
+{
+    ci::container_spec spec{what, ci::crash_with_core(), 139, std::string("core")};
+    auto c = ci::start_container(box.p, spec, ci::unique_name(what));
+    box.crash_containers.push_back(c.name);
+    box.crash_tags.push_back(c.tag());
+    ci::wait_exited(box.p, {c});
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("installed: the Debian package under systemd, end to end")
+{
+    const auto t_all = steady::now();
+    phase_log phases;
+
+    ci::shared_parts* p = ci::parts();
+    if (!p) return;
+
+    // --- prerequisites -------------------------------------------------------------------
+    const auto [os_id, codename] = host_release();
+    if (!prerequisite(os_id == "debian" && !codename.empty(),
+                      "not a Debian host (ID=" + os_id + ", VERSION_CODENAME=" + codename +
+                          "): the package and the rootfs are made from its own apt sources"))
+        return;
+    if (!prerequisite(!ts::find_program("mmdebstrap").empty(),
+                      "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
+                      "installs it)"))
+        return;
+    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb")) return;
+
+    const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
+    REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
+                    "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
+                    "run `meson test --suite installed`");
+    const fs::path given_deb = env("CORE_INTERCEPTOR_DEB");
+    const fs::path source_root = env("CORE_INTERCEPTOR_SOURCE_ROOT");
+    const auto build_deb = source_root / "scripts" / "build-deb.sh";
+    if (given_deb.empty())
+        REQUIRE_MESSAGE(fs::is_regular_file(build_deb),
+                        "no scripts/build-deb.sh under CORE_INTERCEPTOR_SOURCE_ROOT=",
+                        source_root.string());
+
+    // Everything the booted system gets from the host is in work/in, mounted read-only.
+    ts::temp_dir work("ci-inst-");
+    const auto in = work / "in";
+    fs::create_directories(in);
+
+    // --- 1. the .deb -----------------------------------------------------------------------
+    fs::path deb;
+    if (!given_deb.empty()) {
+        REQUIRE_MESSAGE(fs::is_regular_file(given_deb), "CORE_INTERCEPTOR_DEB=",
+                        given_deb.string(), " is not a file");
+        deb = given_deb;
+        phases.add("deb: given, " + deb.string());
+    }
+    else {
+        const auto t0 = steady::now();
+        const auto dist = work / "dist";
+        const auto log = work / "build-deb.log";
+        // The unit tests ran in this very suite, and lintian is build-deb.sh's own gate: the
+        // package build here only has to produce the package.
+        std::string options = trim(env("DEB_BUILD_OPTIONS") + " nocheck");
+        std::vector<std::pair<std::string, std::string>> envs{{"DEB_BUILD_OPTIONS", options},
+                                                              {"SKIP_LINTIAN", "1"},
+                                                              {"DEBIAN_FRONTEND",
+                                                               "noninteractive"}};
+        if (const auto jobs = env("CORE_INTERCEPTOR_DEB_JOBS"); !jobs.empty())
+            envs.emplace_back("JOBS", jobs);
+        auto st = run_logged({"bash", build_deb.string(), dist.string()}, log,
+                             deb_build_timeout, envs);
+        if (!st)
+            FAIL("scripts/build-deb.sh did not finish within ", deb_build_timeout.count(),
+                 " s; its log ends:\n", ts::tail_lines(ts::read_file(log), 40));
+        if (!st->success())
+            FAIL("scripts/build-deb.sh failed (", st->describe(), "); its log ends:\n",
+                 ts::tail_lines(ts::read_file(log), 60));
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(dist, ec)) {
+            const auto name = e.path().filename().string();
+            if (starts_with(name, "core-interceptor_") && e.path().extension() == ".deb")
+                deb = e.path();
+        }
+        REQUIRE_MESSAGE(!deb.empty(), "build-deb.sh made no core-interceptor_*.deb in ",
+                        dist.string());
+        phases.add("deb build: " + seconds(ms_since(t0)) + " (" + deb.filename().string() +
+                   ", nocheck, no lintian)");
+    }
+    const auto deb_name = deb.filename().string();
+    fs::copy_file(deb, in / deb_name);
+    fs::copy_file(run_sinks, in / "run_sinks");
+
+    auto depends = ts::run({"dpkg-deb", "-f", deb.string(), "Depends"}, 30s);
+    REQUIRE_MESSAGE(depends.ok(), "dpkg-deb -f ", deb.string(), " Depends: ", depends.err);
+    // What the package's postrm says about its system user: "userdel"/"deluser" means purge
+    // removes it; otherwise it stays (Debian's usual policy) and must own nothing.
+    auto postrm = ts::run({"dpkg-deb", "-I", deb.string(), "postrm"}, 30s);
+    const bool purge_removes_user = postrm.out.find("userdel") != std::string::npos ||
+                                    postrm.out.find("deluser") != std::string::npos;
+
+    // --- 2. the rootfs -----------------------------------------------------------------------
+    // The container has no network: the package's dependencies come with the rootfs, so that
+    // `dpkg -i` installs it as apt would.
+    std::set<std::string> include{"systemd", "systemd-sysv", "dbus"};
+    for (auto& d : depends_packages(depends.out)) include.insert(d);
+    const auto sources = host_apt_sources();
+    std::string key_text = codename + "\nminbase\n" + joined(include, ",");
+    for (const auto& s : sources) key_text += "\n" + s.string() + "\n" + ts::read_file(s);
+    const auto key = fnv1a(key_text);
+
+    const std::string cache_env = env("CORE_INTERCEPTOR_INSTALLED_CACHE");
+    const fs::path cache = cache_env.empty() ? work.path() : fs::path(cache_env);
+    fs::create_directories(cache);
+    const auto rootfs = cache / ("rootfs-" + key + ".tar");
+    {
+        const auto t0 = steady::now();
+        if (fs::is_regular_file(rootfs)) {
+            phases.add("rootfs: cached, " + rootfs.string());
+        }
+        else {
+            const auto partial = cache / ("rootfs-" + key + ".partial.tar");
+            const auto log = work / "mmdebstrap.log";
+            std::vector<std::string> argv{"mmdebstrap", "--variant=minbase",
+                                          "--include=" + joined(include, ","), codename,
+                                          partial.string()};
+            for (const auto& s : sources) argv.push_back(s.string());
+            if (sources.empty())
+                MESSAGE("no apt sources on this host: mmdebstrap uses its default mirror");
+            auto st = run_logged(argv, log, mmdebstrap_timeout, {});
+            if (!st || !st->success()) {
+                std::error_code ec;
+                fs::remove(partial, ec);
+                FAIL("mmdebstrap ", (st ? "failed (" + st->describe() + ")" : "timed out"),
+                     "; its log ends:\n", ts::tail_lines(ts::read_file(log), 40));
+            }
+            // Only the newest rootfs is kept in the cache.
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator(cache, ec))
+                if (starts_with(e.path().filename().string(), "rootfs-") &&
+                    e.path().extension() == ".tar" && e.path() != partial)
+                    fs::remove(e.path(), ec);
+            fs::rename(partial, rootfs);
+            phases.add("rootfs (mmdebstrap " + codename + ", minbase + " +
+                       std::to_string(include.size()) + " packages): " +
+                       seconds(ms_since(t0)));
+        }
+    }
+
+    // --- 3. import and boot ------------------------------------------------------------------
+    systemd_box box(*p);
+    {
+        const auto t0 = steady::now();
+        const std::string image = "ci-installed-systemd:" + key.substr(0, 12);
+        auto imp = p->dockerd.docker({"import", rootfs.string(), image}, 300s);
+        REQUIRE_MESSAGE(imp.ok(), "docker import of the rootfs failed (", imp.status.describe(),
+                        "): ", imp.err);
+        box.image = image;
+        phases.add("docker import: " + seconds(ms_since(t0)));
+    }
+    {
+        const auto t0 = steady::now();
+        const auto name = ci::unique_name("installed");
+        // systemd as PID 1 on these machines: SYS_ADMIN and a cgroup namespace of its own
+        // (--privileged does not work here), tmpfs where systemd expects them, SIGRTMIN+3 to
+        // halt it. /var/run is /run inside: the socket lands on the /run tmpfs.
+        auto run = p->dockerd.docker(
+            {"run", "-d", "--name", name, "--hostname", box_hostname, "--network", "none",
+             "--cap-add", "SYS_ADMIN", "--cgroupns=private", "--tmpfs", "/run", "--tmpfs",
+             "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "RTMIN+3", "-e", "container=docker",
+             "-v", p->dockerd.socket_path().string() + ":/run/docker.sock", "-v",
+             in.string() + ":/mnt/ci:ro", box.image, "/sbin/init"},
+            120s);
+        REQUIRE_MESSAGE(run.ok(), "docker run of the systemd container failed (",
+                        run.status.describe(), "): ", run.err);
+        box.id = trim(run.out);
+        REQUIRE_MESSAGE(box.id.size() == 64, "docker run -d printed no container id: ", run.out);
+
+        // Until systemd listens on its private bus socket, systemctl cannot even ask: retry.
+        const auto limit = std::to_string(boot_timeout.count() - 10);
+        auto state = box.sh("end=$(( $(date +%s) + " + limit + " )); "
+                            "while :; do s=$(timeout " + limit +
+                                " systemctl is-system-running --wait 2>&1); "
+                                "case \"$s\" in running|degraded) break;; esac; "
+                                "[ \"$(date +%s)\" -lt \"$end\" ] || break; sleep 0.1; "
+                                "done; echo \"$s\"",
+                            boot_timeout);
+        const auto booted = trim(state.out);
+        if (booted != "running" && booted != "degraded") {
+            auto logs = p->dockerd.docker({"logs", "--tail", "40", box.id}, 30s);
+            auto failed = box.sh("systemctl --failed --no-pager; journalctl -b --no-pager "
+                                 "-p warning | tail -n 40");
+            FAIL("systemd did not finish booting within ", boot_timeout.count(),
+                 " s (is-system-running: '", booted, "' ", state.err, ")\n", failed.out,
+                 logs.out, logs.err);
+        }
+        if (booted == "degraded")
+            MESSAGE("the system booted degraded; failed units:\n",
+                    box.sh("systemctl --failed --no-pager --plain").out);
+        phases.add("boot (docker run to is-system-running=" + booted +
+                   "): " + std::to_string(ms_since(t0)) + " ms");
+    }
+
+    // The service's SupplementaryGroups=docker must be the group of the bind-mounted socket, as
+    // on a host where docker.io created the group before this package came.
+    {
+        struct stat st{};
+        REQUIRE(::stat(p->dockerd.socket_path().c_str(), &st) == 0);
+        const auto gid = std::to_string(st.st_gid);
+        const auto inside = trim(box.must(
+            "getent group docker >/dev/null || { getent group " + gid + " >/dev/null && "
+            "groupadd --system docker || groupadd -g " + gid + " docker; }; "
+            "getent group docker | cut -d: -f3"));
+        if (inside != gid) {
+            // The socket's gid is taken inside: give the socket the group "docker" has there.
+            REQUIRE(::chown(p->dockerd.socket_path().c_str(), static_cast<uid_t>(-1),
+                            static_cast<gid_t>(std::stoul(inside))) == 0);
+        }
+    }
+
+    // --- 4. install, sinks, configuration --------------------------------------------------
+    {
+        const auto t0 = steady::now();
+        auto inst = box.sh("dpkg -i /mnt/ci/" + deb_name + " 2>&1", 180s);
+        REQUIRE_MESSAGE(inst.ok(), "dpkg -i ", deb_name, " failed (", inst.status.describe(),
+                        "):\n", inst.out, inst.err);
+        phases.add("dpkg -i: " + std::to_string(ms_since(t0)) + " ms");
+    }
+    CHECK_MESSAGE(trim(box.sh("systemctl is-enabled " + std::string(unit)).out) == "enabled",
+                  "the package does not enable the service");
+    const auto passwd = trim(box.sh("getent passwd core_interceptor").out);
+    REQUIRE_MESSAGE(!passwd.empty(), "installing the package created no core_interceptor user");
+    const auto user_groups = trim(box.sh("id -nG core_interceptor").out);
+    CHECK_MESSAGE((" " + user_groups + " ").find(" docker ") != std::string::npos,
+                  "core_interceptor is not in the docker group: ", user_groups);
+
+    // The sinks, inside: the container's loopback is the daemon's.
+    {
+        const auto missing = box.sh("ldd /mnt/ci/run_sinks | grep 'not found'");
+        REQUIRE_MESSAGE(trim(missing.out).empty(),
+                        "run_sinks needs libraries the package's dependencies do not bring:\n",
+                        missing.out);
+        box.must("systemd-run --unit=ci-sinks --property=StandardOutput=file:/run/ci-sinks.log "
+                 "--property=StandardError=file:/run/ci-sinks.err /mnt/ci/run_sinks");
+    }
+    std::string kafka_brokers, rest_url;
+    const bool sinks_up = ci::wait_until(
+        [&] {
+            for (const auto& line : lines_of(box.sh("cat /run/ci-sinks.log").out)) {
+                if (starts_with(line, "KAFKA_BROKERS=")) kafka_brokers = line.substr(14);
+                if (starts_with(line, "REST_URL=")) rest_url = line.substr(9);
+            }
+            return !kafka_brokers.empty() && !rest_url.empty();
+        },
+        30s);
+    REQUIRE_MESSAGE(sinks_up, "run_sinks did not say where it listens:\n",
+                    box.sh("cat /run/ci-sinks.log /run/ci-sinks.err; systemctl status ci-sinks "
+                           "--no-pager").out);
+
+    // The installed configuration as an operator edits it: the file for where things are,
+    // /etc/default for extra options (a deliberately failing push is announced at once).
+    box.must("printf '%s\\n' '# installed test' 'registry = " + p->registry.address() +
+             "' 'kafka-brokers = " + kafka_brokers + "' 'rest-url = " + rest_url +
+             "' >> /etc/core_interceptor/core_interceptor.conf && "
+             "echo 'CORE_INTERCEPTOR_OPTS=\"--push-retry-window 0 --retry-max-backoff 1\"' "
+             ">> /etc/default/core_interceptor");
+
+    // --- 5. start: READY -------------------------------------------------------------------
+    // The package started the service with its default configuration; stop it, then time a
+    // start with ours: `systemctl start` of a Type=notify unit returns once READY=1 came.
+    box.must(std::string("systemctl stop ") + unit);
+    const auto started = lines_of(box.must(std::string("a=$(date +%s%N); systemctl start ") +
+                                           unit + "; rc=$?; b=$(date +%s%N); "
+                                                  "echo \"$rc $(( (b - a) / 1000000 ))\""));
+    REQUIRE(!started.empty());
+    int start_rc = -1;
+    long long start_ms = -1;
+    std::istringstream(started.back()) >> start_rc >> start_ms;
+    {
+        auto props = box.show("Type,ActiveState,SubState,Result,NRestarts,StatusText,MainPID,"
+                              "ExecMainStartTimestampMonotonic,ActiveEnterTimestampMonotonic");
+        INFO("systemctl show: Type=", props["Type"], " ActiveState=", props["ActiveState"],
+             " SubState=", props["SubState"], " StatusText=", props["StatusText"]);
+        REQUIRE_MESSAGE(start_rc == 0, "systemctl start failed:\n",
+                        box.sh(std::string("systemctl status --no-pager -n 30 ") + unit).out);
+        CHECK(props["Type"] == "notify");
+        CHECK(props["ActiveState"] == "active");
+        CHECK(props["SubState"] == "running");
+        CHECK(props["NRestarts"] == "0");
+        CHECK_MESSAGE(!props["StatusText"].empty(), "the daemon sent no STATUS=");
+        const auto exec_us = std::atoll(props["ExecMainStartTimestampMonotonic"].c_str());
+        const auto active_us = std::atoll(props["ActiveEnterTimestampMonotonic"].c_str());
+        CHECK(active_us >= exec_us);
+        std::ostringstream ready;
+        ready << "READY after " << start_ms << " ms (systemctl start to active; exec to READY=1: "
+              << (active_us - exec_us) / 1000 << " ms)";
+        phases.add(ready.str());
+        MESSAGE(ready.str());
+
+        // The main process: the system user, with the socket's group, and both
+        // configuration sources on its command line.
+        const auto pid = props["MainPID"];
+        const auto status = key_values(box.must("sed -e 's/:\\t/=/' /proc/" + pid + "/status"));
+        const auto uid = trim(box.must("id -u core_interceptor"));
+        CHECK_MESSAGE(starts_with(status.count("Uid") ? status.at("Uid") : "", uid + "\t"),
+                      "the daemon does not run as core_interceptor: Uid ",
+                      status.count("Uid") ? status.at("Uid") : "?");
+        const auto docker_gid = trim(box.must("getent group docker | cut -d: -f3"));
+        const auto groups = status.count("Groups") ? status.at("Groups") : "";
+        CHECK_MESSAGE((" " + groups + " ").find(" " + docker_gid + " ") != std::string::npos,
+                      "the daemon is not in the docker group (", docker_gid, "): Groups ",
+                      groups);
+        const auto cmdline = box.must("tr '\\0' ' ' < /proc/" + pid + "/cmdline");
+        CHECK_MESSAGE(cmdline.find("--config /etc/core_interceptor/core_interceptor.conf") !=
+                          std::string::npos,
+                      cmdline);
+        CHECK_MESSAGE(cmdline.find("--push-retry-window 0") != std::string::npos,
+                      "CORE_INTERCEPTOR_OPTS of /etc/default/core_interceptor not used: ",
+                      cmdline);
+    }
+    // READY=1 does not wait for Docker; STATUS= says when the event stream is open.
+    std::string status_text;
+    const bool watching = ci::wait_until(
+        [&] {
+            status_text = box.show("StatusText")["StatusText"];
+            return starts_with(status_text, "watching events");
+        },
+        30s);
+    REQUIRE_MESSAGE(watching, "STATUS= never said \"watching events\": ", status_text, "\n",
+                    box.sh(std::string("journalctl --no-pager -n 30 -u ") + unit).out);
+
+    // --- 6. a crash: pushed and announced ---------------------------------------------------
+    const auto not_before = std::chrono::system_clock::now();
+    const auto t_crash = steady::now();
+    const auto c1 = crash(box, "inst-core");
+    const auto exited_ms = ms_since(t_crash);
+    const auto expected_ref = p->registry.address() + "/" + ci::test_repo + ":" + c1.tag();
+    {
+        // One poll for all three, each timed when it first holds.
+        std::vector<std::string> tags;
+        std::vector<received> got;
+        long long pushed_ms = -1, kafka_ms = -1, rest_ms = -1;
+        ci::wait_until(
+            [&] {
+                if (pushed_ms < 0) {
+                    try {
+                        tags = p->registry.tags(ci::test_repo);
+                    }
+                    catch (const std::exception&) {
+                        tags.clear();
+                    }
+                    if (std::find(tags.begin(), tags.end(), c1.tag()) != tags.end())
+                        pushed_ms = ms_since(t_crash);
+                }
+                got = read_sinks(box);
+                auto k = notification_of(got, "kafka", c1);
+                auto r = notification_of(got, "rest", c1);
+                if (kafka_ms < 0 && k && pushed_is(k->body, true)) kafka_ms = ms_since(t_crash);
+                if (rest_ms < 0 && r && pushed_is(r->body, true)) rest_ms = ms_since(t_crash);
+                return pushed_ms >= 0 && kafka_ms >= 0 && rest_ms >= 0;
+            },
+            90s);
+        phases.add("crash: container exited after " + std::to_string(exited_ms) +
+                   " ms; in the registry after " + std::to_string(pushed_ms) +
+                   " ms; on Kafka after " + std::to_string(kafka_ms) + " ms; on REST after " +
+                   std::to_string(rest_ms) + " ms");
+        const auto journal = box.sh(std::string("journalctl --no-pager -n 40 -u ") + unit).out;
+        CHECK_MESSAGE(pushed_ms >= 0, "the registry has no ", ci::test_repo, ":", c1.tag(),
+                      " (tags: ", tags.size(), ")\n", journal);
+        CHECK_MESSAGE((kafka_ms >= 0 && rest_ms >= 0), "no pushed notification of ", c1.tag(),
+                      " on both sinks:\n", box.sh("cat /run/ci-sinks.log").out, journal);
+        const ci::expected_notification e{ci::test_repo, c1.tag(), box_hostname, "core", true,
+                                          expected_ref};
+        for (const char* sink : {"kafka", "rest"}) {
+            INFO("sink ", sink);
+            if (auto n = notification_of(got, sink, c1)) {
+                ci::check_notification(n->body, e, not_before);
+                if (std::string(sink) == "kafka")
+                    CHECK(n->key == std::string(ci::test_repo) + ":" + c1.tag());
+            }
+        }
+        // Pushed, so deleted locally.
+        CHECK_MESSAGE(ci::wait_until([&] { return ci::local_images_tagged(*p, c1.tag()).empty(); },
+                                     30s),
+                      "the pushed image is still on the node");
+        // STATUS= keeps count.
+        CHECK_MESSAGE(ci::wait_until(
+                          [&] {
+                              status_text = box.show("StatusText")["StatusText"];
+                              return status_text.find("pushed 1") != std::string::npos;
+                          },
+                          15s),
+                      "STATUS= does not count the push: ", status_text);
+        // WATCHDOG=1 reached systemd (the unit sets WatchdogSec=).
+        const auto wd = box.show("WatchdogUSec,WatchdogTimestampMonotonic");
+        if (wd.count("WatchdogUSec") && wd.at("WatchdogUSec") != "0" &&
+            wd.at("WatchdogUSec") != "infinity")
+            CHECK_MESSAGE(std::atoll(wd.count("WatchdogTimestampMonotonic")
+                                         ? wd.at("WatchdogTimestampMonotonic").c_str()
+                                         : "0") > 0,
+                          "WatchdogSec=", wd.at("WatchdogUSec"), " but no WATCHDOG=1 came");
+        // Under systemd the records go to the journal once, with their fields: none of them
+        // comes through the stdout/stderr stream as well.
+        const auto streamed = trim(box.sh("journalctl --no-pager -o cat _COMM=core_intercepto "
+                                          "_TRANSPORT=stdout").out);
+        CHECK_MESSAGE(streamed.empty(), "records also written to stderr under systemd:\n",
+                      streamed);
+        // A job that went well logs no error.
+        CHECK_MESSAGE(trim(box.sh("journalctl --no-pager -o cat _COMM=core_intercepto -p err "
+                                  "CONTAINER_ID=" + c1.id).out)
+                          .empty(),
+                      "errors logged for a container that was pushed");
+    }
+
+    // --- 7. a failing push: the error is in the journal --------------------------------------
+    {
+        ci::registry_guard back_up(p->registry);
+        p->registry.stop();
+        const auto t_nopush = steady::now();
+        const auto c2 = crash(box, "inst-nopush");
+        const auto query = "journalctl --no-pager _COMM=core_intercepto -p err CONTAINER_ID=" +
+                           c2.id;
+        std::string errors;
+        const bool logged = ci::wait_until(
+            [&] {
+                errors = trim(box.sh(query + " -o cat").out);
+                return !errors.empty();
+            },
+            60s);
+        phases.add("failing push (registry stopped): error in the journal after " +
+                   std::to_string(ms_since(t_nopush)) + " ms");
+        CHECK_MESSAGE(logged, "no error in `journalctl _COMM=core_intercepto` for container ",
+                      c2.tag(), " whose push failed; the unit's journal:\n",
+                      box.sh(std::string("journalctl --no-pager -n 40 -u ") + unit).out);
+        if (logged) {
+            MESSAGE("journalctl _COMM=core_intercepto -p err CONTAINER_ID=", c2.tag(), "...:\n",
+                    errors);
+            CHECK(ci::contains_nocase(errors, "push"));
+            const auto verbose = box.sh(query + " -o verbose").out;
+            INFO(verbose);
+            CHECK(verbose.find("CONTAINER_NAME=" + c2.name) != std::string::npos);
+            CHECK(verbose.find("IMAGE=" + std::string(ts::private_dockerd::test_image)) !=
+                  std::string::npos);
+            CHECK(verbose.find("PRIORITY=3") != std::string::npos);
+            CHECK(verbose.find("_SYSTEMD_UNIT=core_interceptor.service") != std::string::npos);
+        }
+        std::vector<received> got;
+        const bool announced = ci::wait_until(
+            [&] {
+                got = read_sinks(box);
+                auto k = notification_of(got, "kafka", c2);
+                auto r = notification_of(got, "rest", c2);
+                return k && r && pushed_is(k->body, false) && pushed_is(r->body, false);
+            },
+            60s);
+        CHECK_MESSAGE(announced, "no \"pushed\": false notification of ", c2.tag(),
+                      " on both sinks:\n", box.sh("cat /run/ci-sinks.log").out);
+        // Nobody loses a dump: the committed image stays on the node.
+        CHECK_MESSAGE(!ci::local_images_tagged(*p, c2.tag()).empty(),
+                      "the image whose push failed is not kept locally");
+    }
+
+    // --- 8. systemctl stop: clean ---------------------------------------------------------
+    {
+        const auto t0 = steady::now();
+        auto stop = box.sh(std::string("systemctl stop ") + unit, 60s);
+        const auto stop_ms = ms_since(t0);
+        CHECK_MESSAGE(stop.ok(), "systemctl stop: ", stop.out, stop.err);
+        auto props = box.show("ActiveState,Result,ExecMainCode,ExecMainStatus");
+        INFO("after systemctl stop: ActiveState=", props["ActiveState"], " Result=",
+             props["Result"], " ExecMainCode=", props["ExecMainCode"], " ExecMainStatus=",
+             props["ExecMainStatus"], "\n",
+             box.sh(std::string("journalctl --no-pager -n 20 -u ") + unit).out);
+        CHECK(props["ActiveState"] == "inactive");
+        CHECK(props["Result"] == "success");
+        CHECK(props["ExecMainCode"] == "1");  // CLD_EXITED: it exited, no signal killed it
+        CHECK(props["ExecMainStatus"] == "0");
+        phases.add("systemctl stop: " + std::to_string(stop_ms) + " ms");
+    }
+
+    // --- 9. dpkg --purge: nothing left -------------------------------------------------------
+    {
+        auto purge = box.sh("dpkg --purge core-interceptor 2>&1", 120s);
+        REQUIRE_MESSAGE(purge.ok(), "dpkg --purge failed:\n", purge.out, purge.err);
+        const auto left = trim(box.sh(
+            "for f in /etc/core_interceptor /etc/default/core_interceptor /var/lib/core_interceptor "
+            "/usr/sbin/core_interceptor /lib/systemd/system/core_interceptor.service "
+            "/usr/lib/systemd/system/core_interceptor.service "
+            "/etc/systemd/system/core_interceptor.service "
+            "/etc/systemd/system/multi-user.target.wants/core_interceptor.service "
+            "/usr/lib/sysusers.d/core_interceptor.conf /usr/lib/tmpfiles.d/core_interceptor.conf "
+            "/usr/share/man/man8/core_interceptor.8.gz /usr/share/doc/core-interceptor "
+            "/var/lib/systemd/deb-systemd-helper-enabled/core_interceptor.service.dsh-also "
+            "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/"
+            "core_interceptor.service; do [ ! -e \"$f\" ] && [ ! -L \"$f\" ] || echo \"$f\"; done")
+                                        .out);
+        CHECK_MESSAGE(left.empty(), "dpkg --purge left:\n", left);
+        const auto status =
+            trim(box.sh("dpkg-query -W -f='${db:Status-Status}' core-interceptor").out);
+        CHECK_MESSAGE((status.empty() || status == "not-installed"),
+                      "dpkg still knows the package: ", status);
+        auto units = box.sh(std::string("systemctl list-unit-files --no-legend ") + unit).out;
+        CHECK_MESSAGE(trim(units).empty(), "systemd still knows the unit: ", units);
+        const auto user = trim(box.sh("getent passwd core_interceptor").out);
+        if (purge_removes_user) {
+            CHECK_MESSAGE(user.empty(), "the package's postrm removes the user, but it is still "
+                                        "there: ",
+                          user);
+        }
+        else {
+            // Debian's policy for system users: kept, so that files elsewhere keep an owner.
+            MESSAGE("the system user stays after purge (the package's policy): ",
+                    user.empty() ? std::string("<gone>") : user);
+            if (!user.empty()) {
+                const auto owned = trim(box.sh("find / /run /tmp -xdev \\( -user core_interceptor "
+                                               "-o -group core_interceptor \\) 2>/dev/null",
+                                               120s)
+                                            .out);
+                CHECK_MESSAGE(owned.empty(), "files of core_interceptor left after purge:\n",
+                              owned);
+            }
+        }
+    }
+
+    // --- 10. leave nothing behind ---------------------------------------------------------
+    {
+        const auto t0 = steady::now();
+        box.finished = true;
+        box.remove_everything();
+        auto ps = p->dockerd.docker({"ps", "-aq", "--no-trunc"}, 60s);
+        CHECK_MESSAGE(ps.out.find(box.id) == std::string::npos,
+                      "the systemd container is still there");
+        for (const auto& n : box.crash_containers)
+            CHECK_MESSAGE(!ci::inspect(*p, n, "{{.Id}}"), "container ", n, " is still there");
+        auto images = p->dockerd.docker({"images", "-q", box.image}, 60s);
+        CHECK_MESSAGE(trim(images.out).empty(), "the image ", box.image, " is still there");
+        phases.add("stop and removal of the systemd container: " + seconds(ms_since(t0)));
+    }
+    phases.add("whole test: " + seconds(ms_since(t_all)));
+    MESSAGE("phases:", phases.summary());
+}
