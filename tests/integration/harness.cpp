@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "harness.hpp"
 
+#include "support/http_sink.hpp"
 #include "support/missing_part.hpp"
+#include "support/mock_kafka.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,6 +15,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <regex>
@@ -43,15 +46,6 @@ std::vector<std::string> lines_of(const std::string& text)
     for (std::string line; std::getline(in, line);)
         if (!trim(line).empty()) out.push_back(trim(line));
     return out;
-}
-
-bool contains_nocase(std::string_view hay, std::string_view needle)
-{
-    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) ==
-               std::tolower(static_cast<unsigned char>(b));
-    });
-    return it != hay.end();
 }
 
 // SPEC §7: tests that need a core check first that a crashing process leaves one. This runs
@@ -114,6 +108,15 @@ shared_state& shared()
 }
 
 }  // namespace
+
+bool contains_nocase(std::string_view hay, std::string_view needle)
+{
+    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) ==
+               std::tolower(static_cast<unsigned char>(b));
+    });
+    return it != hay.end();
+}
 
 bool parts_required()
 {
@@ -181,12 +184,35 @@ ts::process_options daemon_options(const std::filesystem::path& out,
     return o;
 }
 
+// Never the default state directory (/var/lib/core_interceptor): one of the test's own.
+std::vector<std::string> with_state_dir(const std::filesystem::path& work_dir,
+                                        std::vector<std::string> args)
+{
+    const bool named = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+        return a == "--state-dir" || a.rfind("--state-dir=", 0) == 0;
+    });
+    if (!named && daemon_has_state_dir()) {
+        args.push_back("--state-dir");
+        args.push_back((work_dir / "state").string());
+    }
+    return args;
+}
+
 }  // namespace
+
+bool daemon_has_state_dir()
+{
+    static const bool known = [] {
+        auto r = ts::run({daemon_binary().string(), "--help"}, 10s);
+        return (r.out + r.err).find("--state-dir") != std::string::npos;
+    }();
+    return known;
+}
 
 daemon_under_test::daemon_under_test(const std::filesystem::path& work_dir,
                                      std::vector<std::string> args)
     : out_(work_dir / "daemon.out"), err_(work_dir / "daemon.err"),
-      proc_(daemon_options(out_, err_, std::move(args)))
+      proc_(daemon_options(out_, err_, with_state_dir(work_dir, std::move(args))))
 {
 }
 
@@ -264,7 +290,9 @@ container start_container(shared_parts& p, const container_spec& spec, const std
 {
     std::vector<std::string> args{"run",      "-d",      "--network", "none",
                                   "--ulimit", "core=-1", "-w",        "/tmp",
-                                  "--name",   name,      ts::private_dockerd::test_image};
+                                  "--name",   name};
+    args.insert(args.end(), spec.run_options.begin(), spec.run_options.end());
+    args.push_back(spec.image);
     args.insert(args.end(), spec.command.begin(), spec.command.end());
     auto r = p.dockerd.docker(args, 120s);
     if (!r.ok())
@@ -273,6 +301,43 @@ container start_container(shared_parts& p, const container_spec& spec, const std
     auto id = trim(r.out);
     if (id.size() != 64) FAIL("docker run -d printed no container id: ", r.out, r.err);
     return {spec, name, id};
+}
+
+std::vector<container> start_containers_at_once(shared_parts& p,
+                                                const std::vector<container_spec>& specs,
+                                                const std::vector<std::string>& names,
+                                                const std::filesystem::path& work_dir)
+{
+    REQUIRE(specs.size() == names.size());
+    const auto docker = ts::find_program("docker");
+    REQUIRE_MESSAGE(!docker.empty(), "no docker CLI");
+    std::vector<ts::process> runs;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        ts::process_options o;
+        o.argv = {docker.string(), "-H", p.dockerd.host(), "run", "-d", "--network", "none",
+                  "--ulimit", "core=-1", "-w", "/tmp", "--name", names[i]};
+        o.argv.insert(o.argv.end(), specs[i].run_options.begin(), specs[i].run_options.end());
+        o.argv.push_back(specs[i].image);
+        o.argv.insert(o.argv.end(), specs[i].command.begin(), specs[i].command.end());
+        o.env = {{"DOCKER_CONFIG", (p.dockerd.dir() / "cli").string()},
+                 {"DOCKER_CLI_HINTS", "false"}};
+        o.stdout_path = work_dir / (names[i] + ".run.out");
+        o.stderr_path = work_dir / (names[i] + ".run.err");
+        runs.emplace_back(std::move(o));
+    }
+    std::vector<container> out;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        auto st = runs[i].wait_for(120s);
+        const auto err = ts::read_file(work_dir / (names[i] + ".run.err"));
+        if (!st) FAIL("docker run of ", specs[i].role, " container ", names[i], " hangs");
+        if (!st->success())
+            FAIL("docker run of ", specs[i].role, " container failed (", st->describe(),
+                 "): ", err);
+        const auto id = trim(ts::read_file(work_dir / (names[i] + ".run.out")));
+        if (id.size() != 64) FAIL("docker run -d printed no container id: ", id, err);
+        out.push_back({specs[i], names[i], id});
+    }
+    return out;
 }
 
 void wait_exited(shared_parts& p, const std::vector<container>& cs)
@@ -381,6 +446,267 @@ void check_notification(const json::object& n,
     CHECK_MESSAGE(when >= not_before - 60s, "timestamp ", ts, " is before the test started");
     CHECK_MESSAGE(when <= std::chrono::system_clock::now() + 60s, "timestamp ", ts,
                   " is in the future");
+}
+
+// --- Fault injection ------------------------------------------------------------------------
+
+bool wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (done()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(poll);
+    }
+}
+
+convergence wait_all(const std::vector<std::pair<std::string, std::function<bool()>>>& conditions,
+                     std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds poll)
+{
+    convergence c;
+    for (const auto& [name, f] : conditions) c.first_true.emplace_back(name, -1.0);
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
+    for (;;) {
+        const double now =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        bool all = true;
+        for (std::size_t i = 0; i < conditions.size(); ++i) {
+            const bool ok = conditions[i].second();
+            if (ok && c.first_true[i].second < 0) c.first_true[i].second = now;
+            all = all && ok;
+        }
+        c.seconds = now;
+        if (all) {
+            c.converged = true;
+            return c;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return c;
+        std::this_thread::sleep_for(poll);
+    }
+}
+
+std::string convergence::describe() const
+{
+    std::ostringstream s;
+    s.setf(std::ios::fixed);
+    s.precision(1);
+    s << (converged ? "converged in " : "NOT converged after ") << seconds << " s (";
+    bool first = true;
+    for (const auto& [name, t] : first_true) {
+        s << (first ? "" : ", ") << name << " ";
+        if (t < 0)
+            s << "never";
+        else
+            s << t << " s";
+        first = false;
+    }
+    s << ")";
+    return s.str();
+}
+
+bool wait_for_log(const daemon_under_test& d,
+                  const std::string& needle,
+                  std::chrono::milliseconds timeout)
+{
+    return wait_until([&] { return contains_nocase(d.log(), needle); }, timeout, 100ms);
+}
+
+std::vector<std::string> fault_daemon_args(const shared_parts& p,
+                                           const std::string& kafka_brokers,
+                                           const std::string& rest_url,
+                                           const std::filesystem::path& state_dir)
+{
+    auto a = daemon_args(p, kafka_brokers, rest_url);
+    a.insert(a.end(), {"--state-dir", state_dir.string(), "--retry-max-backoff", "1"});
+    if (!kafka_brokers.empty()) a.insert(a.end(), {"-X", "message.timeout.ms=3000"});
+    return a;
+}
+
+std::string container_of_id(const std::string& id)
+{
+    const auto dash = id.rfind('-');
+    return dash == std::string::npos ? id : id.substr(0, dash);
+}
+
+std::set<std::string> sink_record::ids() const
+{
+    std::set<std::string> out;
+    for (const auto& [id, n] : count) out.insert(id);
+    return out;
+}
+
+std::size_t sink_record::duplicates() const
+{
+    std::size_t with_id = 0;
+    for (const auto& [id, n] : count) with_id += n;
+    return with_id - count.size();
+}
+
+std::set<std::string> sink_record::ids_of(const std::string& container_id) const
+{
+    std::set<std::string> out;
+    for (const auto& [id, n] : count)
+        if (container_of_id(id) == container_id) out.insert(id);
+    return out;
+}
+
+namespace {
+
+void record_body(sink_record& r, const std::string& body)
+{
+    ++r.total;
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) {
+        r.bad_bodies.push_back(body);
+        return;
+    }
+    const auto& o = v.as_object();
+    const auto* id = o.if_contains("id");
+    if (!id || !id->is_string() || id->as_string().empty()) {
+        ++r.without_id;
+        return;
+    }
+    const std::string key(id->as_string());
+    ++r.count[key];
+    r.last[key] = o;
+    if (const auto* pushed = o.if_contains("pushed");
+        pushed && pushed->is_bool() && pushed->as_bool())
+        r.pushed.insert(key);
+}
+
+}  // namespace
+
+sink_record kafka_record(const ts::mock_kafka& k)
+{
+    sink_record r;
+    for (const auto& m : k.messages()) record_body(r, m.value);
+    return r;
+}
+
+sink_record rest_record(const ts::http_sink& s)
+{
+    sink_record r;
+    for (const auto& q : s.requests())
+        if (q.status >= 200 && q.status < 300) record_body(r, q.body);
+    return r;
+}
+
+std::string describe(const sink_record& r)
+{
+    std::ostringstream s;
+    s << "ids=" << r.count.size() << " deliveries=" << r.total << " duplicates=" << r.duplicates()
+      << " pushed_true=" << r.pushed.size();
+    if (r.without_id) s << " without_id=" << r.without_id;
+    if (!r.bad_bodies.empty()) s << " not_json=" << r.bad_bodies.size();
+    s << " [";
+    bool first = true;
+    for (const auto& [id, n] : r.count) {
+        s << (first ? "" : ", ") << id << " x" << n << (r.pushed.count(id) ? " pushed" : "");
+        first = false;
+    }
+    s << "]";
+    return s.str();
+}
+
+bool sink_complete(const sink_record& sink,
+                   const std::set<std::string>& containers,
+                   bool need_pushed)
+{
+    std::set<std::string> covered;
+    for (const auto& [id, n] : sink.count) {
+        const auto c = container_of_id(id);
+        if (!containers.count(c)) return false;  // unexpected: no point in waiting
+        if (!need_pushed || sink.pushed.count(id)) covered.insert(c);
+    }
+    return covered.size() == containers.size();
+}
+
+void check_sink(const char* sink_name,
+                const sink_record& sink,
+                const std::set<std::string>& containers,
+                bool need_pushed,
+                std::size_t ids_per_container)
+{
+    const std::string what = sink_name;  // INFO keeps a reference: not a char pointer
+    INFO(what, ": ", describe(sink));
+    CHECK_MESSAGE(sink.bad_bodies.empty(), what, ": bodies that are not JSON objects");
+    CHECK_MESSAGE(sink.without_id == 0, what, ": notifications without an \"id\"");
+    for (const auto& c : containers) {
+        const auto ids = sink.ids_of(c);
+        const std::string short_id = c.substr(0, 12);
+        INFO(what, ": container ", short_id);
+        if (ids_per_container == 0)
+            CHECK_MESSAGE(!ids.empty(), what, ": no notification of container ",
+                          c.substr(0, 12));
+        else
+            CHECK_MESSAGE(ids.size() == ids_per_container, what, ": container ",
+                          c.substr(0, 12), " has ", ids.size(), " distinct id(s), expected ",
+                          ids_per_container);
+        if (need_pushed) {
+            bool any_pushed = false;
+            for (const auto& id : ids) any_pushed = any_pushed || sink.pushed.count(id);
+            CHECK_MESSAGE(any_pushed, what, ": no notification with \"pushed\": true of ",
+                          c.substr(0, 12));
+        }
+        for (const auto& id : ids) {
+            const auto& body = sink.last.at(id);
+            CHECK_MESSAGE(string_field(body, "tag") == c.substr(0, 12), what, ": id ", id,
+                          " has tag ", string_field(body, "tag"));
+            CHECK(string_field(body, "version") == "1.0");
+        }
+    }
+    for (const auto& [id, n] : sink.count)
+        CHECK_MESSAGE(containers.count(container_of_id(id)) == 1, what,
+                      ": unexpected notification id ", id);
+}
+
+std::optional<std::string> inspect(shared_parts& p,
+                                   const std::string& name,
+                                   const std::string& format)
+{
+    auto r = p.dockerd.docker({"inspect", "-f", format, name}, 60s);
+    if (!r.ok()) return std::nullopt;
+    return trim(r.out);
+}
+
+bool has_file(shared_parts& p, const std::string& name, const std::string& path)
+{
+    auto r = p.dockerd.docker({"diff", name}, 60s);
+    if (!r.ok()) return false;
+    for (const auto& line : lines_of(r.out))
+        if (line.size() > 2 && (line[0] == 'A' || line[0] == 'C') && line.substr(2) == path)
+            return true;
+    return false;
+}
+
+registry_guard::~registry_guard()
+{
+    try {
+        r.start();
+    }
+    catch (const std::exception& e) {
+        std::clog << "cannot restart the registry: " << e.what() << '\n';
+    }
+}
+
+dockerd_guard::~dockerd_guard()
+{
+    try {
+        if (!d.running()) d.restart();
+    }
+    catch (const std::exception& e) {
+        std::clog << "cannot restart the private dockerd: " << e.what() << '\n';
+    }
+}
+
+void remove_local_images_tagged(shared_parts& p, const std::string& tag)
+{
+    for (const auto& ref : local_images_tagged(p, tag)) p.dockerd.docker({"rmi", "-f", ref}, 60s);
 }
 
 }  // namespace core_interceptor::integration

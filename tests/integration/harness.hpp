@@ -5,14 +5,24 @@
 #include "support/process.hpp"
 #include "support/registry.hpp"
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
+
+namespace core_interceptor::test_support {
+class http_sink;
+class mock_kafka;
+}  // namespace core_interceptor::test_support
 
 namespace core_interceptor::integration {
 
@@ -37,8 +47,12 @@ shared_parts* parts();
 /// The daemon under test, from CORE_INTERCEPTOR_BIN; fails the test when unset or missing.
 std::filesystem::path daemon_binary();
 
+/// Whether the daemon under test knows `--state-dir` (its `--help` says so; asked once).
+bool daemon_has_state_dir();
+
 /// `core_interceptor` started in its own process group with stdout/stderr in `work_dir`.
-/// Stopped (SIGTERM, then SIGKILL) when destroyed.
+/// Stopped (SIGTERM, then SIGKILL) when destroyed. It never uses the default state directory:
+/// unless `args` name one, `--state-dir work_dir/state` is added (when the daemon knows it).
 class daemon_under_test {
 public:
     daemon_under_test(const std::filesystem::path& work_dir, std::vector<std::string> args);
@@ -76,6 +90,8 @@ struct container_spec {
     std::vector<std::string> command;   ///< after the image name
     int exit_code = 0;                  ///< what it exits with (checked: the scenario is real)
     std::optional<std::string> object;  ///< "core"/"hprof" when it leaves a dump, else nothing
+    std::vector<std::string> run_options = {};  ///< extra `docker run` options (--restart, --rm)
+    std::string image = test_support::private_dockerd::test_image;  ///< must be built already
 };
 
 /// A started container.
@@ -98,6 +114,13 @@ std::string unique_name(const std::string& what);
 /// `docker run -d --network none --ulimit core=-1 -w /tmp --name NAME testimg:1.0 ...`;
 /// fails the test when docker refuses.
 container start_container(shared_parts& p, const container_spec& spec, const std::string& name);
+
+/// Like `start_container` for several containers at once: every `docker run -d` runs in
+/// parallel (a burst), with its output under `work_dir`. Fails the test when one fails.
+std::vector<container> start_containers_at_once(shared_parts& p,
+                                                const std::vector<container_spec>& specs,
+                                                const std::vector<std::string>& names,
+                                                const std::filesystem::path& work_dir);
 
 /// Waits (`docker wait`, bounded) for the containers to exit and checks their exit codes.
 void wait_exited(shared_parts& p, const std::vector<container>& cs);
@@ -133,5 +156,112 @@ void check_notification(const boost::json::object& n,
 
 /// A string field of a JSON object, or "<missing>"/"<not a string>".
 std::string string_field(const boost::json::object& o, const char* key);
+
+// --- Fault injection (issue 3: nothing lost) ----------------------------------------------
+
+/// Polls `done` every `poll` until it is true or `timeout` passes; its last answer.
+bool wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(250));
+
+/// What `wait_all` saw: whether every condition held at once before the timeout, how long it
+/// took, and when each condition was first seen true (seconds from the start).
+struct convergence {
+    bool converged = false;
+    double seconds = 0;
+    std::vector<std::pair<std::string, double>> first_true;  ///< -1: never
+    /// "converged in 12.3 s (registry 1.0 s, Kafka 12.3 s, REST 3.1 s)".
+    std::string describe() const;
+};
+
+/// Polls every named condition until all hold in the same round, or `timeout` passes.
+convergence wait_all(const std::vector<std::pair<std::string, std::function<bool()>>>& conditions,
+                     std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds poll = std::chrono::milliseconds(500));
+
+/// Whether `hay` contains `needle`, ignoring case.
+bool contains_nocase(std::string_view hay, std::string_view needle);
+
+/// Waits until the daemon's log contains `needle` (ignoring case); false on timeout.
+bool wait_for_log(const daemon_under_test& d,
+                  const std::string& needle,
+                  std::chrono::milliseconds timeout);
+
+/// The usual command line (daemon_args) plus what the fault tests need: a private
+/// `--state-dir`, quick retries (`--retry-max-backoff 1`) and Kafka messages that fail after
+/// 3 s (`-X message.timeout.ms=3000`) so that they reach the spool.
+std::vector<std::string> fault_daemon_args(const shared_parts& p,
+                                           const std::string& kafka_brokers,
+                                           const std::string& rest_url,
+                                           const std::filesystem::path& state_dir);
+
+/// The container ID part of a notification `id` ("<container id>-<event timeNano>").
+std::string container_of_id(const std::string& id);
+
+/// What one sink received, deduplicated on the notification `id`.
+struct sink_record {
+    std::map<std::string, std::size_t> count;  ///< id -> deliveries
+    std::set<std::string> pushed;              ///< ids seen at least once with "pushed": true
+    std::map<std::string, boost::json::object> last;  ///< id -> the last body seen
+    std::size_t total = 0;                     ///< deliveries, duplicates included
+    std::size_t without_id = 0;                ///< bodies without a string `id`
+    std::vector<std::string> bad_bodies;       ///< not JSON objects
+
+    std::set<std::string> ids() const;
+    std::size_t duplicates() const;  ///< total - distinct ids (bodies without id excluded)
+    /// Ids of a container (whose container part is `container_id`).
+    std::set<std::string> ids_of(const std::string& container_id) const;
+};
+
+/// Every record of the Kafka topic, by id.
+sink_record kafka_record(const test_support::mock_kafka& k);
+/// Every request the REST sink answered with 2xx, by id (failed attempts are not deliveries).
+sink_record rest_record(const test_support::http_sink& s);
+
+/// For messages: "ids=N deliveries=M duplicates=D" and the ids.
+std::string describe(const sink_record& r);
+
+/// Whether `sink` has, for every container ID of `containers`, at least one id (and, with
+/// `need_pushed`, one that said "pushed": true), and no id of any other container.
+bool sink_complete(const sink_record& sink,
+                   const std::set<std::string>& containers,
+                   bool need_pushed);
+
+/// Checks (doctest CHECKs) what `sink_complete` says, naming what is missing or unexpected.
+/// `ids_per_container` is how many distinct ids each container must have (0: at least one).
+void check_sink(const char* sink_name,
+                const sink_record& sink,
+                const std::set<std::string>& containers,
+                bool need_pushed,
+                std::size_t ids_per_container = 1);
+
+/// `docker inspect -f FORMAT name`; nothing when docker fails (e.g. no such container).
+std::optional<std::string> inspect(shared_parts& p,
+                                   const std::string& name,
+                                   const std::string& format);
+
+/// Whether the container's writable layer holds `path` (`docker diff`: added or changed).
+bool has_file(shared_parts& p, const std::string& name, const std::string& path);
+
+/// Brings the shared registry back up when it goes out of scope, however the test ends.
+struct registry_guard {
+    test_support::registry& r;
+    explicit registry_guard(test_support::registry& reg) : r(reg) {}
+    registry_guard(const registry_guard&) = delete;
+    registry_guard& operator=(const registry_guard&) = delete;
+    ~registry_guard();
+};
+
+/// Brings the shared dockerd back up when it goes out of scope (after a kill9 in a test).
+struct dockerd_guard {
+    test_support::private_dockerd& d;
+    explicit dockerd_guard(test_support::private_dockerd& dockerd) : d(dockerd) {}
+    dockerd_guard(const dockerd_guard&) = delete;
+    dockerd_guard& operator=(const dockerd_guard&) = delete;
+    ~dockerd_guard();
+};
+
+/// Removes every local image whose tag is `tag` (`docker rmi -f`).
+void remove_local_images_tagged(shared_parts& p, const std::string& tag);
 
 }  // namespace core_interceptor::integration
