@@ -95,8 +95,12 @@ int main(int argc, char* argv[])
     std::vector<std::pair<int, std::string>> containers;
     for (int mib : sizes)
         containers.emplace_back(mib, make_container(d, "probe-" + std::to_string(mib), mib));
-    auto clean = d.docker({"run", "--network", "none", "--name", "clean-exit", "testimg:1.0", "sh", "-c", "exit 0"});
+    // Clean exits: one that wrote a file (the common case), one that changed nothing at all.
+    auto clean = d.docker({"run", "--network", "none", "--name", "clean-exit", "testimg:1.0", "sh", "-c",
+                           "echo done > /tmp/app.log; exit 0"});
     std::string clean_id = d.docker({"inspect", "-f", "{{.Id}}", "clean-exit"}).out.substr(0, 64);
+    auto untouched = d.docker({"run", "--network", "none", "--name", "clean-untouched", "testimg:1.0", "true"});
+    std::string untouched_id = d.docker({"inspect", "-f", "{{.Id}}", "clean-untouched"}).out.substr(0, 64);
 
     asio::io_context io;
     docker::client_config cfg;
@@ -141,15 +145,22 @@ int main(int argc, char* argv[])
 
     // A clean exit through the real job: only the changes list is asked for.
     (void)clean;
+    (void)untouched;
     pipeline::config pcfg;
     pcfg.dump_patterns = patterns;
     pcfg.hostname = "bench";
     sinks::outbox no_sinks(io.get_executor(), {}, nullptr, {});
     pipeline::job_runner runner(c, no_sinks, nullptr, pcfg);
-    auto calls0 = c.calls();
-    auto o = run(io, runner.run(domain::die_event{clean_id, "clean-exit", "testimg:1.0", 1}));
-    std::printf("clean exit: outcome %s, %llu Engine API call(s)\n",
-                o == pipeline::outcome::no_dump ? "no dump" : "UNEXPECTED",
-                static_cast<unsigned long long>(c.calls() - calls0));
-    return o == pipeline::outcome::no_dump ? 0 : 1;
+    bool ok = true;
+    for (const auto& [id, what] : {std::pair{clean_id, "clean exit (wrote a file)"},
+                                   std::pair{untouched_id, "clean exit (changed nothing: --rm check)"}}) {
+        auto calls0 = c.calls();
+        auto o = run(io, runner.run(domain::die_event{id, "clean", "testimg:1.0", 1}));
+        ok = ok && o == pipeline::outcome::no_dump;
+        std::printf("%s: outcome %s, %llu Engine API call(s)\n",
+                    what,
+                    o == pipeline::outcome::no_dump ? "no dump" : "UNEXPECTED",
+                    static_cast<unsigned long long>(c.calls() - calls0));
+    }
+    return ok ? 0 : 1;
 }
