@@ -110,7 +110,8 @@ private:
                 co_return;  // closed or cancelled at shutdown
             if (auto aec = co_await limiter_.acquire()) {
                 log::warning({{"CONTAINER_ID", ev.id}})
-                    << "shutting down: container " << ev.name << " (" << ev.id.substr(0, 12) << ") not handled";
+                    << "shutting down: container " << ev.name << " (" << ev.id.substr(0, 12)
+                    << ") is handled at the next start";
                 co_return;
             }
             // One job per container at a time: a replayed or caught-up death of a container

@@ -297,7 +297,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             if (co_await cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
                 log::error(fields) << "push of " << reference << " failed after " << attempt
                                    << (attempt == 1 ? " attempt: " : " attempts: ") << p.error().describe()
-                                   << "; the image is kept locally and its push retried later";
+                                   << "; the image is kept locally"
+                                   << (store_ ? " and its push retried in the background" : "");
                 push_later = true;
                 break;
             }
