@@ -117,10 +117,10 @@ TEST_CASE("crash loop: four crashes, each with a fresh core, --max-per-container
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
-    // Every run lives 2 s, then crashes: the kernel replaces /tmp/core with a fresh one (a new
+    // Every run lives 3 s, then crashes: the kernel replaces /tmp/core with a fresh one (a new
     // mtime), and the daemon has time to look at each death's dump before the next one.
     container_spec spec{"crash loop",
-                        shell("sleep 2; sh -c \"kill -SEGV \\$\\$\"; exit $?"),
+                        shell("sleep 3; sh -c \"kill -SEGV \\$\\$\"; exit $?"),
                         139,
                         "core",
                         {"--restart", "on-failure:3"}};

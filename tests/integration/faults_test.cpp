@@ -101,7 +101,7 @@ void clean_up(shared_parts& p, const std::vector<container>& cs)
     remove_all_containers(p);
 }
 
-// --- 1. dockerd killed in the middle of a burst ------------------------------------------------
+// --- dockerd killed in the middle of a burst ----------------------------------------------------
 
 TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is still pushed and "
           "notified")
@@ -218,7 +218,7 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
     clean_up(*p, cs);
 }
 
-// --- 2. registry down, then up ---------------------------------------------------------------
+// --- registry down, then up ---------------------------------------------------------------------
 
 TEST_CASE("faults: registry stopped then started: the push completes later, nothing deleted "
           "before it is pushed")
@@ -288,7 +288,7 @@ TEST_CASE("faults: registry stopped then started: the push completes later, noth
     clean_up(*p, {c});
 }
 
-// --- 3. Kafka broker down and REST failing, then healthy --------------------------------------
+// --- Kafka broker down and REST failing, then healthy -------------------------------------------
 
 TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every id arrives on "
           "each sink")
@@ -360,7 +360,7 @@ TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every
     clean_up(*p, cs);
 }
 
-// --- 4. the daemon itself killed mid-push ---------------------------------------------------
+// --- the daemon itself killed mid-push ----------------------------------------------------------
 
 TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the work resumes and "
           "completes")
@@ -430,7 +430,120 @@ TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the wor
     clean_up(*p, {c});
 }
 
-// --- 7. a --rm container ----------------------------------------------------------------------
+// --- a push that fails for good is retried later ------------------------------------------------
+
+TEST_CASE("faults: a push failing past its window says pushed false, keeps the image, and is "
+          "retried later")
+{
+    const auto bin = daemon_binary();
+    auto* p = parts();
+    if (!p) return;
+    remove_all_containers(*p);
+    registry_guard registry_back(p->registry);
+
+    ts::temp_dir work("ci-f5-");
+    ts::mock_kafka kafka;
+    ts::http_sink rest;
+    p->registry.stop();
+
+    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    args.insert(args.end(), {"--push-retry-window", "3"});
+    daemon_under_test daemon(work.path(), args);
+    INFO("daemon log:\n", daemon.log_tail(60));
+    start_watching(daemon);
+
+    const auto c =
+        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f5"));
+    wait_exited(*p, {c});
+    const std::set<std::string> expected{c.id};
+
+    // The window is over: "pushed": false on both sinks, the image still on the node.
+    const auto announced = wait_all(
+        {{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, false); }},
+         {"REST", [&] { return sink_complete(rest_record(rest), expected, false); }}},
+        45s);
+    CHECK_MESSAGE(announced.converged, "no notification within 45 s: ", announced.describe());
+    CHECK(kafka_record(kafka).pushed.empty());
+    CHECK(rest_record(rest).pushed.empty());
+    CHECK_MESSAGE(!local_images_tagged(*p, c.tag()).empty(),
+                  "the image is not on the node after a failed push");
+
+    // The registry is back: the image is pushed after all, then deleted from the node.
+    p->registry.start();
+    const auto pushed = wait_all({{"registry", [&] {
+                                      return registry_has_all(*p, test_repo, {c.tag()});
+                                  }}},
+                                 90s);
+    CHECK_MESSAGE(pushed.converged, "the image was not pushed within 90 s of the registry's "
+                                    "return");
+    if (pushed.converged) check_deleted_locally(*p, {c});
+    std::this_thread::sleep_for(quiet_period);
+    const auto k = kafka_record(kafka);
+    const auto r = rest_record(rest);
+    MESSAGE("pushed later: ", pushed.describe(), "; Kafka ", describe(k), "; REST ", describe(r),
+            "; a follow-up with \"pushed\": true: Kafka ", k.pushed.size(), ", REST ",
+            r.pushed.size());
+    check_sink("Kafka", k, expected, false);
+    check_sink("REST", r, expected, false);
+
+    stop_cleanly(daemon);
+    clean_up(*p, {c});
+}
+
+// --- spooled notifications survive a restart ----------------------------------------------------
+
+TEST_CASE("faults: a notification spooled while Kafka is down is delivered after a daemon "
+          "restart")
+{
+    const auto bin = daemon_binary();
+    auto* p = parts();
+    if (!p) return;
+    remove_all_containers(*p);
+
+    ts::temp_dir work("ci-f6-");
+    fs::create_directories(work / "run1");
+    fs::create_directories(work / "run2");
+    ts::mock_kafka kafka;
+    ts::http_sink rest;
+    const auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+
+    container c;
+    {
+        daemon_under_test first(work / "run1", args);
+        INFO("first daemon's log:\n", first.log_tail(60));
+        start_watching(first);
+        kafka.set_down();
+        c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f6"));
+        wait_exited(*p, {c});
+        const bool on_rest = wait_until(
+            [&] { return sink_complete(rest_record(rest), {c.id}, true); }, 45s);
+        CHECK_MESSAGE(on_rest, "no REST notification within 45 s");
+        std::this_thread::sleep_for(5s);  // the Kafka message times out (3 s) into the spool
+        CHECK(kafka.messages().empty());
+        stop_cleanly(first);
+    }
+    kafka.set_up();
+
+    daemon_under_test second(work / "run2", args);
+    INFO("second daemon's log:\n", second.log_tail(60));
+    start_watching(second);
+    const auto waited = wait_all(
+        {{"Kafka", [&] { return sink_complete(kafka_record(kafka), {c.id}, true); }}}, 45s);
+    std::this_thread::sleep_for(quiet_period);
+    const auto k = kafka_record(kafka);
+    const auto r = rest_record(rest);
+    MESSAGE("after the restart: ", waited.describe(), "; Kafka ", describe(k), "; REST ",
+            describe(r));
+    CHECK_MESSAGE(waited.converged, "the spooled notification was not delivered within 45 s of "
+                                    "the restart");
+    check_sink("Kafka", k, {c.id}, true);
+    check_sink("REST", r, {c.id}, true);
+
+    stop_cleanly(second);
+    clean_up(*p, {c});
+}
+
+// --- a --rm container ---------------------------------------------------------------------------
 
 TEST_CASE("faults: a --rm container that dies with a core: a warning naming it, no notification")
 {
@@ -487,7 +600,7 @@ TEST_CASE("faults: a --rm container that dies with a core: a warning naming it, 
     clean_up(*p, {c});
 }
 
-// --- 8. malformed configuration, unreadable credentials, an unreachable socket ----------------
+// --- malformed configuration, unreadable credentials, an unreachable socket ---------------------
 
 // These do not talk to Docker; the host is one where nothing listens, in case they tried.
 const std::vector<std::pair<std::string, std::string>> no_docker{

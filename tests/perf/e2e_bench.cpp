@@ -83,7 +83,7 @@ int main(int argc, char* argv[])
 
     test_support::process_options po;
     po.argv = {bin, "--docker-host", d.host(), "--registry", reg.address(), "--kafka-brokers", kafka.bootstraps(),
-               "--rest-url", rest.url(), "--hostname", "bench"};
+               "--rest-url", rest.url(), "--hostname", "bench", "--state-dir", (tmp.path() / "state").string()};
     po.stderr_path = tmp.path() / "daemon.log";
     test_support::process daemon(po);
     std::this_thread::sleep_for(std::chrono::seconds(2));

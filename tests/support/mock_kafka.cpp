@@ -102,8 +102,7 @@ struct mock_kafka::impl {
         stopping = true;
         if (poller.joinable()) poller.join();
         if (cluster && down) rd_kafka_mock_broker_set_up(cluster, 1);
-        // The group is ours alone and nothing was committed: leaving it politely only costs
-        // the time of a rebalance.
+        // No group was joined and nothing was committed: no consumer close is needed.
         if (consumer) rd_kafka_destroy_flags(consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         if (cluster) rd_kafka_mock_cluster_destroy(cluster);
         if (cluster_owner) rd_kafka_destroy(cluster_owner);
@@ -146,11 +145,16 @@ mock_kafka::mock_kafka(const std::string& topic, int partitions) : impl_(std::ma
     m.consumer = make_handle(RD_KAFKA_CONSUMER, conf);
     rd_kafka_poll_set_consumer(m.consumer);
 
-    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
-    auto err = rd_kafka_subscribe(m.consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (err) throw std::runtime_error(std::string("mock_kafka: subscribe: ") + rd_kafka_err2str(err));
+    // Every partition assigned from the beginning, without a consumer group: a group would
+    // have to rebalance after set_down()/set_up(), and the coordinator waits for the old
+    // member's session timeout (45 s) first, which would be counted against the daemon.
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p)
+        rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    auto err = rd_kafka_assign(m.consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err) throw std::runtime_error(std::string("mock_kafka: assign: ") + rd_kafka_err2str(err));
 
     m.poller = std::thread([&m] { m.poll_loop(); });
 }

@@ -20,8 +20,8 @@ struct kafka_message {
 };
 
 /// librdkafka's mock cluster (a real Kafka-protocol broker on 127.0.0.1) with one topic, read
-/// by a real group consumer (auto.offset.reset=earliest) on its own thread. The public calls
-/// are thread safe.
+/// from the beginning of every partition by a real consumer (assigned, no consumer group, so
+/// that a broker outage costs no rebalance) on its own thread. The public calls are thread safe.
 class mock_kafka {
 public:
     /// Starts a one-broker cluster with `topic` created and the consumer subscribed.
