@@ -2,6 +2,7 @@
 #include "config/options.hpp"
 
 #include "domain/dump.hpp"
+#include "domain/filter.hpp"
 #include "domain/registry_auth.hpp"
 
 #include <boost/program_options.hpp>
@@ -74,6 +75,13 @@ po::options_description describe_options()
             "keep retrying a failing push this long before announcing pushed: false")
         ("shutdown-grace", po::value<std::string>()->value_name("SECONDS")->default_value("2"),
             "on SIGTERM, let in-flight work finish this long before cancelling it")
+        ("include-label", po::value<std::vector<std::string>>()->value_name("K[=V]"),
+            "handle only containers with this label (and value), repeatable")
+        ("exclude-label", po::value<std::vector<std::string>>()->value_name("K[=V]"),
+            "never handle containers with this label (and value), repeatable; "
+            "core_interceptor.skip=true always opts a container out")
+        ("include-image", po::value<std::vector<std::string>>()->value_name("GLOB"),
+            "handle only containers whose image reference matches, repeatable")
         ("state-dir", po::value<std::string>()->value_name("DIR")->default_value("/var/lib/core_interceptor"),
             "durable state: last event, unfinished work, undelivered notifications")
         ("catch-up-since", po::value<std::string>()->value_name("DURATION"),
@@ -282,6 +290,24 @@ app_config build(const po::variables_map& vm)
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
     cfg.pipeline.push_retry_window = std::chrono::seconds(
         integer<int>("push-retry-window", vm["push-retry-window"].as<std::string>(), 0, 86400));
+    for (const char* opt : {"include-label", "exclude-label"}) {
+        if (!vm.count(opt))
+            continue;
+        for (const auto& text : vm[opt].as<std::vector<std::string>>()) {
+            auto m = domain::parse_label_match(text);
+            if (!m)
+                throw bad_option{opt, "invalid value '" + text + "' (expected KEY or KEY=VALUE)"};
+            (std::string_view(opt) == "include-label" ? cfg.watcher.filter.include_labels
+                                                      : cfg.watcher.filter.exclude_labels)
+                .push_back(std::move(*m));
+        }
+    }
+    if (vm.count("include-image")) {
+        cfg.watcher.filter.include_images = vm["include-image"].as<std::vector<std::string>>();
+        for (const auto& g : cfg.watcher.filter.include_images)
+            if (g.empty())
+                throw bad_option{"include-image", "is empty"};
+    }
     cfg.state_dir = vm["state-dir"].as<std::string>();
     if (cfg.state_dir.empty())
         throw bad_option{"state-dir", "is empty"};

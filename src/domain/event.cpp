@@ -90,6 +90,14 @@ result<parsed_event> parse_event_line(std::string_view line)
     }
 
     if (attributes != nullptr) {
+        // Labels are copied into the attributes; a container has few, a hostile line many.
+        constexpr std::size_t max_attributes = 256;
+        for (const auto& [k, v] : *attributes) {
+            if (out.event.attributes.size() == max_attributes)
+                break;
+            if (v.is_string())
+                out.event.attributes.emplace_back(std::string(k), std::string(v.get_string()));
+        }
         if (const auto* name = string_at(*attributes, "name"))
             out.event.name = std::string(*name);
         if (const auto* image = string_at(*attributes, "image"))

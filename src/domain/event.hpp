@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace core_interceptor::domain {
 
@@ -15,6 +17,9 @@ struct die_event {
     std::string name;            ///< Actor.Attributes.name, may be empty
     std::string image;           ///< Actor.Attributes.image or "from", may be empty
     std::int64_t time_nano = 0;  ///< timeNano (or time * 1e9 when absent)
+    /// Actor.Attributes: the container's labels, plus name, image and exitCode (string values
+    /// only; at most 256 kept). Used by the filters, at no API call.
+    std::vector<std::pair<std::string, std::string>> attributes;
 };
 
 /// What one event-stream line is.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "domain/filter.hpp"
+
 #include <chrono>
 #include <cstddef>
 
@@ -13,6 +15,8 @@ struct config {
     std::chrono::milliseconds reconnect_max{30000};
     /// (container ID, timeNano) keys remembered to drop replayed events after a reconnect.
     std::size_t dedupe_window = 4096;
+    /// Which deaths become jobs; the rest are dropped before any Engine call.
+    domain::container_filter filter;
 };
 
 }  // namespace core_interceptor::watcher

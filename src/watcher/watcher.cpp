@@ -153,6 +153,12 @@ asio::awaitable<bool> watcher::read_stream()
                 continue;
             }
             ++events_;
+            if (std::string why; !domain::accepts(cfg_.filter, ev, &why)) {
+                ++filtered_;
+                log::debug({{"CONTAINER_ID", ev.id}}) << "container " << ev.name << " (" << ev.id.substr(0, 12)
+                                                       << ") died; not handled: " << why;
+                continue;
+            }
             if (store_) {
                 try {
                     store_->job_started(ev);

@@ -50,6 +50,8 @@ public:
     bool connected() const noexcept { return connected_; }
     /// Events received (die events after de-duplication).
     std::uint64_t events() const noexcept { return events_; }
+    /// Deaths dropped by the filters.
+    std::uint64_t filtered() const noexcept { return filtered_; }
     /// Lines of the stream that were not valid events.
     std::uint64_t malformed() const noexcept { return malformed_; }
 
@@ -73,6 +75,7 @@ private:
     std::deque<std::string> seen_order_;
     std::uint64_t events_ = 0;
     std::uint64_t malformed_ = 0;
+    std::uint64_t filtered_ = 0;
 };
 
 }  // namespace core_interceptor::watcher
