@@ -166,6 +166,12 @@ asio::awaitable<result<http::response>> client::call(http::request req, std::chr
     co_return co_await http::exchange(endpoint_, req, limits(timeout), nullptr, &bytes_read_);
 }
 
+asio::awaitable<failure> client::stream_failure(http::stream_reader& s)
+{
+    auto body = co_await s.read_rest(max_error_body, cfg_.request_timeout);
+    co_return api_failure(s.status(), body ? *body : std::string{});
+}
+
 asio::awaitable<result<domain::api_version>> client::negotiate()
 {
     http::request req;
@@ -202,10 +208,8 @@ asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_n
     auto s = co_await http::stream_reader::open(endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
     if (!s)
         co_return s.error();
-    if (s->status() != 200) {
-        auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
-        co_return api_failure(s->status(), body ? *body : std::string{});
-    }
+    if (s->status() != 200)
+        co_return co_await stream_failure(*s);
     co_return std::move(*s);
 }
 
@@ -279,10 +283,8 @@ asio::awaitable<result<file_prefix>> client::read_prefix(std::string_view id, st
     auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
     if (!s)
         co_return s.error();
-    if (s->status() != 200) {
-        auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
-        co_return api_failure(s->status(), body ? *body : std::string{});
-    }
+    if (s->status() != 200)
+        co_return co_await stream_failure(*s);
     domain::tar_prefix_reader tar(n);
     std::size_t seen = 0;
     while (!tar.done()) {
@@ -359,10 +361,8 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
     auto s = co_await http::stream_reader::open(endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
     if (!s)
         co_return s.error();
-    if (s->status() != 200) {
-        auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
-        co_return api_failure(s->status(), body ? *body : std::string{});
-    }
+    if (s->status() != 200)
+        co_return co_await stream_failure(*s);
     domain::line_framer lines(cfg_.max_line_bytes);
     domain::push_stream_parser progress{std::string(tag)};
     for (;;) {

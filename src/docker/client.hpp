@@ -54,6 +54,8 @@ private:
     std::string path(std::string_view p) const;
     http::limits limits(std::chrono::seconds timeout) const;
     boost::asio::awaitable<result<http::response>> call(http::request req, std::chrono::seconds timeout);
+    /// The failure for a streamed answer that is not 200: its (short) body read, then mapped.
+    boost::asio::awaitable<failure> stream_failure(http::stream_reader& s);
 
     client_config cfg_;
     http::endpoint endpoint_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pipeline/job.hpp"
 
+#include "co/cancel.hpp"
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
@@ -15,7 +16,6 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <random>
 
 namespace asio = boost::asio;
 
@@ -23,12 +23,6 @@ namespace core_interceptor::pipeline {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-asio::awaitable<bool> cancelled()
-{
-    auto cs = co_await asio::this_coro::cancellation_state;
-    co_return cs.cancelled() != asio::cancellation_type::none;
-}
 
 std::string short_id(std::string_view id)
 {
@@ -44,13 +38,6 @@ std::string join_paths(const std::vector<domain::dump_info>& dumps)
         out += d.path;
     }
     return out;
-}
-
-std::chrono::milliseconds jittered(std::chrono::milliseconds d)
-{
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    std::uniform_int_distribution<long> dist(d.count() / 2, d.count());
-    return std::chrono::milliseconds(dist(rng));
 }
 
 }  // namespace
@@ -212,7 +199,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     fields.emplace_back("DUMP_PATH", join_paths(dumps));
 
     // A graceful stop before anything was made: leave the container as it is.
-    if (co_await cancelled())
+    if (co_await co::cancelled())
         co_return outcome::cancelled;
 
     if (over_rate_limit(ev.id)) {
@@ -293,8 +280,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             }
             if (p.error().code == asio::error::operation_aborted)
                 break;
-            auto wait = jittered(delay);
-            if (co_await cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
+            auto wait = co::jittered(delay);
+            if (co_await co::cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
                 log::error(fields) << "push of " << reference << " failed after " << attempt
                                    << (attempt == 1 ? " attempt: " : " attempts: ") << p.error().describe()
                                    << "; the image is kept locally"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sinks/outbox.hpp"
 
+#include "co/cancel.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
 
@@ -12,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <random>
 
 namespace asio = boost::asio;
 
@@ -20,13 +20,6 @@ namespace core_interceptor::sinks {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-std::chrono::milliseconds jittered(std::chrono::milliseconds d)
-{
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    std::uniform_int_distribution<long> dist(d.count() / 2, std::max<long>(d.count(), 1));
-    return std::chrono::milliseconds(dist(rng));
-}
 
 asio::awaitable<bool> sleep_for(asio::steady_timer& t, std::chrono::milliseconds d)
 {
@@ -108,7 +101,7 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         }
         log::warning({{"NOTIFICATION_ID", m.id}}) << s.name() << " delivery of " << m.id << " failed (attempt "
                                                   << attempt << "): " << r.error().describe();
-        if (!co_await sleep_for(timer, jittered(delay)))
+        if (!co_await sleep_for(timer, co::jittered(delay)))
             co_return false;
         delay = std::min(delay * 2, cfg_.backoff_max);
     }
@@ -143,8 +136,7 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
     lane& l = *lanes_[i];
     auto delay = cfg_.backoff_initial;
     for (;;) {
-        auto cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() != asio::cancellation_type::none)
+        if (co_await co::cancelled())
             co_return;
         auto items = store_->spooled_for(s.name());
         bool stalled = false;
@@ -175,8 +167,8 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
         }
         // Wait: after a failure, the backoff; with an empty spool, until a new spool entry.
         if (stalled) {
-            if (!co_await sleep_for(l.wake, jittered(delay)))
-                if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+            if (!co_await sleep_for(l.wake, co::jittered(delay)))
+                if (co_await co::cancelled())
                     co_return;
             delay = std::min(delay * 2, cfg_.backoff_max);
         } else if (store_->spool_size(s.name()) == 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "watcher/watcher.hpp"
 
+#include "co/cancel.hpp"
 #include "docker/client.hpp"
 #include "domain/ndjson.hpp"
 #include "log/log.hpp"
@@ -12,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <random>
 
 namespace asio = boost::asio;
 
@@ -20,12 +20,6 @@ namespace core_interceptor::watcher {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-asio::awaitable<bool> cancelled()
-{
-    auto cs = co_await asio::this_coro::cancellation_state;
-    co_return cs.cancelled() != asio::cancellation_type::none;
-}
 
 std::int64_t now_nano()
 {
@@ -70,20 +64,18 @@ asio::awaitable<void> watcher::run()
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
 
-    std::minstd_rand rng{std::random_device{}()};
     auto backoff = cfg_.reconnect_min;
     asio::steady_timer timer(co_await asio::this_coro::executor);
 
-    while (!co_await cancelled()) {
+    while (!co_await co::cancelled()) {
         bool was_open = co_await read_stream();
         set_connected(false);
-        if (co_await cancelled())
+        if (co_await co::cancelled())
             break;
         if (was_open)
             backoff = cfg_.reconnect_min;  // it worked until now: retry soon
         // Jittered exponential backoff, so a fleet does not reconnect in lockstep.
-        std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
-        auto wait = std::chrono::milliseconds(dist(rng));
+        auto wait = co::jittered(backoff);
         log::debug() << "reconnecting to the Docker daemon in " << wait.count() << " ms";
         timer.expires_after(wait);
         auto [ec] = co_await timer.async_wait(use_tuple);

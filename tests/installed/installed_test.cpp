@@ -527,10 +527,10 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
              "-v", p->dockerd.socket_path().string() + ":/run/docker.sock", "-v",
              in.string() + ":/mnt/ci:ro", box.image, "/sbin/init"},
             120s);
-        REQUIRE_MESSAGE(run.ok(), "docker run of the systemd container failed (",
+        REQUIRE_MESSAGE(run.ok(), "starting the systemd container failed (",
                         run.status.describe(), "): ", run.err);
         box.id = trim(run.out);
-        REQUIRE_MESSAGE(box.id.size() == 64, "docker run -d printed no container id: ", run.out);
+        REQUIRE_MESSAGE(box.id.size() == 64, "starting a container printed no container id: ", run.out);
 
         // Until systemd listens on its private bus socket, systemctl cannot even ask: retry.
         const auto limit = std::to_string(boot_timeout.count() - 10);
@@ -553,7 +553,7 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         if (booted == "degraded")
             MESSAGE("the system booted degraded; failed units:\n",
                     box.sh("systemctl --failed --no-pager --plain").out);
-        phases.add("boot (docker run to is-system-running=" + booted +
+        phases.add("boot (container start to is-system-running=" + booted +
                    "): " + std::to_string(ms_since(t0)) + " ms");
     }
 

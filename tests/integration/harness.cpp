@@ -296,10 +296,10 @@ container start_container(shared_parts& p, const container_spec& spec, const std
     args.insert(args.end(), spec.command.begin(), spec.command.end());
     auto r = p.dockerd.docker(args, 120s);
     if (!r.ok())
-        FAIL("docker run of ", spec.role, " container failed (", r.status.describe(),
+        FAIL("start of the ", spec.role, " container failed (", r.status.describe(),
              "): ", r.err);
     auto id = trim(r.out);
-    if (id.size() != 64) FAIL("docker run -d printed no container id: ", r.out, r.err);
+    if (id.size() != 64) FAIL("starting a container printed no container id: ", r.out, r.err);
     return {spec, name, id};
 }
 
@@ -329,12 +329,12 @@ std::vector<container> start_containers_at_once(shared_parts& p,
     for (std::size_t i = 0; i < specs.size(); ++i) {
         auto st = runs[i].wait_for(120s);
         const auto err = ts::read_file(work_dir / (names[i] + ".run.err"));
-        if (!st) FAIL("docker run of ", specs[i].role, " container ", names[i], " hangs");
+        if (!st) FAIL("start of the ", specs[i].role, " container ", names[i], " hangs");
         if (!st->success())
-            FAIL("docker run of ", specs[i].role, " container failed (", st->describe(),
+            FAIL("start of the ", specs[i].role, " container failed (", st->describe(),
                  "): ", err);
         const auto id = trim(ts::read_file(work_dir / (names[i] + ".run.out")));
-        if (id.size() != 64) FAIL("docker run -d printed no container id: ", id, err);
+        if (id.size() != 64) FAIL("starting a container printed no container id: ", id, err);
         out.push_back({specs[i], names[i], id});
     }
     return out;

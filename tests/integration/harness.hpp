@@ -90,7 +90,7 @@ struct container_spec {
     std::vector<std::string> command;   ///< after the image name
     int exit_code = 0;                  ///< what it exits with (checked: the scenario is real)
     std::optional<std::string> object;  ///< "core"/"hprof" when it leaves a dump, else nothing
-    std::vector<std::string> run_options = {};  ///< extra `docker run` options (--restart, --rm)
+    std::vector<std::string> run_options = {};  ///< extra options of the container start (--restart, --rm)
     std::string image = test_support::private_dockerd::test_image;  ///< must be built already
 };
 
@@ -115,7 +115,7 @@ std::string unique_name(const std::string& what);
 /// fails the test when docker refuses.
 container start_container(shared_parts& p, const container_spec& spec, const std::string& name);
 
-/// Like `start_container` for several containers at once: every `docker run -d` runs in
+/// Like `start_container` for several containers at once: every container start runs in
 /// parallel (a burst), with its output under `work_dir`. Fails the test when one fails.
 std::vector<container> start_containers_at_once(shared_parts& p,
                                                 const std::vector<container_spec>& specs,

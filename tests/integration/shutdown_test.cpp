@@ -79,9 +79,9 @@ TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leavi
     }
     for (int i = 0; i < burst; ++i) {
         auto st = runs[static_cast<std::size_t>(i)].wait_for(120s);
-        REQUIRE_MESSAGE(st.has_value(), "docker run ", names[static_cast<std::size_t>(i)],
+        REQUIRE_MESSAGE(st.has_value(), "start of container ", names[static_cast<std::size_t>(i)],
                         " did not return");
-        CHECK_MESSAGE(st->success(), "docker run ", names[static_cast<std::size_t>(i)], ": ",
+        CHECK_MESSAGE(st->success(), "start of container ", names[static_cast<std::size_t>(i)], ": ",
                       ts::read_file(work / ("run" + std::to_string(i) + ".err")));
     }
 

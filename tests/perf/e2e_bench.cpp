@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // End-to-end figures of the daemon binary against the real parts: idle RSS, and the time from
-// a crash (the `docker run` of a SEGV-ing container returning) to its notification arriving on
+// a crash (the start of a SEGV-ing container returning) to its notification arriving on
 // the REST sink and on Kafka. Usage: e2e_bench PATH_TO_core_interceptor [--crashes N]
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -105,7 +105,7 @@ int main(int argc, char* argv[])
         bool got_kafka = kafka.wait_for(static_cast<std::size_t>(i + 1), std::chrono::seconds(60));
         auto t2 = clock_type::now();
         if (!got_rest || !got_kafka) {
-            std::cerr << "notification " << i << " did not arrive (docker run: " << r.status.describe() << ")\n";
+            std::cerr << "notification " << i << " did not arrive (container start: " << r.status.describe() << ")\n";
             return 1;
         }
         rest_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
