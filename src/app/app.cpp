@@ -5,6 +5,7 @@
 #include "co/limiter.hpp"
 #include "co/task_group.hpp"
 #include "docker/client.hpp"
+#include "domain/filter.hpp"
 #include "log/log.hpp"
 #include "pipeline/job.hpp"
 #include "sinks/outbox.hpp"
@@ -182,7 +183,14 @@ private:
             auto info = co_await docker_.inspect(id);
             if (!info || info->finished_nano < since)
                 continue;
-            domain::die_event ev{info->id, info->name, info->image, info->finished_nano};
+            domain::die_event ev{info->id, info->name, info->image, info->finished_nano, info->labels};
+            ev.attributes.emplace_back("name", info->name);
+            ev.attributes.emplace_back("image", info->image);
+            if (std::string why; !domain::accepts(cfg_.watcher.filter, ev, &why)) {
+                log::debug({{"CONTAINER_ID", ev.id}}) << "catch-up: container " << ev.name << " ("
+                                                       << ev.id.substr(0, 12) << ") not handled: " << why;
+                continue;
+            }
             try {
                 store_.job_started(ev);
             } catch (const std::exception& e) {

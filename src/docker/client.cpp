@@ -123,8 +123,13 @@ result<domain::container_info> parse_inspect(std::string_view body)
     if (info.name.starts_with('/'))
         info.name.erase(0, 1);
     info.image_id = str(o, "Image");
-    if (auto* c = o.if_contains("Config"); c && c->is_object())
+    if (auto* c = o.if_contains("Config"); c && c->is_object()) {
         info.image = str(c->as_object(), "Image");
+        if (auto* labels = c->as_object().if_contains("Labels"); labels && labels->is_object())
+            for (const auto& [k, val] : labels->as_object())
+                if (val.is_string() && info.labels.size() < 256)
+                    info.labels.emplace_back(std::string(k), std::string(val.as_string()));
+    }
     auto* state = o.if_contains("State");
     if (info.id.empty() || !state || !state->is_object())
         return failure(make_error_code(errc::malformed_response), 0, "container inspect lacks Id or State");

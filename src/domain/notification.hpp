@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace core_interceptor::domain {
@@ -26,6 +27,8 @@ struct container_info {
     int exit_code = 0;
     bool auto_remove = false;
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
+    /// Config.Labels (string values only), for the filters when no event carried them.
+    std::vector<std::pair<std::string, std::string>> labels;
 };
 
 /// The notification of SPEC §5, one per committed image.
