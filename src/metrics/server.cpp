@@ -12,7 +12,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -160,8 +159,10 @@ asio::awaitable<void> server::serve(tcp::socket socket)
 
     beast::flat_buffer buffer(cfg_.max_request_bytes);
     for (;;) {
-        bhttp::request_parser<bhttp::empty_body> parser;
+        // A body is read (and ignored) so that a POST gets its 405; it counts against the limit.
+        bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(cfg_.max_request_bytes));
+        parser.body_limit(cfg_.max_request_bytes);
         stream.expires_after(cfg_.read_timeout);
         auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
         if (ec) {
