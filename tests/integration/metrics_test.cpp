@@ -10,6 +10,11 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
@@ -84,6 +89,29 @@ std::optional<page> scrape(unsigned short port)
     if (!r || r->status != 200) return std::nullopt;
     return parse_page(r->body);
 }
+
+/// A TCP connection to 127.0.0.1:port that sends nothing: a scraper caught mid-request.
+struct idle_client {
+    int fd = -1;
+    explicit idle_client(unsigned short port)
+    {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    idle_client(const idle_client&) = delete;
+    idle_client& operator=(const idle_client&) = delete;
+    ~idle_client()
+    {
+        if (fd >= 0) ::close(fd);
+    }
+};
 
 /// A fresh folder under `base` for one daemon's output and state.
 std::filesystem::path subdir(const std::filesystem::path& base, const char* name)
@@ -238,6 +266,11 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     CHECK(m2->value("core_interceptor_events_received_total") == 0);
 
     // --- The first one is still healthy; both stop cleanly, a scraper connected ---------
+    // A connection that never sends its request must not hold the stop up (the read deadline
+    // is 10 s; the stop must come well before). Accepted in order: the answer to the next
+    // request shows it is being served.
+    idle_client held(port);
+    REQUIRE(held.fd >= 0);
     auto still = ts::http_get(port, "/healthz", scrape_timeout);
     REQUIRE(still);
     CHECK(still->status == 200);
