@@ -34,19 +34,19 @@ struct daemon_counters {
 
 /// Everything a scrape reads, at scrape time.
 struct metric_sources {
-    const watcher::watcher& watcher;
-    const pipeline::stats& pipeline;
-    const sinks::outbox& outbox;
+    const watcher::watcher &watcher;
+    const pipeline::stats &pipeline;
+    const sinks::outbox &outbox;
     std::uint64_t docker_bytes_read = 0;
     std::size_t jobs_in_flight = 0;
-    const daemon_counters& daemon;
+    const daemon_counters &daemon;
 };
 
 /// The metric families of the daemon (names follow the Prometheus conventions:
 /// core_interceptor_ prefix, _total counters, seconds and bytes).
-std::vector<metrics::family> collect(const metric_sources& s);
+std::vector<metrics::family> collect(const metric_sources &s);
 
 /// Nothing while the event stream is open, else why not (for /healthz).
-std::optional<std::string> health(const watcher::watcher& w);
+std::optional<std::string> health(const watcher::watcher &w);
 
 }  // namespace core_interceptor::app

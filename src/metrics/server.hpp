@@ -32,7 +32,10 @@ struct reply {
 
 /// GET /metrics: 200 with the page; GET /healthz: 200 "ok" or 503 with the reason; any
 /// other path 404; any other method 405. A query string is ignored.
-reply answer(std::string_view method, std::string_view target, const render_fn& metrics, const health_fn& health);
+reply answer(std::string_view method,
+             std::string_view target,
+             const render_fn &metrics,
+             const health_fn &health);
 
 /// The opt-in HTTP endpoint for Prometheus (`--metrics-address`): /metrics and /healthz.
 /// Runs on the daemon's own loop (one thread, no timers of its own while idle): each
@@ -41,8 +44,8 @@ reply answer(std::string_view method, std::string_view target, const render_fn& 
 class server {
 public:
     server(boost::asio::any_io_executor ex, config cfg, render_fn metrics, health_fn health);
-    server(const server&) = delete;
-    server& operator=(const server&) = delete;
+    server(const server &) = delete;
+    server &operator=(const server &) = delete;
     ~server();
 
     /// Opens the listening socket (with SO_REUSEADDR). Fails with the socket error, e.g.
@@ -65,7 +68,7 @@ private:
     health_fn health_;
     boost::asio::ip::tcp::acceptor acceptor_;
     co::task_group connections_;
-    std::set<boost::asio::ip::tcp::socket*> open_;  // to close them at shutdown
+    std::set<boost::asio::ip::tcp::socket *> open_;  // to close them at shutdown
 };
 
 }  // namespace core_interceptor::metrics

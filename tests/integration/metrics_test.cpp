@@ -2,27 +2,24 @@
 // --metrics-address: a container that leaves a core shows up in /metrics as the parts saw it,
 // /healthz follows the event stream, and a bad or busy address is refused at start-up.
 #include "harness.hpp"
-
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
 #include "support/net.hpp"
 #include "support/temp_dir.hpp"
 
-#include <doctest/doctest.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <csignal>
+#include <doctest/doctest.h>
 #include <filesystem>
 #include <map>
+#include <netinet/in.h>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace core_interceptor::integration {
 namespace {
@@ -43,16 +40,17 @@ struct page {
     std::set<std::string> helped;
     std::vector<std::string> bad_lines;
 
-    std::optional<double> get(const std::string& key) const
+    std::optional<double> get(const std::string &key) const
     {
         auto it = samples.find(key);
-        if (it == samples.end()) return std::nullopt;
+        if (it == samples.end())
+            return std::nullopt;
         return it->second;
     }
-    double value(const std::string& key) const { return get(key).value_or(-1); }
+    double value(const std::string &key) const { return get(key).value_or(-1); }
 };
 
-page parse_page(const std::string& text)
+page parse_page(const std::string &text)
 {
     page p;
     std::istringstream in(text);
@@ -76,7 +74,7 @@ page parse_page(const std::string& text)
         }
         try {
             p.samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-        } catch (const std::exception&) {
+        } catch (const std::exception &) {
             p.bad_lines.push_back(line);
         }
     }
@@ -86,7 +84,8 @@ page parse_page(const std::string& text)
 std::optional<page> scrape(unsigned short port)
 {
     auto r = ts::http_get(port, "/metrics", scrape_timeout);
-    if (!r || r->status != 200) return std::nullopt;
+    if (!r || r->status != 200)
+        return std::nullopt;
     return parse_page(r->body);
 }
 
@@ -100,21 +99,22 @@ struct idle_client {
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr *>(&a), sizeof a) != 0) {
             ::close(fd);
             fd = -1;
         }
     }
-    idle_client(const idle_client&) = delete;
-    idle_client& operator=(const idle_client&) = delete;
+    idle_client(const idle_client &) = delete;
+    idle_client &operator=(const idle_client &) = delete;
     ~idle_client()
     {
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0)
+            ::close(fd);
     }
 };
 
 /// A fresh folder under `base` for one daemon's output and state.
-std::filesystem::path subdir(const std::filesystem::path& base, const char* name)
+std::filesystem::path subdir(const std::filesystem::path &base, const char *name)
 {
     auto d = base / name;
     std::filesystem::create_directories(d);
@@ -122,14 +122,15 @@ std::filesystem::path subdir(const std::filesystem::path& base, const char* name
 }
 
 /// The family a sample belongs to: its name without labels and without a histogram suffix.
-std::string family_of(const std::string& key, const page& p)
+std::string family_of(const std::string &key, const page &p)
 {
     std::string name = key.substr(0, key.find('{'));
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+    for (const char *suffix : {"_bucket", "_sum", "_count"}) {
         const std::string s(suffix);
         if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
             auto base = name.substr(0, name.size() - s.size());
-            if (p.types.count(base) && p.types.at(base) == "histogram") return base;
+            if (p.types.count(base) && p.types.at(base) == "histogram")
+                return base;
         }
     }
     return name;
@@ -138,8 +139,9 @@ std::string family_of(const std::string& key, const page& p)
 TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the event stream")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
-    if (!p) return;
+    auto *p = parts();
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-metrics-");
@@ -160,7 +162,8 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
                           return health && health->status == 200;
                       },
                       30s),
-                  "/healthz: ", health ? std::to_string(health->status) + " " + health->body : "no answer");
+                  "/healthz: ",
+                  health ? std::to_string(health->status) + " " + health->body : "no answer");
     REQUIRE(health);
     CHECK(health->body == "ok\n");
 
@@ -176,7 +179,9 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     const bool settled = wait_until(
         [&] {
             m = scrape(port);
-            return m && m->value("core_interceptor_notifications_delivered_total{sink=\"kafka\"}") >= 1 &&
+            return m &&
+                   m->value("core_interceptor_notifications_delivered_total{sink=\"kafka\"}") >=
+                       1 &&
                    m->value("core_interceptor_notifications_delivered_total{sink=\"rest\"}") >= 1 &&
                    m->value("core_interceptor_jobs_in_flight") == 0;
         },
@@ -187,14 +192,16 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     INFO("page:\n", ts::http_get(port, "/metrics", scrape_timeout).value_or(ts::http_reply{}).body);
     CHECK(m->bad_lines.empty());
     // Every sample belongs to a family with HELP and TYPE; names follow the conventions.
-    for (const auto& [key, v] : m->samples) {
+    for (const auto &[key, v] : m->samples) {
         const auto fam = family_of(key, *m);
         INFO("sample ", key);
         CHECK(fam.rfind("core_interceptor_", 0) == 0);
         CHECK(m->helped.count(fam) == 1);
         REQUIRE(m->types.count(fam) == 1);
-        if (m->types.at(fam) == "counter") CHECK(fam.size() > 6);
-        if (m->types.at(fam) == "counter") CHECK(fam.compare(fam.size() - 6, 6, "_total") == 0);
+        if (m->types.at(fam) == "counter")
+            CHECK(fam.size() > 6);
+        if (m->types.at(fam) == "counter")
+            CHECK(fam.compare(fam.size() - 6, 6, "_total") == 0);
     }
 
     CHECK(m->value("core_interceptor_events_received_total") >= 1);
@@ -216,13 +223,15 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     CHECK(m->value("core_interceptor_die_to_notification_seconds_sum") > 0);
     // Buckets are cumulative: never decreasing, up to the count.
     double last = 0;
-    for (const auto& [key, v] : m->samples) {
-        if (key.rfind("core_interceptor_die_to_notification_seconds_bucket{", 0) != 0) continue;
+    for (const auto &[key, v] : m->samples) {
+        if (key.rfind("core_interceptor_die_to_notification_seconds_bucket{", 0) != 0)
+            continue;
         INFO("bucket ", key);
         CHECK(v <= 1);
     }
-    for (const char* le : {"0.5", "1", "2.5", "5", "10", "30", "60", "120", "300", "600", "+Inf"}) {
-        auto v = m->get(std::string("core_interceptor_die_to_notification_seconds_bucket{le=\"") + le + "\"}");
+    for (const char *le : {"0.5", "1", "2.5", "5", "10", "30", "60", "120", "300", "600", "+Inf"}) {
+        auto v = m->get(std::string("core_interceptor_die_to_notification_seconds_bucket{le=\"") +
+                        le + "\"}");
         INFO("le ", le);
         REQUIRE(v);
         CHECK(*v >= last);
@@ -244,8 +253,14 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     const auto port2 = ts::free_port();
     const auto missing_socket = work.path() / "no-such-docker.sock";
     daemon_under_test orphan(subdir(work.path(), "two"),
-                             {"--docker-host", "unix://" + missing_socket.string(), "--hostname", "testhost",
-                              "--metrics-address", "127.0.0.1:" + std::to_string(port2), "-v", "1"});
+                             {"--docker-host",
+                              "unix://" + missing_socket.string(),
+                              "--hostname",
+                              "testhost",
+                              "--metrics-address",
+                              "127.0.0.1:" + std::to_string(port2),
+                              "-v",
+                              "1"});
     INFO("second daemon log:\n", orphan.log_tail());
     std::optional<ts::http_reply> down;
     CHECK_MESSAGE(wait_until(
@@ -255,7 +270,8 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
                                  down->body.find(missing_socket.string()) != std::string::npos;
                       },
                       30s),
-                  "/healthz: ", down ? std::to_string(down->status) + " " + down->body : "no answer");
+                  "/healthz: ",
+                  down ? std::to_string(down->status) + " " + down->body : "no answer");
     REQUIRE(down);
     CHECK(down->status == 503);
     CHECK(down->body.rfind("docker event stream not connected", 0) == 0);
@@ -274,7 +290,7 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     auto still = ts::http_get(port, "/healthz", scrape_timeout);
     REQUIRE(still);
     CHECK(still->status == 200);
-    for (auto* d : {&daemon, &orphan}) {
+    for (auto *d : {&daemon, &orphan}) {
         REQUIRE(d->running());
         d->proc().signal(SIGTERM);
         auto st = d->proc().wait_for(5s);
@@ -292,8 +308,10 @@ TEST_CASE("metrics: a malformed --metrics-address exits 2, a busy port exits 1, 
         {"DOCKER_HOST", "unix:///nonexistent/core_interceptor-test/docker.sock"}};
     ts::temp_dir work("ci-metrics-addr-");
 
-    auto bad = ts::run({bin.string(), "--metrics-address", "nope", "--state-dir", (work.path() / "s1").string()}, 10s,
-                       no_docker);
+    auto bad = ts::run(
+        {bin.string(), "--metrics-address", "nope", "--state-dir", (work.path() / "s1").string()},
+        10s,
+        no_docker);
     INFO("stderr: ", bad.err);
     REQUIRE_FALSE(bad.timed_out);
     CHECK(bad.status.describe() == "exit 2");
@@ -304,11 +322,16 @@ TEST_CASE("metrics: a malformed --metrics-address exits 2, a busy port exits 1, 
     const auto port = ts::free_port();
     const std::string address = "127.0.0.1:" + std::to_string(port);
     daemon_under_test holder(subdir(work.path(), "holder"),
-                             {"--docker-host", "unix:///nonexistent/core_interceptor-test/docker.sock",
-                              "--metrics-address", address});
-    REQUIRE(wait_until([&] { return ts::http_get(port, "/healthz", scrape_timeout).has_value(); }, 30s));
-    auto busy = ts::run({bin.string(), "--metrics-address", address, "--state-dir", (work.path() / "s2").string()},
-                        10s, no_docker);
+                             {"--docker-host",
+                              "unix:///nonexistent/core_interceptor-test/docker.sock",
+                              "--metrics-address",
+                              address});
+    REQUIRE(wait_until([&] { return ts::http_get(port, "/healthz", scrape_timeout).has_value(); },
+                       30s));
+    auto busy = ts::run(
+        {bin.string(), "--metrics-address", address, "--state-dir", (work.path() / "s2").string()},
+        10s,
+        no_docker);
     INFO("stderr: ", busy.err, " stdout: ", busy.out);
     REQUIRE_FALSE(busy.timed_out);
     CHECK(busy.status.describe() == "exit 1");

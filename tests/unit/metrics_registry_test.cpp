@@ -3,7 +3,6 @@
 #include "metrics/server.hpp"
 
 #include <doctest/doctest.h>
-
 #include <limits>
 #include <sstream>
 #include <string>
@@ -13,7 +12,7 @@ using namespace core_interceptor::metrics;
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text)
+std::vector<std::string> lines_of(const std::string &text)
 {
     std::vector<std::string> out;
     std::istringstream in(text);
@@ -54,10 +53,13 @@ TEST_CASE("metrics: counters and gauges render HELP, TYPE and one line per sampl
 
 TEST_CASE("metrics: label values and help text are escaped")
 {
-    CHECK(escape_label_value(R"(a\b"c)" "\n" "d") == R"(a\\b\"c\nd)");
+    CHECK(escape_label_value(R"(a\b"c)"
+                             "\n"
+                             "d") == R"(a\\b\"c\nd)");
     CHECK(escape_label_value("plain") == "plain");
     CHECK(escape_help("back\\slash \"quoted\"\nnext") == "back\\\\slash \"quoted\"\\nnext");
-    std::vector<family> fs{{"x_total", "line\none", kind::counter, {{{{"path", "C:\\dir\n\"x\""}}, 1}}, {}}};
+    std::vector<family> fs{
+        {"x_total", "line\none", kind::counter, {{{{"path", "C:\\dir\n\"x\""}}, 1}}, {}}};
     CHECK(render(fs) == "# HELP x_total line\\none\n"
                         "# TYPE x_total counter\n"
                         "x_total{path=\"C:\\\\dir\\n\\\"x\\\"\"} 1\n");
@@ -82,9 +84,11 @@ TEST_CASE("metrics: histogram buckets are cumulative, end with +Inf, then _sum a
         h.observe(v);
     CHECK(h.count() == 6);
     CHECK(h.sum() == doctest::Approx(108.3));
-    CHECK(h.bucket_counts() == std::vector<std::uint64_t>{2, 1, 2, 1});  // le is inclusive: 0.5 in the first
+    CHECK(h.bucket_counts() ==
+          std::vector<std::uint64_t>{2, 1, 2, 1});  // le is inclusive: 0.5 in the first
 
-    std::vector<family> fs{{"lat_seconds", "Latency.", kind::histogram, {}, {{{{"sink", "rest"}}, &h}}}};
+    std::vector<family> fs{
+        {"lat_seconds", "Latency.", kind::histogram, {}, {{{{"sink", "rest"}}, &h}}}};
     const auto lines = lines_of(render(fs));
     const std::vector<std::string> want{
         "# HELP lat_seconds Latency.",
@@ -100,11 +104,13 @@ TEST_CASE("metrics: histogram buckets are cumulative, end with +Inf, then _sum a
 
     histogram empty({1, 2});
     std::vector<family> none{{"e_seconds", "E.", kind::histogram, {}, {{{}, &empty}}}};
-    CHECK(lines_of(render(none)) == std::vector<std::string>{"# HELP e_seconds E.", "# TYPE e_seconds histogram",
-                                                              "e_seconds_bucket{le=\"1\"} 0",
-                                                              "e_seconds_bucket{le=\"2\"} 0",
-                                                              "e_seconds_bucket{le=\"+Inf\"} 0", "e_seconds_sum 0",
-                                                              "e_seconds_count 0"});
+    CHECK(lines_of(render(none)) == std::vector<std::string>{"# HELP e_seconds E.",
+                                                             "# TYPE e_seconds histogram",
+                                                             "e_seconds_bucket{le=\"1\"} 0",
+                                                             "e_seconds_bucket{le=\"2\"} 0",
+                                                             "e_seconds_bucket{le=\"+Inf\"} 0",
+                                                             "e_seconds_sum 0",
+                                                             "e_seconds_count 0"});
 }
 
 TEST_CASE("metrics: histogram bounds must be finite and strictly ascending")
@@ -142,7 +148,7 @@ TEST_CASE("metrics server: answers /metrics, /healthz, 404 and 405 without a soc
     auto missing = answer("GET", "/", page, health);
     CHECK(missing.status == 404);
     CHECK(answer("GET", "/metricsx", page, health).status == 404);
-    for (const char* method : {"POST", "PUT", "DELETE", "HEAD"}) {
+    for (const char *method : {"POST", "PUT", "DELETE", "HEAD"}) {
         INFO(method);
         auto r = answer(method, "/metrics", page, health);
         CHECK(r.status == 405);
