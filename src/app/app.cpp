@@ -79,6 +79,12 @@ public:
         }
         outbox_ = std::make_unique<sinks::outbox>(io.get_executor(), std::move(sinks), &store_, cfg.delivery);
         runner_ = std::make_unique<pipeline::job_runner>(docker_, *outbox_, &store_, cfg.pipeline);
+        // Die event (the Engine's clock) to the first confirmed delivery (ours): clamped at 0.
+        runner_->on_notified([this](const domain::die_event& ev, std::size_t delivered) {
+            if (delivered > 0)
+                counters_.die_to_notification.observe(
+                    std::max<double>(0, static_cast<double>(now_nano() - ev.time_nano) / 1e9));
+        });
         if (cfg.metrics)
             metrics_ = std::make_unique<metrics::server>(
                 io.get_executor(), *cfg.metrics, [this] { return metrics::render(collect_metrics()); },
@@ -97,11 +103,6 @@ public:
         services_.spawn(dispatch());
         services_.spawn(outbox_->run_redelivery());
         services_.spawn(runner_->retry_failed_pushes(cfg_.delivery.backoff_max));
-        runner_->on_notified([this](const domain::die_event& ev, std::size_t delivered) {
-            if (delivered > 0)
-                counters_.die_to_notification.observe(
-                    std::max<double>(0, static_cast<double>(now_nano() - ev.time_nano) / 1e9));
-        });
         if (metrics_)
             services_.spawn(metrics_->run());
         if (auto interval = systemd::notifier::watchdog_interval())
