@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "app/app.hpp"
 
+#include "app/metrics.hpp"
 #include "build_config.hpp"
 #include "co/limiter.hpp"
 #include "co/task_group.hpp"
 #include "docker/client.hpp"
 #include "domain/filter.hpp"
 #include "log/log.hpp"
+#include "metrics/server.hpp"
 #include "pipeline/job.hpp"
 #include "sinks/outbox.hpp"
 #include "sinks/rest_sink.hpp"
@@ -78,7 +80,20 @@ public:
         }
         outbox_ = std::make_unique<sinks::outbox>(io.get_executor(), std::move(sinks), &store_, cfg.delivery);
         runner_ = std::make_unique<pipeline::job_runner>(docker_, *outbox_, &store_, cfg.pipeline);
+        // Die event (the Engine's clock) to the first confirmed delivery (ours): clamped at 0.
+        runner_->on_notified([this](const domain::die_event& ev, std::size_t delivered) {
+            if (delivered > 0)
+                counters_.die_to_notification.observe(
+                    std::max<double>(0, static_cast<double>(now_nano() - ev.time_nano) / 1e9));
+        });
+        if (cfg.metrics)
+            metrics_ = std::make_unique<metrics::server>(
+                io.get_executor(), *cfg.metrics, [this] { return metrics::render(collect_metrics()); },
+                [this] { return health(watcher_); });
     }
+
+    /// Opens the --metrics-address socket, if one is configured, before anything runs.
+    error_code listen_metrics() { return metrics_ ? metrics_->listen() : error_code{}; }
 
     void start()
     {
@@ -89,6 +104,8 @@ public:
         services_.spawn(dispatch());
         services_.spawn(outbox_->run_redelivery());
         services_.spawn(runner_->retry_failed_pushes(cfg_.delivery.backoff_max));
+        if (metrics_)
+            services_.spawn(metrics_->run());
         if (auto interval = systemd::notifier::watchdog_interval())
             services_.spawn(keep_watchdog_fed(*interval));
         asio::co_spawn(io_, wait_for_signal(), asio::detached);
@@ -221,6 +238,7 @@ private:
         const auto id = ev.id;
         remember_death(ev);
         auto outcome = co_await runner_->run(ev);
+        ++counters_.dies_by_outcome[static_cast<std::size_t>(outcome)];
         if (auto it = recent_.find(id); it != recent_.end()) {
             it->second.outcome = outcome;
             warn_if_lost(id, it->second);
@@ -344,6 +362,11 @@ private:
 
     void publish_status() const { notifier_.status(status_line()); }
 
+    std::vector<metrics::family> collect_metrics() const
+    {
+        return collect({watcher_, runner_->counters(), *outbox_, docker_.bytes_read(), active_.size(), counters_});
+    }
+
     /// WATCHDOG=1 at half of WatchdogSec=, so a stuck loop gets the service restarted.
     asio::awaitable<void> keep_watchdog_fed(std::chrono::microseconds interval)
     {
@@ -444,6 +467,8 @@ private:
     std::uint64_t auto_removed_ = 0;
     std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
     systemd::notifier notifier_;
+    daemon_counters counters_;
+    std::unique_ptr<metrics::server> metrics_;
     bool stopping_ = false;
     int exit_status_ = 0;
 };
@@ -491,6 +516,11 @@ int run(const config::app_config& cfg)
         return 1;
     } catch (const std::exception& e) {
         log::error() << "cannot start: " << e.what();
+        return 1;
+    }
+    if (auto ec = d->listen_metrics()) {
+        log::error() << "cannot serve metrics on --metrics-address " << cfg.metrics->host << ":" << cfg.metrics->port
+                     << ": " << ec.message();
         return 1;
     }
     d->start();

@@ -3,6 +3,7 @@
 
 #include "docker/config.hpp"
 #include "log/log.hpp"
+#include "metrics/config.hpp"
 #include "pipeline/config.hpp"
 #include "sinks/config.hpp"
 #include "watcher/config.hpp"
@@ -33,6 +34,8 @@ struct app_config {
     std::size_t queue_capacity = 1024;
     /// On SIGTERM, in-flight jobs get this long to finish before they are cancelled.
     std::chrono::milliseconds shutdown_grace{2000};
+    /// `--metrics-address`: the /metrics and /healthz server; unset, no port is opened.
+    std::optional<metrics::config> metrics;
 };
 
 }  // namespace core_interceptor::config

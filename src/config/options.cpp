@@ -6,6 +6,9 @@
 #include "domain/registry_auth.hpp"
 
 #include <boost/program_options.hpp>
+#include <boost/url/grammar/parse.hpp>
+#include <boost/url/ipv4_address.hpp>
+#include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
 
 #include <sys/stat.h>
@@ -90,6 +93,8 @@ po::options_description describe_options()
             "images committed per container per hour (0: no limit)")
         ("retry-max-backoff", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
             "longest wait between retries of a push or a notification")
+        ("metrics-address", po::value<std::string>()->value_name("HOST:PORT"),
+            "serve Prometheus /metrics and /healthz here (e.g. 127.0.0.1:9464); unset: no server")
         ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
             "trace|debug|info|warning|error")
         ("verbosity,v", po::value<std::string>()->value_name("N"),
@@ -154,6 +159,35 @@ bool valid_header_name(std::string_view name)
             return false;
     }
     return true;
+}
+
+/// "127.0.0.1:9464", "[::1]:9464": an IP literal and a port from 1 to 65535.
+metrics::config listen_address(const std::string& option, const std::string& text)
+{
+    const bad_option bad{option, "invalid value '" + text + "' (expected HOST:PORT with an IP address, "
+                                 "e.g. 127.0.0.1:9464 or [::1]:9464)"};
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+        throw bad;
+    std::string host = text.substr(0, colon);
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']')
+            throw bad;
+        host = host.substr(1, host.size() - 2);
+        if (!boost::urls::parse_ipv6_address(host))
+            throw bad;
+    } else if (!boost::urls::parse_ipv4_address(host)) {
+        throw bad;
+    }
+    metrics::config m;
+    m.host = std::move(host);
+    const std::string port = text.substr(colon + 1);
+    std::uint16_t p{};
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || p == 0)
+        throw bad;
+    m.port = p;
+    return m;
 }
 
 app_config build(const po::variables_map& vm)
@@ -322,6 +356,8 @@ app_config build(const po::variables_map& vm)
     cfg.watcher.reconnect_max = std::min<std::chrono::milliseconds>(cfg.watcher.reconnect_max, max_backoff);
     cfg.shutdown_grace = std::chrono::seconds(
         integer<int>("shutdown-grace", vm["shutdown-grace"].as<std::string>(), 0, 3600));
+    if (auto v = str("metrics-address"))
+        cfg.metrics = listen_address("metrics-address", *v);
     return cfg;
 }
 

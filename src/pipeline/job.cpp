@@ -196,6 +196,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         co_return outcome::no_dump;
     }
     stats_.dumps_found += dumps.size();
+    for (const auto& d : dumps)
+        ++(d.type == domain::dump_type::core ? stats_.cores_found : stats_.heap_dumps_found);
     fields.emplace_back("DUMP_PATH", join_paths(dumps));
 
     // A graceful stop before anything was made: leave the container as it is.
@@ -287,6 +289,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                                    << "; the image is kept locally"
                                    << (store_ ? " and its push retried in the background" : "");
                 push_later = true;
+                ++stats_.push_failed;
                 break;
             }
             log::warning(fields) << "push of " << reference << " failed (attempt " << attempt
@@ -344,6 +347,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         auto delivered = co_await outbox_.send(msg);
         stats_.notified += delivered;
         stats_.notify_failed += outbox_.sink_count() - delivered;
+        if (on_notified_)
+            on_notified_(ev, delivered);
         log::debug(fields) << "notified " << delivered << " of " << outbox_.sink_count() << " sink(s) of "
                            << reference;
     }

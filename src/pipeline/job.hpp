@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ struct stats {
     std::uint64_t notified = 0;
     std::uint64_t notify_failed = 0;
     std::uint64_t rate_limited = 0;
+    std::uint64_t cores_found = 0;       ///< dumps_found of type core
+    std::uint64_t heap_dumps_found = 0;  ///< dumps_found of type hprof
+    std::uint64_t push_failed = 0;       ///< pushes given up after the retry window
 };
 
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
@@ -72,6 +76,13 @@ public:
 
     const stats& counters() const noexcept { return stats_; }
 
+    /// Called (on the loop) after a job's notification went out, with how many sinks
+    /// confirmed it then (the rest spooled or failed).
+    void on_notified(std::function<void(const domain::die_event&, std::size_t delivered)> f)
+    {
+        on_notified_ = std::move(f);
+    }
+
 private:
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
@@ -85,6 +96,7 @@ private:
     config cfg_;
     stats stats_;
     std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> commits_;  // per container
+    std::function<void(const domain::die_event&, std::size_t)> on_notified_;
 };
 
 }  // namespace core_interceptor::pipeline

@@ -47,6 +47,8 @@ public:
 
     std::size_t sink_count() const noexcept { return sinks_.size(); }
     const std::vector<sink_stats>& stats() const noexcept { return stats_; }
+    /// The name of sink `i` ("kafka", "rest"), in the order of stats().
+    std::string_view sink_name(std::size_t i) const noexcept { return sinks_[i]->name(); }
 
 private:
     struct lane;

@@ -91,6 +91,7 @@ asio::awaitable<bool> watcher::read_stream()
     const auto where = docker_.endpoint().describe();
     auto version = co_await docker_.negotiate();
     if (!version) {
+        last_error_ = "Docker daemon at " + where + " is not answering: " + version.error().describe();
         if (version.error().code != asio::error::operation_aborted)
             log::warning() << "Docker daemon at " << where << " is not answering: " << version.error().describe();
         co_return false;
@@ -101,6 +102,7 @@ asio::awaitable<bool> watcher::read_stream()
     std::int64_t since = last_time_nano_ != 0 ? last_time_nano_ : opened_at_nano_;
     auto stream = co_await docker_.events(since);
     if (!stream) {
+        last_error_ = "cannot open the event stream of " + where + ": " + stream.error().describe();
         if (stream.error().code != asio::error::operation_aborted)
             log::warning() << "cannot open the event stream of " << where << ": " << stream.error().describe();
         co_return false;
@@ -115,11 +117,13 @@ asio::awaitable<bool> watcher::read_stream()
     for (;;) {
         auto piece = co_await stream->read_some();
         if (!piece) {
+            last_error_ = "event stream of " + where + " ended: " + piece.error().describe();
             if (piece.error().code != asio::error::operation_aborted)
                 log::warning() << "event stream of " << where << " ended: " << piece.error().describe();
             co_return true;
         }
         if (piece->empty()) {
+            last_error_ = "event stream of " + where + " ended";
             log::warning() << "event stream of " << where << " ended";
             co_return true;
         }

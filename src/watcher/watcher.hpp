@@ -54,6 +54,8 @@ public:
     std::uint64_t filtered() const noexcept { return filtered_; }
     /// Lines of the stream that were not valid events.
     std::uint64_t malformed() const noexcept { return malformed_; }
+    /// Why the stream last ended or could not be opened ("" before the first attempt).
+    const std::string& last_error() const noexcept { return last_error_; }
 
 private:
     /// One connection: negotiate, open, read until it ends. True when the stream had opened.
@@ -76,6 +78,7 @@ private:
     std::uint64_t events_ = 0;
     std::uint64_t malformed_ = 0;
     std::uint64_t filtered_ = 0;
+    std::string last_error_;
 };
 
 }  // namespace core_interceptor::watcher

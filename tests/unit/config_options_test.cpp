@@ -132,3 +132,37 @@ TEST_CASE("config: sinks, headers and verbosity")
     CHECK(c.rest->headers == std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer s3cret"}});
     CHECK(c.logging.min_level == log::level::trace);
 }
+
+TEST_CASE("config: --metrics-address takes an IP address and a port; unset opens nothing")
+{
+    {
+        auto r = parse({});
+        REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+        CHECK_FALSE(std::get<config::app_config>(r.parsed).metrics);
+    }
+    struct good_case {
+        const char* text;
+        const char* host;
+        unsigned port;
+    };
+    for (const auto& g : {good_case{"127.0.0.1:9464", "127.0.0.1", 9464}, good_case{"0.0.0.0:1", "0.0.0.0", 1},
+                          good_case{"[::1]:65535", "::1", 65535}}) {
+        INFO(g.text);
+        auto r = parse({"--metrics-address", g.text});
+        REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+        const auto& m = std::get<config::app_config>(r.parsed).metrics;
+        REQUIRE(m);
+        CHECK(m->host == g.host);
+        CHECK(m->port == g.port);
+    }
+    for (const char* bad : {"nope", "127.0.0.1", "127.0.0.1:", ":9464", "127.0.0.1:0", "127.0.0.1:65536",
+                            "127.0.0.1:94x", "localhost:9464", "::1:9464", "[::1]", "[nope]:9464", "1.2.3:80"}) {
+        INFO(bad);
+        auto r = parse({"--metrics-address", bad});
+        REQUIRE(std::holds_alternative<int>(r.parsed));
+        CHECK(std::get<int>(r.parsed) == 2);
+        CHECK(r.err.find("--metrics-address") != std::string::npos);
+        CHECK(r.err.find(bad) != std::string::npos);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+}

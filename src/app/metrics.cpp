@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+#include "app/metrics.hpp"
+
+#include "sinks/outbox.hpp"
+#include "watcher/watcher.hpp"
+
+namespace core_interceptor::app {
+namespace {
+
+using metrics::family;
+using metrics::kind;
+
+constexpr pipeline::outcome all_outcomes[] = {
+    pipeline::outcome::no_dump,
+    pipeline::outcome::already_reported,
+    pipeline::outcome::rate_limited,
+    pipeline::outcome::gone,
+    pipeline::outcome::probe_failed,
+    pipeline::outcome::commit_failed,
+    pipeline::outcome::committed,
+    pipeline::outcome::pushed,
+    pipeline::outcome::cancelled,
+    pipeline::outcome::engine_unavailable,
+};
+static_assert(std::size(all_outcomes) ==
+              std::tuple_size_v<decltype(daemon_counters::dies_by_outcome)>);
+
+family scalar(std::string name, std::string help, kind k, double v)
+{
+    return family{std::move(name), std::move(help), k, {{{}, v}}, {}};
+}
+
+double d(std::uint64_t v)
+{
+    return static_cast<double>(v);
+}
+
+}  // namespace
+
+std::string_view to_string(pipeline::outcome o) noexcept
+{
+    switch (o) {
+    case pipeline::outcome::no_dump: return "no_dump";
+    case pipeline::outcome::already_reported: return "already_reported";
+    case pipeline::outcome::rate_limited: return "rate_limited";
+    case pipeline::outcome::gone: return "gone";
+    case pipeline::outcome::probe_failed: return "probe_failed";
+    case pipeline::outcome::commit_failed: return "commit_failed";
+    case pipeline::outcome::committed: return "committed";
+    case pipeline::outcome::pushed: return "pushed";
+    case pipeline::outcome::cancelled: return "cancelled";
+    case pipeline::outcome::engine_unavailable: return "engine_unavailable";
+    }
+    return "unknown";
+}
+
+std::vector<double> notification_latency_buckets()
+{
+    return {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+}
+
+std::vector<metrics::family> collect(const metric_sources &s)
+{
+    std::vector<family> out;
+    out.push_back(
+        scalar("core_interceptor_events_received_total",
+               "Container die events received from the Docker event stream (after de-duplication).",
+               kind::counter,
+               d(s.watcher.events())));
+    out.push_back(scalar(
+        "core_interceptor_events_filtered_total",
+        "Die events not handled because of --include-label, --exclude-label or --include-image.",
+        kind::counter,
+        d(s.watcher.filtered())));
+
+    family dies{"core_interceptor_dies_handled_total",
+                "Container deaths handled, by outcome.",
+                kind::counter,
+                {},
+                {}};
+    for (auto o : all_outcomes)
+        dies.samples.push_back({{{"outcome", std::string(to_string(o))}},
+                                d(s.daemon.dies_by_outcome[static_cast<std::size_t>(o)])});
+    out.push_back(std::move(dies));
+
+    out.push_back(family{"core_interceptor_dumps_found_total",
+                         "Dumps found in dead containers, by type.",
+                         kind::counter,
+                         {{{{"type", "core"}}, d(s.pipeline.cores_found)},
+                          {{{"type", "hprof"}}, d(s.pipeline.heap_dumps_found)}},
+                         {}});
+    out.push_back(scalar("core_interceptor_images_pushed_total",
+                         "Committed images pushed to the registry.",
+                         kind::counter,
+                         d(s.pipeline.pushed)));
+    out.push_back(
+        scalar("core_interceptor_images_push_failed_total",
+               "Pushes given up after --push-retry-window (the image is kept locally and retried).",
+               kind::counter,
+               d(s.pipeline.push_failed)));
+
+    family delivered{"core_interceptor_notifications_delivered_total",
+                     "Notifications confirmed by a sink (Kafka delivery report, REST 2xx), "
+                     "redeliveries included.",
+                     kind::counter,
+                     {},
+                     {}};
+    family failed{"core_interceptor_notifications_failed_total",
+                  "Notification delivery attempts that failed (each is retried or spooled).",
+                  kind::counter,
+                  {},
+                  {}};
+    family spooled{"core_interceptor_notifications_spooled_total",
+                   "Notifications put in the spool of the state directory for later redelivery.",
+                   kind::counter,
+                   {},
+                   {}};
+    family rejected{"core_interceptor_notifications_rejected_total",
+                    "Notifications refused for good by a sink (HTTP 4xx), not retried.",
+                    kind::counter,
+                    {},
+                    {}};
+    const auto &per_sink = s.outbox.stats();
+    for (std::size_t i = 0; i < per_sink.size(); ++i) {
+        const metrics::labels l{{"sink", std::string(s.outbox.sink_name(i))}};
+        delivered.samples.push_back({l, d(per_sink[i].delivered)});
+        failed.samples.push_back({l, d(per_sink[i].failed)});
+        spooled.samples.push_back({l, d(per_sink[i].spooled)});
+        rejected.samples.push_back({l, d(per_sink[i].rejected)});
+    }
+    out.push_back(std::move(delivered));
+    out.push_back(std::move(failed));
+    out.push_back(std::move(spooled));
+    out.push_back(std::move(rejected));
+
+    out.push_back(scalar("core_interceptor_jobs_in_flight",
+                         "Containers being handled now.",
+                         kind::gauge,
+                         d(s.jobs_in_flight)));
+    out.push_back(scalar("core_interceptor_docker_event_stream_connected",
+                         "1 while the Docker event stream is open, else 0.",
+                         kind::gauge,
+                         s.watcher.connected() ? 1 : 0));
+    out.push_back(family{"core_interceptor_die_to_notification_seconds",
+                         "From the die event to the notification confirmed by at least one sink.",
+                         kind::histogram,
+                         {},
+                         {{{}, &s.daemon.die_to_notification}}});
+    out.push_back(
+        scalar("core_interceptor_docker_read_bytes_total",
+               "Bytes read from the Docker daemon's socket (events, API answers, archive probes).",
+               kind::counter,
+               d(s.docker_bytes_read)));
+    return out;
+}
+
+std::optional<std::string> health(const watcher::watcher &w)
+{
+    if (w.connected())
+        return std::nullopt;
+    if (w.last_error().empty())
+        return std::string("docker event stream not connected yet");
+    return "docker event stream not connected: " + w.last_error();
+}
+
+}  // namespace core_interceptor::app

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "metrics/registry.hpp"
+#include "pipeline/job.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core_interceptor::sinks {
+class outbox;
+}
+namespace core_interceptor::watcher {
+class watcher;
+}
+
+namespace core_interceptor::app {
+
+/// "no_dump", "pushed", ...: the `outcome` label of dies handled.
+std::string_view to_string(pipeline::outcome o) noexcept;
+
+/// Buckets of die-to-notification seconds: a commit takes about a second, a push seconds to
+/// minutes, and a failing push is retried for --push-retry-window (180 s by default).
+std::vector<double> notification_latency_buckets();
+
+/// What the daemon counts itself, beside the counters its parts keep.
+struct daemon_counters {
+    std::array<std::uint64_t, 10> dies_by_outcome{};  ///< indexed by pipeline::outcome
+    metrics::histogram die_to_notification{notification_latency_buckets()};
+};
+
+/// Everything a scrape reads, at scrape time.
+struct metric_sources {
+    const watcher::watcher &watcher;
+    const pipeline::stats &pipeline;
+    const sinks::outbox &outbox;
+    std::uint64_t docker_bytes_read = 0;
+    std::size_t jobs_in_flight = 0;
+    const daemon_counters &daemon;
+};
+
+/// The metric families of the daemon (names follow the Prometheus conventions:
+/// core_interceptor_ prefix, _total counters, seconds and bytes).
+std::vector<metrics::family> collect(const metric_sources &s);
+
+/// Nothing while the event stream is open, else why not (for /healthz).
+std::optional<std::string> health(const watcher::watcher &w);
+
+}  // namespace core_interceptor::app
