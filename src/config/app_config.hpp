@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace core_interceptor::config {
 
@@ -33,6 +35,8 @@ struct app_config {
     std::size_t queue_capacity = 1024;
     /// On SIGTERM, in-flight jobs get this long to finish before they are cancelled.
     std::chrono::milliseconds shutdown_grace{2000};
+    /// `--process`: handle these (exited) containers, names or IDs, now and exit; no event stream.
+    std::vector<std::string> process;
 };
 
 }  // namespace core_interceptor::config

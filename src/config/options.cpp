@@ -90,6 +90,11 @@ po::options_description describe_options()
             "images committed per container per hour (0: no limit)")
         ("retry-max-backoff", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
             "longest wait between retries of a push or a notification")
+        ("process", po::value<std::vector<std::string>>()->multitoken()->value_name("CONTAINER..."),
+            "handle these exited containers (names or IDs) now and exit, without watching events; "
+            "takes several names and is repeatable")
+        ("dry-run", po::bool_switch(),
+            "probe and log what would be committed, pushed and notified; change nothing")
         ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
             "trace|debug|info|warning|error")
         ("verbosity,v", po::value<std::string>()->value_name("N"),
@@ -322,6 +327,21 @@ app_config build(const po::variables_map& vm)
     cfg.watcher.reconnect_max = std::min<std::chrono::milliseconds>(cfg.watcher.reconnect_max, max_backoff);
     cfg.shutdown_grace = std::chrono::seconds(
         integer<int>("shutdown-grace", vm["shutdown-grace"].as<std::string>(), 0, 3600));
+    if (vm.count("process")) {
+        // Docker's own rule for names, [a-zA-Z0-9][a-zA-Z0-9_.-]*, which IDs and ID prefixes
+        // meet too; a leading '/' (as `docker inspect` prints names) is dropped.
+        for (auto name : vm["process"].as<std::vector<std::string>>()) {
+            if (name.starts_with('/'))
+                name.erase(0, 1);
+            bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
+            for (char c : name)
+                ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+            if (!ok)
+                throw bad_option{"process", "invalid container name or ID '" + name + "'"};
+            cfg.process.push_back(std::move(name));
+        }
+    }
+    cfg.pipeline.dry_run = vm["dry-run"].as<bool>();
     return cfg;
 }
 

@@ -131,6 +131,12 @@ result<domain::container_info> parse_inspect(std::string_view body)
     if (auto* code = state->as_object().if_contains("ExitCode"); code && code->is_int64())
         info.exit_code = static_cast<int>(code->as_int64());
     info.finished_nano = parse_rfc3339_nano(str(state->as_object(), "FinishedAt"));
+    info.status = str(state->as_object(), "Status");
+    if (auto* c = o.if_contains("Config"); c && c->is_object())
+        if (auto* l = c->as_object().if_contains("Labels"); l && l->is_object())
+            for (const auto& [key, value] : l->as_object())
+                if (value.is_string())
+                    info.labels.emplace_back(std::string(key), std::string(value.as_string()));
     if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
         if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
             info.auto_remove = ar->as_bool();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace core_interceptor::domain {
@@ -25,6 +26,8 @@ struct container_info {
     std::string image_id;
     int exit_code = 0;
     bool auto_remove = false;
+    std::string status;  ///< State.Status: "exited", "dead", "running", "paused", "created", ...
+    std::vector<std::pair<std::string, std::string>> labels;  ///< Config.Labels
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
 };
 
