@@ -331,6 +331,8 @@ app_config build(const po::variables_map& vm)
         // Docker's own rule for names, [a-zA-Z0-9][a-zA-Z0-9_.-]*, which IDs and ID prefixes
         // meet too; a leading '/' (as `docker inspect` prints names) is dropped.
         for (auto name : vm["process"].as<std::vector<std::string>>()) {
+            if (name.empty())
+                continue;  // "process =" in the INI file names no container
             if (name.starts_with('/'))
                 name.erase(0, 1);
             bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
@@ -364,6 +366,10 @@ std::variant<app_config, int> parse(int argc, const char* const argv[], std::ost
             out << "core_interceptor " << CORE_INTERCEPTOR_VERSION << '\n';
             return 0;
         }
+        if (vm.count("process"))
+            for (const auto& name : vm["process"].as<std::vector<std::string>>())
+                if (name.empty())
+                    throw bad_option{"process", "empty container name"};
         if (vm.count("config")) {
             const auto& file = vm["config"].as<std::string>();
             std::ifstream in(file);
