@@ -100,21 +100,36 @@ outcome job_runner::would_handle(const domain::die_event& ev,
     if (cfg_.registry)
         log::info(fields) << "dry run: would push " << reference
                           << (cfg_.keep_image ? " and keep it locally" : " and then delete it locally");
+    // What a successful push would announce.
+    const auto note = notification_for(ev, info, dumps, name, tag, reference, cfg_.registry.has_value(), "");
+    log::info(fields) << "dry run: would notify " << outbox_.sink_count() << " sink(s) with "
+                      << domain::to_json(note);
+    return outcome::dry_run;
+}
+
+domain::notification job_runner::notification_for(const domain::die_event& ev,
+                                                  const domain::container_info& info,
+                                                  const std::vector<domain::dump_info>& dumps,
+                                                  const std::string& name,
+                                                  const std::string& tag,
+                                                  const std::string& reference,
+                                                  bool pushed,
+                                                  const std::string& digest) const
+{
     domain::notification note;
     note.id = ev.id + "-" + std::to_string(ev.time_nano);
     note.timestamp = std::chrono::system_clock::now();
-    note.pushed = cfg_.registry.has_value();  // what a successful push would announce
+    note.pushed = pushed;
     note.name = name;
     note.tag = tag;
     note.hostname = cfg_.hostname;
     note.image = reference;
     note.registry = cfg_.registry ? cfg_.registry->host : std::string{};
+    note.digest = digest;
     note.container = info;
     note.container.id = ev.id;
     note.dumps = dumps;
-    log::info(fields) << "dry run: would notify " << outbox_.sink_count() << " sink(s) with "
-                      << domain::to_json(note);
-    return outcome::dry_run;
+    return note;
 }
 
 asio::awaitable<outcome> job_runner::run(domain::die_event ev)
@@ -344,18 +359,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     }
 
     // Notify every sink concurrently; each failure is logged.
-    note.id = ev.id + "-" + std::to_string(ev.time_nano);
-    note.timestamp = std::chrono::system_clock::now();
-    note.pushed = pushed;
-    note.name = name;
-    note.tag = tag;
-    note.hostname = cfg_.hostname;
-    note.image = reference;
-    note.registry = cfg_.registry ? cfg_.registry->host : std::string{};
-    note.digest = digest;
-    note.container = *info;
-    note.container.id = ev.id;
-    note.dumps = dumps;
+    note = notification_for(ev, *info, dumps, name, tag, reference, pushed, digest);
     const std::string body = domain::to_json(note);
     if (push_later && store_) {
         try {

@@ -85,6 +85,15 @@ private:
                          const std::string& repo,
                          const std::string& tag,
                          const std::vector<std::pair<std::string, std::string>>& fields);
+    /// The notification of SPEC §5 for an image made of `ev`'s container.
+    domain::notification notification_for(const domain::die_event& ev,
+                                          const domain::container_info& info,
+                                          const std::vector<domain::dump_info>& dumps,
+                                          const std::string& name,
+                                          const std::string& tag,
+                                          const std::string& reference,
+                                          bool pushed,
+                                          const std::string& digest) const;
     /// Counts and reports a container removed before its probe (SPEC §4a, --rm).
     outcome removed(const domain::die_event& ev, const std::vector<std::pair<std::string, std::string>>& fields);
 

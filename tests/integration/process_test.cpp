@@ -68,6 +68,28 @@ container crashed_container(shared_parts& p, const std::string& what)
     return c;
 }
 
+/// After a dry run with the same state directory: `--process` of the container pushes its
+/// dump, and each sink holds exactly one notification, the real one.
+void check_real_run_pushes(shared_parts& p,
+                           const ts::mock_kafka& kafka,
+                           const ts::http_sink& rest,
+                           const std::filesystem::path& state_dir,
+                           const container& c)
+{
+    auto real = run_daemon(p, kafka, rest, state_dir, {"--process", c.name});
+    INFO("real run stdout:\n", real.out, "\nstderr:\n", real.err);
+    REQUIRE_FALSE(real.timed_out);
+    CHECK(real.status.describe() == "exit 0");
+    CHECK(line_for(real, c.name).find("dump pushed") != std::string::npos);
+    CHECK(registry_has(p, c.tag()));
+    CHECK(kafka.wait_for(1, notification_timeout));
+    std::this_thread::sleep_for(quiet_period);
+    check_sink("Kafka", kafka_record(kafka), {c.id}, true);
+    check_sink("REST", rest_record(rest), {c.id}, true);
+    CHECK(kafka_record(kafka).total == 1);
+    CHECK(rest_record(rest).total == 1);
+}
+
 TEST_CASE("--process: exited containers are handled now, a missing or running one fails it")
 {
     const auto bin = daemon_binary();
@@ -174,19 +196,7 @@ TEST_CASE("--dry-run --process: logs the image, reference and notification, chan
     CHECK(has_file(*p, c.name, "/tmp/core"));
 
     // A real run still handles it: the dry run remembered nothing.
-    auto real = run_daemon(*p, kafka, rest, work / "state", {"--process", c.name});
-    INFO("real run stdout:\n", real.out, "\nstderr:\n", real.err);
-    REQUIRE_FALSE(real.timed_out);
-    CHECK(real.status.describe() == "exit 0");
-    CHECK(line_for(real, c.name).find("dump pushed") != std::string::npos);
-    CHECK(registry_has(*p, c.tag()));
-    CHECK(kafka.wait_for(1, notification_timeout));
-    std::this_thread::sleep_for(quiet_period);
-    // Exactly one notification per sink: the real one.
-    check_sink("Kafka", kafka_record(kafka), {c.id}, true);
-    check_sink("REST", rest_record(rest), {c.id}, true);
-    CHECK(kafka_record(kafka).total == 1);
-    CHECK(rest_record(rest).total == 1);
+    check_real_run_pushes(*p, kafka, rest, work / "state", c);
     remove_all_containers(*p);
 }
 
@@ -228,19 +238,7 @@ TEST_CASE("--dry-run while watching events: a crash is detected and logged, noth
     CHECK(has_file(*p, c.name, "/tmp/core"));
 
     // The same state directory: a real run afterwards still handles the death.
-    auto real = run_daemon(*p, kafka, rest, work / "state", {"--process", c.name});
-    INFO("real run stdout:\n", real.out, "\nstderr:\n", real.err);
-    REQUIRE_FALSE(real.timed_out);
-    CHECK(real.status.describe() == "exit 0");
-    CHECK(line_for(real, c.name).find("dump pushed") != std::string::npos);
-    CHECK(registry_has(*p, c.tag()));
-    CHECK(kafka.wait_for(1, notification_timeout));
-    std::this_thread::sleep_for(quiet_period);
-    // Exactly one notification per sink: the real one, none from the dry run.
-    check_sink("Kafka", kafka_record(kafka), {c.id}, true);
-    check_sink("REST", rest_record(rest), {c.id}, true);
-    CHECK(kafka_record(kafka).total == 1);
-    CHECK(rest_record(rest).total == 1);
+    check_real_run_pushes(*p, kafka, rest, work / "state", c);
     remove_all_containers(*p);
 }
 
