@@ -231,12 +231,16 @@ private:
         std::vector<std::string> lines(names.size());
         std::vector<bool> ok(names.size(), false);
         std::vector<std::optional<pipeline::outcome>> outcomes(names.size());
+        std::map<std::string, std::size_t> first_named;  // container ID -> its first name given
+        std::map<std::size_t, std::size_t> same_as;       // a name given again -> the first one
         auto v = co_await docker_.negotiate();
+        if (!v)
+            log::error() << "--process: the Docker daemon at " << docker_.endpoint().describe()
+                         << " does not answer: " << v.error().describe();
         for (std::size_t i = 0; i < names.size(); ++i) {
             const auto& name = names[i];
             if (!v) {
-                lines[i] = "failed: the Docker daemon at " + docker_.endpoint().describe() +
-                           " does not answer: " + v.error().describe();
+                lines[i] = "failed: the Docker daemon does not answer";
                 continue;
             }
             if (stopping_) {
@@ -251,12 +255,17 @@ private:
                 continue;
             }
             if (info->status != "exited" && info->status != "dead") {
-                lines[i] = "failed: it is " + (info->status.empty() ? std::string("not exited") : info->status) +
-                           "; only exited containers can be processed";
+                const std::string why = "is " + (info->status.empty() ? std::string("not exited") : info->status) +
+                                        "; only exited containers can be processed";
+                lines[i] = "failed: it " + why;
                 log::error({{"CONTAINER_ID", info->id}, {"CONTAINER_NAME", info->name}})
                     << "--process " << name << ": container " << info->name << " (" << info->id.substr(0, 12)
-                    << ") is " << (info->status.empty() ? std::string("not exited") : info->status)
-                    << "; only exited containers can be processed";
+                    << ") " << why;
+                continue;
+            }
+            // Named twice (name and ID): one job, or two would commit it at once.
+            if (auto [it, first] = first_named.emplace(info->id, i); !first) {
+                same_as[i] = it->second;
                 continue;
             }
             auto ev = die_event_of(*info);
@@ -282,6 +291,10 @@ private:
                 ok[i] = o == outcome::pushed || o == outcome::no_dump || o == outcome::already_reported ||
                         o == outcome::dry_run || (o == outcome::committed && !cfg_.pipeline.registry);
                 lines[i] += ": " + describe(o);
+            }
+            if (auto it = same_as.find(i); it != same_as.end()) {
+                ok[i] = ok[it->second];
+                lines[i] = "same container as " + names[it->second];
             }
             std::cout << "process " << names[i] << ": " << lines[i] << '\n';
             if (!ok[i])

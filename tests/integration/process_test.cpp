@@ -143,14 +143,15 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
     CHECK(local_images_tagged(*p, clean.tag()).empty());
 
     // Every container handled: exit 0. The core was reported already (same state directory):
-    // no second notification.
+    // no second notification. A container named twice (name and ID) is handled once.
     auto again = run_daemon(*p, kafka, rest, work / "state",
-                            {"--process", clean.id.substr(0, 12), crashed.name});
+                            {"--process", clean.id.substr(0, 12), crashed.name, crashed.id});
     INFO("second run stdout:\n", again.out, "\nstderr:\n", again.err);
     REQUIRE_FALSE(again.timed_out);
     CHECK(again.status.describe() == "exit 0");
     CHECK(line_for(again, clean.id.substr(0, 12)).find("no dump") != std::string::npos);
     CHECK(line_for(again, crashed.name).find("already reported") != std::string::npos);
+    CHECK(line_for(again, crashed.id) == "process " + crashed.id + ": same container as " + crashed.name);
     std::this_thread::sleep_for(quiet_period);
     CHECK(kafka_record(kafka).total == 1);
     CHECK(rest_record(rest).total == 1);
