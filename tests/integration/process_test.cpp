@@ -109,9 +109,16 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
     const auto running = start_container(
         *p, {"still running", shell("sleep 600"), 0, std::nullopt}, unique_name("process-run"));
     const std::string missing = unique_name("process-missing");
+    // The filters apply as they do to events: an opted-out crash is skipped, not committed.
+    const auto skipped = start_container(*p,
+                                         {"opted out", crash_with_core(), 139, "core",
+                                          {"--label", "core_interceptor.skip=true"}},
+                                         unique_name("process-skip"));
+    wait_exited(*p, {skipped});
 
     auto r = run_daemon(*p, kafka, rest, work / "state",
-                        {"--process", crashed.name, clean.name, missing, "--process", running.name});
+                        {"--process", crashed.name, clean.name, missing, "--process", running.name,
+                         skipped.name});
     INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
     p->dockerd.docker({"rm", "-f", running.name}, 60s);
     REQUIRE_FALSE(r.timed_out);
@@ -120,6 +127,8 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
     CHECK(line_for(r, clean.name).find("no dump") != std::string::npos);
     CHECK(line_for(r, missing).find("failed: no such container") != std::string::npos);
     CHECK(line_for(r, running.name).find("failed: it is running") != std::string::npos);
+    CHECK(line_for(r, skipped.name).find("skipped by the filters (core_interceptor.skip=true)") !=
+          std::string::npos);
     // The errors name the container, in the log (and so the journal) too.
     CHECK(r.err.find("--process " + missing + ": no such container") != std::string::npos);
     CHECK(r.err.find("--process " + running.name + ": container " + running.name) !=
@@ -141,6 +150,8 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
                            std::chrono::system_clock::now() - process_timeout);
     }
     CHECK(local_images_tagged(*p, clean.tag()).empty());
+    CHECK(local_images_tagged(*p, skipped.tag()).empty());
+    CHECK_FALSE(registry_has(*p, skipped.tag()));
 
     // Every container handled: exit 0. The core was reported already (same state directory):
     // no second notification. A container named twice (name and ID) is handled once.
