@@ -325,7 +325,7 @@ private:
             co::limiter& l;
             ~release_on_exit() { l.release(); }
         } guard{limiter_};
-        out = co_await runner_->run(std::move(ev));
+        out = co_await runner_->run(ev);
     }
 
     static std::string describe(pipeline::outcome o)
