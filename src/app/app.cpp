@@ -57,7 +57,8 @@ public:
           limiter_(io.get_executor(), cfg.max_concurrency),
           jobs_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a job"); }),
           services_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a service"); }),
-          signals_(io, SIGINT, SIGTERM), watcher_(docker_, cfg.watcher, queue_, &store_)
+          signals_(io, SIGINT, SIGTERM),
+          watcher_(docker_, cfg.watcher, queue_, cfg.pipeline.dry_run ? nullptr : &store_)
     {
         std::vector<sinks::sink*> sinks;
 #if CORE_INTERCEPTOR_HAVE_KAFKA
@@ -102,7 +103,8 @@ public:
         services_.spawn(recover());
         services_.spawn(watcher_.run());
         services_.spawn(dispatch());
-        services_.spawn(outbox_->run_redelivery());
+        if (!cfg_.pipeline.dry_run)  // a dry run sends nothing, spooled notifications included
+            services_.spawn(outbox_->run_redelivery());
         services_.spawn(runner_->retry_failed_pushes(cfg_.delivery.backoff_max));
         if (metrics_)
             services_.spawn(metrics_->run());
@@ -114,6 +116,16 @@ public:
     }
 
     int exit_status() const noexcept { return exit_status_; }
+
+    /// --process: handles the named containers now, then ends the run; no event stream.
+    void start_processing()
+    {
+        asio::co_spawn(io_, process(cfg_.process), [this](std::exception_ptr e) {
+            if (e)
+                on_exception(e, "--process");
+        });
+        asio::co_spawn(io_, wait_for_signal(), asio::detached);
+    }
 
 private:
     /// Takes die events off the queue and spawns a job for each, at most max_concurrency at
@@ -200,16 +212,15 @@ private:
             auto info = co_await docker_.inspect(id);
             if (!info || info->finished_nano < since)
                 continue;
-            domain::die_event ev{info->id, info->name, info->image, info->finished_nano, info->labels};
-            ev.attributes.emplace_back("name", info->name);
-            ev.attributes.emplace_back("image", info->image);
+            auto ev = die_event_of(*info);
             if (std::string why; !domain::accepts(cfg_.watcher.filter, ev, &why)) {
                 log::debug({{"CONTAINER_ID", ev.id}}) << "catch-up: container " << ev.name << " ("
                                                        << ev.id.substr(0, 12) << ") not handled: " << why;
                 continue;
             }
             try {
-                store_.job_started(ev);
+                if (!cfg_.pipeline.dry_run)
+                    store_.job_started(ev);
             } catch (const std::exception& e) {
                 log::error({{"CONTAINER_ID", ev.id}}) << "cannot record the death of " << ev.name << ": " << e.what();
             }
@@ -219,6 +230,143 @@ private:
                 co_return;
         }
         log::info() << "catch-up: " << found << " container(s) died while no one was watching";
+    }
+
+    /// The die event of an exited container, as the event stream would have carried it: the
+    /// time is State.FinishedAt, the attributes are its labels plus name, image and exit code.
+    static domain::die_event die_event_of(const domain::container_info& info)
+    {
+        domain::die_event ev{info.id, info.name, info.image, info.finished_nano, info.labels};
+        ev.attributes.emplace_back("name", info.name);
+        ev.attributes.emplace_back("image", info.image);
+        ev.attributes.emplace_back("exitCode", std::to_string(info.exit_code));
+        return ev;
+    }
+
+    /// --process: resolves each name, runs a job for each exited container (at most
+    /// max_concurrency at once), waits for every notification to be delivered or spooled,
+    /// prints one line per container and sets the exit status: 1 when any was not handled.
+    asio::awaitable<void> process(std::vector<std::string> names)
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_await asio::this_coro::throw_if_cancelled(false);
+        std::vector<std::string> lines(names.size());
+        std::vector<bool> ok(names.size(), false);
+        std::vector<std::optional<pipeline::outcome>> outcomes(names.size());
+        std::map<std::string, std::size_t> first_named;  // container ID -> its first name given
+        std::map<std::size_t, std::size_t> same_as;       // a name given again -> the first one
+        auto v = co_await docker_.negotiate();
+        if (!v)
+            log::error() << "--process: the Docker daemon at " << docker_.endpoint().describe()
+                         << " does not answer: " << v.error().describe();
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            const auto& name = names[i];
+            if (!v) {
+                lines[i] = "failed: the Docker daemon does not answer";
+                continue;
+            }
+            if (stopping_) {
+                lines[i] = "not handled: interrupted";
+                continue;
+            }
+            auto info = co_await docker_.inspect(name);
+            if (!info) {
+                lines[i] = info.error().code == errc::not_found ? "failed: no such container"
+                                                                : "failed: cannot inspect it: " + info.error().describe();
+                log::error({{"CONTAINER_NAME", name}}) << "--process " << name << ": " << lines[i].substr(8);
+                continue;
+            }
+            if (info->status != "exited" && info->status != "dead") {
+                const std::string why = "is " + (info->status.empty() ? std::string("not exited") : info->status) +
+                                        "; only exited containers can be processed";
+                lines[i] = "failed: it " + why;
+                log::error({{"CONTAINER_ID", info->id}, {"CONTAINER_NAME", info->name}})
+                    << "--process " << name << ": container " << info->name << " (" << info->id.substr(0, 12)
+                    << ") " << why;
+                continue;
+            }
+            // Named twice (name and ID): one job, or two would commit it at once.
+            if (auto [it, first] = first_named.emplace(info->id, i); !first) {
+                same_as[i] = it->second;
+                continue;
+            }
+            auto ev = die_event_of(*info);
+            if (std::string why; !domain::accepts(cfg_.watcher.filter, ev, &why)) {
+                lines[i] = "skipped by the filters (" + why + ")";
+                ok[i] = true;
+                continue;
+            }
+            if (auto ec = co_await limiter_.acquire()) {
+                lines[i] = "not handled: interrupted";
+                continue;
+            }
+            lines[i] = info->name + " (" + info->id.substr(0, 12) + ")";
+            jobs_.spawn(process_one(std::move(ev), outcomes[i]));
+        }
+        co_await jobs_.join();
+
+        using pipeline::outcome;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (outcomes[i]) {
+                const auto o = *outcomes[i];
+                // Without a registry a committed image is the goal; with one it means the push failed.
+                ok[i] = o == outcome::pushed || o == outcome::no_dump || o == outcome::already_reported ||
+                        o == outcome::dry_run || (o == outcome::committed && !cfg_.pipeline.registry);
+                lines[i] += ": " + describe(o);
+            }
+            if (auto it = same_as.find(i); it != same_as.end()) {
+                ok[i] = ok[it->second];
+                lines[i] = "same container as " + names[it->second];
+            }
+            std::cout << "process " << names[i] << ": " << lines[i] << '\n';
+            if (!ok[i])
+                exit_status_ = 1;
+        }
+        std::cout.flush();
+        if (stopping_)
+            co_return;  // SIGTERM/SIGINT: shutdown() flushes Kafka and ends the run
+        stopping_ = true;
+        error_code ignored;  // a signal_set with no pending wait has nothing to cancel
+        signals_.cancel(ignored);
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+        if (producer_) {
+            if (auto left = producer_->flush(cfg_.kafka->flush_timeout)) {
+                log::error() << left << " Kafka notification(s) still undelivered at exit";
+                exit_status_ = 1;
+            }
+            producer_->close();
+        }
+#endif
+    }
+
+    /// One --process job: its outcome in `out`; frees its concurrency slot however it ends.
+    /// `out` lives in process(), which joins every job before it returns.
+    asio::awaitable<void> process_one(domain::die_event ev, std::optional<pipeline::outcome>& out)
+    {
+        struct release_on_exit {
+            co::limiter& l;
+            ~release_on_exit() { l.release(); }
+        } guard{limiter_};
+        out = co_await runner_->run(ev);
+    }
+
+    static std::string describe(pipeline::outcome o)
+    {
+        using pipeline::outcome;
+        switch (o) {
+        case outcome::no_dump: return "no dump";
+        case outcome::already_reported: return "its dump was already reported";
+        case outcome::rate_limited: return "failed: over --max-per-container, not committed";
+        case outcome::gone: return "failed: removed before it could be probed";
+        case outcome::probe_failed: return "failed: cannot probe it";
+        case outcome::commit_failed: return "failed: dump found, cannot commit";
+        case outcome::committed: return "dump committed, not pushed";
+        case outcome::pushed: return "dump pushed";
+        case outcome::cancelled: return "not handled: interrupted";
+        case outcome::engine_unavailable: return "failed: the Docker daemon went away";
+        case outcome::dry_run: return "dump found (dry run: nothing done)";
+        }
+        return "unknown";
     }
 
     /// One job; frees its concurrency slot however it ends.
@@ -252,7 +400,8 @@ private:
                                                  << ") again in " << delay.count() << " ms, once the Docker "
                                                  << "daemon answers";
             jobs_.spawn(requeue_later(ev, delay));
-        } else if (outcome != pipeline::outcome::cancelled && outcome != pipeline::outcome::engine_unavailable) {
+        } else if (outcome != pipeline::outcome::cancelled && outcome != pipeline::outcome::engine_unavailable &&
+                   !cfg_.pipeline.dry_run) {  // a dry run leaves the death for a real run
             retries_.erase(id);
             try {
                 store_.job_finished(ev);
@@ -523,7 +672,10 @@ int run(const config::app_config& cfg)
                      << ": " << ec.message();
         return 1;
     }
-    d->start();
+    if (cfg.process.empty())
+        d->start();
+    else
+        d->start_processing();
     io.run();
     return d->exit_status();
 }

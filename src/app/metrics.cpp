@@ -21,9 +21,12 @@ constexpr pipeline::outcome all_outcomes[] = {
     pipeline::outcome::pushed,
     pipeline::outcome::cancelled,
     pipeline::outcome::engine_unavailable,
+    pipeline::outcome::dry_run,
 };
 static_assert(std::size(all_outcomes) ==
               std::tuple_size_v<decltype(daemon_counters::dies_by_outcome)>);
+// dry_run is the last enumerator: a new outcome must be added above and to to_string().
+static_assert(static_cast<std::size_t>(pipeline::outcome::dry_run) + 1 == std::size(all_outcomes));
 
 family scalar(std::string name, std::string help, kind k, double v)
 {
@@ -50,6 +53,7 @@ std::string_view to_string(pipeline::outcome o) noexcept
     case pipeline::outcome::pushed: return "pushed";
     case pipeline::outcome::cancelled: return "cancelled";
     case pipeline::outcome::engine_unavailable: return "engine_unavailable";
+    case pipeline::outcome::dry_run: return "dry_run";
     }
     return "unknown";
 }

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace core_interceptor::config {
 
@@ -36,6 +38,8 @@ struct app_config {
     std::chrono::milliseconds shutdown_grace{2000};
     /// `--metrics-address`: the /metrics and /healthz server; unset, no port is opened.
     std::optional<metrics::config> metrics;
+    /// `--process`: handle these (exited) containers, names or IDs, now and exit; no event stream.
+    std::vector<std::string> process;
 };
 
 }  // namespace core_interceptor::config

@@ -95,6 +95,11 @@ po::options_description describe_options()
             "longest wait between retries of a push or a notification")
         ("metrics-address", po::value<std::string>()->value_name("HOST:PORT"),
             "serve Prometheus /metrics and /healthz here (e.g. 127.0.0.1:9464); unset: no server")
+        ("process", po::value<std::vector<std::string>>()->multitoken()->value_name("CONTAINER..."),
+            "handle these exited containers (names or IDs) now and exit, without watching events; "
+            "takes several names and is repeatable")
+        ("dry-run", po::bool_switch(),
+            "probe and log what would be committed, pushed and notified; change nothing")
         ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
             "trace|debug|info|warning|error")
         ("verbosity,v", po::value<std::string>()->value_name("N"),
@@ -358,6 +363,23 @@ app_config build(const po::variables_map& vm)
         integer<int>("shutdown-grace", vm["shutdown-grace"].as<std::string>(), 0, 3600));
     if (auto v = str("metrics-address"))
         cfg.metrics = listen_address("metrics-address", *v);
+    if (vm.count("process")) {
+        // Docker's own rule for names, [a-zA-Z0-9][a-zA-Z0-9_.-]*, which IDs and ID prefixes
+        // meet too; a leading '/' (as `docker inspect` prints names) is dropped.
+        for (auto name : vm["process"].as<std::vector<std::string>>()) {
+            if (name.empty())
+                continue;  // "process =" in the INI file names no container
+            if (name.starts_with('/'))
+                name.erase(0, 1);
+            bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
+            for (char c : name)
+                ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+            if (!ok)
+                throw bad_option{"process", "invalid container name or ID '" + name + "'"};
+            cfg.process.push_back(std::move(name));
+        }
+    }
+    cfg.pipeline.dry_run = vm["dry-run"].as<bool>();
     return cfg;
 }
 
@@ -380,6 +402,10 @@ std::variant<app_config, int> parse(int argc, const char* const argv[], std::ost
             out << "core_interceptor " << CORE_INTERCEPTOR_VERSION << '\n';
             return 0;
         }
+        if (vm.count("process"))
+            for (const auto& name : vm["process"].as<std::vector<std::string>>())
+                if (name.empty())
+                    throw bad_option{"process", "empty container name"};
         if (vm.count("config")) {
             const auto& file = vm["config"].as<std::string>();
             std::ifstream in(file);

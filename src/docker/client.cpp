@@ -136,6 +136,7 @@ result<domain::container_info> parse_inspect(std::string_view body)
     if (auto* code = state->as_object().if_contains("ExitCode"); code && code->is_int64())
         info.exit_code = static_cast<int>(code->as_int64());
     info.finished_nano = parse_rfc3339_nano(str(state->as_object(), "FinishedAt"));
+    info.status = str(state->as_object(), "Status");
     if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
         if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
             info.auto_remove = ar->as_bool();

@@ -26,8 +26,9 @@ struct container_info {
     std::string image_id;
     int exit_code = 0;
     bool auto_remove = false;
+    std::string status;  ///< State.Status: "exited", "dead", "running", "paused", "created", ...
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
-    /// Config.Labels (string values only), for the filters when no event carried them.
+    /// Config.Labels (string values only, at most 256), for the filters when no event carried them.
     std::vector<std::pair<std::string, std::string>> labels;
 };
 

@@ -29,6 +29,9 @@ struct config {
     /// a crash-looping container must not flood the registry.
     std::size_t max_per_container = 10;
     std::chrono::seconds rate_window{3600};
+    /// `--dry-run`: probe and log what would be committed, pushed and notified; change nothing
+    /// (no commit, push, delete or notification, no dump remembered as reported).
+    bool dry_run = false;
 };
 
 }  // namespace core_interceptor::pipeline

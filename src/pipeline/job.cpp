@@ -85,6 +85,53 @@ bool job_runner::over_rate_limit(const std::string& container_id)
     return false;
 }
 
+outcome job_runner::would_handle(const domain::die_event& ev,
+                                 const domain::container_info& info,
+                                 const std::vector<domain::dump_info>& dumps,
+                                 const std::string& name,
+                                 const std::string& repo,
+                                 const std::string& tag,
+                                 const std::vector<log::field>& fields)
+{
+    const std::string reference = repo + ":" + tag;
+    const auto object = domain::object_of(dumps);
+    log::info(fields) << "dry run: would commit container " << info.name << " (" << short_id(ev.id) << ") with "
+                      << object << " dump " << join_paths(dumps) << " as image " << reference;
+    if (cfg_.registry)
+        log::info(fields) << "dry run: would push " << reference
+                          << (cfg_.keep_image ? " and keep it locally" : " and then delete it locally");
+    // What a successful push would announce.
+    const auto note = notification_for(ev, info, dumps, name, tag, reference, cfg_.registry.has_value(), "");
+    log::info(fields) << "dry run: would notify " << outbox_.sink_count() << " sink(s) with "
+                      << domain::to_json(note);
+    return outcome::dry_run;
+}
+
+domain::notification job_runner::notification_for(const domain::die_event& ev,
+                                                  const domain::container_info& info,
+                                                  const std::vector<domain::dump_info>& dumps,
+                                                  const std::string& name,
+                                                  const std::string& tag,
+                                                  const std::string& reference,
+                                                  bool pushed,
+                                                  const std::string& digest) const
+{
+    domain::notification note;
+    note.id = ev.id + "-" + std::to_string(ev.time_nano);
+    note.timestamp = std::chrono::system_clock::now();
+    note.pushed = pushed;
+    note.name = name;
+    note.tag = tag;
+    note.hostname = cfg_.hostname;
+    note.image = reference;
+    note.registry = cfg_.registry ? cfg_.registry->host : std::string{};
+    note.digest = digest;
+    note.container = info;
+    note.container.id = ev.id;
+    note.dumps = dumps;
+    return note;
+}
+
 asio::awaitable<outcome> job_runner::run(domain::die_event ev)
 {
     // Record a total cancellation (graceful stop) without passing it to the Engine call in
@@ -204,7 +251,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     if (co_await co::cancelled())
         co_return outcome::cancelled;
 
-    if (over_rate_limit(ev.id)) {
+    if (!cfg_.dry_run && over_rate_limit(ev.id)) {
         ++stats_.rate_limited;
         log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") left a dump again but was "
                              << "already committed " << cfg_.max_per_container
@@ -233,6 +280,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     const std::string repo = domain::repository(cfg_.registry, name);
     const std::string reference = repo + ":" + tag;
     std::string_view object = domain::object_of(dumps);
+    if (cfg_.dry_run)
+        co_return would_handle(ev, *info, dumps, name, repo, tag, fields);
 
     docker::commit_request creq;
     creq.container_id = ev.id;
@@ -313,18 +362,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     }
 
     // Notify every sink concurrently; each failure is logged.
-    note.id = ev.id + "-" + std::to_string(ev.time_nano);
-    note.timestamp = std::chrono::system_clock::now();
-    note.pushed = pushed;
-    note.name = name;
-    note.tag = tag;
-    note.hostname = cfg_.hostname;
-    note.image = reference;
-    note.registry = cfg_.registry ? cfg_.registry->host : std::string{};
-    note.digest = digest;
-    note.container = *info;
-    note.container.id = ev.id;
-    note.dumps = dumps;
+    note = notification_for(ev, *info, dumps, name, tag, reference, pushed, digest);
     const std::string body = domain::to_json(note);
     if (push_later && store_) {
         try {
@@ -359,7 +397,7 @@ asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds 
 {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
-    if (!store_ || !cfg_.registry)
+    if (!store_ || !cfg_.registry || cfg_.dry_run)
         co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {

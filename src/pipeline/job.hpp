@@ -34,6 +34,7 @@ enum class outcome {
     pushed,           ///< image pushed (and deleted locally unless --keep-image): notified
     cancelled,        ///< shutdown interrupted the job before it could finish
     engine_unavailable, ///< the Docker daemon went away mid-job: run it again once it is back
+    dry_run,          ///< --dry-run: a dump was found; what would be done was logged, nothing done
 };
 
 /// A failure of the connection to the Engine (refused, reset, cut short, timed out), as
@@ -87,6 +88,23 @@ private:
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
     bool over_rate_limit(const std::string& container_id);
+    /// --dry-run: logs the commit, push, delete and notification a real run would make.
+    outcome would_handle(const domain::die_event& ev,
+                         const domain::container_info& info,
+                         const std::vector<domain::dump_info>& dumps,
+                         const std::string& name,
+                         const std::string& repo,
+                         const std::string& tag,
+                         const std::vector<std::pair<std::string, std::string>>& fields);
+    /// The notification of SPEC §5 for an image made of `ev`'s container.
+    domain::notification notification_for(const domain::die_event& ev,
+                                          const domain::container_info& info,
+                                          const std::vector<domain::dump_info>& dumps,
+                                          const std::string& name,
+                                          const std::string& tag,
+                                          const std::string& reference,
+                                          bool pushed,
+                                          const std::string& digest) const;
     /// Counts and reports a container removed before its probe (SPEC §4a, --rm).
     outcome removed(const domain::die_event& ev, const std::vector<std::pair<std::string, std::string>>& fields);
 

@@ -90,6 +90,9 @@ TEST_CASE("config: a bad value gives one line naming the option and exit 2")
         {{"--no-such-option"}, "no-such-option"},
         {{"--config", "/nonexistent/core_interceptor.conf"}, "config"},
         {{"--dump-pattern", "a/b"}, "dump-pattern"},
+        {{"--process"}, "process"},
+        {{"--process", ""}, "process"},
+        {{"--process", "ok", "bad/name"}, "process"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.option);
@@ -165,4 +168,27 @@ TEST_CASE("config: --metrics-address takes an IP address and a port; unset opens
         CHECK(r.err.find(bad) != std::string::npos);
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
+}
+
+TEST_CASE("config: --process takes several names, repeatable; --dry-run is a switch")
+{
+    auto r = parse({"--process", "crashy", "3bb1f33bb805", "--dry-run", "--process", "/other", "--max-concurrency", "2"});
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    const auto& c = std::get<config::app_config>(r.parsed);
+    CHECK(c.process == std::vector<std::string>{"crashy", "3bb1f33bb805", "other"});
+    CHECK(c.pipeline.dry_run);
+    CHECK(c.max_concurrency == 2);
+
+    auto d = parse({"--docker-host", "unix:///var/run/docker.sock"});
+    REQUIRE(std::holds_alternative<config::app_config>(d.parsed));
+    CHECK(std::get<config::app_config>(d.parsed).process.empty());
+    CHECK_FALSE(std::get<config::app_config>(d.parsed).pipeline.dry_run);
+
+    // In the INI file an empty value names no container (the shipped default).
+    auto file = temp_file("process =\ndry-run = true\n");
+    auto f = parse({"--config", file});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
+    CHECK(std::get<config::app_config>(f.parsed).process.empty());
+    CHECK(std::get<config::app_config>(f.parsed).pipeline.dry_run);
 }

@@ -2,12 +2,15 @@
 #include "pipeline/job.hpp"
 
 #include "log/log.hpp"
+#include "state/store.hpp"
 #include "run_coro.hpp"
 
 #include <boost/json/parse.hpp>
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -305,4 +308,75 @@ TEST_CASE("pipeline: a failing sink is logged and does not stop the others")
     CHECK(good.bodies.size() == 1);
     CHECK(runner.counters().notified == 1);
     CHECK(runner.counters().notify_failed == 1);
+}
+
+TEST_CASE("pipeline: --dry-run logs what would be done and commits, pushes, deletes and notifies nothing")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {1 << 20, elf_core()};
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dry_run = true;
+    char dir[] = "/tmp/ci-dry-run-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    std::vector<std::string> logged;
+    {
+        state::store store(dir);
+        asio::io_context io;
+        sinks::outbox box(io.get_executor(), {&sink}, &store, sinks::delivery_config{1});
+        pipeline::job_runner runner(docker, box, &store, cfg);
+        log::capture(&logged);
+        CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::dry_run);
+        log::capture(nullptr);
+        // Only the probe and the inspect that names the image: no commit, push or delete.
+        CHECK(docker.calls ==
+              std::vector<std::string>{"changes", "stat /tmp/core", "read /tmp/core", "inspect"});
+        CHECK(docker.images.empty());
+        CHECK(sink.bodies.empty());
+        CHECK(store.spool_size(sink.name()) == 0);
+        CHECK(store.pending_pushes().empty());
+        // The dump is not remembered: a later real run still handles it.
+        CHECK_FALSE(store.reported(container_id, "/tmp/core", 1 << 20, ""));
+        // Still a dry run at the next death: the rate limit counted nothing either.
+        CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::dry_run);
+    }
+    CHECK_FALSE(state::store(dir).reported(container_id, "/tmp/core", 1 << 20, ""));
+    std::filesystem::remove_all(dir);
+
+    const std::string ref = "127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805";
+    auto line = [&](const std::string& needle) {
+        return std::any_of(logged.begin(), logged.end(), [&](const std::string& l) {
+            return l.starts_with("info dry run: would ") && l.find(needle) != std::string::npos;
+        });
+    };
+    CHECK(line("would commit container crashy (3bb1f33bb805) with core dump /tmp/core as image " + ref));
+    CHECK(line("would push " + ref + " and then delete it locally"));
+    CHECK(line("would notify 1 sink(s) with {"));
+    auto it = std::find_if(logged.begin(), logged.end(),
+                           [](const std::string& l) { return l.find("would notify") != std::string::npos; });
+    REQUIRE(it != logged.end());
+    auto body = boost::json::parse(it->substr(it->find('{'))).as_object();
+    CHECK(body.at("name") == "team/app_2.5-rc1");
+    CHECK(body.at("tag") == "3bb1f33bb805");
+    CHECK(body.at("image").as_string() == ref);
+    CHECK(body.at("pushed") == true);
+    CHECK(body.at("object") == "core");
+    CHECK(body.at("id").as_string() == container_id + "-1795556211143489487");
+}
+
+TEST_CASE("pipeline: --dry-run without a dump logs nothing to do")
+{
+    fake_docker docker;
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dry_run = true;
+    std::vector<std::string> logged;
+    log::capture(&logged);
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
+    log::capture(nullptr);
+    CHECK(docker.calls == std::vector<std::string>{"changes"});
+    CHECK(std::none_of(logged.begin(), logged.end(),
+                       [](const std::string& l) { return l.find("dry run") != std::string::npos; }));
 }
