@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
 
 namespace core_interceptor::config {
 
@@ -33,6 +34,10 @@ struct app_config {
     std::size_t queue_capacity = 1024;
     /// On SIGTERM, in-flight jobs get this long to finish before they are cancelled.
     std::chrono::milliseconds shutdown_grace{2000};
+    /// `--check`: check the configuration and every connection, print one line each, exit.
+    bool check = false;
+    /// The `--registry-auth` file ("" when not given), for `--check` to name.
+    std::string registry_auth_file;
 };
 
 }  // namespace core_interceptor::config
