@@ -195,7 +195,8 @@ bool is_loopback_registry(std::string_view host)
     } else if (auto colon = h.rfind(':'); colon != std::string::npos && h.find(':') == colon) {
         h = h.substr(0, colon);  // host:port (one colon; a bare IPv6 address has several)
     }
-    return h == "localhost" || h == "::1" || h.starts_with("127.");
+    const bool ipv4 = !h.empty() && h.find_first_not_of("0123456789.") == std::string::npos;
+    return h == "localhost" || h == "::1" || (ipv4 && h.starts_with("127."));
 }
 
 std::string registry_probe_url(const domain::registry_target& r)
