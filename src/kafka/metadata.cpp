@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kafka/metadata.hpp"
 
+#include "kafka/conf.hpp"
 #include "kafka/producer.hpp"
 
 #include <librdkafka/rdkafka.h>
@@ -40,15 +41,8 @@ result<cluster_metadata> fetch_metadata(const std::vector<std::pair<std::string,
 {
     reasons seen;
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
     // Logs go to the main queue and are served by rd_kafka_poll below, on this thread.
-    rd_kafka_conf_set(conf, "log.queue", "true", nullptr, 0);
-    for (const auto& [k, v] : properties) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw property_error(k, err);
-        }
-    }
+    rd_kafka_conf_t* conf = detail::make_conf(properties);
     rd_kafka_conf_set_opaque(conf, &seen);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);

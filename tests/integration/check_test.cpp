@@ -105,6 +105,22 @@ std::string write_private_file(const std::filesystem::path& path, const std::str
     return path.string();
 }
 
+/// Settings that pass every check: the shared parts, this test's Kafka and REST sink,
+/// credentials in a private file, a state directory not created yet.
+good_settings settings_for(shared_parts& p,
+                           const ts::mock_kafka& kafka,
+                           const ts::http_sink& rest,
+                           const ts::temp_dir& work)
+{
+    return {p.dockerd.host(),
+            p.registry.address(),
+            write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0600),
+            kafka.bootstraps(),
+            kafka.topic(),
+            rest.url(),
+            (work / "state").string()};
+}
+
 TEST_CASE("--check: every check passes against the real parts, and nothing is sent or left behind")
 {
     auto* p = parts();
@@ -112,13 +128,7 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
     ts::temp_dir work("ci-chk-");
     ts::mock_kafka kafka("cores", 3);
     ts::http_sink rest;
-    const good_settings s{p->dockerd.host(),
-                          p->registry.address(),
-                          write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0600),
-                          kafka.bootstraps(),
-                          kafka.topic(),
-                          rest.url(),
-                          (work / "state").string()};
+    const auto s = settings_for(*p, kafka, rest, work);
 
     auto r = run_check(s.args());
     INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
@@ -168,13 +178,7 @@ TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
     ts::temp_dir work("ci-chk-");
     ts::mock_kafka kafka;
     ts::http_sink rest;
-    const good_settings s{p->dockerd.host(),
-                          p->registry.address(),
-                          write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0600),
-                          kafka.bootstraps(),
-                          kafka.topic(),
-                          rest.url(),
-                          (work / "state").string()};
+    const auto s = settings_for(*p, kafka, rest, work);
     std::ofstream(work / "a-file") << "not a directory";
     const auto no_socket = (work / "no-docker.sock").string();
     const auto dead_registry = "127.0.0.1:" + std::to_string(ts::free_port());
