@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstdio>
@@ -252,6 +253,16 @@ asio::awaitable<outcome> check_kafka(sinks::kafka_config cfg, asio::thread_pool:
 }
 #endif
 
+/// The longest a run may take: the slowest chain of deadlines, plus a margin.
+std::chrono::seconds run_deadline(const config::app_config& cfg)
+{
+    // The registry login through dockerd: GET /version (connect, answer), then POST /auth.
+    std::chrono::seconds longest = 3 * check_timeout + dockerd_login_timeout;
+    if (cfg.rest)  // connect, TLS handshake and answer
+        longest = std::max(longest, 2 * cfg.rest->timeout);
+    return longest + std::chrono::seconds(5);
+}
+
 }  // namespace
 
 outcome state_dir_outcome(const fs::path& dir)
@@ -314,12 +325,14 @@ int run(const config::app_config& cfg, std::ostream& out)
 {
     asio::io_context io(1);
     asio::thread_pool pool(1);  // for librdkafka's blocking metadata request
+    const auto deadline = run_deadline(cfg);
+    const auto unfinished = "did not finish within " + std::to_string(deadline.count()) + " s";
     std::vector<outcome> outcomes;
     outcomes.reserve(8);
     // A check runs as its own coroutine and lands in its slot; slots keep the print order.
     auto spawn = [&](asio::awaitable<outcome> op, const char* name) {
         std::size_t slot = outcomes.size();
-        outcomes.push_back(failed(name, "did not finish"));
+        outcomes.push_back(failed(name, unfinished));
         asio::co_spawn(io, std::move(op), [&outcomes, slot](std::exception_ptr e, outcome o) {
             if (!e) {
                 outcomes[slot] = std::move(o);
@@ -361,11 +374,20 @@ int run(const config::app_config& cfg, std::ostream& out)
     if (cfg.rest)
         spawn(check_rest(*cfg.rest), "rest");
 
-    io.run();
-    pool.join();
+    // Every exchange has its deadlines, but a host name lookup has none of ours (the resolver's
+    // own retries can take much longer) and librdkafka's teardown is its own: past the last
+    // deadline, a check still running is reported as such and the process ends without it.
+    io.run_for(deadline);
+    const bool finished = io.stopped();
+    if (finished)
+        pool.join();
     for (const auto& o : outcomes)
         out << format(o) << '\n';
     out.flush();
+    if (!finished) {
+        std::fflush(nullptr);
+        std::_Exit(1);
+    }
     return exit_status(outcomes);
 }
 
