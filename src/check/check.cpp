@@ -156,7 +156,8 @@ asio::awaitable<outcome> check_docker(std::string host)
 }
 
 /// `GET /v2/` of the registry, from this host, with the credentials when there are some.
-asio::awaitable<outcome> check_registry(domain::registry_target target, std::string registry_auth)
+asio::awaitable<outcome>
+check_registry(domain::registry_target target, std::string registry_auth, bool have_credentials)
 {
     const auto url = registry_probe_url(target);
     auto ep = http::parse_http_url(url);
@@ -172,7 +173,7 @@ asio::awaitable<outcome> check_registry(domain::registry_target target, std::str
     auto r = co_await http::exchange(*ep, req, lim, tls.get());
     if (!r)
         co_return failed("registry", describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")");
-    co_return registry_outcome(url, r->status, r->header("WWW-Authenticate"), basic.has_value());
+    co_return registry_outcome(url, r->status, r->header("WWW-Authenticate"), have_credentials);
 }
 
 /// The Docker daemon's own login to the registry (`POST /auth`): what a push will do.
@@ -342,6 +343,8 @@ int run(const config::app_config& cfg, std::ostream& out)
                 std::rethrow_exception(e);
             } catch (const std::exception& ex) {
                 outcomes[slot].reason = std::string("the check itself failed: ") + ex.what();
+            } catch (...) {
+                outcomes[slot].reason = "the check itself failed";
             }
         });
     };
@@ -359,7 +362,7 @@ int run(const config::app_config& cfg, std::ostream& out)
         const bool have_credentials = !cfg.registry_auth_file.empty();
         if (have_credentials)
             outcomes.push_back(registry_auth_outcome(cfg.registry_auth_file, cfg.pipeline.registry->host));
-        spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth), "registry");
+        spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth, have_credentials), "registry");
         spawn(check_registry_dockerd(cfg.docker.host, cfg.pipeline.registry->host, cfg.pipeline.registry_auth,
                                      have_credentials),
               "registry-dockerd");
