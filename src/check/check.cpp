@@ -171,8 +171,13 @@ check_registry(domain::registry_target target, std::string registry_auth, bool h
         req.headers.push_back({"Authorization", *basic});
     const auto lim = limits_of(check_timeout);
     auto r = co_await http::exchange(*ep, req, lim, tls.get());
-    if (!r)
-        co_return failed("registry", describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")");
+    if (!r) {
+        std::string reason = describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")";
+        if (std::string_view(r.error().code.category().name()).starts_with("asio.ssl"))
+            reason += "; only a loopback registry is asked over plain HTTP here, even when the Docker daemon "
+                      "has it among its insecure registries (see registry-dockerd)";
+        co_return failed("registry", reason);
+    }
     co_return registry_outcome(url, r->status, r->header("WWW-Authenticate"), have_credentials);
 }
 
