@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Checks the default configuration against the daemon: every option of --help (but help,
-# version and config) is listed in it, and the daemon accepts it both as installed (all
+# version, config and the command-line mode check) is listed in it, and the daemon accepts it both as installed (all
 # commented out) and with every "#key = default" line uncommented.
 # Usage: check-config.sh path/to/core_interceptor path/to/core_interceptor.conf
 set -eu
@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$exe" --help >"$tmp/help"
 sed -n 's/^  \(-[A-Za-z] \[ \)\{0,1\}--\([a-z][a-z0-9-]*\).*/\2/p' "$tmp/help" |
-  grep -v -x -e help -e version -e config >"$tmp/options"
+  grep -v -x -e help -e version -e config -e check >"$tmp/options"
 [ -s "$tmp/options" ] || { echo "no options found in --help" >&2; exit 1; }
 
 status=0

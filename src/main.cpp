@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // core_interceptor: commits and pushes containers that died leaving a core or heap dump.
 #include "app/app.hpp"
+#include "check/check.hpp"
 #include "config/options.hpp"
 #include "log/log.hpp"
 
@@ -15,5 +16,7 @@ int main(int argc, char* argv[])
         return *status;
     const auto& cfg = std::get<config::app_config>(parsed);
     log::init(cfg.logging);
+    if (cfg.check)
+        return check::run(cfg, std::cout);
     return app::run(cfg);
 }

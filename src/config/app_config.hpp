@@ -40,6 +40,10 @@ struct app_config {
     std::optional<metrics::config> metrics;
     /// `--process`: handle these (exited) containers, names or IDs, now and exit; no event stream.
     std::vector<std::string> process;
+    /// `--check`: check the configuration and every connection, print one line each, exit.
+    bool check = false;
+    /// The `--registry-auth` file ("" when not given), for `--check` to name.
+    std::string registry_auth_file;
 };
 
 }  // namespace core_interceptor::config

@@ -108,6 +108,20 @@ po::options_description describe_options()
     return general;
 }
 
+/// Modes of the command line only: they make no sense in the configuration file.
+po::options_description describe_modes()
+{
+    po::options_description modes("Command-line modes");
+    // clang-format off
+    modes.add_options()
+        ("check", po::bool_switch(),
+            "check the configuration and every connection a run needs (Docker, core_pattern, "
+            "state directory, registry, Kafka, REST), print one line per check, exit 0 when "
+            "none failed, else 1");
+    // clang-format on
+    return modes;
+}
+
 template <class T>
 T integer(const std::string& option, const std::string& text, T min, T max)
 {
@@ -250,6 +264,7 @@ app_config build(const po::variables_map& vm)
             throw bad_option{"registry-auth",
                              "'" + *v + "' is readable by other users; restrict it (chmod 600) first"};
         auth_file = read_file("registry-auth", *v);
+        cfg.registry_auth_file = *v;
     }
     if (cfg.pipeline.registry) {
         auto header = domain::registry_auth_header(auth_file, cfg.pipeline.registry->host);
@@ -380,6 +395,7 @@ app_config build(const po::variables_map& vm)
         }
     }
     cfg.pipeline.dry_run = vm["dry-run"].as<bool>();
+    cfg.check = vm.count("check") && vm["check"].as<bool>();
     return cfg;
 }
 
@@ -388,14 +404,16 @@ app_config build(const po::variables_map& vm)
 std::variant<app_config, int> parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err)
 {
     const auto options = describe_options();
+    po::options_description command_line;
+    command_line.add(options).add(describe_modes());
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        po::store(po::command_line_parser(argc, argv).options(command_line).run(), vm);
         if (vm.count("help")) {
             out << "Usage: core_interceptor [OPTIONS]\n\n"
                    "Commits containers that died leaving a core dump or Java heap dump, pushes "
                    "them to a\nregistry and announces them on Kafka and/or a REST endpoint.\n\n"
-                << options << '\n';
+                << command_line << '\n';
             return 0;
         }
         if (vm.count("version")) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kafka/producer.hpp"
 
+#include "kafka/conf.hpp"
 #include "log/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -61,15 +62,8 @@ producer::producer(asio::any_io_executor ex, const std::vector<std::pair<std::st
     : wake_read_(ex)
 {
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
     // librdkafka's logs are served on the main queue, so on our loop (see on_log).
-    rd_kafka_conf_set(conf, "log.queue", "true", nullptr, 0);
-    for (const auto& [k, v] : properties) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw property_error(k, err);
-        }
-    }
+    rd_kafka_conf_t* conf = detail::make_conf(properties);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);

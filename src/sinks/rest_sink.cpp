@@ -2,6 +2,7 @@
 #include "sinks/rest_sink.hpp"
 
 #include "http/client.hpp"
+#include "http/tls.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -15,18 +16,8 @@ rest_sink::rest_sink(rest_config cfg) : cfg_(std::move(cfg))
     if (!ep)
         throw std::invalid_argument("--rest-url: " + ep.error().describe());
     endpoint_ = std::move(*ep);
-    if (endpoint_.kind == http::endpoint::transport::tls) {
-        namespace ssl = boost::asio::ssl;
-        tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-        tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-        if (cfg_.insecure) {
-            tls_->set_verify_mode(ssl::verify_none);
-        } else {
-            tls_->set_default_verify_paths();
-            tls_->set_verify_mode(ssl::verify_peer);
-        }
-    }
+    if (endpoint_.kind == http::endpoint::transport::tls)
+        tls_ = http::client_tls_context(!cfg_.insecure);
 }
 
 rest_sink::~rest_sink() = default;

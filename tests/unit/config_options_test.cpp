@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -191,4 +192,34 @@ TEST_CASE("config: --process takes several names, repeatable; --dry-run is a swi
     REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
     CHECK(std::get<config::app_config>(f.parsed).process.empty());
     CHECK(std::get<config::app_config>(f.parsed).pipeline.dry_run);
+}
+
+TEST_CASE("config: --check is a command-line mode the INI file does not take")
+{
+    auto off = parse({});
+    REQUIRE(std::holds_alternative<config::app_config>(off.parsed));
+    CHECK_FALSE(std::get<config::app_config>(off.parsed).check);
+
+    auto on = parse({"--check", "--rest-url", "http://127.0.0.1:1/x"});
+    REQUIRE(std::holds_alternative<config::app_config>(on.parsed));
+    CHECK(std::get<config::app_config>(on.parsed).check);
+    CHECK(parse({"--help"}).out.find("--check") != std::string::npos);
+
+    auto file = temp_file("check = true\n");
+    auto in_file = parse({"--config", file});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<int>(in_file.parsed));
+    CHECK(std::get<int>(in_file.parsed) == 2);
+    CHECK(in_file.err.find("check") != std::string::npos);
+}
+
+TEST_CASE("config: the --registry-auth file is kept for --check to name")
+{
+    auto file = temp_file(R"({"username": "u", "password": "p"})");
+    ::chmod(file.c_str(), 0600);
+    auto r = parse({"--registry", "127.0.0.1:5000", "--registry-auth", file});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    CHECK(std::get<config::app_config>(r.parsed).registry_auth_file == file);
+    CHECK(std::get<config::app_config>(parse({}).parsed).registry_auth_file.empty());
 }

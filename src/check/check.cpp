@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+#include "check/check.hpp"
+
+#include "build_config.hpp"
+#include "docker/client.hpp"
+#include "domain/registry_auth.hpp"
+#include "http/client.hpp"
+#include "http/endpoint.hpp"
+#include "http/tls.hpp"
+
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+#include "kafka/metadata.hpp"
+#include "kafka/producer.hpp"
+#endif
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <ostream>
+#include <sstream>
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace core_interceptor::check {
+namespace {
+
+outcome failed(std::string name, std::string reason)
+{
+    return outcome{std::move(name), verdict::fail, std::move(reason)};
+}
+
+http::limits limits_of(std::chrono::seconds t)
+{
+    http::limits lim;
+    lim.connect_timeout = t;
+    lim.timeout = t;
+    lim.max_body = 1024 * 1024;  // version, ping, auth and /v2/ answers are small
+    return lim;
+}
+
+std::string user_name()
+{
+    if (const passwd* pw = ::getpwuid(::geteuid()))
+        return pw->pw_name;
+    return "uid " + std::to_string(::geteuid());
+}
+
+std::string octal_mode(unsigned mode)
+{
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", mode & 07777);
+    return text;
+}
+
+/// "host:port", or the socket path: how the failure messages name a peer.
+std::string peer(const http::endpoint& ep)
+{
+    if (ep.kind == http::endpoint::transport::unix_socket)
+        return ep.path;
+    return (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" + ep.port;
+}
+
+/// Why the Docker daemon could not be asked: a missing socket and a socket the user may not
+/// use get the operator's next step.
+std::string docker_reason(const failure& f, const http::endpoint& ep)
+{
+    if (ep.kind == http::endpoint::transport::unix_socket) {
+        if (f.code == boost::system::errc::permission_denied) {
+            struct stat st{};
+            if (::stat(ep.path.c_str(), &st) != 0)
+                return "permission denied on " + ep.path + ": user '" + user_name() +
+                       "' cannot reach the socket (a directory on its path is not searchable)";
+            const passwd* pw = ::getpwuid(st.st_uid);
+            const group* gr = ::getgrgid(st.st_gid);
+            return socket_access_reason(ep.path,
+                                        pw ? pw->pw_name : std::to_string(st.st_uid),
+                                        gr ? gr->gr_name : std::to_string(st.st_gid),
+                                        st.st_mode,
+                                        user_name());
+        }
+        if (f.code == boost::system::errc::no_such_file_or_directory)
+            return "no socket at " + ep.path + " (is dockerd running? is --docker-host right?)";
+        if (f.code == boost::system::errc::connection_refused)
+            return "nothing accepts connections on " + ep.path + " (a stale socket: is dockerd running?)";
+    }
+    return describe_failure(f, peer(ep), check_timeout);
+}
+
+/// `GET /version` of the Engine at `ep`.
+asio::awaitable<result<engine_version>> ask_version(const http::endpoint& ep)
+{
+    http::request req;
+    req.target = "/version";  // unversioned: answered by every Engine
+    const auto lim = limits_of(check_timeout);
+    auto r = co_await http::exchange(ep, req, lim);
+    if (!r)
+        co_return failure(r.error().code, 0, docker_reason(r.error(), ep));
+    if (r->status != 200)
+        co_return failure(make_error_code(errc::http_status), r->status,
+                          ep.describe() + ": GET /version answered HTTP " + std::to_string(r->status) + ": " +
+                              docker::api_failure(r->status, r->body).message);
+    auto v = parse_engine_version(r->body);
+    if (!v)
+        co_return failure(v.error().code, 0, ep.describe() + ": " + v.error().describe());
+    co_return *v;
+}
+
+std::string api_prefix(const engine_version& v)
+{
+    return "/v" + domain::to_string(domain::negotiate(domain::our_api_version, v.api, v.min_api));
+}
+
+// --- the checks that talk to a peer -----------------------------------------------------------
+
+/// Socket reachable and usable by this user, versions, and the version in use accepted.
+asio::awaitable<outcome> check_docker(std::string host)
+{
+    auto ep = http::parse_docker_host(host);
+    if (!ep)
+        co_return failed("docker", "--docker-host " + host + ": " + ep.error().describe());
+    auto v = co_await ask_version(*ep);
+    if (!v)
+        co_return failed("docker", v.error().message);
+    auto o = docker_outcome(ep->describe(), *v);
+    if (o.v == verdict::fail)
+        co_return o;
+    // The daemon must accept the version the jobs will use (SPEC §4a: it refuses versions
+    // below its minimum).
+    http::request ping;
+    ping.target = api_prefix(*v) + "/_ping";
+    const auto lim = limits_of(check_timeout);
+    auto p = co_await http::exchange(*ep, ping, lim);
+    if (!p)
+        co_return failed("docker", docker_reason(p.error(), *ep));
+    if (p->status != 200)
+        co_return failed("docker", ep->describe() + ": the daemon refuses " + ping.target + " (HTTP " +
+                                       std::to_string(p->status) +
+                                       "): " + docker::api_failure(p->status, p->body).message);
+    co_return o;
+}
+
+/// `GET /v2/` of the registry, from this host, with the credentials when there are some.
+asio::awaitable<outcome>
+check_registry(domain::registry_target target, std::string registry_auth, bool have_credentials)
+{
+    const auto url = registry_probe_url(target);
+    auto ep = http::parse_http_url(url);
+    if (!ep)
+        co_return failed("registry", url + ": " + ep.error().describe());
+    auto tls = ep->kind == http::endpoint::transport::tls ? http::client_tls_context(true) : nullptr;
+    http::request req;
+    req.target = ep->target;
+    auto basic = basic_authorization(registry_auth);
+    if (basic)
+        req.headers.push_back({"Authorization", *basic});
+    const auto lim = limits_of(check_timeout);
+    auto r = co_await http::exchange(*ep, req, lim, tls.get());
+    if (!r) {
+        std::string reason = describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")";
+        if (std::string_view(r.error().code.category().name()).starts_with("asio.ssl"))
+            reason += "; only a loopback registry is asked over plain HTTP here, even when the Docker daemon "
+                      "has it among its insecure registries (see registry-dockerd)";
+        co_return failed("registry", reason);
+    }
+    co_return registry_outcome(url, r->status, r->header("WWW-Authenticate"), have_credentials);
+}
+
+/// The Docker daemon's own login to the registry (`POST /auth`): what a push will do.
+asio::awaitable<outcome>
+check_registry_dockerd(std::string docker_host, std::string registry_host, std::string registry_auth, bool have_credentials)
+{
+    auto ep = http::parse_docker_host(docker_host);
+    if (!ep)
+        co_return failed("registry-dockerd", "--docker-host " + docker_host + ": " + ep.error().describe());
+    auto v = co_await ask_version(*ep);
+    if (!v)
+        co_return failed("registry-dockerd", "cannot ask the Docker daemon: " + v.error().message);
+    auto body = auth_request_body(registry_auth, registry_host);
+    if (!body)
+        co_return failed("registry-dockerd", "--registry-auth: " + body.error().describe());
+    http::request req;
+    req.method = "POST";
+    req.target = api_prefix(*v) + "/auth";
+    req.content_type = "application/json";
+    req.body = std::move(*body);
+    auto lim = limits_of(check_timeout);
+    lim.timeout = dockerd_login_timeout;
+    auto r = co_await http::exchange(*ep, req, lim);
+    if (!r)
+        co_return failed("registry-dockerd", "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
+                                                 describe_failure(r.error(), peer(*ep), dockerd_login_timeout));
+    co_return registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
+}
+
+/// Connect (and TLS handshake, verified unless --rest-insecure) and `OPTIONS` on the URL:
+/// any HTTP answer means reachable; nothing is POSTed, so no notification is sent.
+asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
+{
+    auto ep = http::parse_http_url(cfg.url);
+    if (!ep)
+        co_return failed("rest", cfg.url + ": " + ep.error().describe());
+    auto tls = ep->kind == http::endpoint::transport::tls ? http::client_tls_context(!cfg.insecure) : nullptr;
+    http::request req;
+    req.method = "OPTIONS";
+    req.target = ep->target;
+    for (const auto& [k, v] : cfg.headers)
+        req.headers.push_back({k, v});
+    const auto lim = limits_of(cfg.timeout);
+    auto r = co_await http::exchange(*ep, req, lim, tls.get());
+    if (!r)
+        co_return rest_outcome(cfg.url,
+                               failure(r.error().code, 0,
+                                       describe_failure(r.error(), peer(*ep), cfg.timeout) + " (" + cfg.url + ")"));
+    co_return rest_outcome(cfg.url, r->status);
+}
+
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+/// Runs on the thread pool: librdkafka's metadata request blocks.
+asio::awaitable<result<kafka::cluster_metadata>>
+fetch_off_loop(std::vector<std::pair<std::string, std::string>> properties, std::string topic)
+{
+    co_return kafka::fetch_metadata(properties, topic, check_timeout);
+}
+
+/// Brokers reachable (with the daemon's own client properties) and the topic's metadata.
+asio::awaitable<outcome> check_kafka(sinks::kafka_config cfg, asio::thread_pool::executor_type pool)
+{
+    std::vector<std::pair<std::string, std::string>> props{
+        {"bootstrap.servers", cfg.brokers},
+        {"client.id", "core_interceptor"},
+    };
+    props.insert(props.end(), cfg.properties.begin(), cfg.properties.end());
+    try {
+        auto op = asio::co_spawn(pool, fetch_off_loop(std::move(props), cfg.topic), asio::use_awaitable);
+        auto md = co_await std::move(op);
+        result<kafka_answer> answer = md ? result<kafka_answer>(kafka_answer{md->brokers, md->topic_found,
+                                                                             md->partitions, md->topic_error})
+                                         : result<kafka_answer>(md.error());
+        co_return kafka_outcome(cfg.brokers, cfg.topic, answer);
+    } catch (const kafka::property_error& e) {
+        co_return failed("kafka", "--kafka-property " + e.property + ": " + e.what());
+    }
+}
+#endif
+
+/// The longest a run may take: the slowest chain of deadlines, plus a margin.
+std::chrono::seconds run_deadline(const config::app_config& cfg)
+{
+    // The registry login through dockerd: GET /version (connect, answer), then POST /auth.
+    std::chrono::seconds longest = 3 * check_timeout + dockerd_login_timeout;
+    if (cfg.rest)  // connect, TLS handshake and answer
+        longest = std::max(longest, 2 * cfg.rest->timeout);
+    return longest + std::chrono::seconds(5);
+}
+
+}  // namespace
+
+outcome state_dir_outcome(const fs::path& dir)
+{
+    const std::string d = dir.string();
+    std::error_code ec;
+    auto st = fs::status(dir, ec);
+    if (fs::exists(st)) {
+        if (!fs::is_directory(st))
+            return failed("state-dir", d + " is not a directory");
+        // A real write (a file made and removed at once): permission bits alone miss a
+        // read-only or full file system.
+        std::string probe = (dir / ".check-XXXXXX").string();
+        int fd = ::mkstemp(probe.data());
+        if (fd < 0)
+            return failed("state-dir", "cannot write in " + d + " as user '" + user_name() + "': " + std::strerror(errno));
+        ::close(fd);
+        ::unlink(probe.c_str());
+        return outcome{"state-dir", verdict::ok, d + " is a writable directory"};
+    }
+    // Missing: the daemon creates it; its nearest existing parent must let it.
+    fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+    while (!fs::exists(parent, ec) && parent.has_parent_path() && parent != parent.parent_path())
+        parent = parent.parent_path();
+    const std::string p = parent.string();
+    if (!fs::is_directory(parent, ec))
+        return failed("state-dir", d + " does not exist and cannot be created: " + p + " is not a directory");
+    std::string probe = (parent / ".check-XXXXXX").string();
+    if (::mkdtemp(probe.data()) == nullptr)
+        return failed("state-dir", d + " does not exist and cannot be created in " + p + " as user '" + user_name() +
+                                       "': " + std::strerror(errno));
+    ::rmdir(probe.c_str());
+    return outcome{"state-dir", verdict::ok, d + " does not exist yet; it is created at start (" + p + " is writable)"};
+}
+
+outcome registry_auth_outcome(const std::string& file, std::string_view registry_host)
+{
+    struct stat st{};
+    if (::stat(file.c_str(), &st) != 0)
+        return failed("registry-auth", "cannot read " + file + ": " + std::strerror(errno));
+    if (st.st_mode & S_IROTH)
+        return failed("registry-auth", file + " is readable by other users (mode " + octal_mode(st.st_mode) +
+                                           "): restrict it (chmod 600)");
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        return failed("registry-auth", "cannot read " + file + ": " + std::strerror(errno));
+    std::ostringstream content;
+    content << in.rdbuf();
+    auto header = domain::registry_auth_header(content.str(), registry_host);
+    if (!header)
+        return failed("registry-auth", file + ": " + header.error().message);
+    if (*header == domain::base64url_encode("{}"))
+        return outcome{"registry-auth", verdict::ok,
+                       file + " (mode " + octal_mode(st.st_mode) + ") is empty: pushes are anonymous"};
+    return outcome{"registry-auth", verdict::ok,
+                   file + " (mode " + octal_mode(st.st_mode) + ") has credentials for " + std::string(registry_host)};
+}
+
+int run(const config::app_config& cfg, std::ostream& out)
+{
+    asio::io_context io(1);
+    asio::thread_pool pool(1);  // for librdkafka's blocking metadata request
+    const auto deadline = run_deadline(cfg);
+    const auto unfinished = "did not finish within " + std::to_string(deadline.count()) + " s";
+    std::vector<outcome> outcomes;
+    outcomes.reserve(8);
+    // A check runs as its own coroutine and lands in its slot; slots keep the print order.
+    auto spawn = [&](asio::awaitable<outcome> op, const char* name) {
+        std::size_t slot = outcomes.size();
+        outcomes.push_back(failed(name, unfinished));
+        asio::co_spawn(io, std::move(op), [&outcomes, slot](std::exception_ptr e, outcome o) {
+            if (!e) {
+                outcomes[slot] = std::move(o);
+                return;
+            }
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                outcomes[slot].reason = std::string("the check itself failed: ") + ex.what();
+            } catch (...) {
+                outcomes[slot].reason = "the check itself failed";
+            }
+        });
+    };
+
+    spawn(check_docker(cfg.docker.host), "docker");
+    {
+        std::ifstream in("/proc/sys/kernel/core_pattern");
+        std::optional<std::string> pattern;
+        if (in)
+            pattern.emplace((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        outcomes.push_back(core_pattern_outcome(pattern, in ? "" : std::strerror(errno)));
+    }
+    outcomes.push_back(state_dir_outcome(cfg.state_dir));
+    if (cfg.pipeline.registry) {
+        const bool have_credentials = !cfg.registry_auth_file.empty();
+        if (have_credentials)
+            outcomes.push_back(registry_auth_outcome(cfg.registry_auth_file, cfg.pipeline.registry->host));
+        spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth, have_credentials), "registry");
+        spawn(check_registry_dockerd(cfg.docker.host, cfg.pipeline.registry->host, cfg.pipeline.registry_auth,
+                                     have_credentials),
+              "registry-dockerd");
+    }
+    if (cfg.kafka) {
+#if CORE_INTERCEPTOR_HAVE_KAFKA
+        spawn(check_kafka(*cfg.kafka, pool.get_executor()), "kafka");
+#else
+        outcomes.push_back(failed("kafka", "this build has no Kafka support: --kafka-brokers would be ignored"));
+#endif
+    }
+    if (cfg.rest)
+        spawn(check_rest(*cfg.rest), "rest");
+
+    // Every exchange has its deadlines, but a host name lookup has none of ours (the resolver's
+    // own retries can take much longer) and librdkafka's teardown is its own: past the last
+    // deadline, a check still running is reported as such and the process ends without it.
+    io.run_for(deadline);
+    const bool finished = io.stopped();
+    if (finished)
+        pool.join();
+    for (const auto& o : outcomes)
+        out << format(o) << '\n';
+    out.flush();
+    if (!finished) {
+        std::fflush(nullptr);
+        std::_Exit(1);
+    }
+    return exit_status(outcomes);
+}
+
+}  // namespace core_interceptor::check
