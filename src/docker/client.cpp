@@ -34,6 +34,38 @@ constexpr std::size_t max_probe_bytes = 64 * 1024;
 // An error answer's body is the daemon's {"message": …}: short.
 constexpr std::size_t max_error_body = 64 * 1024;
 
+/// The `PUT …/archive` of copy_archive, opened at its first byte.
+struct archive_upload {
+    std::string target;
+    http::limits lim;
+    std::optional<http::stream_writer> out;
+    std::uint64_t put = 0;
+};
+
+/// Sends `bytes` (then clears them) as the next piece of the upload, opening it first.
+asio::awaitable<result<void>>
+send_output(const http::endpoint& ep, archive_upload& up, std::string& bytes, std::uint64_t* bytes_read)
+{
+    if (bytes.empty())
+        co_return result<void>{};
+    if (!up.out) {
+        http::request req;
+        req.method = "PUT";
+        req.target = up.target;
+        req.content_type = "application/x-tar";
+        auto w = co_await http::stream_writer::open(ep, req, up.lim, bytes_read);
+        if (!w)
+            co_return w.error();
+        up.out.emplace(std::move(*w));
+    }
+    auto r = co_await up.out->write(bytes);
+    if (!r)
+        co_return r.error();
+    up.put += bytes.size();
+    bytes.clear();
+    co_return result<void>{};
+}
+
 }  // namespace
 
 failure api_failure(unsigned status, std::string_view body)
@@ -391,6 +423,88 @@ asio::awaitable<result<void>> client::remove_image(std::string_view reference)
     if (r->status != 200)
         co_return api_failure(r->status, r->body);
     co_return result<void>{};
+}
+
+asio::awaitable<result<std::uint64_t>>
+client::probe_archive(std::string_view id, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes)
+{
+    ++calls_;
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
+    auto lim = limits(cfg_.request_timeout);
+    lim.read_chunk = 8 * 1024;  // headers and first bytes: keep what is pulled off small
+    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    if (!s)
+        co_return s.error();
+    if (s->status() != 200)
+        co_return co_await stream_failure(*s);
+    domain::tar_walker tar(probe);
+    std::uint64_t seen = 0;
+    while (probe.result() == domain::volume_probe::verdict::open && seen < max_bytes) {
+        auto piece = co_await s->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;
+        seen += piece->size();
+        tar.feed(*piece);
+        if (tar.failed())
+            co_return failure(make_error_code(errc::malformed_response), 200,
+                              "archive of " + std::string(dir) + ": " + tar.error());
+    }
+    // Hang up: a dump's bytes are never transferred by a probe (SPEC §4.3).
+    s->close();
+    co_return seen;
+}
+
+asio::awaitable<result<std::uint64_t>>
+client::copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract)
+{
+    ++calls_;
+    http::request get;
+    get.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
+    auto lim = limits(cfg_.request_timeout);
+    auto in = co_await http::stream_reader::open(endpoint_, get, lim, &bytes_read_);
+    if (!in)
+        co_return in.error();
+    if (in->status() != 200)
+        co_return co_await stream_failure(*in);
+
+    // The PUT is opened at the first byte of output: a directory without dumps costs none.
+    archive_upload up;
+    up.target = path("/containers/" + encode(id) + "/archive?path=" + encode("/"));
+    up.lim = lim;
+    domain::tar_walker tar(extract);
+    for (;;) {
+        auto piece = co_await in->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;
+        tar.feed(*piece);
+        if (tar.failed())
+            co_return failure(make_error_code(errc::malformed_response), 200,
+                              "archive of " + std::string(dir) + ": " + tar.error());
+        auto f = co_await send_output(endpoint_, up, extract.output(), &bytes_read_);
+        if (!f)
+            co_return f.error();
+        if (tar.ended())
+            break;
+    }
+    in->close();
+    extract.finish();
+    auto f = co_await send_output(endpoint_, up, extract.output(), &bytes_read_);
+    if (!f)
+        co_return f.error();
+    calls_ += up.out ? 1 : 0;
+    if (!up.out)
+        co_return up.put;
+    auto r = co_await up.out->finish();
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return up.put;
 }
 
 }  // namespace core_interceptor::docker

@@ -15,6 +15,10 @@ struct dump_info {
     std::string path;
     std::int64_t size = 0;
     dump_type type = dump_type::none;
+    /// For a dump found in a `--dump-path` mount: where it is in the container ("" for one in
+    /// the writable layer); `path` is then where the image holds it, unless not `copied`.
+    std::string original_path;
+    bool copied = true;
 };
 
 /// The container a notification is about.

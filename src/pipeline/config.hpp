@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,15 @@ struct config {
     /// a crash-looping container must not flood the registry.
     std::size_t max_per_container = 10;
     std::chrono::seconds rate_window{3600};
+    /// `--dump-path`: normalised directories (usually mounts) probed through the archive
+    /// endpoint; their dumps are copied into the container's own filesystem before the commit.
+    std::vector<std::string> dump_paths;
+    /// `--max-dump-size`: bytes copied from those directories per container; a dump that does
+    /// not fit is reported, not copied.
+    std::uint64_t max_dump_size = std::uint64_t{2} << 30;
+    /// Archive bytes one probe of a `--dump-path` reads before leaving the question to the
+    /// copy: headers of a few hundred members, never a dump's content.
+    std::size_t dump_path_probe_bytes = 64 * 1024;
 };
 
 }  // namespace core_interceptor::pipeline
