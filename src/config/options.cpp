@@ -337,6 +337,7 @@ app_config build(const po::variables_map& vm)
     cfg.state_dir = vm["state-dir"].as<std::string>();
     if (cfg.state_dir.empty())
         throw bad_option{"state-dir", "is empty"};
+    cfg.docker.spool_dir = cfg.state_dir.string();
     if (auto v = str("catch-up-since"))
         cfg.catch_up_since = duration("catch-up-since", *v);
     cfg.pipeline.max_per_container =

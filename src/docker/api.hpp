@@ -86,10 +86,12 @@ public:
         co_return failure(make_error_code(errc::not_configured), 0, "archive probes not supported");
     }
 
-    /// `GET /containers/{id}/archive?path=DIR` streamed through `extract` into
-    /// `PUT /containers/{id}/archive?path=/`: the dumps of DIR land in the container's own
-    /// filesystem, never held in memory whole. The PUT is made only when `extract` writes
-    /// anything. Completes with the bytes put; errc::not_found when DIR does not exist.
+    /// `GET /containers/{id}/archive?path=DIR` read through `extract`, then what it kept put
+    /// with `PUT /containers/{id}/archive?path=/`: the dumps of DIR land in the container's own
+    /// filesystem, never held in memory whole (spooled to an unlinked file in between: the
+    /// Engine locks the container while an archive is read). The PUT is made only when
+    /// `extract` keeps anything. Completes with the bytes put; errc::not_found when DIR does
+    /// not exist.
     virtual boost::asio::awaitable<result<std::uint64_t>>
     copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract)
     {

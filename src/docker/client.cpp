@@ -12,6 +12,10 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <ctime>
 #include <stdexcept>
 
@@ -34,37 +38,63 @@ constexpr std::size_t max_probe_bytes = 64 * 1024;
 // An error answer's body is the daemon's {"message": …}: short.
 constexpr std::size_t max_error_body = 64 * 1024;
 
-/// The `PUT …/archive` of copy_archive, opened at its first byte.
-struct archive_upload {
-    std::string target;
-    http::limits lim;
-    std::optional<http::stream_writer> out;
-    std::uint64_t put = 0;
-};
-
-/// Sends `bytes` (then clears them) as the next piece of the upload, opening it first.
-asio::awaitable<result<void>>
-send_output(const http::endpoint& ep, archive_upload& up, std::string& bytes, std::uint64_t* bytes_read)
-{
-    if (bytes.empty())
-        co_return result<void>{};
-    if (!up.out) {
-        http::request req;
-        req.method = "PUT";
-        req.target = up.target;
-        req.content_type = "application/x-tar";
-        auto w = co_await http::stream_writer::open(ep, req, up.lim, bytes_read);
-        if (!w)
-            co_return w.error();
-        up.out.emplace(std::move(*w));
+/// An unlinked temporary file: it disappears with its descriptor, whatever happens.
+class spool_file {
+public:
+    static result<spool_file> create(const std::string& dir)
+    {
+        int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+            // No O_TMPFILE on this file system: create, then unlink at once.
+            std::string name = dir + "/.dump-spool-XXXXXX";
+            fd = ::mkostemp(name.data(), O_CLOEXEC);
+            if (fd >= 0)
+                ::unlink(name.c_str());
+        }
+        if (fd < 0)
+            return failure(error_code(errno, boost::system::system_category()), 0, "spool file in " + dir);
+        return spool_file(fd);
     }
-    auto r = co_await up.out->write(bytes);
-    if (!r)
-        co_return r.error();
-    up.put += bytes.size();
-    bytes.clear();
-    co_return result<void>{};
-}
+    spool_file(spool_file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), size_(o.size_) {}
+    spool_file& operator=(spool_file&&) = delete;
+    ~spool_file()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+
+    result<void> append(std::string_view bytes)
+    {
+        while (!bytes.empty()) {
+            auto n = ::write(fd_, bytes.data(), bytes.size());
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return failure(error_code(errno, boost::system::system_category()), 0, "writing the dump spool");
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            size_ += static_cast<std::uint64_t>(n);
+        }
+        return {};
+    }
+    /// The next piece from `offset`, at most `buf.size()` bytes; empty at the end.
+    result<std::string_view> read_at(std::uint64_t offset, std::vector<char>& buf)
+    {
+        for (;;) {
+            auto n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return failure(error_code(errno, boost::system::system_category()), 0, "reading the dump spool");
+            return std::string_view(buf.data(), static_cast<std::size_t>(n));
+        }
+    }
+    std::uint64_t size() const noexcept { return size_; }
+
+private:
+    explicit spool_file(int fd) : fd_(fd) {}
+    int fd_;
+    std::uint64_t size_ = 0;
+};
 
 }  // namespace
 
@@ -163,6 +193,7 @@ result<domain::container_info> parse_inspect(std::string_view body)
     if (auto* code = state->as_object().if_contains("ExitCode"); code && code->is_int64())
         info.exit_code = static_cast<int>(code->as_int64());
     info.finished_nano = parse_rfc3339_nano(str(state->as_object(), "FinishedAt"));
+    info.started_nano = parse_rfc3339_nano(str(state->as_object(), "StartedAt"));
     if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
         if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
             info.auto_remove = ar->as_bool();
@@ -460,51 +491,78 @@ client::probe_archive(std::string_view id, std::string_view dir, domain::volume_
 asio::awaitable<result<std::uint64_t>>
 client::copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract)
 {
+    // The Engine holds the container's lock while it streams an archive out, and a PUT waits
+    // for that lock: the dumps are spooled to disk (never memory) between the two calls.
     ++calls_;
     http::request get;
     get.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
     auto lim = limits(cfg_.request_timeout);
-    auto in = co_await http::stream_reader::open(endpoint_, get, lim, &bytes_read_);
-    if (!in)
-        co_return in.error();
-    if (in->status() != 200)
-        co_return co_await stream_failure(*in);
+    std::optional<spool_file> spool;
+    {
+        auto in = co_await http::stream_reader::open(endpoint_, get, lim, &bytes_read_);
+        if (!in)
+            co_return in.error();
+        if (in->status() != 200)
+            co_return co_await stream_failure(*in);
+        domain::tar_walker tar(extract);
+        while (!tar.ended()) {
+            auto piece = co_await in->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+            if (!piece)
+                co_return piece.error();
+            if (piece->empty())
+                break;
+            tar.feed(*piece);
+            if (tar.failed())
+                co_return failure(make_error_code(errc::malformed_response), 200,
+                                  "archive of " + std::string(dir) + ": " + tar.error());
+            if (extract.output().empty())
+                continue;
+            if (!spool) {
+                auto f = spool_file::create(cfg_.spool_dir);
+                if (!f)
+                    co_return f.error();
+                spool.emplace(std::move(*f));
+            }
+            if (auto w = spool->append(extract.output()); !w)
+                co_return w.error();
+            extract.output().clear();
+        }
+        in->close();
+    }
+    extract.finish();
+    if (!spool)
+        co_return std::uint64_t{0};  // no dump to copy: no PUT
+    if (auto w = spool->append(extract.output()); !w)
+        co_return w.error();
+    extract.output().clear();
 
-    // The PUT is opened at the first byte of output: a directory without dumps costs none.
-    archive_upload up;
-    up.target = path("/containers/" + encode(id) + "/archive?path=" + encode("/"));
-    up.lim = lim;
-    domain::tar_walker tar(extract);
-    for (;;) {
-        auto piece = co_await in->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+    ++calls_;
+    http::request put;
+    put.method = "PUT";
+    put.target = path("/containers/" + encode(id) + "/archive?path=" + encode("/"));
+    put.content_type = "application/x-tar";
+    auto out = co_await http::stream_writer::open(endpoint_, put, lim, &bytes_read_);
+    if (!out)
+        co_return out.error();
+    std::vector<char> buf(64 * 1024);
+    std::uint64_t sent = 0;
+    while (sent < spool->size()) {
+        auto piece = spool->read_at(sent, buf);
         if (!piece)
             co_return piece.error();
         if (piece->empty())
             break;
-        tar.feed(*piece);
-        if (tar.failed())
-            co_return failure(make_error_code(errc::malformed_response), 200,
-                              "archive of " + std::string(dir) + ": " + tar.error());
-        auto f = co_await send_output(endpoint_, up, extract.output(), &bytes_read_);
-        if (!f)
-            co_return f.error();
-        if (tar.ended())
-            break;
+        auto w = co_await out->write(*piece);
+        if (!w)
+            co_return w.error();
+        sent += piece->size();
     }
-    in->close();
-    extract.finish();
-    auto f = co_await send_output(endpoint_, up, extract.output(), &bytes_read_);
-    if (!f)
-        co_return f.error();
-    calls_ += up.out ? 1 : 0;
-    if (!up.out)
-        co_return up.put;
-    auto r = co_await up.out->finish();
+    auto r = co_await out->finish();
     if (!r)
         co_return r.error();
     if (r->status != 200)
         co_return api_failure(r->status, r->body);
-    co_return up.put;
+    co_return sent;
 }
 
 }  // namespace core_interceptor::docker

@@ -30,6 +30,7 @@ struct container_info {
     int exit_code = 0;
     bool auto_remove = false;
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
+    std::int64_t started_nano = 0;   ///< State.StartedAt, 0 when unknown
 };
 
 /// The notification of SPEC §5, one per committed image.

@@ -247,7 +247,15 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     // Copy the dumps of the mounts into the container's own filesystem, so that the image
     // holds them (SPEC §4a: /commit sees only the writable layer).
     if (!volume_dirs.empty()) {
-        auto copied = co_await copy_dump_paths(docker_, ev.id, info->name, volume_dirs, cfg_, skip_volume_dump, fields);
+        // A dump older than the run that died is not its own (a volume shared with other
+        // containers, or kept from an earlier run). Once the container runs again its start
+        // says nothing about the run that died: then only the reported-dumps memory applies.
+        const std::int64_t started =
+            info->started_nano > 0 && info->started_nano <= ev.time_nano ? info->started_nano / 1'000'000'000 : 0;
+        domain::dump_filter skip_copy = [&](const domain::archive_dump& d) {
+            return d.mtime < started || skip_volume_dump(d);
+        };
+        auto copied = co_await copy_dump_paths(docker_, ev.id, info->name, volume_dirs, cfg_, skip_copy, fields);
         if (!copied)
             co_return copied.error().code == asio::error::operation_aborted ? outcome::cancelled
                                                                              : outcome::engine_unavailable;

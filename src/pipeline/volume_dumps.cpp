@@ -15,6 +15,18 @@ std::string short_id(std::string_view id)
     return std::string(id.substr(0, 12));
 }
 
+/// The fields with DUMP_PATH set to `path` (replacing the job's own).
+std::vector<log::field> with_path(std::vector<log::field> fields, const std::string& path)
+{
+    for (auto& f : fields)
+        if (f.first == "DUMP_PATH") {
+            f.second = path;
+            return fields;
+        }
+    fields.emplace_back("DUMP_PATH", path);
+    return fields;
+}
+
 bool fatal_to_job(const failure& f)
 {
     return f.code == asio::error::operation_aborted || transient(f);
@@ -31,8 +43,7 @@ asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& 
 {
     std::vector<std::string> out;
     for (const auto& dir : cfg.dump_paths) {
-        auto f = fields;
-        f.emplace_back("DUMP_PATH", dir);
+        auto f = with_path(fields, dir);
         domain::volume_probe probe(dir, cfg.dump_patterns, skip);
         auto r = co_await docker.probe_archive(id, dir, probe, cfg.dump_path_probe_bytes);
         if (!r) {
@@ -78,8 +89,7 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
     std::vector<domain::archive_dump> out;
     std::uint64_t budget = cfg.max_dump_size;
     for (const auto& dir : dirs) {
-        auto f = fields;
-        f.emplace_back("DUMP_PATH", dir);
+        auto f = with_path(fields, dir);
         domain::dump_extractor extract(dir, cfg.dump_patterns, budget, skip);
         auto r = co_await docker.copy_archive(id, dir, extract);
         auto seen = extract.dumps();
@@ -96,8 +106,7 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
             budget = extract.budget_left();
         }
         for (auto& d : seen) {
-            auto df = fields;
-            df.emplace_back("DUMP_PATH", d.path);
+            auto df = with_path(fields, d.path);
             if (!d.copied_to.empty())
                 log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path << " (" << d.size
                               << " bytes) of container " << name << " to " << d.copied_to;
