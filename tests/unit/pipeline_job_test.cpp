@@ -40,6 +40,7 @@ public:
     int push_failures = 0;  // the first N pushes fail
     std::vector<std::string> calls;
     std::vector<std::string> images;  // local images
+    std::int64_t started_nano = 0;    // State.StartedAt
 
     asio::awaitable<result<docker::changes>>
     dump_candidates(std::string_view, const std::vector<std::string>& patterns) override
@@ -79,6 +80,7 @@ public:
         info.image = "Team/App:2.5-RC1";
         info.image_id = "sha256:" + std::string(64, 'a');
         info.exit_code = 139;
+        info.started_nano = started_nano;
         co_return info;
     }
     asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
@@ -144,9 +146,9 @@ public:
     }
 };
 
-std::string tar_member(const std::string& name, const std::string& content)
+std::string tar_member(const std::string& name, const std::string& content, std::int64_t mtime = 1795556211)
 {
-    std::string out = domain::tar_file_header(name, content.size(), 0600, 1795556211) + content;
+    std::string out = domain::tar_file_header(name, content.size(), 0600, mtime) + content;
     out.resize((out.size() + 511) / 512 * 512, '\0');
     return out;
 }
@@ -469,4 +471,31 @@ TEST_CASE("pipeline: a probe out of budget leaves the decision to a full scan")
     CHECK(docker.probe_bytes == 64 * 1024);
     CHECK(docker.put.find("core_interceptor/dumps/dumps/zz.core") == 0);
     REQUIRE(sink.bodies.size() == 1);
+}
+
+TEST_CASE("pipeline: a mount dump older than the run that died is another container's")
+{
+    fake_docker docker;
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    // Written an hour before this run started (die() is at 1795556211.14 s).
+    docker.archives["/dumps"] = tar_member("dumps/core", elf_core(), 1795552000) + tar_end();
+    docker.started_nano = 1795556000LL * 1'000'000'000;
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps"};
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
+    CHECK(docker.put.empty());
+    CHECK(docker.images.empty());
+    CHECK(sink.bodies.empty());
+
+    // The same dump written during the run is its own.
+    fake_docker again;
+    again.files["/tmp/out.log"] = {10, "hello"};
+    again.archives["/dumps"] = tar_member("dumps/core", elf_core(), 1795556100) + tar_end();
+    again.started_nano = 1795556000LL * 1'000'000'000;
+    harness h2(again, {&sink}, cfg);
+    CHECK(test::run_coro(h2.runner.run(die())) == pipeline::outcome::pushed);
+    CHECK_FALSE(again.put.empty());
+    CHECK(sink.bodies.size() == 1);
 }
