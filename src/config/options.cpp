@@ -4,6 +4,7 @@
 #include "domain/dump.hpp"
 #include "domain/filter.hpp"
 #include "domain/registry_auth.hpp"
+#include "domain/volume_dump.hpp"
 
 #include <boost/program_options.hpp>
 #include <boost/url/grammar/parse.hpp>
@@ -70,6 +71,12 @@ po::options_description describe_options()
         ("dump-pattern", po::value<std::vector<std::string>>()->value_name("GLOB"),
             "basename glob of a candidate dump, repeatable "
             "(default: core, core.*, *.core, *.hprof)")
+        ("dump-path", po::value<std::vector<std::string>>()->value_name("DIR"),
+            "directory (a volume or bind mount) probed for dumps too, repeatable; its dumps "
+            "are copied into the image under /core_interceptor/dumps")
+        ("max-dump-size", po::value<std::string>()->value_name("SIZE")->default_value("2G"),
+            "bytes copied from --dump-path directories per container (suffix K, M, G, T); "
+            "a larger dump is reported, not copied")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
             "containers handled at once")
         ("keep-image", po::bool_switch(),
@@ -339,6 +346,25 @@ app_config build(const po::variables_map& vm)
     } else {
         cfg.pipeline.dump_patterns = domain::default_dump_patterns();
     }
+    if (vm.count("dump-path")) {
+        for (const auto& d : vm["dump-path"].as<std::vector<std::string>>()) {
+            auto dir = domain::normalize_dump_dir(d);
+            if (!dir)
+                throw bad_option{"dump-path",
+                                 "invalid value '" + d + "' (expected an absolute directory other than /)"};
+            if (std::find(cfg.pipeline.dump_paths.begin(), cfg.pipeline.dump_paths.end(), *dir) ==
+                cfg.pipeline.dump_paths.end())
+                cfg.pipeline.dump_paths.push_back(std::move(*dir));
+        }
+    }
+    {
+        const auto& text = vm["max-dump-size"].as<std::string>();
+        auto size = domain::parse_byte_size(text);
+        if (!size)
+            throw bad_option{"max-dump-size",
+                             "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
+        cfg.pipeline.max_dump_size = *size;
+    }
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
@@ -365,6 +391,7 @@ app_config build(const po::variables_map& vm)
     cfg.state_dir = vm["state-dir"].as<std::string>();
     if (cfg.state_dir.empty())
         throw bad_option{"state-dir", "is empty"};
+    cfg.docker.spool_dir = cfg.state_dir.string();
     if (auto v = str("catch-up-since"))
         cfg.catch_up_since = duration("catch-up-since", *v);
     cfg.pipeline.max_per_container =

@@ -4,6 +4,7 @@
 #include "co/error.hpp"
 #include "domain/notification.hpp"
 #include "domain/path_stat.hpp"
+#include "domain/volume_dump.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -72,6 +73,31 @@ public:
 
     /// `DELETE /images/{reference}`.
     virtual boost::asio::awaitable<result<void>> remove_image(std::string_view reference) = 0;
+
+    /// `GET /containers/{id}/archive?path=DIR` (mounts resolved on a stopped container): feeds
+    /// the tar stream to `probe` until it reaches a verdict, the archive ends or `max_bytes`
+    /// have been read, then drops the connection. Completes with the bytes of archive read;
+    /// errc::not_found when DIR does not exist. Defaults to errc::not_configured for a stand-in
+    /// that knows no archives.
+    virtual boost::asio::awaitable<result<std::uint64_t>>
+    probe_archive(std::string_view id, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes)
+    {
+        (void)id, (void)dir, (void)probe, (void)max_bytes;
+        co_return failure(make_error_code(errc::not_configured), 0, "archive probes not supported");
+    }
+
+    /// `GET /containers/{id}/archive?path=DIR` read through `extract`, then what it kept put
+    /// with `PUT /containers/{id}/archive?path=/`: the dumps of DIR land in the container's own
+    /// filesystem, never held in memory whole (spooled to an unlinked file in between: the
+    /// Engine locks the container while an archive is read). The PUT is made only when
+    /// `extract` keeps anything. Completes with the bytes put; errc::not_found when DIR does
+    /// not exist.
+    virtual boost::asio::awaitable<result<std::uint64_t>>
+    copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract)
+    {
+        (void)id, (void)dir, (void)extract;
+        co_return failure(make_error_code(errc::not_configured), 0, "archive copies not supported");
+    }
 };
 
 }  // namespace core_interceptor::docker

@@ -12,6 +12,10 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <ctime>
 #include <stdexcept>
 
@@ -33,6 +37,64 @@ constexpr std::size_t max_probe_bytes = 64 * 1024;
 
 // An error answer's body is the daemon's {"message": …}: short.
 constexpr std::size_t max_error_body = 64 * 1024;
+
+/// An unlinked temporary file: it disappears with its descriptor, whatever happens.
+class spool_file {
+public:
+    static result<spool_file> create(const std::string& dir)
+    {
+        int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+            // No O_TMPFILE on this file system: create, then unlink at once.
+            std::string name = dir + "/.dump-spool-XXXXXX";
+            fd = ::mkostemp(name.data(), O_CLOEXEC);
+            if (fd >= 0)
+                ::unlink(name.c_str());
+        }
+        if (fd < 0)
+            return failure(error_code(errno, boost::system::system_category()), 0, "spool file in " + dir);
+        return spool_file(fd);
+    }
+    spool_file(spool_file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), size_(o.size_) {}
+    spool_file& operator=(spool_file&&) = delete;
+    ~spool_file()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+
+    result<void> append(std::string_view bytes)
+    {
+        while (!bytes.empty()) {
+            auto n = ::write(fd_, bytes.data(), bytes.size());
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return failure(error_code(errno, boost::system::system_category()), 0, "writing the dump spool");
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            size_ += static_cast<std::uint64_t>(n);
+        }
+        return {};
+    }
+    /// The next piece from `offset`, at most `buf.size()` bytes; empty at the end.
+    result<std::string_view> read_at(std::uint64_t offset, std::vector<char>& buf)
+    {
+        for (;;) {
+            auto n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return failure(error_code(errno, boost::system::system_category()), 0, "reading the dump spool");
+            return std::string_view(buf.data(), static_cast<std::size_t>(n));
+        }
+    }
+    std::uint64_t size() const noexcept { return size_; }
+
+private:
+    explicit spool_file(int fd) : fd_(fd) {}
+    int fd_;
+    std::uint64_t size_ = 0;
+};
 
 }  // namespace
 
@@ -137,6 +199,7 @@ result<domain::container_info> parse_inspect(std::string_view body)
         info.exit_code = static_cast<int>(code->as_int64());
     info.finished_nano = parse_rfc3339_nano(str(state->as_object(), "FinishedAt"));
     info.status = str(state->as_object(), "Status");
+    info.started_nano = parse_rfc3339_nano(str(state->as_object(), "StartedAt"));
     if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
         if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
             info.auto_remove = ar->as_bool();
@@ -397,6 +460,115 @@ asio::awaitable<result<void>> client::remove_image(std::string_view reference)
     if (r->status != 200)
         co_return api_failure(r->status, r->body);
     co_return result<void>{};
+}
+
+asio::awaitable<result<std::uint64_t>>
+client::probe_archive(std::string_view id, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes)
+{
+    ++calls_;
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
+    auto lim = limits(cfg_.request_timeout);
+    lim.read_chunk = 8 * 1024;  // headers and first bytes: keep what is pulled off small
+    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    if (!s)
+        co_return s.error();
+    if (s->status() != 200)
+        co_return co_await stream_failure(*s);
+    domain::tar_walker tar(probe);
+    std::uint64_t seen = 0;
+    while (probe.result() == domain::volume_probe::verdict::open && seen < max_bytes) {
+        auto piece = co_await s->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;
+        seen += piece->size();
+        tar.feed(*piece);
+        if (tar.failed())
+            co_return failure(make_error_code(errc::malformed_response), 200,
+                              "archive of " + std::string(dir) + ": " + tar.error());
+    }
+    // Hang up: a dump's bytes are never transferred by a probe (SPEC §4.3).
+    s->close();
+    co_return seen;
+}
+
+asio::awaitable<result<std::uint64_t>>
+client::copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract)
+{
+    // The Engine holds the container's lock while it streams an archive out, and a PUT waits
+    // for that lock: the dumps are spooled to disk (never memory) between the two calls.
+    ++calls_;
+    http::request get;
+    get.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
+    auto lim = limits(cfg_.request_timeout);
+    std::optional<spool_file> spool;
+    {
+        auto in = co_await http::stream_reader::open(endpoint_, get, lim, &bytes_read_);
+        if (!in)
+            co_return in.error();
+        if (in->status() != 200)
+            co_return co_await stream_failure(*in);
+        domain::tar_walker tar(extract);
+        while (!tar.ended()) {
+            auto piece = co_await in->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+            if (!piece)
+                co_return piece.error();
+            if (piece->empty())
+                break;
+            tar.feed(*piece);
+            if (tar.failed())
+                co_return failure(make_error_code(errc::malformed_response), 200,
+                                  "archive of " + std::string(dir) + ": " + tar.error());
+            if (extract.output().empty())
+                continue;
+            if (!spool) {
+                auto f = spool_file::create(cfg_.spool_dir);
+                if (!f)
+                    co_return f.error();
+                spool.emplace(std::move(*f));
+            }
+            if (auto w = spool->append(extract.output()); !w)
+                co_return w.error();
+            extract.output().clear();
+        }
+        in->close();
+    }
+    extract.finish();
+    if (!spool)
+        co_return std::uint64_t{0};  // no dump to copy: no PUT
+    if (auto w = spool->append(extract.output()); !w)
+        co_return w.error();
+    extract.output().clear();
+
+    ++calls_;
+    http::request put;
+    put.method = "PUT";
+    put.target = path("/containers/" + encode(id) + "/archive?path=" + encode("/"));
+    put.content_type = "application/x-tar";
+    auto out = co_await http::stream_writer::open(endpoint_, put, lim, &bytes_read_);
+    if (!out)
+        co_return out.error();
+    std::vector<char> buf(64 * 1024);
+    std::uint64_t sent = 0;
+    while (sent < spool->size()) {
+        auto piece = spool->read_at(sent, buf);
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;
+        auto w = co_await out->write(*piece);
+        if (!w)
+            co_return w.error();
+        sent += piece->size();
+    }
+    auto r = co_await out->finish();
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return sent;
 }
 
 }  // namespace core_interceptor::docker

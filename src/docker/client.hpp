@@ -42,6 +42,12 @@ public:
     boost::asio::awaitable<result<std::string>>
     push(std::string_view repository, std::string_view tag, std::string_view registry_auth) override;
     boost::asio::awaitable<result<void>> remove_image(std::string_view reference) override;
+    boost::asio::awaitable<result<std::uint64_t>> probe_archive(std::string_view id,
+                                                                std::string_view dir,
+                                                                domain::volume_probe& probe,
+                                                                std::size_t max_bytes) override;
+    boost::asio::awaitable<result<std::uint64_t>>
+    copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract) override;
 
     /// The endpoint in use, for log lines.
     const http::endpoint& endpoint() const noexcept { return endpoint_; }

@@ -26,6 +26,9 @@ struct client_config {
     std::size_t max_header_bytes = 64 * 1024;
     /// Longest line of a streamed NDJSON body (events, push progress).
     std::size_t max_line_bytes = 1024 * 1024;
+    /// Where copied dumps wait, in an unlinked file, between the archive read and the archive
+    /// write: the Engine locks a container while its archive is read, so the two cannot overlap.
+    std::string spool_dir = "/var/tmp";
 };
 
 }  // namespace core_interceptor::docker

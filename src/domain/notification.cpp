@@ -51,6 +51,10 @@ std::string to_json(const notification& n)
         entry["path"] = d.path;
         entry["size"] = d.size;
         entry["type"] = to_string(d.type);
+        if (!d.original_path.empty()) {
+            entry["original_path"] = d.original_path;
+            entry["copied"] = d.copied;
+        }
         dumps.push_back(std::move(entry));
     }
 

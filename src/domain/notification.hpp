@@ -16,6 +16,10 @@ struct dump_info {
     std::string path;
     std::int64_t size = 0;
     dump_type type = dump_type::none;
+    /// For a dump found in a `--dump-path` mount: where it is in the container ("" for one in
+    /// the writable layer); `path` is then where the image holds it, unless not `copied`.
+    std::string original_path;
+    bool copied = true;
 };
 
 /// The container a notification is about.
@@ -30,6 +34,7 @@ struct container_info {
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
     /// Config.Labels (string values only, at most 256), for the filters when no event carried them.
     std::vector<std::pair<std::string, std::string>> labels;
+    std::int64_t started_nano = 0;   ///< State.StartedAt, 0 when unknown
 };
 
 /// The notification of SPEC §5, one per committed image.

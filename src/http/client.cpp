@@ -337,4 +337,101 @@ void stream_reader::close() noexcept
     }
 }
 
+// --- stream_writer -------------------------------------------------------------------------
+
+struct stream_writer::impl {
+    impl(asio::any_io_executor ex, std::uint64_t* counter, const endpoint& e, const limits& l)
+        : stream(counting_policy(counter), ex), ep(e), lim(l), serializer(message)
+    {
+    }
+    plain_stream stream;
+    endpoint ep;
+    limits lim;
+    bhttp::request<bhttp::buffer_body> message;
+    bhttp::request_serializer<bhttp::buffer_body> serializer;  // refers to `message`
+};
+
+stream_writer::stream_writer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+stream_writer::stream_writer(stream_writer&&) noexcept = default;
+stream_writer& stream_writer::operator=(stream_writer&&) noexcept = default;
+stream_writer::~stream_writer() = default;
+
+asio::awaitable<result<stream_writer>> stream_writer::open(const endpoint& ep,
+                                                           const request& req,
+                                                           const limits& lim,
+                                                           std::uint64_t* bytes_read)
+{
+    if (ep.kind == endpoint::transport::tls)
+        co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
+    auto p = std::make_unique<impl>(co_await asio::this_coro::executor, bytes_read, ep, lim);
+    if (auto ec = co_await connect(p->stream, ep, lim.connect_timeout))
+        co_return with_context(ec, ep);
+
+    auto& m = p->message;
+    m.method_string(req.method);
+    m.target(req.target);
+    m.version(11);
+    m.set(bhttp::field::host, ep.host_header);
+    m.set(bhttp::field::user_agent, "core_interceptor/" CORE_INTERCEPTOR_VERSION);
+    m.set(bhttp::field::connection, "close");
+    for (const auto& h : req.headers)
+        m.set(h.name, h.value);
+    if (!req.content_type.empty())
+        m.set(bhttp::field::content_type, req.content_type);
+    m.chunked(true);
+    m.body().data = nullptr;
+    m.body().size = 0;
+    m.body().more = true;
+    p->stream.expires_after(lim.timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(p->stream, p->serializer, use_tuple);
+    if (ec)
+        co_return with_context(phase_error(ec, errc::request_timeout), ep);
+    co_return stream_writer(std::move(p));
+}
+
+asio::awaitable<result<void>> stream_writer::write(std::string_view piece)
+{
+    auto& p = *impl_;
+    if (piece.empty())
+        co_return result<void>{};
+    auto& body = p.message.body();
+    body.data = const_cast<char*>(piece.data());  // only read by the serializer
+    body.size = piece.size();
+    body.more = true;
+    p.stream.expires_after(p.lim.timeout);
+    auto [ec, n] = co_await bhttp::async_write(p.stream, p.serializer, use_tuple);
+    // need_buffer: the chunk went out and the serializer asks for the next one.
+    if (ec && ec != bhttp::error::need_buffer)
+        co_return with_context(phase_error(ec, errc::request_timeout), p.ep);
+    co_return result<void>{};
+}
+
+asio::awaitable<result<response>> stream_writer::finish()
+{
+    auto& p = *impl_;
+    auto& body = p.message.body();
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+    p.stream.expires_after(p.lim.timeout);
+    auto [wec, wn] = co_await bhttp::async_write(p.stream, p.serializer, use_tuple);
+    if (wec)
+        co_return with_context(phase_error(wec, errc::request_timeout), p.ep);
+
+    beast::flat_buffer buf;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(p.lim.max_header, UINT32_MAX)));
+    parser.body_limit(p.lim.max_body);
+    auto [rec, rn] = co_await bhttp::async_read(p.stream, buf, parser, use_tuple);
+    if (rec == bhttp::error::body_limit || rec == bhttp::error::header_limit)
+        co_return failure(make_error_code(errc::limit_exceeded), 0, p.ep.describe());
+    if (rec)
+        co_return with_context(phase_error(rec, errc::request_timeout), p.ep);
+    response out;
+    out.status = parser.get().result_int();
+    out.headers = copy_headers(parser.get().base());
+    out.body = std::move(parser.get().body());
+    co_return out;
+}
+
 }  // namespace core_interceptor::http

@@ -103,4 +103,32 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/// A request whose body is sent piece by piece as it is produced (chunked transfer coding),
+/// never held whole: an archive streamed from one Engine call into another. Plain
+/// connections only (unix socket or TCP).
+class stream_writer {
+public:
+    /// Connects and sends `req`'s header (its body is ignored) within `lim.timeout`.
+    static boost::asio::awaitable<result<stream_writer>> open(const endpoint& ep,
+                                                              const request& req,
+                                                              const limits& lim,
+                                                              std::uint64_t* bytes_read = nullptr);
+
+    stream_writer(stream_writer&&) noexcept;
+    stream_writer& operator=(stream_writer&&) noexcept;
+    ~stream_writer();
+
+    /// Sends one chunk (nothing for an empty piece) within `lim.timeout`. Honours terminal
+    /// cancellation.
+    boost::asio::awaitable<result<void>> write(std::string_view piece);
+
+    /// Ends the body and reads the whole response within `lim.timeout` and `lim.max_body`.
+    boost::asio::awaitable<result<response>> finish();
+
+private:
+    struct impl;
+    explicit stream_writer(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
 }  // namespace core_interceptor::http

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,15 @@ struct config {
     /// `--dry-run`: probe and log what would be committed, pushed and notified; change nothing
     /// (no commit, push, delete or notification, no dump remembered as reported).
     bool dry_run = false;
+    /// `--dump-path`: normalised directories (usually mounts) probed through the archive
+    /// endpoint; their dumps are copied into the container's own filesystem before the commit.
+    std::vector<std::string> dump_paths;
+    /// `--max-dump-size`: bytes copied from those directories per container; a dump that does
+    /// not fit is reported, not copied.
+    std::uint64_t max_dump_size = std::uint64_t{2} << 30;
+    /// Archive bytes one probe of a `--dump-path` reads before leaving the question to the
+    /// copy: headers of a few hundred members, never a dump's content.
+    std::size_t dump_path_probe_bytes = 64 * 1024;
 };
 
 }  // namespace core_interceptor::pipeline

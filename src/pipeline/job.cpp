@@ -4,6 +4,7 @@
 #include "co/cancel.hpp"
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
+#include "pipeline/volume_dumps.hpp"
 #include "state/store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,6 +17,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <set>
 
 namespace asio = boost::asio;
 
@@ -180,8 +182,10 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             if ((!info && info.error().code == errc::not_found) || (info && info->auto_remove))
                 co_return removed(ev, fields);
         }
-        log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
-        co_return outcome::no_dump;
+        if (cfg_.dump_paths.empty()) {
+            log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
+            co_return outcome::no_dump;
+        }
     }
 
     // Verify each candidate: stat, then the first bytes only (SPEC §4.2).
@@ -233,7 +237,23 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         dumps.push_back({path, st->size, type});
         mtimes.push_back(st->mtime);
     }
-    if (dumps.empty()) {
+    // Dumps in volumes and bind mounts (--dump-path): not in the layer, so not in /changes. A
+    // path /changes lists is in the layer (handled above); one reported at an earlier death
+    // (restart policy) is not reported again.
+    std::set<std::string, std::less<>> in_layer(candidates->candidates.begin(), candidates->candidates.end());
+    domain::dump_filter skip_volume_dump = [&, this](const domain::archive_dump& d) {
+        return in_layer.contains(d.path) ||
+               (store_ && store_->reported(ev.id, d.path, static_cast<std::int64_t>(d.size), std::to_string(d.mtime)));
+    };
+    std::vector<std::string> volume_dirs;
+    if (!cfg_.dump_paths.empty()) {
+        auto in_mounts = co_await probe_dump_paths(docker_, ev.id, ev.name, cfg_, skip_volume_dump, fields);
+        if (!in_mounts)
+            co_return in_mounts.error().code == asio::error::operation_aborted ? outcome::cancelled
+                                                                                : outcome::engine_unavailable;
+        volume_dirs = std::move(*in_mounts);
+    }
+    if (dumps.empty() && volume_dirs.empty()) {
         if (already > 0) {
             log::info(fields) << "container " << ev.name << " (" << short_id(ev.id)
                               << ") died again; its dump was already reported";
@@ -272,6 +292,35 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     }
     fields[1].second = info->name;
     fields[2].second = info->image;
+
+    // Copy the dumps of the mounts into the container's own filesystem, so that the image
+    // holds them (SPEC §4a: /commit sees only the writable layer).
+    if (!volume_dirs.empty()) {
+        // A dump older than the run that died is not its own (a volume shared with other
+        // containers, or kept from an earlier run). Once the container runs again its start
+        // says nothing about the run that died: then only the reported-dumps memory applies.
+        const std::int64_t started =
+            info->started_nano > 0 && info->started_nano <= ev.time_nano ? info->started_nano / 1'000'000'000 : 0;
+        domain::dump_filter skip_copy = [&](const domain::archive_dump& d) {
+            return d.mtime < started || skip_volume_dump(d);
+        };
+        auto copied = co_await copy_dump_paths(docker_, ev.id, info->name, volume_dirs, cfg_, skip_copy, fields);
+        if (!copied)
+            co_return copied.error().code == asio::error::operation_aborted ? outcome::cancelled
+                                                                             : outcome::engine_unavailable;
+        for (const auto& d : *copied) {
+            const bool in_image = !d.copied_to.empty();
+            dumps.push_back({in_image ? d.copied_to : d.path, static_cast<std::int64_t>(d.size), d.type, d.path,
+                             in_image});
+            mtimes.push_back(std::to_string(d.mtime));
+        }
+        stats_.dumps_found += copied->size();
+        if (dumps.empty()) {
+            log::debug(fields) << "container " << info->name << " (" << short_id(ev.id) << ") left no new dump";
+            co_return outcome::no_dump;
+        }
+        fields.back().second = join_paths(dumps);
+    }
 
     // Commit.
     const std::string name =
@@ -376,7 +425,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     // must not report them again.
     if (store_)
         for (std::size_t i = 0; i < dumps.size(); ++i)
-            store_->mark_reported(ev.id, dumps[i].path, dumps[i].size, mtimes[i]);
+            store_->mark_reported(ev.id, dumps[i].original_path.empty() ? dumps[i].path : dumps[i].original_path,
+                                  dumps[i].size, mtimes[i]);
 
     if (outbox_.sink_count() > 0) {
         // A named message, not a temporary: g++ 12 may destroy a temporary of a co_await

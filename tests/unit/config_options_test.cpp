@@ -94,6 +94,10 @@ TEST_CASE("config: a bad value gives one line naming the option and exit 2")
         {{"--process"}, "process"},
         {{"--process", ""}, "process"},
         {{"--process", "ok", "bad/name"}, "process"},
+        {{"--dump-path", "dumps"}, "dump-path"},
+        {{"--dump-path", "/"}, "dump-path"},
+        {{"--max-dump-size", "2X"}, "max-dump-size"},
+        {{"--max-dump-size", "-1"}, "max-dump-size"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.option);
@@ -222,4 +226,26 @@ TEST_CASE("config: the --registry-auth file is kept for --check to name")
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     CHECK(std::get<config::app_config>(r.parsed).registry_auth_file == file);
     CHECK(std::get<config::app_config>(parse({}).parsed).registry_auth_file.empty());
+}
+
+TEST_CASE("config: --dump-path is repeatable and normalised; --max-dump-size takes suffixes")
+{
+    auto d = parse({});
+    REQUIRE(std::holds_alternative<config::app_config>(d.parsed));
+    CHECK(std::get<config::app_config>(d.parsed).pipeline.dump_paths.empty());
+    CHECK(std::get<config::app_config>(d.parsed).pipeline.max_dump_size == std::uint64_t{2} << 30);
+
+    auto r = parse({"--dump-path", "/dumps/", "--dump-path", "/var//crash", "--dump-path", "/dumps",
+                    "--max-dump-size", "512M"});
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    const auto& c = std::get<config::app_config>(r.parsed);
+    CHECK(c.pipeline.dump_paths == std::vector<std::string>{"/dumps", "/var/crash"});
+    CHECK(c.pipeline.max_dump_size == std::uint64_t{512} << 20);
+
+    auto file = temp_file("dump-path = /dumps\ndump-path = /cores\nmax-dump-size = 64K\n");
+    auto f = parse({"--config", file});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
+    CHECK(std::get<config::app_config>(f.parsed).pipeline.dump_paths == std::vector<std::string>{"/dumps", "/cores"});
+    CHECK(std::get<config::app_config>(f.parsed).pipeline.max_dump_size == 64 * 1024);
 }

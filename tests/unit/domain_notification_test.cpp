@@ -117,3 +117,21 @@ TEST_CASE("notification: the Kafka key is IMAGE_NAME:TAG")
 {
     CHECK(kafka_key(sample()) == "testimg_1.0:c2d8407a80a3");
 }
+
+TEST_CASE("notification: a dump from a mount gives its path in the image and where it came from")
+{
+    auto n = sample();
+    n.dumps = {{"/tmp/core", 10, dump_type::core},
+               {"/core_interceptor/dumps/dumps/core", 393216, dump_type::core, "/dumps/core", true},
+               {"/dumps/heap.hprof", 1 << 30, dump_type::hprof, "/dumps/heap.hprof", false}};
+    auto v = json::parse(to_json(n));
+    const auto& d = v.at("dumps").as_array();
+    REQUIRE(d.size() == 3);
+    CHECK_FALSE(d[0].as_object().contains("original_path"));
+    CHECK_FALSE(d[0].as_object().contains("copied"));
+    CHECK(d[1].at("path") == "/core_interceptor/dumps/dumps/core");
+    CHECK(d[1].at("original_path") == "/dumps/core");
+    CHECK(d[1].at("copied") == true);
+    CHECK(d[2].at("path") == "/dumps/heap.hprof");
+    CHECK(d[2].at("copied") == false);
+}

@@ -43,6 +43,7 @@ public:
     int push_failures = 0;  // the first N pushes fail
     std::vector<std::string> calls;
     std::vector<std::string> images;  // local images
+    std::int64_t started_nano = 0;    // State.StartedAt
 
     asio::awaitable<result<docker::changes>>
     dump_candidates(std::string_view, const std::vector<std::string>& patterns) override
@@ -82,6 +83,7 @@ public:
         info.image = "Team/App:2.5-RC1";
         info.image_id = "sha256:" + std::string(64, 'a');
         info.exit_code = 139;
+        info.started_nano = started_nano;
         co_return info;
     }
     asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
@@ -105,7 +107,59 @@ public:
         std::erase(images, std::string(ref));
         co_return result<void>{};
     }
+
+    // Mounts: the archive of each directory, and what was put into the container.
+    std::map<std::string, std::string> archives;
+    std::string put;
+    std::size_t probe_bytes = 0;  // archive bytes the probes consumed
+    asio::awaitable<result<std::uint64_t>>
+    probe_archive(std::string_view, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes) override
+    {
+        calls.push_back("probe " + std::string(dir));
+        auto it = archives.find(std::string(dir));
+        if (it == archives.end())
+            co_return failure(make_error_code(errc::not_found), 404, "Could not find the file");
+        domain::tar_walker tar(probe);
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < it->second.size() && seen < max_bytes &&
+                                probe.result() == domain::volume_probe::verdict::open;
+             i += 512) {
+            auto piece = std::string_view(it->second).substr(i, 512);
+            seen += piece.size();
+            tar.feed(piece);
+        }
+        probe_bytes += seen;
+        co_return seen;
+    }
+    asio::awaitable<result<std::uint64_t>>
+    copy_archive(std::string_view, std::string_view dir, domain::dump_extractor& extract) override
+    {
+        calls.push_back("copy " + std::string(dir));
+        auto it = archives.find(std::string(dir));
+        if (it == archives.end())
+            co_return failure(make_error_code(errc::not_found), 404, "Could not find the file");
+        domain::tar_walker tar(extract);
+        tar.feed(it->second);
+        extract.finish();
+        auto n = extract.output().size();
+        put += extract.output();
+        if (n > 0)
+            calls.push_back("put /");
+        co_return n;
+    }
 };
+
+std::string tar_member(const std::string& name, const std::string& content, std::int64_t mtime = 1795556211)
+{
+    std::string out = domain::tar_file_header(name, content.size(), 0600, mtime) + content;
+    out.resize((out.size() + 511) / 512 * 512, '\0');
+    return out;
+}
+
+std::string tar_end()
+{
+    return std::string(1024, '\0');
+}
 
 class recording_sink final : public sinks::sink {
 public:
@@ -379,4 +433,173 @@ TEST_CASE("pipeline: --dry-run without a dump logs nothing to do")
     CHECK(docker.calls == std::vector<std::string>{"changes"});
     CHECK(std::none_of(logged.begin(), logged.end(),
                        [](const std::string& l) { return l.find("dry run") != std::string::npos; }));
+}
+
+TEST_CASE("pipeline: --dump-path on a clean exit costs one more call per directory")
+{
+    fake_docker docker;
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    docker.archives["/dumps"] = tar_member("dumps/notes.txt", "nothing to see") + tar_end();
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps", "/var/crash"};  // the second does not exist
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
+    CHECK(docker.calls == std::vector<std::string>{"changes", "probe /dumps", "probe /var/crash"});
+    CHECK(docker.probe_bytes == 3 * 512);
+    CHECK(docker.put.empty());
+    CHECK(sink.bodies.empty());
+}
+
+TEST_CASE("pipeline: a dump only in a mount is copied into the container, committed and announced")
+{
+    fake_docker docker;
+    const std::string core = elf_core() + std::string(100000, 'c');
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    docker.archives["/dumps"] = tar_member("dumps/a.txt", "x") + tar_member("dumps/core", core) + tar_end();
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps"};
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);
+    const std::string ref = "127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805";
+    CHECK(docker.calls == std::vector<std::string>{"changes", "probe /dumps", "inspect", "copy /dumps", "put /",
+                                                   "commit 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805",
+                                                   "push " + ref + " auth=e30=", "delete " + ref});
+    // The probe stopped at the core's first block.
+    CHECK(docker.probe_bytes == 4 * 512);
+    CHECK(docker.put.find("core_interceptor/dumps/dumps/core") == 0);
+    CHECK(docker.put.find(core) != std::string::npos);
+    REQUIRE(sink.bodies.size() == 1);
+    auto v = boost::json::parse(sink.bodies[0]).as_object();
+    CHECK(v.at("object") == "core");
+    auto& d = v.at("dumps").as_array().at(0).as_object();
+    CHECK(d.at("path") == "/core_interceptor/dumps/dumps/core");
+    CHECK(d.at("original_path") == "/dumps/core");
+    CHECK(d.at("copied") == true);
+    CHECK(d.at("size").to_number<std::int64_t>() == static_cast<std::int64_t>(core.size()));
+}
+
+TEST_CASE("pipeline: --dry-run with a dump in a mount lists it and writes nothing into the container")
+{
+    fake_docker docker;
+    const std::string core = elf_core() + std::string(100000, 'c');
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    docker.archives["/dumps"] = tar_member("dumps/core", core) + tar_end();
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps"};
+    cfg.dry_run = true;
+    std::vector<std::string> logged;
+    log::capture(&logged);
+    harness h(docker, {&sink}, cfg);
+    const auto result = test::run_coro(h.runner.run(die()));
+    log::capture(nullptr);
+    CHECK(result == pipeline::outcome::dry_run);
+    // Read to list the dumps; no PUT, no commit, push, delete or notification.
+    CHECK(docker.calls == std::vector<std::string>{"changes", "probe /dumps", "inspect", "copy /dumps"});
+    CHECK(docker.put.empty());
+    CHECK(sink.bodies.empty());
+    auto said = [&](const std::string& needle) {
+        return std::any_of(logged.begin(), logged.end(),
+                           [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+    };
+    CHECK(said("dry run: would copy core dump /dumps/core (" + std::to_string(core.size()) +
+               " bytes) of container crashy to /core_interceptor/dumps/dumps/core"));
+    CHECK(said("dry run: would notify"));
+    CHECK(said("/core_interceptor/dumps/dumps/core"));
+}
+
+TEST_CASE("pipeline: a mount dump over --max-dump-size is announced, not copied")
+{
+    fake_docker docker;
+    docker.files["/tmp/java.hprof"] = {30, "JAVA PROFILE 1.0.2 and more..."};
+    docker.archives["/dumps"] = tar_member("dumps/core", elf_core() + std::string(5000, 'c')) + tar_end();
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps"};
+    cfg.max_dump_size = 4096;
+    harness h(docker, {&sink}, cfg);
+    std::vector<std::string> logged;
+    log::capture(&logged);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);
+    log::capture(nullptr);
+    CHECK(docker.put.empty());
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "put /") == docker.calls.end());
+    CHECK(std::any_of(logged.begin(), logged.end(), [](const std::string& l) {
+        return l.starts_with("warning") && l.find("/dumps/core") != std::string::npos &&
+               l.find("crashy") != std::string::npos && l.find("5032 bytes") != std::string::npos &&
+               l.find("--max-dump-size") != std::string::npos;
+    }));
+    REQUIRE(sink.bodies.size() == 1);
+    auto v = boost::json::parse(sink.bodies[0]).as_object();
+    CHECK(v.at("object") == "core");
+    auto& dumps = v.at("dumps").as_array();
+    REQUIRE(dumps.size() == 2);
+    CHECK(dumps.at(0).as_object().at("path") == "/tmp/java.hprof");
+    CHECK_FALSE(dumps.at(0).as_object().contains("copied"));
+    CHECK(dumps.at(1).as_object().at("path") == "/dumps/core");
+    CHECK(dumps.at(1).as_object().at("copied") == false);
+}
+
+TEST_CASE("pipeline: a --dump-path that is not a mount does not copy layer dumps twice")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {1 << 20, elf_core()};
+    docker.archives["/tmp"] = tar_member("tmp/core", elf_core()) + tar_end();
+    recording_sink sink;
+    auto cfg = make_config(false);
+    cfg.dump_paths = {"/tmp"};
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::committed);
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "copy /tmp") == docker.calls.end());
+    CHECK(docker.put.empty());
+    REQUIRE(sink.bodies.size() == 1);
+    CHECK(boost::json::parse(sink.bodies[0]).at("dumps").as_array().size() == 1);
+}
+
+TEST_CASE("pipeline: a probe out of budget leaves the decision to a full scan")
+{
+    fake_docker docker;
+    std::string tar;
+    for (int i = 0; i < 200; ++i)
+        tar += tar_member("dumps/log" + std::to_string(i) + ".txt", std::string(400, 'l'));
+    tar += tar_member("dumps/zz.core", elf_core()) + tar_end();
+    docker.archives["/dumps"] = tar;
+    recording_sink sink;
+    auto cfg = make_config(false);
+    cfg.dump_paths = {"/dumps"};
+    cfg.dump_path_probe_bytes = 64 * 1024;
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::committed);
+    CHECK(docker.probe_bytes == 64 * 1024);
+    CHECK(docker.put.find("core_interceptor/dumps/dumps/zz.core") == 0);
+    REQUIRE(sink.bodies.size() == 1);
+}
+
+TEST_CASE("pipeline: a mount dump older than the run that died is another container's")
+{
+    fake_docker docker;
+    docker.files["/tmp/out.log"] = {10, "hello"};
+    // Written an hour before this run started (die() is at 1795556211.14 s).
+    docker.archives["/dumps"] = tar_member("dumps/core", elf_core(), 1795552000) + tar_end();
+    docker.started_nano = 1795556000LL * 1'000'000'000;
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps"};
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
+    CHECK(docker.put.empty());
+    CHECK(docker.images.empty());
+    CHECK(sink.bodies.empty());
+
+    // The same dump written during the run is its own.
+    fake_docker again;
+    again.files["/tmp/out.log"] = {10, "hello"};
+    again.archives["/dumps"] = tar_member("dumps/core", elf_core(), 1795556100) + tar_end();
+    again.started_nano = 1795556000LL * 1'000'000'000;
+    harness h2(again, {&sink}, cfg);
+    CHECK(test::run_coro(h2.runner.run(die())) == pipeline::outcome::pushed);
+    CHECK_FALSE(again.put.empty());
+    CHECK(sink.bodies.size() == 1);
 }

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+#include "domain/volume_dump.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <limits>
+
+namespace core_interceptor::domain {
+namespace {
+
+constexpr std::size_t block = 512;
+// PAX and GNU long-name members hold a path and a few attributes; anything bigger is not a
+// tar Docker wrote, and buffering it would make memory grow with the archive.
+constexpr std::uint64_t max_extension_size = 1 << 20;
+constexpr std::uint64_t max_size = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+std::uint64_t padding_of(std::uint64_t n) noexcept
+{
+    return (block - n % block) % block;
+}
+
+// A numeric field: octal (leading spaces, digits, NUL/space padding), or GNU base-256 when
+// the first byte's high bit is set (sizes beyond 8 GiB, far mtimes).
+std::optional<std::uint64_t> parse_number(std::string_view field) noexcept
+{
+    auto first = static_cast<unsigned char>(field.front());
+    if (first & 0x80) {
+        if (first == 0xff)
+            return std::nullopt;  // negative
+        std::uint64_t value = first & 0x7f;
+        for (std::size_t i = 1; i < field.size(); ++i) {
+            if (value > (std::numeric_limits<std::uint64_t>::max() >> 8))
+                return std::nullopt;
+            value = (value << 8) | static_cast<unsigned char>(field[i]);
+        }
+        return value;
+    }
+    std::size_t i = 0;
+    while (i < field.size() && field[i] == ' ')
+        ++i;
+    std::uint64_t value = 0;
+    for (; i < field.size() && field[i] >= '0' && field[i] <= '7'; ++i) {
+        if (value > (std::numeric_limits<std::uint64_t>::max() >> 3))
+            return std::nullopt;
+        value = value * 8 + static_cast<std::uint64_t>(field[i] - '0');
+    }
+    for (; i < field.size(); ++i)
+        if (field[i] != ' ' && field[i] != '\0')
+            return std::nullopt;
+    return value;  // an all-blank field is 0, as GNU tar reads it
+}
+
+bool checksum_ok(std::string_view h) noexcept
+{
+    auto stored = parse_number(h.substr(148, 8));
+    if (!stored)
+        return false;
+    std::uint64_t unsigned_sum = 0;
+    std::int64_t signed_sum = 0;
+    for (std::size_t i = 0; i < block; ++i) {
+        char c = (i >= 148 && i < 156) ? ' ' : h[i];
+        unsigned_sum += static_cast<unsigned char>(c);
+        signed_sum += static_cast<signed char>(c);
+    }
+    return *stored == unsigned_sum || static_cast<std::int64_t>(*stored) == signed_sum;
+}
+
+std::string_view c_string(std::string_view field) noexcept
+{
+    return field.substr(0, std::min(field.find('\0'), field.size()));
+}
+
+std::string_view basename(std::string_view path) noexcept
+{
+    while (path.ends_with('/'))
+        path.remove_suffix(1);
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+void put_octal(char* field, std::size_t width, std::uint64_t value)
+{
+    // width - 1 digits and a NUL, as Go's archive/tar writes them.
+    std::snprintf(field, width, "%0*llo", static_cast<int>(width - 1), static_cast<unsigned long long>(value));
+}
+
+std::string pax_record(std::string_view key, std::string_view value)
+{
+    // "<len> key=value\n", where len counts its own digits.
+    std::size_t body = 1 + key.size() + 1 + value.size() + 1;
+    std::size_t len = body + 1;
+    while (std::to_string(len).size() + body != len)
+        len = std::to_string(len).size() + body;
+    return std::to_string(len) + " " + std::string(key) + "=" + std::string(value) + "\n";
+}
+
+std::string ustar_block(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime, char type)
+{
+    std::string h(block, '\0');
+    std::copy_n(name.begin(), std::min<std::size_t>(name.size(), 100), h.begin());
+    put_octal(&h[100], 8, mode & 07777);
+    put_octal(&h[108], 8, 0);
+    put_octal(&h[116], 8, 0);
+    put_octal(&h[124], 12, std::min<std::uint64_t>(size, 077777777777));
+    put_octal(&h[136], 12, static_cast<std::uint64_t>(std::clamp<std::int64_t>(mtime, 0, 077777777777)));
+    h[156] = type;
+    std::copy_n("ustar\0" "00", 8, h.begin() + 257);
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < block; ++i)
+        sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
+    std::snprintf(&h[148], 8, "%06llo", static_cast<unsigned long long>(sum));
+    h[155] = ' ';
+    return h;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_byte_size(std::string_view text)
+{
+    std::size_t i = 0;
+    std::uint64_t value = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        if (value > (max_size - 9) / 10)
+            return std::nullopt;
+        value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    }
+    if (i == 0)
+        return std::nullopt;
+    std::string suffix;
+    for (; i < text.size(); ++i)
+        suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+    unsigned shift = 0;
+    if (!suffix.empty() && suffix != "b") {
+        switch (suffix[0]) {
+        case 'k': shift = 10; break;
+        case 'm': shift = 20; break;
+        case 'g': shift = 30; break;
+        case 't': shift = 40; break;
+        default: return std::nullopt;
+        }
+        auto unit = std::string_view(suffix).substr(1);
+        if (!unit.empty() && unit != "b" && unit != "ib")
+            return std::nullopt;
+    }
+    if (value > (max_size >> shift))
+        return std::nullopt;
+    return value << shift;
+}
+
+std::string copied_dump_path(std::string_view original)
+{
+    std::string out(copied_dumps_root);
+    if (!original.starts_with('/'))
+        out += '/';
+    out += original;
+    return out;
+}
+
+std::optional<std::string> normalize_dump_dir(std::string_view dir)
+{
+    if (!dir.starts_with('/'))
+        return std::nullopt;
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < dir.size()) {
+        auto next = dir.find('/', pos);
+        auto part = dir.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+        pos = next == std::string_view::npos ? dir.size() : next + 1;
+        if (part.empty() || part == ".")
+            continue;
+        if (part == ".." || part.find('\0') != std::string_view::npos)
+            return std::nullopt;
+        out += '/';
+        out += part;
+    }
+    if (out.empty())
+        return std::nullopt;
+    return out;
+}
+
+// --- tar_walker ------------------------------------------------------------------------------
+
+void tar_walker::fail(std::string why)
+{
+    state_ = state::failed;
+    error_ = std::move(why);
+}
+
+void tar_walker::feed(std::string_view bytes)
+{
+    while (!bytes.empty()) {
+        switch (state_) {
+        case state::header: {
+            auto n = std::min(block - block_.size(), bytes.size());
+            block_.append(bytes.substr(0, n));
+            bytes.remove_prefix(n);
+            if (block_.size() == block)
+                on_header();
+            break;
+        }
+        case state::extension: {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, bytes.size()));
+            ext_.append(bytes.substr(0, n));
+            bytes.remove_prefix(n);
+            left_ -= n;
+            if (left_ == 0)
+                on_extension();
+            break;
+        }
+        case state::content: {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, bytes.size()));
+            handler_.on_content(bytes.substr(0, n));
+            bytes.remove_prefix(n);
+            left_ -= n;
+            if (left_ == 0) {
+                handler_.on_entry_end();
+                left_ = padding_;
+                state_ = left_ == 0 ? state::header : state::padding;
+            }
+            break;
+        }
+        case state::padding: {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, bytes.size()));
+            bytes.remove_prefix(n);
+            left_ -= n;
+            if (left_ == 0)
+                state_ = state::header;
+            break;
+        }
+        case state::ended:
+        case state::failed: return;
+        }
+    }
+}
+
+void tar_walker::on_header()
+{
+    const std::string h = std::move(block_);
+    block_.clear();
+    if (std::all_of(h.begin(), h.end(), [](char c) { return c == '\0'; })) {
+        state_ = state::ended;
+        handler_.on_end();
+        return;
+    }
+    if (!checksum_ok(h))
+        return fail("bad tar header checksum");
+    auto size = parse_number(std::string_view(h).substr(124, 12));
+    if (!size || *size > max_size)
+        return fail("bad tar member size");
+    const char type = h[156];
+    if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
+        if (*size > max_extension_size)
+            return fail("tar extension member of " + std::to_string(*size) + " bytes");
+        ext_.clear();
+        ext_type_ = type;
+        left_ = *size;
+        padding_ = padding_of(*size);
+        state_ = state::extension;
+        if (left_ == 0)
+            on_extension();
+        return;
+    }
+
+    tar_entry e;
+    std::string_view hv = h;
+    if (next_name_) {
+        e.name = std::move(*next_name_);
+    } else {
+        auto prefix = c_string(hv.substr(345, 155));
+        if (hv.substr(257, 5) == "ustar" && !prefix.empty())
+            e.name = std::string(prefix) + "/";
+        e.name += c_string(hv.substr(0, 100));
+    }
+    e.type = type;
+    e.size = next_size_ ? *next_size_ : *size;
+    e.mode = static_cast<std::uint32_t>(parse_number(hv.substr(100, 8)).value_or(0));
+    e.mtime = static_cast<std::int64_t>(std::min(parse_number(hv.substr(136, 12)).value_or(0), max_size));
+    next_name_.reset();
+    next_size_.reset();
+    // Only regular files carry content here; links, directories and devices have none even
+    // if their size field says otherwise (as GNU tar reads them).
+    if (type != '0' && type != '\0' && type != '7')
+        e.size = 0;
+    if (e.size > max_size)
+        return fail("bad tar member size");
+    handler_.on_entry(e);
+    left_ = e.size;
+    padding_ = padding_of(e.size);
+    if (left_ == 0) {
+        handler_.on_entry_end();
+        left_ = padding_;
+        state_ = left_ == 0 ? state::header : state::padding;
+    } else {
+        state_ = state::content;
+    }
+}
+
+void tar_walker::on_extension()
+{
+    if (ext_type_ == 'L') {
+        next_name_ = std::string(c_string(ext_));
+    } else if (ext_type_ == 'x') {
+        // Records: "<len> key=value\n".
+        std::string_view rest = ext_;
+        while (!rest.empty()) {
+            auto space = rest.find(' ');
+            if (space == std::string_view::npos)
+                return fail("bad PAX record");
+            std::size_t len = 0;
+            for (char c : rest.substr(0, space)) {
+                if (c < '0' || c > '9' || len > max_extension_size)
+                    return fail("bad PAX record length");
+                len = len * 10 + static_cast<std::size_t>(c - '0');
+            }
+            if (len <= space + 1 || len > rest.size() || rest[len - 1] != '\n')
+                return fail("bad PAX record");
+            auto record = rest.substr(space + 1, len - space - 2);
+            rest.remove_prefix(len);
+            auto eq = record.find('=');
+            if (eq == std::string_view::npos)
+                return fail("bad PAX record");
+            auto key = record.substr(0, eq);
+            auto value = record.substr(eq + 1);
+            if (key == "path") {
+                next_name_ = std::string(value);
+            } else if (key == "size") {
+                std::uint64_t v = 0;
+                if (value.empty())
+                    return fail("bad PAX size");
+                for (char c : value) {
+                    if (c < '0' || c > '9' || v > (max_size - 9) / 10)
+                        return fail("bad PAX size");
+                    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                next_size_ = v;
+            }
+        }
+    }
+    ext_.clear();
+    left_ = padding_;
+    state_ = left_ == 0 ? state::header : state::padding;
+}
+
+// --- dump_recognizer -------------------------------------------------------------------------
+
+dump_recognizer::dump_recognizer(std::string_view dir, std::vector<std::string> patterns)
+    : patterns_(std::move(patterns))
+{
+    auto slash = dir.rfind('/');
+    parent_ = std::string(dir.substr(0, slash == std::string_view::npos ? 0 : slash));
+}
+
+std::string dump_recognizer::path_of(std::string_view name) const
+{
+    while (name.starts_with("./"))
+        name.remove_prefix(2);
+    while (name.ends_with('/'))
+        name.remove_suffix(1);
+    if (name.empty() || name.starts_with('/'))
+        return {};
+    // The Engine names members below the directory's own name; ".." would leave it.
+    for (std::size_t pos = 0; pos <= name.size();) {
+        auto next = std::min(name.find('/', pos), name.size());
+        if (name.substr(pos, next - pos) == "..")
+            return {};
+        pos = next + 1;
+    }
+    return parent_ + "/" + std::string(name);
+}
+
+bool dump_recognizer::candidate(const tar_entry& e) const
+{
+    return (e.type == '0' || e.type == '\0') && e.size > 0 && matches_dump_pattern(patterns_, basename(e.name)) &&
+           !path_of(e.name).empty();
+}
+
+// --- volume_probe ----------------------------------------------------------------------------
+
+volume_probe::volume_probe(std::string_view dir, std::vector<std::string> patterns, dump_filter skip)
+    : recognizer_(dir, std::move(patterns)), skip_(std::move(skip))
+{
+}
+
+void volume_probe::on_entry(const tar_entry& e)
+{
+    collecting_ = verdict_ == verdict::open && recognizer_.candidate(e);
+    head_.clear();
+    if (collecting_)
+        current_ = archive_dump{recognizer_.path_of(e.name), e.size, dump_type::none, e.mtime, {}};
+}
+
+void volume_probe::on_content(std::string_view bytes)
+{
+    if (!collecting_)
+        return;
+    head_.append(bytes.substr(0, magic_bytes - std::min(magic_bytes, head_.size())));
+    if (head_.size() >= magic_bytes)
+        decide();
+}
+
+void volume_probe::on_entry_end()
+{
+    if (collecting_)
+        decide();
+}
+
+void volume_probe::on_end()
+{
+    if (verdict_ == verdict::open)
+        verdict_ = verdict::none;
+}
+
+void volume_probe::decide()
+{
+    collecting_ = false;
+    current_.type = classify(head_);
+    if (current_.type != dump_type::none && !(skip_ && skip_(current_))) {
+        found_ = current_;
+        verdict_ = verdict::found;
+    }
+}
+
+// --- dump_extractor --------------------------------------------------------------------------
+
+dump_extractor::dump_extractor(std::string_view dir,
+                               std::vector<std::string> patterns,
+                               std::uint64_t budget,
+                               dump_filter skip)
+    : recognizer_(dir, std::move(patterns)), skip_(std::move(skip)), budget_(budget)
+{
+}
+
+void dump_extractor::on_entry(const tar_entry& e)
+{
+    head_.clear();
+    mode_ = recognizer_.candidate(e) ? mode::collect : mode::ignore;
+    if (mode_ == mode::collect) {
+        current_ = archive_dump{recognizer_.path_of(e.name), e.size, dump_type::none, e.mtime, {}};
+        current_mode_ = e.mode;
+    }
+}
+
+void dump_extractor::on_content(std::string_view bytes)
+{
+    if (mode_ == mode::copy) {
+        out_.append(bytes);
+        return;
+    }
+    if (mode_ != mode::collect)
+        return;
+    auto n = magic_bytes - std::min(magic_bytes, head_.size());
+    head_.append(bytes.substr(0, n));
+    if (head_.size() >= magic_bytes) {
+        decide();
+        if (mode_ == mode::copy)
+            out_.append(bytes.substr(std::min(n, bytes.size())));
+    }
+}
+
+void dump_extractor::on_entry_end()
+{
+    if (mode_ == mode::collect)
+        decide();
+    if (mode_ == mode::copy)
+        out_.append(padding_of(current_.size), '\0');
+    mode_ = mode::ignore;
+}
+
+void dump_extractor::decide()
+{
+    current_.type = classify(head_);
+    if (current_.type == dump_type::none || (skip_ && skip_(current_))) {
+        mode_ = mode::ignore;
+        return;
+    }
+    if (current_.size > budget_) {
+        mode_ = mode::ignore;
+        dumps_.push_back(current_);
+        return;
+    }
+    budget_ -= current_.size;
+    current_.copied_to = copied_dump_path(current_.path);
+    dumps_.push_back(current_);
+    mode_ = mode::copy;
+    wrote_any_ = true;
+    out_ += tar_file_header(std::string_view(current_.copied_to).substr(1), current_.size, current_mode_ & 0777,
+                            current_.mtime);
+    out_ += head_;
+}
+
+void dump_extractor::finish()
+{
+    if (wrote_any_ && !finished_)
+        out_.append(2 * block, '\0');
+    finished_ = true;
+}
+
+std::string tar_file_header(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime)
+{
+    std::string out;
+    std::string records;
+    if (name.size() > 100)
+        records += pax_record("path", name);
+    if (size > 077777777777)
+        records += pax_record("size", std::to_string(size));
+    if (!records.empty()) {
+        out += ustar_block("PaxHeaders/dump", records.size(), 0644, mtime, 'x');
+        out += records;
+        out.append(padding_of(records.size()), '\0');
+    }
+    out += ustar_block(name, size, mode, mtime, '0');
+    return out;
+}
+
+}  // namespace core_interceptor::domain

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#include "pipeline/volume_dumps.hpp"
+
+#include "pipeline/job.hpp"
+
+#include <boost/asio/error.hpp>
+
+namespace asio = boost::asio;
+
+namespace core_interceptor::pipeline {
+namespace {
+
+std::string short_id(std::string_view id)
+{
+    return std::string(id.substr(0, 12));
+}
+
+/// The fields with DUMP_PATH set to `path` (replacing the job's own).
+std::vector<log::field> with_path(std::vector<log::field> fields, const std::string& path)
+{
+    for (auto& f : fields)
+        if (f.first == "DUMP_PATH") {
+            f.second = path;
+            return fields;
+        }
+    fields.emplace_back("DUMP_PATH", path);
+    return fields;
+}
+
+bool fatal_to_job(const failure& f)
+{
+    return f.code == asio::error::operation_aborted || transient(f);
+}
+
+}  // namespace
+
+asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& docker,
+                                                                  std::string id,
+                                                                  std::string name,
+                                                                  const config& cfg,
+                                                                  domain::dump_filter skip,
+                                                                  std::vector<log::field> fields)
+{
+    std::vector<std::string> out;
+    for (const auto& dir : cfg.dump_paths) {
+        auto f = with_path(fields, dir);
+        domain::volume_probe probe(dir, cfg.dump_patterns, skip);
+        auto r = co_await docker.probe_archive(id, dir, probe, cfg.dump_path_probe_bytes);
+        if (!r) {
+            if (fatal_to_job(r.error()))
+                co_return r.error();
+            if (r.error().code == errc::not_found) {
+                log::debug(f) << "container " << name << " has no " << dir;
+                continue;
+            }
+            log::warning(f) << "cannot probe " << dir << " of container " << name << " (" << short_id(id)
+                            << ") for dumps: " << r.error().describe();
+            continue;
+        }
+        switch (probe.result()) {
+        case domain::volume_probe::verdict::none:
+            log::debug(f) << "no dump in " << dir << " of container " << name << " (" << *r << " bytes read)";
+            break;
+        case domain::volume_probe::verdict::found:
+            log::debug(f) << domain::to_string(probe.found().type) << " dump " << probe.found().path << " ("
+                          << probe.found().size << " bytes) in container " << name << " (" << *r << " bytes read)";
+            out.push_back(dir);
+            break;
+        case domain::volume_probe::verdict::open:
+            // Many files, or a large one that is not a new dump: the copy reads the whole
+            // directory rather than miss a dump.
+            log::debug(f) << "probe of " << dir << " in container " << name << " undecided after " << *r
+                          << " bytes; the copy step scans it whole";
+            out.push_back(dir);
+            break;
+        }
+    }
+    co_return out;
+}
+
+asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docker::api& docker,
+                                                                          std::string id,
+                                                                          std::string name,
+                                                                          std::vector<std::string> dirs,
+                                                                          const config& cfg,
+                                                                          domain::dump_filter skip,
+                                                                          std::vector<log::field> fields)
+{
+    std::vector<domain::archive_dump> out;
+    std::uint64_t budget = cfg.max_dump_size;
+    for (const auto& dir : dirs) {
+        auto f = with_path(fields, dir);
+        // A dry run keeps nothing (no PUT): it only lists the dumps and says where they would go.
+        domain::dump_extractor extract(dir, cfg.dump_patterns, cfg.dry_run ? 0 : budget, skip);
+        auto r = co_await docker.copy_archive(id, dir, extract);
+        auto seen = extract.dumps();
+        if (r && cfg.dry_run) {
+            for (auto& d : seen) {
+                auto df = with_path(fields, d.path);
+                if (d.size <= budget) {
+                    budget -= d.size;
+                    d.copied_to = domain::copied_dump_path(d.path);
+                    log::info(df) << "dry run: would copy " << domain::to_string(d.type) << " dump " << d.path << " ("
+                                  << d.size << " bytes) of container " << name << " to " << d.copied_to;
+                } else {
+                    log::info(df) << "dry run: would report " << domain::to_string(d.type) << " dump " << d.path
+                                  << " (" << d.size << " bytes) of container " << name
+                                  << " without copying it: more than is left of --max-dump-size";
+                }
+                out.push_back(std::move(d));
+            }
+            continue;
+        }
+        if (!r) {
+            if (fatal_to_job(r.error()))
+                co_return r.error();
+            if (r.error().code != errc::not_found)
+                log::error(f) << "cannot copy the dumps of " << dir << " into container " << name << " ("
+                              << short_id(id) << "): " << r.error().describe()
+                              << "; they stay where they are and are reported as not copied";
+            for (auto& d : seen)
+                d.copied_to.clear();
+        } else {
+            budget = extract.budget_left();
+        }
+        for (auto& d : seen) {
+            auto df = with_path(fields, d.path);
+            if (!d.copied_to.empty())
+                log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path << " (" << d.size
+                              << " bytes) of container " << name << " to " << d.copied_to;
+            else if (r)
+                log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container " << name
+                                 << " (" << short_id(id) << ") is " << d.size
+                                 << " bytes, more than is left of --max-dump-size (" << cfg.max_dump_size
+                                 << " bytes per container): reported, not copied into the image";
+            out.push_back(std::move(d));
+        }
+    }
+    co_return out;
+}
+
+}  // namespace core_interceptor::pipeline

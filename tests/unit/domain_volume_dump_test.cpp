@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+#include "domain/volume_dump.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace core_interceptor;
+using namespace core_interceptor::domain;
+
+namespace {
+
+std::string elf_core(std::size_t size)
+{
+    std::string s(size, 'x');
+    std::string head(32, '\0');
+    head[0] = 0x7f, head[1] = 'E', head[2] = 'L', head[3] = 'F', head[4] = 2, head[5] = 1;
+    head[16] = 4;  // ET_CORE, little endian
+    s.replace(0, std::min<std::size_t>(32, size), head.substr(0, std::min<std::size_t>(32, size)));
+    return s;
+}
+
+std::string pad(std::string data)
+{
+    data.resize((data.size() + 511) / 512 * 512, '\0');
+    return data;
+}
+
+std::string member(const std::string& name, const std::string& content, char type = '0')
+{
+    std::string h = tar_file_header(name, content.size(), 0600, 1795556211);
+    if (type != '0') {
+        // Same header with another typeflag (and a fixed checksum).
+        h = tar_file_header(name, 0, 0755, 1795556211);
+        h[156] = type;
+        unsigned sum = 0;
+        for (std::size_t i = 0; i < 512; ++i)
+            sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
+        std::snprintf(&h[148], 8, "%06o", sum);
+        h[155] = ' ';
+        return h;
+    }
+    return h + pad(content);
+}
+
+std::string end_marker()
+{
+    return std::string(1024, '\0');
+}
+
+/// Records what a walker reports.
+struct recorder final : tar_handler {
+    std::vector<tar_entry> entries;
+    std::vector<std::string> contents;
+    bool ended = false;
+    void on_entry(const tar_entry& e) override
+    {
+        entries.push_back(e);
+        contents.emplace_back();
+    }
+    void on_content(std::string_view b) override { contents.back().append(b); }
+    void on_entry_end() override {}
+    void on_end() override { ended = true; }
+};
+
+/// Feeds `tar` in pieces of `piece` bytes.
+template <class Feed>
+void in_pieces(const std::string& tar, std::size_t piece, Feed feed)
+{
+    for (std::size_t i = 0; i < tar.size(); i += piece)
+        feed(std::string_view(tar).substr(i, piece));
+}
+
+const std::vector<std::string> patterns = {"core", "core.*", "*.core", "*.hprof"};
+
+}  // namespace
+
+TEST_CASE("volume dumps: --max-dump-size accepts bytes and binary suffixes")
+{
+    CHECK(parse_byte_size("0") == 0u);
+    CHECK(parse_byte_size("1048576") == 1048576u);
+    CHECK(parse_byte_size("64K") == 64u * 1024);
+    CHECK(parse_byte_size("512M") == 512ull << 20);
+    CHECK(parse_byte_size("2G") == 2ull << 30);
+    CHECK(parse_byte_size("2g") == 2ull << 30);
+    CHECK(parse_byte_size("2GiB") == 2ull << 30);
+    CHECK(parse_byte_size("2GB") == 2ull << 30);
+    CHECK(parse_byte_size("1T") == 1ull << 40);
+    CHECK(parse_byte_size("10B") == 10u);
+    for (const char* bad : {"", "G", "-1", "1.5G", "2X", "2Gi", "2 G", "99999999999999999999", "9000000T"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_byte_size(bad));
+    }
+}
+
+TEST_CASE("volume dumps: copies keep the original path below /core_interceptor/dumps")
+{
+    CHECK(copied_dump_path("/dumps/core") == "/core_interceptor/dumps/dumps/core");
+    CHECK(copied_dump_path("/var/crash/app/core.12") == "/core_interceptor/dumps/var/crash/app/core.12");
+    CHECK(normalize_dump_dir("/dumps") == "/dumps");
+    CHECK(normalize_dump_dir("/var//crash/./") == "/var/crash");
+    CHECK_FALSE(normalize_dump_dir("dumps"));
+    CHECK_FALSE(normalize_dump_dir("/"));
+    CHECK_FALSE(normalize_dump_dir("/var/../etc"));
+    CHECK_FALSE(normalize_dump_dir(""));
+}
+
+TEST_CASE("volume dumps: the tar walker reads the same members whatever the piece size")
+{
+    const std::string long_name = "dumps/" + std::string(150, 'd') + "/core";
+    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") +
+                            member(long_name, elf_core(700)) + member("dumps/z", std::string(1025, 'z')) + end_marker();
+    for (std::size_t piece : {1u, 7u, 511u, 512u, 513u, 4096u, 100000u}) {
+        CAPTURE(piece);
+        recorder r;
+        tar_walker w(r);
+        in_pieces(tar, piece, [&](std::string_view b) { w.feed(b); });
+        CHECK_FALSE(w.failed());
+        CHECK(w.ended());
+        CHECK(r.ended);
+        REQUIRE(r.entries.size() == 4);
+        CHECK(r.entries[0].name == "dumps/");
+        CHECK(r.entries[0].type == '5');
+        CHECK(r.entries[1].name == "dumps/a.txt");
+        CHECK(r.contents[1] == "hello");
+        CHECK(r.entries[2].name == long_name);  // through a PAX path record
+        CHECK(r.entries[2].size == 700);
+        CHECK(r.contents[2] == elf_core(700));
+        CHECK(r.entries[3].size == 1025);
+        CHECK(r.entries[3].mode == 0600);
+        CHECK(r.entries[3].mtime == 1795556211);
+    }
+}
+
+TEST_CASE("volume dumps: a PAX size beyond the ustar field and a corrupt header")
+{
+    const std::string big = tar_file_header("dumps/core", 10ull << 30, 0600, 0);
+    recorder r;
+    tar_walker w(r);
+    w.feed(big);
+    CHECK_FALSE(w.failed());
+    REQUIRE(r.entries.size() == 1);
+    CHECK(r.entries[0].size == 10ull << 30);
+
+    std::string bad = member("dumps/core", "x");
+    bad[0] = 'X';  // checksum no longer matches
+    recorder r2;
+    tar_walker w2(r2);
+    w2.feed(bad);
+    CHECK(w2.failed());
+    CHECK(r2.entries.empty());
+}
+
+TEST_CASE("volume dumps: the probe finds a dump without reading its content")
+{
+    const std::string core = elf_core(1 << 20);
+    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") + member("dumps/core", core) +
+                            end_marker();
+    volume_probe probe("/dumps", patterns);
+    tar_walker w(probe);
+    std::size_t fed = 0;
+    in_pieces(tar, 512, [&](std::string_view b) {
+        if (probe.result() == volume_probe::verdict::open) {
+            w.feed(b);
+            fed += b.size();
+        }
+    });
+    REQUIRE(probe.result() == volume_probe::verdict::found);
+    CHECK(probe.found().path == "/dumps/core");
+    CHECK(probe.found().size == core.size());
+    CHECK(probe.found().type == dump_type::core);
+    CHECK(fed == 5 * 512);  // three headers, a.txt and the first block of the core
+}
+
+TEST_CASE("volume dumps: the probe ends with none on decoys and on dumps it must skip")
+{
+    const std::string tar = member("dumps/", "", '5') + member("dumps/core.js", "module.exports = 1;") +
+                            member("dumps/core", "") + member("dumps/core.1", "not a core") +
+                            member("dumps/sub", "", '5') + member("dumps/sub/old.core", elf_core(100)) + end_marker();
+    volume_probe probe("/dumps", patterns, [](const archive_dump& d) { return d.path == "/dumps/sub/old.core"; });
+    tar_walker w(probe);
+    w.feed(tar);
+    CHECK(probe.result() == volume_probe::verdict::none);
+
+    volume_probe empty("/dumps", patterns);
+    tar_walker we(empty);
+    we.feed(member("dumps/", "", '5') + end_marker());
+    CHECK(empty.result() == volume_probe::verdict::none);
+
+    volume_probe nested("/var/crash", patterns);
+    tar_walker wn(nested);
+    wn.feed(member("crash/", "", '5') + member("crash/app/java.hprof", "JAVA PROFILE 1.0.2") + end_marker());
+    REQUIRE(nested.result() == volume_probe::verdict::found);
+    CHECK(nested.found().path == "/var/crash/app/java.hprof");
+    CHECK(nested.found().type == dump_type::hprof);
+
+    volume_probe escape("/dumps", patterns);
+    tar_walker wx(escape);
+    wx.feed(member("dumps/../core", elf_core(64)) + end_marker());
+    CHECK(escape.result() == volume_probe::verdict::none);
+}
+
+TEST_CASE("volume dumps: the extractor keeps only dumps, renamed, within the budget")
+{
+    const std::string small = elf_core(3000);
+    const std::string large = elf_core(9000);
+    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") + member("dumps/big.core", large) +
+                            member("dumps/core", small) + member("dumps/core.js", "x") +
+                            member("dumps/heap.hprof", "JAVA PROFILE 1.0.2 tiny") + end_marker();
+    for (std::size_t piece : {1u, 100u, 512u, 8192u}) {
+        CAPTURE(piece);
+        dump_extractor x("/dumps", patterns, 5000);
+        tar_walker w(x);
+        std::string out;
+        std::size_t most = 0;
+        in_pieces(tar, piece, [&](std::string_view b) {
+            w.feed(b);
+            most = std::max(most, x.output().size());
+            out += x.output();
+            x.output().clear();
+        });
+        x.finish();
+        out += x.output();
+        CHECK(most <= piece + 2048);  // never more than a piece plus headers held
+        REQUIRE(x.dumps().size() == 3);
+        CHECK(x.dumps()[0].path == "/dumps/big.core");
+        CHECK(x.dumps()[0].copied_to.empty());  // 9000 > 5000
+        CHECK(x.dumps()[1].path == "/dumps/core");
+        CHECK(x.dumps()[1].copied_to == "/core_interceptor/dumps/dumps/core");
+        CHECK(x.dumps()[2].copied_to == "/core_interceptor/dumps/dumps/heap.hprof");
+        CHECK(x.budget_left() == 5000 - small.size() - 23);
+
+        // The output is a tar of exactly the copied dumps.
+        recorder r;
+        tar_walker back(r);
+        back.feed(out);
+        CHECK(back.ended());
+        REQUIRE(r.entries.size() == 2);
+        CHECK(r.entries[0].name == "core_interceptor/dumps/dumps/core");
+        CHECK(r.contents[0] == small);
+        CHECK(r.entries[0].mode == 0600);
+        CHECK(r.entries[1].name == "core_interceptor/dumps/dumps/heap.hprof");
+        CHECK(r.contents[1] == "JAVA PROFILE 1.0.2 tiny");
+    }
+}
+
+TEST_CASE("volume dumps: an extractor that keeps nothing writes nothing")
+{
+    dump_extractor x("/dumps", patterns, 1 << 20, [](const archive_dump&) { return true; });
+    tar_walker w(x);
+    w.feed(member("dumps/", "", '5') + member("dumps/core", elf_core(600)) + end_marker());
+    x.finish();
+    CHECK(x.output().empty());
+    CHECK_FALSE(x.wrote_any());
+    CHECK(x.dumps().empty());
+}
