@@ -315,6 +315,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             mtimes.push_back(std::to_string(d.mtime));
         }
         stats_.dumps_found += copied->size();
+        for (const auto& d : *copied)
+            ++(d.type == domain::dump_type::core ? stats_.cores_found : stats_.heap_dumps_found);
         if (dumps.empty()) {
             log::debug(fields) << "container " << info->name << " (" << short_id(ev.id) << ") left no new dump";
             co_return outcome::no_dump;
