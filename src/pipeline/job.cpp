@@ -176,12 +176,9 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         co_return outcome::probe_failed;
     }
     if (candidates->candidates.empty()) {
-        // No change at all may mean the layer is already being removed (--rm): ask.
-        if (candidates->none) {
-            auto info = co_await docker_.inspect(ev.id);
-            if ((!info && info.error().code == errc::not_found) || (info && info->auto_remove))
-                co_return removed(ev, fields);
-        }
+        // No change at all may also mean an --rm container's layer is already being removed:
+        // either way there is no dump in it, and the daemon tells the removal from the destroy
+        // event that follows (app: on_destroy), at no Engine call.
         if (cfg_.dump_paths.empty()) {
             log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
             co_return outcome::no_dump;

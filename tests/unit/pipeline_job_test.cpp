@@ -217,6 +217,16 @@ TEST_CASE("pipeline: a clean exit costs one Engine call and produces nothing")
     CHECK(sink.bodies.empty());
 }
 
+TEST_CASE("pipeline: a clean exit that changed nothing costs one Engine call too")
+{
+    fake_docker docker;  // no file changed: /changes answers an empty list
+    recording_sink sink;
+    harness h(docker, {&sink}, make_config(true));
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
+    CHECK(docker.calls == std::vector<std::string>{"changes"});
+    CHECK(sink.bodies.empty());
+}
+
 TEST_CASE("pipeline: decoys are probed but never committed")
 {
     fake_docker docker;
