@@ -63,17 +63,12 @@ producer::producer(asio::any_io_executor ex,
                    std::chrono::milliseconds idle_close)
     : properties_(properties), idle_close_(idle_close), wake_read_(ex), idle_timer_(ex)
 {
-    start();
-    arm_idle_close();
+    // Every property is checked now (a bad one is a configuration error); the handle itself
+    // waits for the first notification.
+    rd_kafka_conf_destroy(make_conf());
 }
 
-producer::~producer()
-{
-    close();
-    stop();
-}
-
-void producer::start()
+rd_kafka_conf_s* producer::make_conf() const
 {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -88,7 +83,19 @@ void producer::start()
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
+    return conf;
+}
 
+producer::~producer()
+{
+    close();
+    stop();
+}
+
+void producer::start()
+{
+    char err[512];
+    rd_kafka_conf_t* conf = make_conf();
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk_) {
         rd_kafka_conf_destroy(conf);

@@ -17,6 +17,7 @@
 #include <vector>
 
 struct rd_kafka_s;
+struct rd_kafka_conf_s;
 struct rd_kafka_queue_s;
 
 namespace core_interceptor::kafka {
@@ -36,14 +37,14 @@ struct property_error : std::invalid_argument {
 /// thread, with no polling thread of ours. Loop thread only.
 ///
 /// librdkafka's own threads wake up about once a second even with nothing to send, so the
-/// librdkafka handle lives only while it is needed: it is made at construction (which checks
-/// the configuration and the brokers early), destroyed once nothing has been outstanding for
-/// `idle_close`, and made again by the next produce(). An idle daemon then has no Kafka
-/// thread at all.
+/// librdkafka handle lives only while it is needed: made by the first produce(), destroyed
+/// once nothing has been outstanding for `idle_close`, and made again by the next produce().
+/// An idle daemon has no Kafka thread at all, and one that never notified has not even
+/// paged librdkafka in. Brokers are first contacted with the first notification.
 class producer {
 public:
-    /// Creates the producer with `properties` (bootstrap.servers among them).
-    /// Throws property_error for a property librdkafka refuses, std::runtime_error otherwise.
+    /// Checks `properties` (bootstrap.servers among them); the librdkafka handle is made later.
+    /// Throws property_error for a property librdkafka refuses.
     producer(boost::asio::any_io_executor ex,
              const std::vector<std::pair<std::string, std::string>>& properties,
              std::chrono::milliseconds idle_close = std::chrono::seconds(10));
@@ -67,6 +68,8 @@ public:
     bool is_open() const noexcept { return rk_ != nullptr; }
 
 private:
+    /// A configuration with our callbacks and `properties_`; throws property_error.
+    rd_kafka_conf_s* make_conf() const;
     /// Makes the librdkafka handle and attaches its main queue to the loop.
     void start();
     /// Destroys the librdkafka handle once nothing is outstanding (its threads end with it).

@@ -261,7 +261,8 @@ bool wait_all_exited(const fs::path& socket, const std::vector<std::string>& ids
     while (std::chrono::steady_clock::now() < until) {
         auto r = engine_call(socket, "GET", "/containers/json");
         bool any = false;
-        for (const auto& c : json::parse(r.body).as_array())
+        const auto list = json::parse(r.body);  // named: a temporary would die before the loop body
+        for (const auto& c : list.as_array())
             if (wanted.count(std::string(c.as_object().at("Id").as_string())))
                 any = true;
         if (!any)
