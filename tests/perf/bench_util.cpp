@@ -12,7 +12,11 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -199,7 +203,45 @@ void parallel_for(std::size_t n, unsigned parallel, F f)
 
 }  // namespace
 
-std::vector<std::string> create_containers(const fs::path& socket, const std::vector<container_spec>& specs, unsigned parallel)
+gate::gate(fs::path dir) : dir_(std::move(dir))
+{
+    fs::create_directories(dir_);
+    if (::mkfifo((dir_ / "fifo").c_str(), 0644) != 0 && errno != EEXIST)
+        throw std::runtime_error("cannot make the FIFO in " + dir_.string());
+}
+
+std::string gate::bind() const
+{
+    return dir_.string() + ":/gate:ro";
+}
+
+bool gate::release(const fs::path& socket, const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const
+{
+    std::set<std::string> wanted(ids.begin(), ids.end());
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        // ENXIO while no container has the FIFO open for reading yet (or any more).
+        int fd = ::open((dir_ / "fifo").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0)
+            ::close(fd);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto r = engine_call(socket, "GET", "/containers/json");
+        const auto list = json::parse(r.body);
+        bool any = false;
+        for (const auto& c : list.as_array())
+            if (wanted.count(std::string(c.as_object().at("Id").as_string())))
+                any = true;
+        if (!any)
+            return true;
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+    }
+}
+
+std::vector<std::string> create_containers(const fs::path& socket,
+                                           const std::vector<container_spec>& specs,
+                                           unsigned parallel,
+                                           const gate* g)
 {
     std::vector<std::string> ids(specs.size());
     std::vector<std::string> errors(specs.size());
@@ -211,8 +253,16 @@ std::vector<std::string> create_containers(const fs::path& socket, const std::ve
         json::array cmd;
         cmd.emplace_back("sh");
         cmd.emplace_back("-c");
-        cmd.emplace_back(sp.crash ? "sh -c 'kill -SEGV $$'; exit 139" : "echo done > /tmp/app.log; exit 0");
+        std::string script = sp.crash ? "sh -c 'kill -SEGV $$'; exit 139" : "echo done > /tmp/app.log; exit 0";
+        if (g)
+            script = "read x < /gate/fifo; " + script;
+        cmd.emplace_back(script);
         json::object host{{"NetworkMode", "none"}};
+        if (g) {
+            json::array binds;
+            binds.emplace_back(g->bind());
+            host["Binds"] = std::move(binds);
+        }
         if (sp.crash) {
             json::object core{{"Name", "core"}, {"Soft", -1}, {"Hard", -1}};
             json::array ulimits;

@@ -71,10 +71,31 @@ struct container_spec {
     std::vector<std::pair<std::string, std::string>> labels;
 };
 
+/// A FIFO in a host directory that gated containers (bind-mounted read-only at /gate) block
+/// on before they die, so that many deaths happen at one moment however long their starts
+/// took: opening it for writing wakes every reader, which reads EOF and goes on.
+class gate {
+public:
+    /// Makes DIR/fifo.
+    explicit gate(std::filesystem::path dir);
+    /// "DIR:/gate:ro", for HostConfig.Binds.
+    std::string bind() const;
+    /// Opens and closes the writing end every 100 ms (for late readers) until every one of
+    /// `ids` has exited; false on timeout.
+    bool release(const std::filesystem::path& socket,
+                 const std::vector<std::string>& ids,
+                 std::chrono::milliseconds timeout) const;
+
+private:
+    std::filesystem::path dir_;
+};
+
 /// Creates the containers (not started), `parallel` requests at a time; their IDs in order.
+/// With a gate, each waits on it before doing what its spec says.
 std::vector<std::string> create_containers(const std::filesystem::path& socket,
                                            const std::vector<container_spec>& specs,
-                                           unsigned parallel = 4);
+                                           unsigned parallel = 4,
+                                           const gate* g = nullptr);
 
 /// Starts them, `parallel` requests at a time, as a burst.
 void start_containers(const std::filesystem::path& socket, const std::vector<std::string>& ids, unsigned parallel);

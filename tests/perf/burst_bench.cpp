@@ -4,7 +4,8 @@
 // concurrency, nothing else). Time from the first death (State.FinishedAt) to the last
 // notification (daemon: the REST sink receiving it) or the last image deleted (floor).
 // The two sides alternate for a few rounds on identical, freshly created containers that are
-// started the same way; medians are compared.
+// started the same way and then wait at a gate (a FIFO), so that all of them die within a few
+// milliseconds: a real burst, whatever the starts cost. Medians are compared.
 //
 // Usage: burst_bench CORE_INTERCEPTOR FLOOR_CLIENT [--out DIR] [--rounds N] [--deaths N]
 //                    [--dumps N] [--concurrency N]
@@ -116,6 +117,7 @@ try {
             throw std::runtime_error("cannot push the base layer to " + ref);
     }
 
+    const bench::gate gate(tmp.path() / "gate");
     std::vector<round_result> results;
     std::size_t rest_seen = 0, kafka_seen = 0;
     for (int r = 0; r < rounds; ++r) {
@@ -123,7 +125,8 @@ try {
         for (int k = 0; k < 2; ++k) {
             const bool daemon = (k == 0) == daemon_first;
             const std::string side = daemon ? "daemon" : "floor";
-            auto ids = bench::create_containers(sock, specs_for("b" + std::to_string(r) + side + "-", deaths, dumps));
+            auto ids = bench::create_containers(sock, specs_for("b" + std::to_string(r) + side + "-", deaths, dumps), 4,
+                                                &gate);
 
             int pipefd[2];
             if (::pipe2(pipefd, O_CLOEXEC) != 0)
@@ -154,7 +157,11 @@ try {
                     rest_of_output.append(buf, static_cast<std::size_t>(n));
             });
 
+            // Every container runs and waits at the gate; then they all die at once.
             bench::start_containers(sock, ids, 4);
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            if (!gate.release(sock, ids, std::chrono::minutes(2)))
+                throw std::runtime_error("containers still running after the gate opened");
             std::int64_t end_nano = 0;
             if (daemon) {
                 if (!rest.wait_for(rest_seen + static_cast<std::size_t>(dumps), std::chrono::minutes(5)))

@@ -218,7 +218,7 @@ try {
                             "set title 'Probe cost against core size'\nset style fill solid 0.8 border -1\n"
                             "set boxwidth 0.5\nset xtics nomirror\nset ytics nomirror\nset yrange [0:*]\n"
                             "set y2range [0:*]\nset ylabel 'median time (ms)'\nset y2label 'bytes read from the socket'\n"
-                            "set y2tics\nset grid ytics\nset key top left\n"
+                            "set y2tics\nset grid ytics\nset key outside bottom center horizontal\n"
                             "plot 'probe_cost.dat' using 0:2:xtic(1) with boxes title 'time (ms)', "
                             "'' using 0:3 axes x1y2 with linespoints lw 2 pt 7 title 'bytes read'\n");
 
