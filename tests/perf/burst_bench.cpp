@@ -118,14 +118,23 @@ try {
     }
 
     const bench::gate gate(tmp.path() / "gate");
+    // The daemon's state directory: on the same disk as a real one would be, unless
+    // CORE_INTERCEPTOR_BENCH_STATE names another place (e.g. a tmpfs, to see what syncing costs).
+    const char* state_env = std::getenv("CORE_INTERCEPTOR_BENCH_STATE");
+    const fs::path state_root = state_env && *state_env ? fs::path(state_env) : tmp.path();
     std::vector<round_result> results;
     std::size_t rest_seen = 0, kafka_seen = 0;
-    for (int r = 0; r < rounds; ++r) {
+    // A first round, not counted, warms both sides up (dockerd, the registry's repositories,
+    // the page cache) with a fifth of the deaths.
+    for (int r = -1; r < rounds; ++r) {
+        const bool warm = r < 0;
+        const int n_deaths = warm ? std::max(1, deaths / 5) : deaths;
+        const int n_dumps = warm ? std::max(1, dumps / 5) : dumps;
         const bool daemon_first = r % 2 == 0;
         for (int k = 0; k < 2; ++k) {
             const bool daemon = (k == 0) == daemon_first;
             const std::string side = daemon ? "daemon" : "floor";
-            auto ids = bench::create_containers(sock, specs_for("b" + std::to_string(r) + side + "-", deaths, dumps), 4,
+            auto ids = bench::create_containers(sock, specs_for("b" + std::to_string(r) + side + "-", n_deaths, n_dumps), 4,
                                                 &gate);
 
             int pipefd[2];
@@ -135,12 +144,12 @@ try {
             if (daemon) {
                 po.argv = {bin, "--docker-host", d.host(), "--registry", reg.address(), "--kafka-brokers",
                            kafka.bootstraps(), "--rest-url", rest.url(), "--hostname", "bench", "--state-dir",
-                           (tmp.path() / ("state-" + std::to_string(r))).string(), "--max-concurrency",
+                           (state_root / ("state-" + std::to_string(r))).string(), "--max-concurrency",
                            std::to_string(concurrency)};
                 po.stderr_fd = pipefd[1];
             } else {
                 po.argv = {floor_bin, "--docker-host", d.host(), "--registry", reg.address(), "--concurrency",
-                           std::to_string(concurrency), "--dumps", std::to_string(dumps)};
+                           std::to_string(concurrency), "--dumps", std::to_string(n_dumps)};
                 po.stdout_fd = pipefd[1];
                 po.stderr_path = tmp.path() / ("floor-" + std::to_string(r) + ".log");
             }
@@ -164,13 +173,13 @@ try {
                 throw std::runtime_error("containers still running after the gate opened");
             std::int64_t end_nano = 0;
             if (daemon) {
-                if (!rest.wait_for(rest_seen + static_cast<std::size_t>(dumps), std::chrono::minutes(5)))
+                if (!rest.wait_for(rest_seen + static_cast<std::size_t>(n_dumps), std::chrono::minutes(5)))
                     throw std::runtime_error("the daemon did not notify every dump");
                 end_nano = bench::now_nano();
-                rest_seen += static_cast<std::size_t>(dumps);
-                if (!kafka.wait_for(kafka_seen + static_cast<std::size_t>(dumps), std::chrono::minutes(2)))
+                rest_seen += static_cast<std::size_t>(n_dumps);
+                if (!kafka.wait_for(kafka_seen + static_cast<std::size_t>(n_dumps), std::chrono::minutes(2)))
                     throw std::runtime_error("Kafka did not receive every notification");
-                kafka_seen += static_cast<std::size_t>(dumps);
+                kafka_seen += static_cast<std::size_t>(n_dumps);
                 p.signal(SIGTERM);
             }
             auto st = p.wait_for(std::chrono::minutes(5));
@@ -198,8 +207,9 @@ try {
                     first = f;
             }
             double s = static_cast<double>(end_nano - first) / 1e9;
-            results.push_back({r + 1, side, s});
-            std::cerr << "round " << r + 1 << " " << side << ": " << bench::fixed(s, 3) << " s\n";
+            if (!warm)
+                results.push_back({r + 1, side, s});
+            std::cerr << (warm ? std::string("warm-up") : "round " + std::to_string(r + 1)) << " " << side << ": " << bench::fixed(s, 3) << " s\n";
             bench::remove_containers(sock, ids);
         }
     }
