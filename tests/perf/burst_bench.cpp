@@ -165,24 +165,38 @@ try {
                 for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
                     rest_of_output.append(buf, static_cast<std::size_t>(n));
             });
+            // On a failure: stop the side, collect its output, and say what it was doing.
+            auto fail = [&](const std::string& what) {
+                p.stop(std::chrono::seconds(10));
+                drain.join();
+                ::close(pipefd[0]);
+                return std::runtime_error(side + ": " + what + "; its last output:\n" +
+                                          test_support::tail_lines(text + rest_of_output, 30));
+            };
 
             // Every container runs and waits at the gate; then they all die at once.
-            bench::start_containers(sock, ids, 4);
+            try {
+                bench::start_containers(sock, ids, 4);
+            } catch (const std::exception& e) {
+                throw fail(e.what());
+            }
             std::this_thread::sleep_for(std::chrono::seconds(1));
-            if (!gate.release(sock, ids, std::chrono::minutes(2)))
-                throw std::runtime_error("containers still running after the gate opened");
+            if (!gate.release(sock, ids, std::chrono::minutes(5)))
+                throw fail("containers still running after the gate opened");
             std::int64_t end_nano = 0;
             if (daemon) {
                 if (!rest.wait_for(rest_seen + static_cast<std::size_t>(n_dumps), std::chrono::minutes(5)))
-                    throw std::runtime_error("the daemon did not notify every dump");
+                    throw fail("the daemon did not notify every dump");
                 end_nano = bench::now_nano();
                 rest_seen += static_cast<std::size_t>(n_dumps);
                 if (!kafka.wait_for(kafka_seen + static_cast<std::size_t>(n_dumps), std::chrono::minutes(2)))
-                    throw std::runtime_error("Kafka did not receive every notification");
+                    throw fail("Kafka did not receive every notification");
                 kafka_seen += static_cast<std::size_t>(n_dumps);
                 p.signal(SIGTERM);
             }
             auto st = p.wait_for(std::chrono::minutes(5));
+            if (!st)
+                throw fail("still running after 5 minutes");
             drain.join();
             ::close(pipefd[0]);
             if (!st || !st->success())

@@ -281,24 +281,42 @@ try {
             std::this_thread::sleep_for(std::chrono::milliseconds(250));
         }
     });
+    struct stop_sampling {
+        std::atomic<bool>& flag;
+        std::thread& t;
+        ~stop_sampling()
+        {
+            flag = false;
+            if (t.joinable())
+                t.join();
+        }
+    } sampler_guard{sampling, sampler};
     const std::size_t wave = 200;
     int waves = 0;
+    std::vector<std::string> all_ids;  // removed at the end, once the daemon is done with them
     for (std::size_t first = 0; first < specs.size(); first += wave) {
         std::vector<bench::container_spec> part(specs.begin() + static_cast<long>(first),
                                                 specs.begin() + static_cast<long>(std::min(specs.size(), first + wave)));
         auto ids = bench::create_containers(sock, part, 4, &gate);
         bench::start_containers(sock, ids, 4);
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        if (!gate.release(sock, ids, std::chrono::minutes(2)))
+        if (!gate.release(sock, ids, std::chrono::minutes(5)))
             throw std::runtime_error("containers still running after the gate opened");
-        bench::remove_containers(sock, ids);
+        all_ids.insert(all_ids.end(), ids.begin(), ids.end());
         ++waves;
     }
     const std::size_t cores_expected = notified + static_cast<std::size_t>(with_core);
     bool all = p.rest.wait_for(cores_expected, std::chrono::minutes(5));
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+    // The clean exits leave no trace: done once the daemon has used no CPU for a second.
+    for (auto ticks = bench::cpu_ticks(pid).value_or(0);;) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        auto now = bench::cpu_ticks(pid).value_or(0);
+        if (now == ticks || std::chrono::steady_clock::now() - tb0 > std::chrono::minutes(10))
+            break;
+        ticks = now;
+    }
     sampling = false;
-    sampler.join();
+    sampler.join();  // before burst_data is read
     const double burst_s = std::chrono::duration<double>(clock_type::now() - tb0).count();
     const long hwm = bench::status_field(pid, "VmHWM").value_or(-1);
     const long rss_after = bench::status_field(pid, "VmRSS").value_or(-1);
@@ -318,6 +336,7 @@ try {
                          "set key bottom right\nplot 'burst_rss.dat' using 1:($2/1024) with lines lw 2 title 'VmRSS', "
                          "40 with lines dt 2 lw 1 title 'target 40 MiB'\n");
     }
+    bench::remove_containers(sock, all_ids);
     const bool stopped = dr.stop();
     std::printf("SIGTERM: %s\n", stopped ? "exit 0" : "FAILED");
     std::printf("tables: %s; charts: startup.png idle.png burst_rss.png in %s\n", (out / "e2e.md").c_str(), out.c_str());
