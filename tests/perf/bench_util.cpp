@@ -206,8 +206,7 @@ void parallel_for(std::size_t n, unsigned parallel, F f)
 gate::gate(fs::path dir) : dir_(std::move(dir))
 {
     fs::create_directories(dir_);
-    if (::mkfifo((dir_ / "fifo").c_str(), 0644) != 0 && errno != EEXIST)
-        throw std::runtime_error("cannot make the FIFO in " + dir_.string());
+    fs::remove(dir_ / "go");
 }
 
 std::string gate::bind() const
@@ -217,25 +216,10 @@ std::string gate::bind() const
 
 bool gate::release(const fs::path& socket, const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const
 {
-    std::set<std::string> wanted(ids.begin(), ids.end());
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        // ENXIO while no container has the FIFO open for reading yet (or any more).
-        int fd = ::open((dir_ / "fifo").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd >= 0)
-            ::close(fd);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        auto r = engine_call(socket, "GET", "/containers/json");
-        const auto list = json::parse(r.body);
-        bool any = false;
-        for (const auto& c : list.as_array())
-            if (wanted.count(std::string(c.as_object().at("Id").as_string())))
-                any = true;
-        if (!any)
-            return true;
-        if (std::chrono::steady_clock::now() > until)
-            return false;
-    }
+    std::ofstream(dir_ / "go") << "go\n";
+    const bool done = wait_all_exited(socket, ids, timeout);
+    fs::remove(dir_ / "go");  // closed again for the next wave
+    return done;
 }
 
 std::vector<std::string> create_containers(const fs::path& socket,
@@ -255,7 +239,7 @@ std::vector<std::string> create_containers(const fs::path& socket,
         cmd.emplace_back("-c");
         std::string script = sp.crash ? "sh -c 'kill -SEGV $$'; exit 139" : "echo done > /tmp/app.log; exit 0";
         if (g)
-            script = "read x < /gate/fifo; " + script;
+            script = "until [ -e /gate/go ]; do sleep 1; done; " + script;
         cmd.emplace_back(script);
         json::object host{{"NetworkMode", "none"}};
         if (g) {

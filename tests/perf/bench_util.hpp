@@ -71,17 +71,17 @@ struct container_spec {
     std::vector<std::pair<std::string, std::string>> labels;
 };
 
-/// A FIFO in a host directory that gated containers (bind-mounted read-only at /gate) block
-/// on before they die, so that many deaths happen at one moment however long their starts
-/// took: opening it for writing wakes every reader, which reads EOF and goes on.
+/// A host directory, bind-mounted read-only at /gate, where gated containers wait (checking
+/// once a second) for a file `go` before they die, so that many deaths happen within a second
+/// however long their starts took.
 class gate {
 public:
-    /// Makes DIR/fifo.
+    /// Makes DIR (closed: no `go` in it).
     explicit gate(std::filesystem::path dir);
     /// "DIR:/gate:ro", for HostConfig.Binds.
     std::string bind() const;
-    /// Opens and closes the writing end every 100 ms (for late readers) until every one of
-    /// `ids` has exited; false on timeout.
+    /// Opens the gate, waits until every one of `ids` has exited (false on timeout), and
+    /// closes it again.
     bool release(const std::filesystem::path& socket,
                  const std::vector<std::string>& ids,
                  std::chrono::milliseconds timeout) const;

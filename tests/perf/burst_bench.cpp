@@ -4,8 +4,8 @@
 // concurrency, nothing else). Time from the first death (State.FinishedAt) to the last
 // notification (daemon: the REST sink receiving it) or the last image deleted (floor).
 // The two sides alternate for a few rounds on identical, freshly created containers that are
-// started the same way and then wait at a gate (a FIFO), so that all of them die within a few
-// milliseconds: a real burst, whatever the starts cost. Medians are compared.
+// started the same way and then wait at a gate (a file they look for once a second), so that
+// all of them die within a second: a real burst, whatever the starts cost. Medians compared.
 //
 // Usage: burst_bench CORE_INTERCEPTOR FLOOR_CLIENT [--out DIR] [--rounds N] [--deaths N]
 //                    [--dumps N] [--concurrency N]
