@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Runs every benchmark against the real parts (a private dockerd, docker-registry, librdkafka's
 # mock cluster, an HTTP sink) and prints their markdown tables; tables (*.md) and charts (*.png)
-# land in BUILD/bench. Needs root (it starts dockerd). Takes about 10 minutes on 2 cores.
+# land in BUILD/bench. Needs root (it starts dockerd). Takes about 12 minutes on 2 cores.
 # Usage: sudo scripts/bench.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -219,6 +219,19 @@ bool gate::release(const fs::path& socket, const std::vector<std::string>& ids, 
     std::ofstream(dir_ / "go") << "go\n";
     const bool done = wait_all_exited(socket, ids, timeout);
     fs::remove(dir_ / "go");  // closed again for the next wave
+    if (!done) {
+        // Say which ones hang, and what their processes are doing, to tell a stuck core dump
+        // from a container that never saw the gate open.
+        std::set<std::string> wanted(ids.begin(), ids.end());
+        const auto list = json::parse(engine_call(socket, "GET", "/containers/json").body);
+        for (const auto& c : list.as_array()) {
+            std::string id(c.as_object().at("Id").as_string());
+            if (!wanted.count(id))
+                continue;
+            auto top = engine_call(socket, "GET", "/containers/" + id + "/top?ps_args=-o%20pid,stat,wchan,args");
+            std::cerr << "still running: " << id.substr(0, 12) << " " << top.body << '\n';
+        }
+    }
     return done;
 }
 
