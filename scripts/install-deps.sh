@@ -18,6 +18,8 @@ packages=(
   mmdebstrap
   # scripts
   python3 curl ca-certificates iproute2 procps
+  # benchmark charts (scripts/bench.sh)
+  gnuplot-nox
 )
 
 missing=()

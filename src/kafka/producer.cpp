@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <memory>
@@ -58,26 +59,48 @@ void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf)
 
 }  // namespace
 
-producer::producer(asio::any_io_executor ex, const std::vector<std::pair<std::string, std::string>>& properties)
-    : wake_read_(ex)
+producer::producer(asio::any_io_executor ex,
+                   const std::vector<std::pair<std::string, std::string>>& properties,
+                   std::chrono::milliseconds idle_close)
+    : properties_(properties), idle_close_(idle_close), wake_read_(ex), idle_timer_(ex)
 {
-    char err[512];
+    // Every property is checked now (a bad one is a configuration error); the handle itself
+    // waits for the first notification.
+    rd_kafka_conf_destroy(make_conf());
+}
+
+rd_kafka_conf_s* producer::make_conf() const
+{
     // librdkafka's logs are served on the main queue, so on our loop (see on_log).
-    rd_kafka_conf_t* conf = detail::make_conf(properties);
+    rd_kafka_conf_t* conf = detail::make_conf(properties_);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
+    return conf;
+}
 
+producer::~producer()
+{
+    close();
+    stop();
+}
+
+void producer::start()
+{
+    char err[512];
+    rd_kafka_conf_t* conf = make_conf();
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk_) {
         rd_kafka_conf_destroy(conf);
         throw std::runtime_error(std::string("cannot create Kafka producer: ") + err);
     }
     rd_kafka_set_log_queue(rk_, nullptr);  // logs to the main queue
+    ++generation_;
 
     int fds[2];
     if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         rd_kafka_destroy(rk_);
+        rk_ = nullptr;
         throw std::runtime_error("cannot create the Kafka wake-up pipe");
     }
     wake_read_.assign(fds[0]);
@@ -86,27 +109,54 @@ producer::producer(asio::any_io_executor ex, const std::vector<std::pair<std::st
     rd_kafka_queue_io_event_enable(main_queue_, wake_write_, "1", 1);
     // Events queued before the pipe was attached raise no wake-up: serve them now.
     rd_kafka_poll(rk_, 0);
-    arm();
+    if (!closed_)
+        arm();
 }
 
-producer::~producer()
+void producer::stop()
 {
-    close();
+    if (!rk_)
+        return;
+    error_code ignored;  // our own descriptor: nothing to report
+    wake_read_.cancel(ignored);
     if (main_queue_) {
         rd_kafka_queue_io_event_enable(main_queue_, -1, nullptr, 0);
         rd_kafka_queue_destroy(main_queue_);
+        main_queue_ = nullptr;
     }
-    if (rk_)
-        rd_kafka_destroy(rk_);
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+    wake_read_.close(ignored);
     if (wake_write_ >= 0)
         ::close(wake_write_);
+    wake_write_ = -1;
+    // librdkafka's buffers were freed by its own threads, into their malloc arenas: give
+    // the memory back to the system, so an idle daemon stays small.
+    ::malloc_trim(0);
+}
+
+void producer::arm_idle_close()
+{
+    if (closed_ || !rk_)
+        return;
+    idle_timer_.expires_after(idle_close_);
+    idle_timer_.async_wait([this](error_code ec) {
+        if (ec || closed_ || !rk_ || outstanding_ > 0)
+            return;  // cancelled by a produce() or by close(); the last delivery re-arms it
+        if (rd_kafka_outq_len(rk_) > 0) {
+            arm_idle_close();  // something librdkafka still holds (not ours to lose)
+            return;
+        }
+        log::debug() << "kafka: idle for " << idle_close_.count() << " ms, closing the producer until the next notification";
+        stop();
+    });
 }
 
 void producer::arm()
 {
-    wake_read_.async_wait(asio::posix::descriptor_base::wait_read, [this](error_code ec) {
-        if (ec || closed_)
-            return;  // operation_aborted after close(): the producer is shutting down
+    wake_read_.async_wait(asio::posix::descriptor_base::wait_read, [this, gen = generation_](error_code ec) {
+        if (ec || closed_ || gen != generation_)
+            return;  // operation_aborted after close() or stop(), or a wake-up of an earlier handle
         char drain[256];
         while (::read(wake_read_.native_handle(), drain, sizeof drain) > 0) {
         }
@@ -117,6 +167,30 @@ void producer::arm()
 
 asio::awaitable<result<void>> producer::produce(std::string_view topic, std::string_view key, std::string_view value)
 {
+    if (closed_)
+        co_return failure(make_error_code(errc::delivery_failed), 0, "the Kafka producer is shut down");
+    if (!rk_) {
+        try {
+            start();
+            log::debug() << "kafka: producer started for a notification";
+        } catch (const std::exception& e) {
+            co_return failure(make_error_code(errc::delivery_failed), 0, e.what());
+        }
+    }
+    // Keeps the handle alive until the delivery report (or a cancelled wait) is in.
+    struct in_flight {
+        producer& self;
+        explicit in_flight(producer& p) : self(p)
+        {
+            ++self.outstanding_;
+            self.idle_timer_.cancel();
+        }
+        ~in_flight()
+        {
+            if (--self.outstanding_ == 0)
+                self.arm_idle_close();
+        }
+    } guard{*this};
     auto d = std::make_shared<delivery>(co_await asio::this_coro::executor);
     auto* owner = new std::shared_ptr<delivery>(d);
     rd_kafka_resp_err_t err = rd_kafka_producev(rk_,
@@ -151,6 +225,7 @@ void producer::close()
     closed_ = true;
     error_code ignored;  // closing our own descriptor: nothing to report
     wake_read_.cancel(ignored);
+    idle_timer_.cancel();
 }
 
 }  // namespace core_interceptor::kafka

@@ -415,6 +415,10 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     if (push_later && store_) {
         try {
             store_->add_pending_push(repo, tag, body);
+            if (retry_wake_) {
+                retry_woken_ = true;
+                retry_wake_->cancel();
+            }
         } catch (const std::exception& e) {
             log::error(fields) << "cannot record the failed push of " << reference << ": " << e.what();
         }
@@ -450,8 +454,18 @@ asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds 
         co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
-        timer.expires_after(interval);
-        if (auto [ec] = co_await timer.async_wait(use_tuple); ec)
+        // With nothing waiting, sleep until a push fails for good: an idle daemon never wakes.
+        if (store_->pending_pushes().empty())
+            timer.expires_at(asio::steady_timer::time_point::max());
+        else
+            timer.expires_after(interval);
+        retry_wake_ = &timer;
+        retry_woken_ = false;
+        auto [wait_ec] = co_await timer.async_wait(use_tuple);
+        retry_wake_ = nullptr;
+        if (retry_woken_)
+            continue;  // a push was recorded: retry it after `interval`
+        if (wait_ec)
             co_return;
         for (const auto& p : store_->pending_pushes()) {
             const std::string reference = p.repository + ":" + p.tag;

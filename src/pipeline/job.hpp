@@ -7,6 +7,7 @@
 #include "sinks/outbox.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -70,7 +71,8 @@ public:
     /// only after its push succeeded. Loop thread only.
     boost::asio::awaitable<outcome> run(domain::die_event ev);
 
-    /// Retries, until cancelled, the pushes that failed for good: every `interval`, each image
+    /// Retries, until cancelled, the pushes that failed for good (sleeping, with no timer, while
+    /// there are none): every `interval`, each image
     /// recorded in the state directory is pushed again; once pushed it is deleted locally
     /// (unless --keep-image) and announced again, same `id`, with `pushed: true`.
     boost::asio::awaitable<void> retry_failed_pushes(std::chrono::milliseconds interval);
@@ -115,6 +117,8 @@ private:
     stats stats_;
     std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> commits_;  // per container
     std::function<void(const domain::die_event&, std::size_t)> on_notified_;
+    boost::asio::steady_timer* retry_wake_ = nullptr;  // retry_failed_pushes' sleep, while it sleeps
+    bool retry_woken_ = false;                         // its sleep was ended by a failed push
 };
 
 }  // namespace core_interceptor::pipeline

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs every benchmark against the real parts (a private dockerd, docker-registry, librdkafka's
+# mock cluster, an HTTP sink) and prints their markdown tables; tables (*.md) and charts (*.png)
+# land in BUILD/bench. Needs root (it starts dockerd). Takes about 12 minutes on 2 cores.
+# Usage: sudo scripts/bench.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+
+[ "$(id -u)" -eq 0 ] || { echo "bench.sh: run as root (the benchmarks start their own dockerd)" >&2; exit 1; }
+scripts/install-deps.sh
+[ -d "$build" ] || meson setup "$build" -Dintegration_tests=enabled
+out="$(realpath "$build")/bench"
+rm -rf "$out"
+mkdir -p "$out"
+
+status=0
+meson test -C "$build" --benchmark --print-errorlogs --num-processes 1 || status=$?
+
+echo
+echo "== results (tables and charts in $out)"
+for f in probe burst e2e; do
+  [ -f "$out/$f.md" ] && cat "$out/$f.md"
+done
+echo
+ls -1 "$out"/*.png 2>/dev/null || echo "no charts (gnuplot missing?)"
+exit $status
