@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/dump.hpp"
 
+#include "domain/tar.hpp"
+
 #include <boost/json.hpp>
 
 #include <fnmatch.h>
@@ -13,75 +15,13 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t block = 512;
-// PAX and GNU long-name entries hold a few path names and attributes; anything bigger is not a
-// tar Docker wrote, and skipping it would make the probe cost grow with the archive.
-constexpr std::uint64_t max_extension_size = 1 << 20;
-
 constexpr std::uint16_t et_core = 4;
 
-std::uint64_t round_up_to_block(std::uint64_t n) noexcept
-{
-    return (n + block - 1) / block * block;
-}
-
-// An octal field: optional leading spaces, digits, then NUL or space padding.
-std::optional<std::uint64_t> parse_octal(std::string_view field) noexcept
-{
-    std::size_t i = 0;
-    while (i < field.size() && field[i] == ' ')
-        ++i;
-    std::uint64_t value = 0;
-    bool any = false;
-    for (; i < field.size(); ++i) {
-        char c = field[i];
-        if (c < '0' || c > '7')
-            break;
-        if (value > (std::numeric_limits<std::uint64_t>::max() >> 3))
-            return std::nullopt;
-        value = value * 8 + static_cast<std::uint64_t>(c - '0');
-        any = true;
-    }
-    for (; i < field.size(); ++i) {
-        if (field[i] != ' ' && field[i] != '\0')
-            return std::nullopt;
-    }
-    if (!any)
-        return std::nullopt;
-    return value;
-}
-
-// The size field: octal, or GNU base-256 (high bit of the first byte set) for large files.
-std::optional<std::uint64_t> parse_size(std::string_view field) noexcept
-{
-    auto first = static_cast<unsigned char>(field.front());
-    if ((first & 0x80) == 0)
-        return parse_octal(field);
-    if (first == 0xff)
-        return std::nullopt;  // negative
-    std::uint64_t value = first & 0x7f;
-    for (std::size_t i = 1; i < field.size(); ++i) {
-        if (value > (std::numeric_limits<std::uint64_t>::max() >> 8))
-            return std::nullopt;
-        value = (value << 8) | static_cast<unsigned char>(field[i]);
-    }
-    return value;
-}
-
+// The header checksum: an octal field, read strictly.
 bool checksum_ok(std::string_view header) noexcept
 {
-    auto stored = parse_octal(header.substr(148, 8));
-    if (!stored)
-        return false;
-    std::uint64_t unsigned_sum = 0;
-    std::int64_t signed_sum = 0;
-    for (std::size_t i = 0; i < block; ++i) {
-        char c = (i >= 148 && i < 156) ? ' ' : header[i];
-        unsigned_sum += static_cast<unsigned char>(c);
-        signed_sum += static_cast<signed char>(c);
-    }
-    // Some old tars summed signed chars; both are accepted, as GNU tar does.
-    return *stored == unsigned_sum || static_cast<std::int64_t>(*stored) == signed_sum;
+    auto stored = tar::parse_octal(header.substr(148, 8));
+    return stored && tar::checksum_matches(header, *stored);
 }
 
 std::string_view basename(std::string_view path) noexcept
@@ -183,7 +123,7 @@ result<std::vector<std::string>> dump_candidates(std::string_view changes_json,
 
 tar_prefix_reader::tar_prefix_reader(std::size_t want) : want_(want)
 {
-    header_.reserve(block);
+    header_.reserve(tar::block);
 }
 
 std::size_t tar_prefix_reader::feed(std::string_view bytes)
@@ -193,10 +133,10 @@ std::size_t tar_prefix_reader::feed(std::string_view bytes)
         auto rest = bytes.substr(used);
         switch (state_) {
         case state::header: {
-            auto n = std::min(block - header_.size(), rest.size());
+            auto n = std::min(tar::block - header_.size(), rest.size());
             header_.append(rest.substr(0, n));
             used += n;
-            if (header_.size() == block)
+            if (header_.size() == tar::block)
                 on_header();
             break;
         }
@@ -238,7 +178,7 @@ void tar_prefix_reader::on_header()
         state_ = state::failed;
         return;
     }
-    auto size = parse_size(h.substr(124, 12));
+    auto size = tar::parse_number(h.substr(124, 12));
     constexpr auto max_size = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     if (!size || *size > max_size) {
         state_ = state::failed;
@@ -256,11 +196,11 @@ void tar_prefix_reader::on_header()
     case 'g':
     case 'L':
     case 'K':
-        if (*size > max_extension_size) {
+        if (*size > tar::max_extension_size) {
             state_ = state::failed;
             return;
         }
-        skip_left_ = round_up_to_block(*size);
+        skip_left_ = *size + tar::padding_of(*size);  // whole blocks
         header_.clear();
         state_ = skip_left_ == 0 ? state::header : state::skip;
         return;

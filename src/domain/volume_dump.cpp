@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/volume_dump.hpp"
 
+#include "domain/tar.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -9,66 +11,22 @@
 namespace core_interceptor::domain {
 namespace {
 
-constexpr std::size_t block = 512;
-// PAX and GNU long-name members hold a path and a few attributes; anything bigger is not a
-// tar Docker wrote, and buffering it would make memory grow with the archive.
-constexpr std::uint64_t max_extension_size = 1 << 20;
+using tar::block;
+using tar::c_string;
+using tar::max_extension_size;
+using tar::padding_of;
 constexpr std::uint64_t max_size = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
-std::uint64_t padding_of(std::uint64_t n) noexcept
-{
-    return (block - n % block) % block;
-}
-
-// A numeric field: octal (leading spaces, digits, NUL/space padding), or GNU base-256 when
-// the first byte's high bit is set (sizes beyond 8 GiB, far mtimes).
+// Numeric fields here read as GNU tar reads them: octal or base-256, and an all-blank field is 0.
 std::optional<std::uint64_t> parse_number(std::string_view field) noexcept
 {
-    auto first = static_cast<unsigned char>(field.front());
-    if (first & 0x80) {
-        if (first == 0xff)
-            return std::nullopt;  // negative
-        std::uint64_t value = first & 0x7f;
-        for (std::size_t i = 1; i < field.size(); ++i) {
-            if (value > (std::numeric_limits<std::uint64_t>::max() >> 8))
-                return std::nullopt;
-            value = (value << 8) | static_cast<unsigned char>(field[i]);
-        }
-        return value;
-    }
-    std::size_t i = 0;
-    while (i < field.size() && field[i] == ' ')
-        ++i;
-    std::uint64_t value = 0;
-    for (; i < field.size() && field[i] >= '0' && field[i] <= '7'; ++i) {
-        if (value > (std::numeric_limits<std::uint64_t>::max() >> 3))
-            return std::nullopt;
-        value = value * 8 + static_cast<std::uint64_t>(field[i] - '0');
-    }
-    for (; i < field.size(); ++i)
-        if (field[i] != ' ' && field[i] != '\0')
-            return std::nullopt;
-    return value;  // an all-blank field is 0, as GNU tar reads it
+    return tar::parse_number(field, tar::blank::zero);
 }
 
 bool checksum_ok(std::string_view h) noexcept
 {
     auto stored = parse_number(h.substr(148, 8));
-    if (!stored)
-        return false;
-    std::uint64_t unsigned_sum = 0;
-    std::int64_t signed_sum = 0;
-    for (std::size_t i = 0; i < block; ++i) {
-        char c = (i >= 148 && i < 156) ? ' ' : h[i];
-        unsigned_sum += static_cast<unsigned char>(c);
-        signed_sum += static_cast<signed char>(c);
-    }
-    return *stored == unsigned_sum || static_cast<std::int64_t>(*stored) == signed_sum;
-}
-
-std::string_view c_string(std::string_view field) noexcept
-{
-    return field.substr(0, std::min(field.find('\0'), field.size()));
+    return stored && tar::checksum_matches(h, *stored);
 }
 
 std::string_view basename(std::string_view path) noexcept

@@ -224,6 +224,25 @@ asio::awaitable<result<response>> exchange(const endpoint& ep,
     co_return out;
 }
 
+namespace {
+
+// The state of a streaming exchange (a stream_reader's or stream_writer's impl), connected:
+// there is no TLS for streams.
+template <class Impl>
+asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(const endpoint& ep,
+                                                          const limits& lim,
+                                                          std::uint64_t* bytes_read)
+{
+    if (ep.kind == endpoint::transport::tls)
+        co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
+    auto p = std::make_unique<Impl>(co_await asio::this_coro::executor, bytes_read, ep, lim);
+    if (auto ec = co_await connect(p->stream, ep, lim.connect_timeout))
+        co_return with_context(ec, ep);
+    co_return p;
+}
+
+}  // namespace
+
 // --- stream_reader -------------------------------------------------------------------------
 
 struct stream_reader::impl {
@@ -251,11 +270,10 @@ asio::awaitable<result<stream_reader>> stream_reader::open(const endpoint& ep,
                                                            const limits& lim,
                                                            std::uint64_t* bytes_read)
 {
-    if (ep.kind == endpoint::transport::tls)
-        co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
-    auto p = std::make_unique<impl>(co_await asio::this_coro::executor, bytes_read, ep, lim);
-    if (auto ec = co_await connect(p->stream, ep, lim.connect_timeout))
-        co_return with_context(ec, ep);
+    auto opened = co_await open_stream<impl>(ep, lim, bytes_read);
+    if (!opened)
+        co_return opened.error();
+    auto p = std::move(*opened);
 
     p->stream.expires_after(lim.timeout);
     auto r = make_request(ep, req);
@@ -361,11 +379,10 @@ asio::awaitable<result<stream_writer>> stream_writer::open(const endpoint& ep,
                                                            const limits& lim,
                                                            std::uint64_t* bytes_read)
 {
-    if (ep.kind == endpoint::transport::tls)
-        co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
-    auto p = std::make_unique<impl>(co_await asio::this_coro::executor, bytes_read, ep, lim);
-    if (auto ec = co_await connect(p->stream, ep, lim.connect_timeout))
-        co_return with_context(ec, ep);
+    auto opened = co_await open_stream<impl>(ep, lim, bytes_read);
+    if (!opened)
+        co_return opened.error();
+    auto p = std::move(*opened);
 
     auto& m = p->message;
     m.method_string(req.method);

@@ -41,15 +41,6 @@ void wait_stopped_after(shared_parts& p, const container& c, int restarts, int l
                     state, "' after 90 s");
 }
 
-void stop_cleanly(daemon_under_test& d)
-{
-    REQUIRE_MESSAGE(d.running(), "the daemon is gone; its log:\n", d.log_tail());
-    d.proc().signal(SIGTERM);
-    auto st = d.proc().wait_for(10s);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
-}
-
 TEST_CASE("crash loop: crashed once, then a clean exit on restart: exactly one notification")
 {
     const auto bin = daemon_binary();

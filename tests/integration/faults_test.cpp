@@ -86,15 +86,6 @@ void check_deleted_locally(shared_parts& p, const std::vector<container>& cs)
     }
 }
 
-void stop_cleanly(daemon_under_test& d)
-{
-    REQUIRE_MESSAGE(d.running(), "the daemon is gone; its log:\n", d.log_tail());
-    d.proc().signal(SIGTERM);
-    auto st = d.proc().wait_for(10s);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
-}
-
 void clean_up(shared_parts& p, const std::vector<container>& cs)
 {
     for (const auto& c : cs) remove_local_images_tagged(p, c.tag());
@@ -696,10 +687,7 @@ TEST_CASE("faults: an unreachable Docker socket is a clear logged error, the dae
                     daemon.proc().status() ? daemon.proc().status()->describe() : "?",
                     ") instead of waiting for the Docker daemon");
     CHECK(rest.requests().empty());
-    daemon.proc().signal(SIGTERM);
-    auto st = daemon.proc().wait_for(10s);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
+    stop_cleanly(daemon);
 }
 
 }  // namespace

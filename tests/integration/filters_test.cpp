@@ -37,15 +37,6 @@ std::vector<std::string> filter_args(shared_parts& p, const ts::api_recorder& pr
     return a;
 }
 
-void stop_daemon(daemon_under_test& d)
-{
-    REQUIRE_MESSAGE(d.running(), "the daemon is gone; its log:\n", d.log_tail());
-    d.proc().signal(SIGTERM);
-    auto st = d.proc().wait_for(10s);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
-}
-
 std::string lines(const std::vector<std::string>& v)
 {
     std::string s;
@@ -138,7 +129,7 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
         CHECK(std::any_of(accepted_calls.begin(), accepted_calls.end(),
                           [](const std::string& l) { return l.find("POST /v1.") == 0 &&
                                                             l.find("/commit?") != std::string::npos; }));
-        stop_daemon(daemon);
+        stop_cleanly(daemon);
         remove_local_images_tagged(*p, accepted.tag());
     }
 
@@ -168,7 +159,7 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
         // Catch-up reads its labels with one inspect; it is never committed.
         for (const auto& call : proxy.requests_mentioning(late_out.id))
             CHECK_MESSAGE(call.find("/commit") == std::string::npos, "committed: ", call);
-        stop_daemon(daemon);
+        stop_cleanly(daemon);
         remove_local_images_tagged(*p, late_in.tag());
     }
     remove_all_containers(*p);

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -259,6 +260,15 @@ void start_watching(daemon_under_test& d)
     if (!d.running())
         FAIL("the daemon exited (", d.proc().status()->describe(), "); its log:\n",
              d.log_tail());
+}
+
+void stop_cleanly(daemon_under_test& d, std::chrono::seconds within)
+{
+    REQUIRE_MESSAGE(d.running(), "the daemon is gone; its log:\n", d.log_tail());
+    d.proc().signal(SIGTERM);
+    auto st = d.proc().wait_for(within);
+    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within ", within.count(), " s of SIGTERM");
+    CHECK(st->describe() == "exit 0");
 }
 
 std::vector<std::string> shell(const std::string& script) { return {"sh", "-c", script}; }

@@ -84,6 +84,9 @@ std::vector<std::string> daemon_args(const shared_parts& p,
 /// Starts the daemon, waits for "watching events" (else a short pause); fails if it exits.
 void start_watching(daemon_under_test& d);
 
+/// Stops the daemon with SIGTERM: it must still be running, exit within `within`, and exit 0.
+void stop_cleanly(daemon_under_test& d, std::chrono::seconds within = std::chrono::seconds(10));
+
 /// A container a test runs from the test image, always with `--network none`.
 struct container_spec {
     std::string role;                   ///< for messages: "core", "decoy: empty core", ...

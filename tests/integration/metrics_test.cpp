@@ -290,13 +290,7 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     auto still = ts::http_get(port, "/healthz", scrape_timeout);
     REQUIRE(still);
     CHECK(still->status == 200);
-    for (auto *d : {&daemon, &orphan}) {
-        REQUIRE(d->running());
-        d->proc().signal(SIGTERM);
-        auto st = d->proc().wait_for(5s);
-        REQUIRE_MESSAGE(st.has_value(), "a daemon did not exit within 5 s of SIGTERM");
-        CHECK(st->describe() == "exit 0");
-    }
+    for (auto *d : {&daemon, &orphan}) stop_cleanly(*d, 5s);
     CHECK_FALSE(ts::http_get(port, "/healthz", 1s));
     remove_all_containers(*p);
 }

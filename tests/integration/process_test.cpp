@@ -237,11 +237,7 @@ TEST_CASE("--dry-run while watching events: a crash is detected and logged, noth
     CHECK(log.find("dry run: would push " + reference) != std::string::npos);
     CHECK(log.find("\"tag\":\"" + c.tag() + "\"") != std::string::npos);
 
-    REQUIRE(daemon.running());
-    daemon.proc().signal(SIGTERM);
-    auto st = daemon.proc().wait_for(10s);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
+    stop_cleanly(daemon);
 
     CHECK_FALSE(registry_has(*p, c.tag()));
     CHECK(local_images_tagged(*p, c.tag()).empty());

@@ -77,15 +77,6 @@ std::optional<json::object> only_dump(const json::object& n)
     return d->as_array()[0].as_object();
 }
 
-void stop(daemon_under_test& d)
-{
-    REQUIRE(d.running());
-    d.proc().signal(SIGTERM);
-    auto st = d.proc().wait_for(10s);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
-}
-
 TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the pushed image")
 {
     const auto bin = daemon_binary();
@@ -187,7 +178,7 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
         p->dockerd.docker({"rmi", ref}, 60s);
     }
 
-    stop(daemon);
+    stop_cleanly(daemon);
     remove_all_containers(*p);
     for (const auto& v : {volume, empty_volume})
         p->dockerd.docker({"volume", "rm", "-f", v}, 60s);
@@ -251,7 +242,7 @@ TEST_CASE("volume dumps: a dump over --max-dump-size is announced as not copied"
     // Nothing was copied: the container's layer has no /core_interceptor.
     CHECK_FALSE(has_file(*p, c.name, "/core_interceptor"));
 
-    stop(daemon);
+    stop_cleanly(daemon);
     remove_all_containers(*p);
     p->dockerd.docker({"volume", "rm", "-f", volume}, 60s);
     remove_local_images_tagged(*p, c.tag());
