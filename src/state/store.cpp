@@ -76,7 +76,7 @@ bool safe_component(std::string_view s)
 
 }  // namespace
 
-void write_file_atomically(const fs::path& path, std::string_view content)
+void write_file_atomically(const fs::path& path, std::string_view content, bool durable)
 {
     fs::path tmp = path;
     tmp += ".tmp";
@@ -97,7 +97,7 @@ void write_file_atomically(const fs::path& path, std::string_view content)
         p += n;
         left -= static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0) {
+    if (durable && ::fsync(fd) != 0) {
         int e = errno;
         ::close(fd);
         throw std::system_error(e, std::generic_category(), "cannot sync " + tmp.string());
@@ -105,7 +105,8 @@ void write_file_atomically(const fs::path& path, std::string_view content)
     ::close(fd);
     if (::rename(tmp.c_str(), path.c_str()) != 0)
         throw std::system_error(errno, std::generic_category(), "cannot rename " + tmp.string());
-    sync_dir(path.parent_path());
+    if (durable)
+        sync_dir(path.parent_path());
 }
 
 store::store(fs::path dir) : dir_(std::move(dir))
@@ -137,6 +138,14 @@ void store::set_aside(const fs::path& p, std::string_view why)
 
 void store::load()
 {
+    // The newest event time, written unsynced per event (see set_last_event_nano); a torn or
+    // missing file leaves the time in state.json, which is never newer.
+    {
+        bool ok = false;
+        const std::string text = read_small_file(dir_ / "last_event", ok);
+        if (ok)
+            last_event_nano_ = std::max<std::int64_t>(0, std::strtoll(text.c_str(), nullptr, 10));
+    }
     const fs::path p = dir_ / "state.json";
     if (!fs::exists(p))
         return;
@@ -150,7 +159,7 @@ void store::load()
     }
     const auto& o = v.as_object();
     if (auto* t = o.if_contains("last_event_nano"); t && t->is_int64())
-        last_event_nano_ = t->as_int64();
+        last_event_nano_ = std::max(last_event_nano_, t->as_int64());
     if (auto* r = o.if_contains("reported"); r && r->is_object()) {
         for (const auto& [id, keys] : r->as_object()) {
             if (!keys.is_array())
@@ -183,7 +192,7 @@ void store::set_last_event_nano(std::int64_t t)
     if (t <= last_event_nano_)
         return;
     last_event_nano_ = t;
-    save();
+    write_file_atomically(dir_ / "last_event", std::to_string(t) + "\n", false);
 }
 
 void store::job_started(const domain::die_event& ev)

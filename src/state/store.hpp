@@ -43,7 +43,10 @@ public:
 
     /// timeNano of the newest event seen (0: never ran).
     std::int64_t last_event_nano() const noexcept { return last_event_nano_; }
-    /// Records a newer event time (older ones are ignored).
+    /// Records a newer event time (older ones are ignored), in a file of its own that is
+    /// replaced whole but not synced: after a crash an older time may come back (or none, then
+    /// the one in state.json), which only widens the next catch-up. The death itself is
+    /// already durable: job_started syncs before this is called.
     void set_last_event_nano(std::int64_t t);
 
     /// A death received and not yet fully handled; survives a crash or a cancelled shutdown.
@@ -87,7 +90,8 @@ private:
 };
 
 /// Writes `content` to `path` crash-safely: `path.tmp`, fsync, rename over `path`, fsync the
-/// directory. Throws std::system_error on failure.
-void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+/// directory. Not `durable`: no fsync (after a crash the file may be old, new, or empty).
+/// Throws std::system_error on failure.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, bool durable = true);
 
 }  // namespace core_interceptor::state

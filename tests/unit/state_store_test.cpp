@@ -66,6 +66,7 @@ TEST_CASE("state: a torn or corrupt file is set aside, never a reason to refuse 
         s.job_started(ev("aaaa", 1));
     }
     std::ofstream(t.dir / "state.json", std::ios::trunc) << "{\"last_event_nano\": 12";  // torn
+    fs::remove(t.dir / "last_event");
     std::ofstream(t.dir / "jobs" / "zzzz-9.json") << "\x01\x02 not json";
     state::store s(t.dir);
     CHECK(s.last_event_nano() == 0);
@@ -125,4 +126,23 @@ TEST_CASE("state: writes are atomic: no temporary file is left behind")
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     CHECK(content == "{\"a\":1}");
     CHECK_FALSE(fs::exists(t.dir / "x.json.tmp"));
+}
+
+TEST_CASE("state: the event time is written unsynced on its own; lost, the synced state.json's counts")
+{
+    temp_state t;
+    {
+        state::store s(t.dir);
+        s.mark_reported("aaaa", "/tmp/core", 42, "2026-11-24T21:36:42Z");  // state.json, synced
+        s.set_last_event_nano(500);
+    }
+    CHECK(state::store(t.dir).last_event_nano() == 500);
+    // A crash left the unsynced file empty: the time falls back to state.json's (0 here), which
+    // only widens the next catch-up; the reported dumps are intact.
+    std::ofstream(t.dir / "last_event", std::ios::trunc).flush();
+    state::store s(t.dir);
+    CHECK(s.last_event_nano() == 0);
+    CHECK(s.reported("aaaa", "/tmp/core", 42, "2026-11-24T21:36:42Z"));
+    s.set_last_event_nano(600);
+    CHECK(state::store(t.dir).last_event_nano() == 600);
 }
