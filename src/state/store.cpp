@@ -12,6 +12,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <chrono>
@@ -76,6 +80,107 @@ bool safe_component(std::string_view s)
 
 }  // namespace
 
+/// Writes and removes the per-event files in the order asked, on a thread of its own.
+class store::writer {
+public:
+    writer() : thread_([this] { run(); }) {}
+    ~writer()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+    }
+
+    /// Queues a crash-safe write; one that replaces the queue's last write of the same path
+    /// (an event time superseded before it was written) takes its place.
+    void write(fs::path path, std::string content, bool durable)
+    {
+        {
+            std::lock_guard lock(mutex_);
+            if (!queue_.empty() && !queue_.back().remove && queue_.back().path == path &&
+                queue_.back().durable == durable) {
+                queue_.back().content = std::move(content);
+                return;
+            }
+            queue_.push_back({std::move(path), std::move(content), durable, false});
+        }
+        wake_.notify_all();
+    }
+
+    /// Queues a removal; a write of the same path still queued is dropped instead (job files
+    /// are unique to their death, so none is on disk yet).
+    void remove(fs::path path)
+    {
+        {
+            std::lock_guard lock(mutex_);
+            auto it = std::find_if(queue_.begin(), queue_.end(),
+                                   [&](const op& o) { return !o.remove && o.path == path; });
+            if (it != queue_.end()) {
+                queue_.erase(it);
+                return;
+            }
+            queue_.push_back({std::move(path), {}, false, true});
+        }
+        wake_.notify_all();
+    }
+
+    void flush()
+    {
+        std::unique_lock lock(mutex_);
+        idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    }
+
+private:
+    struct op {
+        fs::path path;
+        std::string content;
+        bool durable = true;
+        bool remove = false;
+    };
+
+    void run()
+    {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) {
+                if (stopping_)
+                    return;
+                continue;
+            }
+            op o = std::move(queue_.front());
+            queue_.pop_front();
+            busy_ = true;
+            lock.unlock();
+            try {
+                if (o.remove) {
+                    std::error_code ec;
+                    fs::remove(o.path, ec);
+                } else {
+                    write_file_atomically(o.path, o.content, o.durable);
+                }
+            } catch (const std::exception& e) {
+                log::error() << "cannot record in the state directory: " << e.what();
+            }
+            lock.lock();
+            busy_ = false;
+            if (queue_.empty())
+                idle_.notify_all();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable idle_;
+    std::deque<op> queue_;
+    bool busy_ = false;
+    bool stopping_ = false;
+    std::thread thread_;  // last: starts once the rest exists
+};
+
 void write_file_atomically(const fs::path& path, std::string_view content, bool durable)
 {
     fs::path tmp = path;
@@ -109,6 +214,13 @@ void write_file_atomically(const fs::path& path, std::string_view content, bool 
         sync_dir(path.parent_path());
 }
 
+store::~store() = default;
+
+void store::flush()
+{
+    writer_->flush();
+}
+
 store::store(fs::path dir) : dir_(std::move(dir))
 {
     fs::create_directories(dir_ / "jobs");
@@ -118,6 +230,7 @@ store::store(fs::path dir) : dir_(std::move(dir))
     write_file_atomically(dir_ / ".writable", "");
     fs::remove(dir_ / ".writable");
     load();
+    writer_ = std::make_unique<writer>();
     // Spool files are numbered across sinks: continue after the highest, so order survives.
     std::error_code ec;
     for (const auto& sink_dir : fs::directory_iterator(dir_ / "spool", ec))
@@ -192,7 +305,7 @@ void store::set_last_event_nano(std::int64_t t)
     if (t <= last_event_nano_)
         return;
     last_event_nano_ = t;
-    write_file_atomically(dir_ / "last_event", std::to_string(t) + "\n", false);
+    writer_->write(dir_ / "last_event", std::to_string(t) + "\n", false);
 }
 
 void store::job_started(const domain::die_event& ev)
@@ -204,19 +317,19 @@ void store::job_started(const domain::die_event& ev)
     o["name"] = ev.name;
     o["image"] = ev.image;
     o["time_nano"] = ev.time_nano;
-    write_file_atomically(dir_ / "jobs" / job_file_name(ev), json::serialize(o));
+    writer_->write(dir_ / "jobs" / job_file_name(ev), json::serialize(o), true);
 }
 
 void store::job_finished(const domain::die_event& ev)
 {
     if (!safe_component(ev.id))
         return;
-    std::error_code ec;
-    fs::remove(dir_ / "jobs" / job_file_name(ev), ec);
+    writer_->remove(dir_ / "jobs" / job_file_name(ev));
 }
 
 std::vector<domain::die_event> store::unfinished_jobs()
 {
+    flush();
     std::vector<domain::die_event> out;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir_ / "jobs", ec)) {

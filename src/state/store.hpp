@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,12 +33,19 @@ struct pending_push {
 /// yet fully handled, the dumps already reported and the notifications not yet delivered.
 /// Every file is written crash-safely (write a new file, fsync, rename, fsync the directory);
 /// a torn or corrupt file is reported, set aside as `<name>.corrupt` and never stops a start.
-/// Synchronous file I/O on small files; loop thread only.
+/// The per-event records (job_started, job_finished, set_last_event_nano) are written in order
+/// by a thread of their own, so that their fsyncs never hold up the loop, and a death handled
+/// before its record reached the disk costs no write at all; the rest is synchronous file I/O
+/// on small files. Loop thread only.
 class store {
 public:
     /// Creates the directory layout. Throws std::filesystem::filesystem_error when the
     /// directory cannot be created or written.
     explicit store(std::filesystem::path dir);
+    /// Writes what is still queued, then stops the writer thread.
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
 
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
@@ -46,15 +54,20 @@ public:
     /// Records a newer event time (older ones are ignored), in a file of its own that is
     /// replaced whole but not synced: after a crash an older time may come back (or none, then
     /// the one in state.json), which only widens the next catch-up. The death itself is
-    /// already durable: job_started syncs before this is called.
+    /// already durable: the writer syncs its job_started record first.
     void set_last_event_nano(std::int64_t t);
 
     /// A death received and not yet fully handled; survives a crash or a cancelled shutdown.
+    /// Queued for the writer thread: a crash before it is written loses it, but then the
+    /// newest event time on disk is older than this death too, so catch-up finds it. A write
+    /// that fails is logged as an error.
     void job_started(const domain::die_event& ev);
-    /// The death is handled: forget it.
+    /// The death is handled: forget it (its record is dropped unwritten if still queued).
     void job_finished(const domain::die_event& ev);
-    /// Deaths left unfinished by an earlier run, oldest first.
+    /// Deaths left unfinished by an earlier run, oldest first (after the queue is written).
     std::vector<domain::die_event> unfinished_jobs();
+    /// Waits until every queued record is on disk.
+    void flush();
 
     /// Whether this dump (container, path, size, mtime) was reported already.
     bool reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime) const;
@@ -87,6 +100,8 @@ private:
     // container ID -> "path\nsize\nmtime" keys of reported dumps
     std::map<std::string, std::vector<std::string>, std::less<>> reported_;
     std::uint64_t spool_seq_ = 0;
+    class writer;
+    std::unique_ptr<writer> writer_;
 };
 
 /// Writes `content` to `path` crash-safely: `path.tmp`, fsync, rename over `path`, fsync the

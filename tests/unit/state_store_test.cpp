@@ -146,3 +146,29 @@ TEST_CASE("state: the event time is written unsynced on its own; lost, the synce
     s.set_last_event_nano(600);
     CHECK(state::store(t.dir).last_event_nano() == 600);
 }
+
+TEST_CASE("state: deaths handled before their record was written leave nothing; the rest is on disk in order")
+{
+    temp_state t;
+    {
+        state::store s(t.dir);
+        for (int i = 0; i < 500; ++i) {
+            const auto e = ev("c" + std::to_string(i), 1000 + i);
+            s.job_started(e);
+            s.set_last_event_nano(1000 + i);
+            if (i % 100 != 7)
+                s.job_finished(e);
+        }
+        s.flush();
+        std::size_t files = 0;
+        for ([[maybe_unused]] const auto& f : fs::directory_iterator(t.dir / "jobs"))
+            ++files;
+        CHECK(files == 5);
+    }
+    state::store s(t.dir);
+    CHECK(s.last_event_nano() == 1499);
+    auto jobs = s.unfinished_jobs();
+    REQUIRE(jobs.size() == 5);
+    CHECK(jobs.front().id == "c7");
+    CHECK(jobs.back().id == "c407");
+}
