@@ -168,7 +168,7 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
         REQUIRE_MESSAGE(pull.ok(), "docker pull ", ref, ": ", pull.err);
         const std::string probe = unique_name("volcheck");
         auto created = p->dockerd.docker({"create", "--network", "none", "--name", probe, ref, "true"}, 60s);
-        REQUIRE_MESSAGE(created.ok(), "docker create from ", ref, ": ", created.err);
+        REQUIRE_MESSAGE(created.ok(), "creating a container from ", ref, ": ", created.err);
         auto copied = copy_out(out, *p, probe, "/core_interceptor/dumps/dumps/core", "copied" + std::to_string(i));
         REQUIRE_MESSAGE(copied, "the pushed image ", ref, " holds no /core_interceptor/dumps/dumps/core");
         CHECK(is_elf_core(*copied));

@@ -250,7 +250,7 @@ try {
     }
     if (crashes > 0) {
         bench::table t;
-        t.title = "Crash -> notification (`docker run` of a SEGV-ing container returned -> received), " +
+        t.title = "Crash -> notification (container start of a SEGV-ing container returned -> received), " +
                   std::to_string(crashes) + " crashes one after another; the first reopens the Kafka producer";
         t.header = {"sink", "median ms", "min ms", "max ms"};
         auto row = [&](const char* n, std::vector<double> v) {

@@ -99,8 +99,8 @@ TEST_CASE("check: connection failures in an operator's words")
     CHECK(describe_failure(missing, "/run/docker.sock", seconds(5)) == "/run/docker.sock does not exist");
     const auto denied = failure(sys::errc::make_error_code(sys::errc::permission_denied));
     CHECK(has(describe_failure(denied, "/run/docker.sock", seconds(5)), "permission denied on /run/docker.sock"));
-    CHECK(describe_failure(failure(errc::connect_timeout), "10.0.0.1:443", seconds(5)) ==
-          "10.0.0.1:443 did not accept a connection within 5 s");
+    CHECK(describe_failure(failure(errc::connect_timeout), "192.0.2.1:443", seconds(5)) ==
+          "192.0.2.1:443 did not accept a connection within 5 s");
     CHECK(describe_failure(failure(errc::request_timeout), "h:80", seconds(10)) == "h:80 did not answer within 10 s");
     auto other = describe_failure(failure(make_error_code(errc::limit_exceeded), 0, "h:80"), "h:80", seconds(5));
     CHECK(has(other, "h:80: size limit exceeded"));
@@ -139,7 +139,7 @@ TEST_CASE("check: a loopback registry is asked over http, any other over https")
     CHECK(is_loopback_registry("[::1]:5000"));
     CHECK_FALSE(is_loopback_registry("registry.example.com:5000"));
     CHECK_FALSE(is_loopback_registry("127.example.com"));  // a name, not an address
-    CHECK_FALSE(is_loopback_registry("10.0.0.1:5000"));
+    CHECK_FALSE(is_loopback_registry("192.0.2.1:5000"));
     CHECK(registry_probe_url({"127.0.0.1:5000", "cores"}) == "http://127.0.0.1:5000/v2/");
     CHECK(registry_probe_url({"reg.example.com", ""}) == "https://reg.example.com/v2/");
 }
