@@ -47,7 +47,9 @@ int librdkafka_threads()
 /// Runs the loop until `op` has completed (and whatever else is pending has run out).
 result<void> produce(asio::io_context& io, kafka::producer& p, std::string key)
 {
-    auto f = asio::co_spawn(io, p.produce("cores", key, "{\"k\":\"" + key + "\"}"), asio::use_future);
+    // produce() takes views and starts only when the loop runs: the value must outlive it.
+    const std::string value = "{\"k\":\"" + key + "\"}";
+    auto f = asio::co_spawn(io, p.produce("cores", key, value), asio::use_future);
     io.restart();
     while (f.wait_for(0s) != std::future_status::ready && io.run_one_for(30s) > 0) {
     }
