@@ -69,13 +69,19 @@ TEST_CASE("kafka producer: opened by the first notification, closed when idle, o
     auto first = produce(io, p, "first");
     CHECK(first.has_value());
     CHECK(p.is_open());
-    CHECK(librdkafka_threads() > threads_before);
+    const int threads_open = librdkafka_threads();
+    CHECK(threads_open > threads_before);
 
-    // Nothing outstanding: the loop runs out of work once the idle close has happened.
+    // Nothing outstanding: the loop runs out of work once the idle close has happened. The
+    // producer's own threads (its main thread and at least one broker thread) are gone; the
+    // mock cluster in this process may have started a thread of its own for the connection
+    // meanwhile, so the count is compared with the open producer's, not the first one.
     io.restart();
     io.run_for(30s);
     CHECK_FALSE(p.is_open());
-    CHECK(librdkafka_threads() == threads_before);
+    const int threads_closed = librdkafka_threads();
+    INFO("rdk: threads before ", threads_before, ", open ", threads_open, ", closed ", threads_closed);
+    CHECK(threads_closed <= threads_open - 2);
 
     auto second = produce(io, p, "second");
     CHECK(second.has_value());
