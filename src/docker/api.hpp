@@ -26,7 +26,6 @@ struct file_prefix {
 /// A container's changed files, as far as dump detection cares.
 struct changes {
     std::vector<std::string> candidates;  ///< added or modified paths whose basename matches
-    bool none = false;                    ///< the writable layer has no change at all
 };
 
 /// What `POST /commit` is asked to create.

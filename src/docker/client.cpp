@@ -318,10 +318,6 @@ client::dump_candidates(std::string_view id, const std::vector<std::string>& pat
         co_return c.error();
     changes out;
     out.candidates = std::move(*c);
-    // "null" or "[]": nothing changed — or the layer is already being torn down (--rm).
-    auto first = r->body.find_first_not_of(" \t\r\n");
-    out.none = first == std::string::npos || r->body.compare(first, 4, "null") == 0 ||
-               r->body.find_first_not_of(" \t\r\n", first + 1) == r->body.find(']', first);
     co_return out;
 }
 

@@ -55,7 +55,6 @@ public:
         for (const auto& [path, f] : files)
             if (domain::matches_dump_pattern(patterns, path))
                 out.candidates.push_back(path);
-        out.none = files.empty();
         co_return out;
     }
     asio::awaitable<result<domain::path_stat>> stat_path(std::string_view, std::string_view path) override
