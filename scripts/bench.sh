@@ -3,12 +3,13 @@
 # Runs every benchmark against the real parts (a private dockerd, docker-registry, librdkafka's
 # mock cluster, an HTTP sink) and prints their markdown tables; tables (*.md) and charts (*.png)
 # land in BUILD/bench. Needs root (it starts dockerd). Takes about 12 minutes on 2 cores.
-# Usage: sudo scripts/bench.sh [BUILD_DIR]   (default: build)
+# Usage: scripts/bench.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/as-root.sh
+as_root "$@"
 build=${1:-build}
 
-[ "$(id -u)" -eq 0 ] || { echo "bench.sh: run as root (the benchmarks start their own dockerd)" >&2; exit 1; }
 scripts/install-deps.sh
 [ -d "$build" ] || meson setup "$build" -Dintegration_tests=enabled
 out="$(realpath "$build")/bench"

@@ -6,6 +6,8 @@
 # daemon, and a container that dies of SIGSEGV leaving a core. Stops all it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/as-root.sh
+as_root "$@"
 root=$PWD
 
 scripts/install-deps.sh

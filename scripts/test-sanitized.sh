@@ -6,6 +6,8 @@
 # test asserts the daemon has no child process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/as-root.sh
+as_root "$@"
 
 scripts/install-deps.sh
 build=${BUILD_DIR:-build-sanitize}

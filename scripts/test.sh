@@ -6,6 +6,8 @@
 # "N passed, N failed" (doctest cases) as its last line. Under CI=true a missing part fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/as-root.sh
+as_root "$@"
 
 scripts/install-deps.sh
 
