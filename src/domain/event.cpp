@@ -111,7 +111,7 @@ result<parsed_event> parse_event_line(std::string_view line)
     const auto* action = string_at(*obj, "Action");
     if (action == nullptr)
         action = string_at(*obj, "status");
-    if (action != nullptr && *action == "die")
+    if (action != nullptr && (*action == "die" || *action == "died"))
         out.kind = event_kind::die;
     else if (action != nullptr && *action == "destroy")
         out.kind = event_kind::destroy;
@@ -132,7 +132,7 @@ std::string since_param(std::int64_t time_nano)
 
 std::string die_filter()
 {
-    return R"({"type":["container"],"event":["die","destroy"]})";
+    return R"({"type":["container"],"event":["die","died","destroy"]})";
 }
 
 }  // namespace core_interceptor::domain

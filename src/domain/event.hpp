@@ -39,7 +39,9 @@ result<parsed_event> parse_event_line(std::string_view line);
 std::string since_param(std::int64_t time_nano);
 
 /// The `filters=` value for container die and destroy events (destroy right after die
-/// reveals an --rm container): {"type":["container"],"event":["die","destroy"]}.
+/// reveals an --rm container): {"type":["container"],"event":["die","died","destroy"]}.
+/// Podman before 4.4 names the event "died" internally and its compatibility endpoint matches
+/// nothing for "die" alone; Docker accepts the unknown name.
 std::string die_filter();
 
 }  // namespace core_interceptor::domain

@@ -194,6 +194,29 @@ bool valid_host(std::string_view host) noexcept
     return true;
 }
 
+bool is_docker_hub(std::string_view domain) noexcept
+{
+    return domain == "docker.io" || domain == "index.docker.io" ||
+           domain == "registry-1.docker.io";
+}
+
+/// The repository path as the docker CLI shows it: without its registry domain, and for Docker
+/// Hub without "library/" (Podman reports "docker.io/library/app" where Docker says "app").
+std::string_view familiar_path(std::string_view name) noexcept
+{
+    auto components = split(name, '/');
+    bool hub = true;
+    if (components.size() > 1 && is_domain(components.front())) {
+        hub = is_docker_hub(components.front());
+        name.remove_prefix(components.front().size() + 1);
+    }
+    constexpr std::string_view library = "library/";
+    if (hub && name.substr(0, library.size()) == library &&
+        name.find('/', library.size()) == std::string_view::npos && name.size() > library.size())
+        name.remove_prefix(library.size());
+    return name;
+}
+
 }  // namespace
 
 std::optional<registry_target> parse_registry(std::string_view text)
@@ -258,9 +281,7 @@ std::string image_name(std::string_view config_image,
             name = name.substr(0, colon);
         }
 
-        auto components = split(name, '/');
-        if (components.size() > 1 && is_domain(components.front()))
-            name.remove_prefix(components.front().size() + 1);
+        name = familiar_path(name);
 
         // The tag never holds a '/': it is what follows the last ':' after the last '/'.
         raw = std::string(name);

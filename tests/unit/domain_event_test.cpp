@@ -59,7 +59,16 @@ TEST_CASE("event parsing: the filter asks for container die and destroy events (
     boost::system::error_code ec;
     auto v = boost::json::parse(die_filter(), ec);
     REQUIRE_FALSE(ec);
-    CHECK(v == boost::json::parse(R"({"type":["container"],"event":["die","destroy"]})"));
+    // "died" is what Podman before 4.4 matches; Docker accepts and ignores it.
+    CHECK(v == boost::json::parse(R"({"type":["container"],"event":["die","died","destroy"]})"));
+}
+
+TEST_CASE("event parsing: a Podman \"died\" action is a die")
+{
+    auto ev = parse_event_line(
+        R"({"Type":"container","Action":"died","Actor":{"ID":"0123456789abcdef","Attributes":{"name":"x","image":"docker.io/library/testimg:1.0","exitCode":"139"}},"timeNano":1})");
+    REQUIRE(ev.has_value());
+    CHECK(ev->kind == event_kind::die);
 }
 
 TEST_CASE("event parsing: a destroy event is recognised")

@@ -95,11 +95,29 @@ TEST_CASE("image naming: registry domains and ports are stripped")
         {"localhost", "", "localhost"},
         {"127.0.0.1:5000/app", "", "app"},
         {"[::1]:5000/app:2", "", "app_2"},
-        {"docker.io/library/busybox:1.36", "", "library/busybox_1.36"},
+        {"docker.io/library/busybox:1.36", "", "busybox_1.36"},
         {"my.registry/a/b/c:t", "", "a/b/c_t"},
         // Only the first component can be a domain, and only when a path follows it.
         {"team/v1.2/app", "", "team/v1.2/app"},
         {"example.com", "", "example.com"},
+    };
+    check_cases(std::begin(cases), std::end(cases));
+}
+
+TEST_CASE("image naming: Docker Hub references are named in their familiar form on every Engine")
+{
+    // Podman reports the full reference of an image Docker would call "testimg:1.0".
+    const naming_case cases[] = {
+        {"docker.io/library/testimg:1.0", "", "testimg_1.0"},
+        {"index.docker.io/library/busybox", "", "busybox"},
+        {"registry-1.docker.io/library/app@sha256:0123456789abcdef0123", "", "app_0123456789ab"},
+        {"library/busybox:1", "", "busybox_1"},
+        {"docker.io/team/app:2.5-rc1", "", "team/app_2.5-rc1"},
+        // "library/" is Docker Hub's: another registry's, or a deeper path, is kept.
+        {"reg.example.com/library/app:1", "", "library/app_1"},
+        {"docker.io/library/a/b", "", "library/a/b"},
+        {"library", "", "library"},
+        {"library/", "", "library"},
     };
     check_cases(std::begin(cases), std::end(cases));
 }
