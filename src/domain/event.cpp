@@ -90,11 +90,9 @@ result<parsed_event> parse_event_line(std::string_view line)
     }
 
     if (attributes != nullptr) {
-        // Labels are copied into the attributes; a container has few, a hostile line many.
-        constexpr std::size_t max_attributes = 256;
+        // Every label is kept, so that an opt-out label is seen wherever it sorts; the line
+        // framer's limit on a line (docker::client_config::max_line_bytes) bounds them.
         for (const auto& [k, v] : *attributes) {
-            if (out.event.attributes.size() == max_attributes)
-                break;
             if (v.is_string())
                 out.event.attributes.emplace_back(std::string(k), std::string(v.get_string()));
         }

@@ -18,7 +18,7 @@ struct die_event {
     std::string image;           ///< Actor.Attributes.image or "from", may be empty
     std::int64_t time_nano = 0;  ///< timeNano (or time * 1e9 when absent)
     /// Actor.Attributes: the container's labels, plus name, image and exitCode (string values
-    /// only; at most 256 kept). Used by the filters, at no API call.
+    /// only; all kept, bounded by the length of a line). Used by the filters, at no API call.
     std::vector<std::pair<std::string, std::string>> attributes;
 };
 

@@ -32,7 +32,7 @@ struct container_info {
     bool auto_remove = false;
     std::string status;  ///< State.Status: "exited", "dead", "running", "paused", "created", ...
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
-    /// Config.Labels (string values only, at most 256), for the filters when no event carried them.
+    /// Config.Labels (string values only, all of them), for the filters when no event carried them.
     std::vector<std::pair<std::string, std::string>> labels;
     std::int64_t started_nano = 0;   ///< State.StartedAt, 0 when unknown
 };

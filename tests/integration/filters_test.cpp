@@ -165,5 +165,48 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
     remove_all_containers(*p);
 }
 
+TEST_CASE("filters: the opt-out label is seen when 300 labels sort before it")
+{
+    const auto bin = daemon_binary();
+    auto* p = parts();
+    if (!p) return;
+    remove_all_containers(*p);
+
+    ts::temp_dir work("ci-filter-labels-");
+    ts::http_sink rest;
+    ts::api_recorder proxy(work / "proxy.sock", p->dockerd.socket_path());
+    // The Engine sends the attributes sorted by key: "aa.*" before "core_interceptor.skip".
+    std::vector<std::string> many;
+    for (int i = 0; i < 300; ++i)
+        many.insert(many.end(), {"--label", "aa.label." + std::to_string(1000 + i) + "=v"});
+    auto opted_out = many;
+    opted_out.insert(opted_out.end(), {"--label", "core_interceptor.skip=true"});
+
+    daemon_under_test daemon(work.path(), filter_args(*p, proxy, rest, work / "state"));
+    INFO("daemon log:\n", daemon.log_tail(60));
+    start_watching(daemon);
+    opted_out.insert(opted_out.end(), {"--label", "team=core"});
+    many.insert(many.end(), {"--label", "team=core"});
+    const auto out = start_container(*p, crashing("opted out after 300 labels", opted_out), unique_name("flt-many"));
+    wait_exited(*p, {out});
+    const auto in = start_container(*p, crashing("accepted with 300 labels", many), unique_name("flt-many"));
+    wait_exited(*p, {in});
+
+    const bool got = wait_until([&] { return !rest_record(rest).ids_of(in.id).empty(); }, 60s, 250ms);
+    CHECK_MESSAGE(got, "the accepted crash with 300 labels was not notified within 60 s");
+    std::this_thread::sleep_for(2s);
+    const auto r = rest_record(rest);
+    CHECK(r.ids_of(out.id).empty());
+    const auto calls = proxy.requests_mentioning(out.id);
+    CHECK_MESSAGE(calls.empty(), "the opted-out container cost Engine calls:", lines(calls));
+    const auto tags = p->registry.tags(test_repo);
+    CHECK(std::find(tags.begin(), tags.end(), out.tag()) == tags.end());
+    CHECK(std::find(tags.begin(), tags.end(), in.tag()) != tags.end());
+    CHECK(daemon.log().find(out.id.substr(0, 12) + ") died; not handled") != std::string::npos);
+    stop_cleanly(daemon);
+    remove_local_images_tagged(*p, in.tag());
+    remove_all_containers(*p);
+}
+
 }  // namespace
 }  // namespace core_interceptor::integration

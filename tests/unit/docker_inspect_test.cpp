@@ -27,3 +27,16 @@ TEST_CASE("docker inspect: state, exit code, finish time and labels of a contain
     CHECK(running->status == "running");
     CHECK(running->labels.empty());
 }
+
+TEST_CASE("docker inspect: every label is kept, an opt-out label after 300 others too")
+{
+    std::string labels;
+    for (int i = 0; i < 300; ++i)
+        labels += "\"label." + std::to_string(1000 + i) + "\":\"v\",";
+    labels += R"("zzz.core_interceptor.skip":"x","core_interceptor.skip":"true")";
+    auto info = docker::parse_inspect(R"({"Id":"ab","State":{"Status":"exited"},"Config":{"Image":"x","Labels":{)" +
+                                      labels + "}}}");
+    REQUIRE(info.has_value());
+    REQUIRE(info->labels.size() == 302);
+    CHECK(info->labels.back() == std::pair<std::string, std::string>{"core_interceptor.skip", "true"});
+}

@@ -72,3 +72,23 @@ TEST_CASE("filter: event labels come through the event parser")
     REQUIRE(r.has_value());
     CHECK_FALSE(accepts({}, r->event));
 }
+
+TEST_CASE("filter: an opt-out label is seen after 300 others, from the event and from inspect")
+{
+    std::string attrs = R"("exitCode":"139","image":"testimg:1.0","name":"x")";
+    for (int i = 0; i < 300; ++i)
+        attrs += ",\"label." + std::to_string(1000 + i) + "\":\"v\"";
+    attrs += R"(,"zzz.last":"1","core_interceptor.skip":"true")";
+    auto r = parse_event_line(
+        R"({"Type":"container","Action":"die","Actor":{"ID":"5e68961453ffd71854ac2a3087987f28da7d5453e3130365e16064d21e5faf17","Attributes":{)" +
+        attrs + R"(}},"timeNano":1795556211143489487})");
+    REQUIRE(r.has_value());
+    CHECK(r->event.attributes.size() == 305);
+    CHECK_FALSE(accepts({}, r->event));
+    container_filter f;
+    f.exclude_labels.push_back(*parse_label_match("zzz.last"));
+    auto ev = r->event;
+    std::erase_if(ev.attributes, [](const auto& kv) { return kv.first == "core_interceptor.skip"; });
+    CHECK_FALSE(accepts(f, ev));
+    CHECK(accepts({}, ev));
+}
