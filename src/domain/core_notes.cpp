@@ -27,9 +27,8 @@ constexpr std::uint32_t nt_file = 0x46494c45;
 constexpr std::uint64_t at_null = 0;
 constexpr std::uint64_t at_entry = 9;
 
-// elf_prstatus: pr_info (si_signo, si_code, si_errno), pr_cursig, ..., pr_pid at 32, then the
+// elf_prstatus: pr_info (si_signo, si_code, si_errno), pr_cursig at 12, pr_pid at 32, then the
 // times, then pr_reg at 112.
-constexpr std::size_t prstatus_pid = 32;
 constexpr std::size_t prstatus_regs = 112;
 constexpr std::size_t x86_64_rip = prstatus_regs + 16 * 8;  // user_regs_struct.rip
 constexpr std::size_t aarch64_pc = prstatus_regs + 32 * 8;  // user_pt_regs.pc
@@ -126,38 +125,6 @@ std::string_view trim(std::string_view s) noexcept
     return s.substr(first, s.find_last_not_of(space) - first + 1);
 }
 
-// Bytes from the file as valid UTF-8: a sequence cut or malformed becomes U+FFFD, so that the
-// JSON and the journal get text.
-std::string utf8(std::string_view s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80                ? 1
-                          : c >= 0xc2 && c < 0xe0 ? 2
-                          : c >= 0xe0 && c < 0xf0 ? 3
-                          : c >= 0xf0 && c < 0xf5 ? 4
-                                                  : 0;
-        bool ok = len != 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k)
-            ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-        if (ok && len >= 3) {  // no overlong forms, no surrogates, nothing past U+10FFFF
-            const auto c1 = static_cast<unsigned char>(s[i + 1]);
-            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) &&
-                 !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-        }
-        if (ok) {
-            out.append(s.substr(i, len));
-            i += len;
-        } else {
-            out.append("\xef\xbf\xbd");
-            ++i;
-        }
-    }
-    return out;
-}
-
 struct mapping {
     std::uint64_t start = 0;
     std::uint64_t end = 0;
@@ -251,8 +218,8 @@ void note_reader::on_prpsinfo(std::string_view d)
     have_psinfo = true;
     info.uid = i32(d, 16);
     info.pid = i32(d, 24);
-    info.command = utf8(c_string(d.substr(40, 16)));
-    info.command_line = utf8(trim(c_string(d.substr(56, 80))));
+    info.command = detail::utf8(c_string(d.substr(40, 16)));
+    info.command_line = detail::utf8(trim(c_string(d.substr(56, 80))));
 }
 
 void note_reader::on_siginfo(std::string_view d)
@@ -345,13 +312,13 @@ void finish(note_reader& r)
         info.threads = r.prstatus_count;
     if (r.files && r.entry) {
         if (const auto* m = mapping_at(*r.files, *r.entry))
-            info.executable = utf8(m->name);
+            info.executable = detail::utf8(m->name);
     }
     if (r.files && r.pc) {
         const auto* m = mapping_at(*r.files, *r.pc);
         std::uint64_t file_bytes = 0;
         if (m && !__builtin_mul_overflow(m->file_offset, r.files->page_size, &file_bytes)) {
-            info.frame = crash_frame{utf8(m->name), *r.pc - m->start + file_bytes};
+            info.frame = crash_frame{detail::utf8(m->name), *r.pc - m->start + file_bytes};
         }
     }
     // The notes a signature is made of come first (the crashing thread's NT_PRSTATUS, then

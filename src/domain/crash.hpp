@@ -93,6 +93,9 @@ std::string summary(const crash_info& c);
 namespace detail {
 /// The `signature` of crash_info from its other fields (read_core_notes fills it in).
 std::string crash_signature(const crash_info& c);
+/// Bytes from the file as valid UTF-8: each byte of a cut or malformed sequence becomes U+FFFD,
+/// so that the JSON and the journal get text.
+std::string utf8(std::string_view bytes);
 }  // namespace detail
 
 }  // namespace core_interceptor::domain

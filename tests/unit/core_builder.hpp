@@ -3,7 +3,10 @@
 // headers (PT_NOTE first), then the notes. Only what the note reader looks at is filled in.
 #pragma once
 
+#include "domain/crash.hpp"
+
 #include <cstdint>
+#include <doctest/doctest.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -151,6 +154,72 @@ inline std::string core_file(std::uint16_t machine,
     f += notes;
     f.resize(f.size() + tail, '\xcc');
     return f;
+}
+
+// A process at `base` (the executable) and `lib` (libfoo), that crashed in libfoo at
+// `lib + 0x1a2b` of its text mapping (file offset 0x1000), with `threads` threads.
+struct crash_case {
+    std::uint16_t machine = em_x86_64;
+    int signal = 11;
+    std::uint64_t base = 0x55d0c0de0000;
+    std::uint64_t lib = 0x7f3a12340000;
+    int threads = 3;
+    std::uint64_t pc_offset = 0xa2b;  // in libfoo's text mapping
+    std::string lib_name = "/usr/lib/libfoo.so.1";
+    int pid = 7;
+
+    std::vector<file_mapping> maps() const
+    {
+        return {
+            {base, base + 0x1000, 0, "/usr/bin/app"},
+            {base + 0x1000, base + 0x5000, 1, "/usr/bin/app"},
+            {lib, lib + 0x1000, 0, lib_name},
+            {lib + 0x1000, lib + 0x3000, 1, lib_name},
+            {lib + 0x3000, lib + 0x4000, 3, lib_name},
+        };
+    }
+
+    std::string notes() const
+    {
+        const auto pc = lib + 0x1000 + pc_offset;
+        std::string n = note(nt_prstatus, prstatus(machine, signal, pid + 1, pc));
+        n += note(nt_prpsinfo, prpsinfo(1000, pid, "app", "app --serve  "));
+        n += note(nt_siginfo, siginfo(signal, 1, 0x10));
+        n += note(nt_auxv, auxv(base + 0x1040));
+        n += note(nt_file, file_note(maps()));
+        n += note(nt_fpregset, std::string(512, '\x01'));
+        n += note(0x202, std::string(64, '\x02'), "LINUX");
+        for (int t = 1; t < threads; ++t) {
+            n += note(nt_prstatus, prstatus(machine, signal, pid + 1 + t, base + 0x2000));
+            n += note(nt_fpregset, std::string(512, '\x01'));
+        }
+        return n;
+    }
+
+    std::string file(std::size_t tail = 0) const { return core_file(machine, notes(), 8, tail); }
+};
+
+inline domain::crash_info read(std::string_view prefix)
+{
+    auto r = domain::read_core_notes(prefix);
+    REQUIRE(r.has_value());
+    return *r;
+}
+
+// The probe's loop: start with what classify read, then read up to what core_notes_end says.
+inline std::string probe(const std::string& file, std::size_t cap = domain::default_notes_cap)
+{
+    std::string prefix = file.substr(0, 32);
+    for (int round = 0; round < 8; ++round) {
+        const auto end = domain::core_notes_end(prefix, cap);
+        if (end == prefix.size() || prefix.size() == file.size())
+            return prefix;
+        CHECK(end > prefix.size());
+        CHECK(end <= cap);
+        prefix = file.substr(0, end);
+    }
+    FAIL("core_notes_end did not settle");
+    return prefix;
 }
 
 }  // namespace core_interceptor::test

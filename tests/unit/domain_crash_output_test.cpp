@@ -122,6 +122,9 @@ TEST_CASE("crash: hprof header")
         REQUIRE(h);
         CHECK_FALSE(h->id_size);
         CHECK_FALSE(h->dumped_at_ms);
+        h = read_hprof_header(hprof("1.0.2", 8, 1ull << 44));  // the year 559444
+        REQUIRE(h);
+        CHECK_FALSE(h->dumped_at_ms);
     }
 }
 
@@ -218,4 +221,23 @@ TEST_CASE("crash: a real core, busybox sh killed with SIGSEGV")
     CHECK(c.frame->module == "/usr/bin/busybox");
     CHECK(c.frame->offset == 0x165a7u);
     CHECK(c.signature.size() == 16);
+}
+
+TEST_CASE("crash: text from the core is made valid UTF-8")
+{
+    CHECK(detail::utf8("app --serve") == "app --serve");
+    CHECK(detail::utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xa5") ==
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xa5");
+    // pr_psargs keeps 80 bytes: a character cut there, stray and overlong bytes, surrogates.
+    CHECK(detail::utf8("caf\xc3") == "caf\xef\xbf\xbd");
+    CHECK(detail::utf8("\xff\x80") == "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(detail::utf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(detail::utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(detail::utf8("\xf4\x90\x80\x80").size() == 12);
+    CHECK(detail::utf8(std::string("a\0b", 3)) == std::string("a\0b", 3));
+
+    crash_info c;
+    c.command_line = detail::utf8(std::string(79, 'x') + "\xc3");
+    CHECK(json::serialize(to_json(c)) ==
+          R"({"command_line":")" + std::string(79, 'x') + "\xef\xbf\xbd\"}");
 }
