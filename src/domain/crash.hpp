@@ -18,9 +18,12 @@ inline constexpr std::size_t default_notes_cap = 4 * 1024 * 1024;
 
 /// Bytes of a core file's start needed to read its notes: from the ELF header and the first
 /// program header (the kernel writes PT_NOTE first; works even when e_phnum == PN_XNUM, since
-/// only phdr[0] is needed). Returns the total prefix length needed (>= what was given when more
-/// is needed), or what was given when it is enough or when the prefix cannot be a core / is
-/// hostile. Never more than `cap` (unless what was given is already more).
+/// only phdr[0] is needed). Returns either `prefix.size()`: stop, the prefix holds the note
+/// segment, or it cannot be a core, or it is hostile, or the notes start at or past `cap`; or a
+/// length in (prefix.size(), cap]: read up to there and ask again (at most three rounds from
+/// an empty prefix: the header, the first program header, the notes). When the notes end past
+/// `cap`, `cap` is asked for: the first notes (the crashing thread's, NT_PRPSINFO, NT_SIGINFO,
+/// NT_AUXV, NT_FILE) are still read from it. A file that ends first is read to its end.
 std::size_t core_notes_end(std::string_view prefix, std::size_t cap) noexcept;
 
 /// Where an instruction pointer falls among the mapped files: the file and the offset in it.
@@ -50,7 +53,8 @@ struct crash_info {
     /// signal is unknown or neither executable nor command is, and while the notes it is made of
     /// are not all in the prefix (a cut prefix gives either the final signature or none).
     std::string signature;
-    bool complete = false;  ///< the whole note segment was within the prefix
+    /// The whole note segment was within the prefix and every note in it was whole.
+    bool complete = false;
 
     bool operator==(const crash_info&) const = default;
 };
