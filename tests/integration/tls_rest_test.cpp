@@ -291,6 +291,9 @@ TEST_CASE("tls rest: a file OpenSSL cannot use stops the daemon at start: exit 2
         return;
     const auto garbage = work / "garbage.pem";
     std::ofstream(garbage) << "not a certificate\n";
+    const auto garbage_key = work / "garbage.key";
+    std::ofstream(garbage_key) << "not a key\n";
+    fs::permissions(garbage_key, fs::perms::owner_read | fs::perms::owner_write);
     const std::string key_text = ts::read_file(pki->client_key);
     const std::string url = "https://127.0.0.1:9/notify";  // never reached
 
@@ -313,9 +316,9 @@ TEST_CASE("tls rest: a file OpenSSL cannot use stops the daemon at start: exit 2
           pki->server_key.string()},
          "--rest-client-key",
          pki->server_key},
-        {{"--rest-client-cert", pki->client_cert.string(), "--rest-client-key", garbage.string()},
+        {{"--rest-client-cert", pki->client_cert.string(), "--rest-client-key", garbage_key.string()},
          "--rest-client-key",
-         garbage},
+         garbage_key},
     };
     for (const auto& c : cases) {
         auto args = plus(
