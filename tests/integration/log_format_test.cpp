@@ -76,14 +76,15 @@ TEST_CASE("json logs: with --log-format json a real crash is logged as one JSON 
         CHECK(string_field(o, "TIMESTAMP").ends_with("Z"));
         if (contains_nocase(string_field(o, "MESSAGE"), "watching events"))
             watching = string_field(o, "PRIORITY") == "6";
-        if (string_field(o, "CONTAINER_ID") != c.id)
-            continue;
-        ++of_container;
-        CHECK(string_field(o, "CONTAINER_NAME") == c.name);
-        CHECK(has_string(o, "IMAGE"));
+        // The job's records name the container, its name and its image, as in the journal.
+        if (string_field(o, "CONTAINER_ID") == c.id &&
+            string_field(o, "CONTAINER_NAME") == c.name &&
+            string_field(o, "IMAGE") == "testimg:1.0")
+            ++of_container;
     }
     CHECK_MESSAGE(watching, "no \"watching events\" record at PRIORITY 6 (info)");
-    CHECK_MESSAGE(of_container >= 1, "no record with CONTAINER_ID ", c.id);
+    CHECK_MESSAGE(
+        of_container >= 1, "no record with CONTAINER_ID ", c.id, ", CONTAINER_NAME and IMAGE");
     CHECK(ts::read_file(work / "daemon.out").empty());
     remove_local_images_tagged(*p, c.tag());
     remove_all_containers(*p);
