@@ -7,6 +7,7 @@
 #include "http/client.hpp"
 #include "http/endpoint.hpp"
 #include "http/tls.hpp"
+#include "sinks/rest_sink.hpp"
 
 #if CORE_INTERCEPTOR_HAVE_KAFKA
 #include "kafka/metadata.hpp"
@@ -208,14 +209,22 @@ check_registry_dockerd(std::string docker_host, std::string registry_host, std::
     co_return registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
 }
 
-/// Connect (and TLS handshake, verified unless --rest-insecure) and `OPTIONS` on the URL:
+/// Connect (and TLS handshake with the daemon's CA file and client certificate, verified unless
+/// --rest-insecure) and `OPTIONS` on the URL:
 /// any HTTP answer means reachable; nothing is POSTed, so no notification is sent.
 asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
 {
     auto ep = http::parse_http_url(cfg.url);
     if (!ep)
         co_return failed("rest", cfg.url + ": " + ep.error().describe());
-    auto tls = ep->kind == http::endpoint::transport::tls ? http::client_tls_context(!cfg.insecure) : nullptr;
+    std::unique_ptr<asio::ssl::context> tls;
+    if (ep->kind == http::endpoint::transport::tls) {
+        try {
+            tls = sinks::rest_tls_context(cfg);  // the daemon's own TLS settings
+        } catch (const std::invalid_argument& e) {
+            co_return failed("rest", e.what());
+        }
+    }
     http::request req;
     req.method = "OPTIONS";
     req.target = ep->target;

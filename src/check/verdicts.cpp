@@ -143,8 +143,14 @@ std::string describe_failure(const failure& f, std::string_view where, std::chro
     const std::string category = f.code.category().name();
     if (category == "asio.netdb" || category == "asio.addrinfo")
         return "cannot resolve the host of " + w + ": " + f.code.message();
-    if (category == "asio.ssl" || category == "asio.ssl.stream")
-        return "TLS with " + w + " failed: " + f.code.message();
+    if (category == "asio.ssl" || category == "asio.ssl.stream") {
+        // A certificate that was not accepted: the exchange puts OpenSSL's reason after the
+        // endpoint ("https://host:port: unable to get local issuer certificate").
+        std::string out = "TLS with " + w + " failed: " + f.code.message();
+        if (auto at = f.message.rfind(": "); at != std::string::npos)
+            out += ": " + f.message.substr(at + 2);
+        return out;
+    }
     std::string out = w + ": " + f.code.message();
     if (f.status != 0)
         out += " (HTTP " + std::to_string(f.status) + ")";

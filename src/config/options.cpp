@@ -17,8 +17,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -66,6 +68,14 @@ po::options_description describe_options()
             "deadline of one REST request")
         ("rest-insecure", po::bool_switch(),
             "do not verify the REST endpoint's TLS certificate")
+        ("rest-ca-file", po::value<std::string>()->value_name("FILE"),
+            "PEM bundle of the CAs that sign the https REST endpoint's certificate, trusted "
+            "instead of the system CAs")
+        ("rest-client-cert", po::value<std::string>()->value_name("FILE"),
+            "PEM client certificate (and chain) for a REST endpoint that asks for one "
+            "(mutual TLS); needs --rest-client-key")
+        ("rest-client-key", po::value<std::string>()->value_name("FILE"),
+            "unencrypted PEM private key of --rest-client-cert; not readable by other users")
         ("hostname", po::value<std::string>()->value_name("NAME"),
             "host name in notifications (default: this machine's)")
         ("dump-pattern", po::value<std::vector<std::string>>()->value_name("GLOB"),
@@ -110,7 +120,11 @@ po::options_description describe_options()
         ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
             "trace|debug|info|warning|error")
         ("verbosity,v", po::value<std::string>()->value_name("N"),
-            "1 = debug, 2 = trace (overrides --log-level)");
+            "1 = debug, 2 = trace (overrides --log-level)")
+        ("log-format", po::value<std::string>()->value_name("FORMAT")->default_value("text"),
+            "text|json: stderr's lines; json is one object a line with the journal's fields "
+            "(PRIORITY, MESSAGE, CONTAINER_ID, ...) for log shippers; under systemd records go "
+            "to the journal either way");
     // clang-format on
     return general;
 }
@@ -216,6 +230,50 @@ metrics::config listen_address(const std::string& option, const std::string& tex
     return m;
 }
 
+/// A file the daemon reads at start: it must exist and be readable now, so that a typo is
+/// a usage error rather than a failure at the first notification.
+void readable_file(const std::string& option, const std::string& path)
+{
+    if (path.empty())
+        throw bad_option{option, "is empty"};
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw bad_option{option, "cannot read '" + path + "': " + std::strerror(errno)};
+}
+
+/// `--rest-ca-file`, `--rest-client-cert`, `--rest-client-key`: files only; OpenSSL parses them
+/// when the REST sink starts (an unusable one is then a usage error too).
+void rest_tls_files(const po::variables_map& vm, sinks::rest_config& r)
+{
+    const bool https = r.url.starts_with("https://");
+    for (const char* opt : {"rest-ca-file", "rest-client-cert", "rest-client-key"}) {
+        if (!vm.count(opt))
+            continue;
+        if (!https)
+            throw bad_option{opt, "given with an http:// --rest-url; it is for https:// only"};
+        readable_file(opt, vm[opt].as<std::string>());
+    }
+    if (vm.count("rest-ca-file")) {
+        if (r.insecure)
+            throw bad_option{"rest-ca-file", "given with --rest-insecure, which verifies nothing"};
+        r.ca_file = vm["rest-ca-file"].as<std::string>();
+    }
+    if (vm.count("rest-client-cert") != vm.count("rest-client-key"))
+        throw bad_option{vm.count("rest-client-cert") ? "rest-client-cert" : "rest-client-key",
+                         vm.count("rest-client-cert") ? "given without --rest-client-key"
+                                                      : "given without --rest-client-cert"};
+    if (!vm.count("rest-client-key"))
+        return;
+    r.client_cert_file = vm["rest-client-cert"].as<std::string>();
+    r.client_key_file = vm["rest-client-key"].as<std::string>();
+    // A key readable by other users is refused: anyone on the host could pose as this client.
+    struct stat st {};
+    if (::stat(r.client_key_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+        throw bad_option{"rest-client-key",
+                         "'" + r.client_key_file +
+                             "' is readable by other users; restrict it (chmod 600) first"};
+}
+
 app_config build(const po::variables_map& vm)
 {
     app_config cfg;
@@ -230,6 +288,12 @@ app_config build(const po::variables_map& vm)
             throw bad_option{"log-level",
                              "invalid value '" + *v + "' (expected trace|debug|info|warning|error)"};
         cfg.logging.min_level = *l;
+    }
+    if (auto v = str("log-format")) {
+        auto f = log::parse_format(*v);
+        if (!f)
+            throw bad_option{"log-format", "invalid value '" + *v + "' (expected text|json)"};
+        cfg.logging.output = *f;
     }
     if (auto v = str("verbosity")) {
         int n = integer<int>("verbosity", *v, 0, 9);
@@ -328,9 +392,13 @@ app_config build(const po::variables_map& vm)
                 r.headers.emplace_back(std::move(name), std::move(value));
             }
         }
+        rest_tls_files(vm, r);
         cfg.rest = std::move(r);
-    } else if (vm.count("rest-header")) {
-        throw bad_option{"rest-header", "given without --rest-url"};
+    } else {
+        for (const char* opt :
+             {"rest-header", "rest-ca-file", "rest-client-cert", "rest-client-key"})
+            if (vm.count(opt))
+                throw bad_option{opt, "given without --rest-url"};
     }
 
     // Job

@@ -6,7 +6,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
@@ -22,6 +21,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <cstring>
@@ -173,6 +173,38 @@ asio::awaitable<result<response>> round_trip(Stream& s, const endpoint& ep, cons
     co_return out;
 }
 
+/// The peer must be `ep.host`: OpenSSL checks the certificate's names during the handshake (a
+/// DNS name, or an IP address SAN for an IP literal), so a mismatch has a verify reason too.
+bool expect_peer_name(SSL* ssl, const std::string& host)
+{
+    error_code ec;
+    asio::ip::make_address(host, ec);
+    if (!ec)
+        return ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(ssl), host.c_str()) == 1;
+    // SNI for names only: RFC 6066 §3 has no IP literals in it.
+    return ::SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+           ::SSL_set1_host(ssl, host.c_str()) == 1;
+}
+
+/// TLS handshake as a client on a connected stream, within `lim.timeout`. A certificate that is
+/// not accepted fails with OpenSSL's reason ("unable to get local issuer certificate", "IP
+/// address mismatch") after the endpoint.
+asio::awaitable<result<void>>
+handshake(beast::ssl_stream<beast::tcp_stream>& s, const endpoint& ep, const limits& lim)
+{
+    if (!expect_peer_name(s.native_handle(), ep.host))
+        co_return failure(
+            make_error_code(errc::bad_url), 0, "cannot set TLS server name " + ep.host);
+    beast::get_lowest_layer(s).expires_after(lim.timeout);
+    auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (!ec)
+        co_return result<void>{};
+    auto f = with_context(phase_error(ec, errc::request_timeout), ep);
+    if (const long v = ::SSL_get_verify_result(s.native_handle()); v != X509_V_OK)
+        f.message += std::string(": ") + ::X509_verify_cert_error_string(v);
+    co_return f;
+}
+
 }  // namespace
 
 const std::string* response::header(std::string_view name) const
@@ -208,14 +240,8 @@ asio::awaitable<result<response>> exchange(const endpoint& ep,
         if (cec)
             co_return with_context(phase_error(cec, errc::connect_timeout), ep);
     }
-    // SNI, and the certificate must name the host (verification itself is the context's mode).
-    if (!SSL_set_tlsext_host_name(s.native_handle(), ep.host.c_str()))
-        co_return failure(make_error_code(errc::bad_url), 0, "cannot set TLS server name " + ep.host);
-    s.set_verify_callback(asio::ssl::host_name_verification(ep.host));
-    beast::get_lowest_layer(s).expires_after(lim.timeout);
-    auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (hec)
-        co_return with_context(phase_error(hec, errc::request_timeout), ep);
+    if (auto hs = co_await handshake(s, ep, lim); !hs)
+        co_return hs.error();
     auto out = co_await round_trip(s, ep, req, lim);
     // A peer that closes without close_notify is common and harmless here: the response is
     // complete (its length was known), so the shutdown result is not checked.

@@ -2,6 +2,7 @@
 #include "log/log.hpp"
 
 #include "build_config.hpp"
+#include "log/json_line.hpp"
 
 #include <boost/log/attributes/value_extraction.hpp>
 #include <boost/log/core.hpp>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -42,36 +44,11 @@ std::atomic<level> min_console_level{level::info};
 std::atomic<bool> journal_active{false};
 std::vector<std::string>* captured = nullptr;
 
-constexpr std::string_view name_of(level l) noexcept
-{
-    switch (l) {
-    case level::trace: return "trace";
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warning: return "warning";
-    case level::error: return "error";
-    }
-    return "?";
-}
-
-// syslog priorities for the journal's PRIORITY= field.
-constexpr int priority_of(level l) noexcept
-{
-    switch (l) {
-    case level::trace:
-    case level::debug: return 7;
-    case level::info: return 6;
-    case level::warning: return 4;
-    case level::error: return 3;
-    }
-    return 6;
-}
-
 std::string format_line(const blog::record_view& rec)
 {
     std::string line;
     auto sev = blog::extract<level>("Severity", rec);
-    line += name_of(sev ? *sev : level::info);
+    line += level_name(sev ? *sev : level::info);
     line += ": ";
     if (auto msg = blog::extract<std::string>("Message", rec))
         line += *msg;
@@ -86,18 +63,51 @@ std::string format_line(const blog::record_view& rec)
     return line;
 }
 
-/// stderr, one line per record: "<level>: <message> KEY=value …". No timestamp: the journal or
-/// the terminal adds its own.
+/// The journal's fields of a record, for a JSON line.
+std::string format_json(const blog::record_view& rec)
+{
+    json_record r;
+    auto sev = blog::extract<level>("Severity", rec);
+    r.severity = sev ? *sev : level::info;
+    auto msg = blog::extract<std::string>("Message", rec);
+    if (msg)
+        r.message = *msg;
+    if (auto fields = blog::extract<fields_value>("Fields", rec))
+        r.fields = *fields;
+    auto file = blog::extract<std::string>("CodeFile", rec);
+    if (file)
+        r.code_file = *file;
+    if (auto l = blog::extract<unsigned>("CodeLine", rec))
+        r.code_line = *l;
+    auto func = blog::extract<std::string>("CodeFunc", rec);
+    if (func)
+        r.code_func = *func;
+    r.time = std::chrono::system_clock::now();  // a synchronous sink: the record's own time
+    return format_json_line(r);
+}
+
+/// stderr, one line per record. Text: "<level>: <message> KEY=value …", no timestamp (the
+/// terminal or a supervisor adds its own); JSON: format_json_line, with one.
 class console_backend final
     : public blog::sinks::basic_formatted_sink_backend<char, blog::sinks::synchronized_feeding> {
 public:
+    explicit console_backend(format f) : format_(f) {}
+
     void consume(const blog::record_view& rec, const string_type&)
     {
-        std::string line = format_line(rec);
-        line += '\n';
+        std::string line;
+        if (format_ == format::json) {
+            line = format_json(rec);
+        } else {
+            line = format_line(rec);
+            line += '\n';
+        }
         std::fwrite(line.data(), 1, line.size(), stderr);
         std::fflush(stderr);
     }
+
+private:
+    format format_;
 };
 
 #if CORE_INTERCEPTOR_HAVE_SYSTEMD
@@ -112,7 +122,7 @@ public:
         auto sev = blog::extract<level>("Severity", rec);
         auto msg = blog::extract<std::string>("Message", rec);
         parts.push_back("MESSAGE=" + (msg ? *msg : std::string{}));
-        parts.push_back("PRIORITY=" + std::to_string(priority_of(sev ? *sev : level::info)));
+        parts.push_back("PRIORITY=" + std::to_string(syslog_priority(sev ? *sev : level::info)));
         parts.push_back("SYSLOG_IDENTIFIER=core_interceptor");
         if (auto f = blog::extract<std::string>("CodeFile", rec))
             parts.push_back("CODE_FILE=" + *f);
@@ -162,10 +172,43 @@ blog::sources::severity_logger_mt<level>& logger()
 
 }  // namespace
 
+std::string_view level_name(level l) noexcept
+{
+    switch (l) {
+    case level::trace: return "trace";
+    case level::debug: return "debug";
+    case level::info: return "info";
+    case level::warning: return "warning";
+    case level::error: return "error";
+    }
+    return "?";
+}
+
+int syslog_priority(level l) noexcept
+{
+    switch (l) {
+    case level::trace:
+    case level::debug: return 7;
+    case level::info: return 6;
+    case level::warning: return 4;
+    case level::error: return 3;
+    }
+    return 6;
+}
+
+std::optional<format> parse_format(std::string_view text)
+{
+    if (text == "text")
+        return format::text;
+    if (text == "json")
+        return format::json;
+    return std::nullopt;
+}
+
 std::optional<level> parse_level(std::string_view text)
 {
     for (level l : {level::trace, level::debug, level::info, level::warning, level::error})
-        if (text == name_of(l))
+        if (text == level_name(l))
             return l;
     if (text == "warn")
         return level::warning;
@@ -189,7 +232,8 @@ void init(const config& cfg)
         return;
     }
 #endif
-    auto console = boost::make_shared<blog::sinks::synchronous_sink<console_backend>>();
+    auto console = boost::make_shared<blog::sinks::synchronous_sink<console_backend>>(
+        boost::make_shared<console_backend>(cfg.output));
     console->set_filter(severity_kw >= cfg.min_level);
     core->add_sink(console);
 
@@ -222,7 +266,7 @@ record::~record()
         return;
     std::string message = std::move(msg_).str();
     if (captured)
-        captured->push_back(std::string(name_of(level_)) + " " + message);
+        captured->push_back(std::string(level_name(level_)) + " " + message);
     auto& lg = logger();
     if (auto rec = lg.open_record(blog::keywords::severity = level_)) {
         blog::record_ostream strm(rec);

@@ -18,9 +18,27 @@ enum class level { trace, debug, info, warning, error };
 /// Parses "trace|debug|info|warning|error".
 std::optional<level> parse_level(std::string_view text);
 
+/// "trace", "debug", "info", "warning", "error".
+std::string_view level_name(level l) noexcept;
+
+/// The syslog priority of a level, as the journal's PRIORITY= field has it (error = 3).
+int syslog_priority(level l) noexcept;
+
+/// How records are written to stderr (`--log-format`).
+enum class format {
+    text,  ///< "<level>: <message> KEY=value …", for a terminal
+    json,  ///< one JSON object a line with the journal's fields, for log shippers
+};
+
+/// Parses "text|json".
+std::optional<format> parse_format(std::string_view text);
+
 /// Where records go.
 struct config {
     level min_level = level::info;
+    /// stderr's format. Under systemd (stderr is the journal) records go to the journal with
+    /// their fields whatever the format.
+    format output = format::text;
     /// Error records go to the systemd journal too (with structured fields) when its socket
     /// exists, whatever else is configured (SPEC §6).
     bool journal_errors = true;

@@ -26,6 +26,12 @@ struct rest_config {
     std::vector<std::pair<std::string, std::string>> headers;  ///< `--rest-header`
     std::chrono::seconds timeout{10};
     bool insecure = false;  ///< skip certificate verification (explicit opt-in only)
+    /// `--rest-ca-file`: PEM CAs trusted instead of the system's for an https endpoint.
+    std::string ca_file;
+    /// `--rest-client-cert` and `--rest-client-key`: PEM, for endpoints that ask for a client
+    /// certificate (mutual TLS); both or neither.
+    std::string client_cert_file;
+    std::string client_key_file;
 };
 
 }  // namespace core_interceptor::sinks

@@ -10,6 +10,24 @@
 
 namespace core_interceptor::sinks {
 
+std::unique_ptr<boost::asio::ssl::context> rest_tls_context(const rest_config& cfg)
+{
+    http::tls_client_config tls;
+    tls.verify = !cfg.insecure;
+    tls.ca_file = cfg.ca_file;
+    tls.cert_file = cfg.client_cert_file;
+    tls.key_file = cfg.client_key_file;
+    try {
+        return http::client_tls_context(tls);
+    } catch (const http::tls_file_error& e) {
+        using role = http::tls_file_error::role;
+        const char* option = e.which == role::ca     ? "--rest-ca-file"
+                             : e.which == role::cert ? "--rest-client-cert"
+                                                     : "--rest-client-key";
+        throw std::invalid_argument(std::string(option) + ": " + e.what());
+    }
+}
+
 rest_sink::rest_sink(rest_config cfg) : cfg_(std::move(cfg))
 {
     auto ep = http::parse_http_url(cfg_.url);
@@ -17,7 +35,7 @@ rest_sink::rest_sink(rest_config cfg) : cfg_(std::move(cfg))
         throw std::invalid_argument("--rest-url: " + ep.error().describe());
     endpoint_ = std::move(*ep);
     if (endpoint_.kind == http::endpoint::transport::tls)
-        tls_ = http::client_tls_context(!cfg_.insecure);
+        tls_ = rest_tls_context(cfg_);
 }
 
 rest_sink::~rest_sink() = default;

@@ -6,16 +6,22 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace core_interceptor::test_support {
@@ -27,6 +33,19 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 constexpr auto token = asio::as_tuple(asio::use_awaitable);
+
+/// "CN=…" of the peer's certificate; empty when it sent none.
+std::string peer_subject(SSL* ssl)
+{
+    X509* cert = ::SSL_get1_peer_certificate(ssl);
+    if (!cert)
+        return {};
+    char buf[256] = {};
+    ::X509_NAME_oneline(::X509_get_subject_name(cert), buf, sizeof buf - 1);
+    ::X509_free(cert);
+    std::string subject = buf;
+    return subject.starts_with("/") ? subject.substr(1) : subject;
+}
 
 bool iequals(std::string_view a, std::string_view b)
 {
@@ -56,11 +75,15 @@ struct http_sink::impl {
     std::vector<http_request> received;
     std::size_t failures_left = 0;
     unsigned failure_status = 503;
+    std::optional<asio::ssl::context> tls;
+    std::size_t tls_failure_count = 0;
+    std::string last_tls_failure;
 
     // Records the request and picks the status to answer with.
-    unsigned record(const http::request<http::string_body>& req)
+    unsigned record(const http::request<http::string_body>& req, std::string client_subject)
     {
         http_request r;
+        r.client_subject = std::move(client_subject);
         r.method = std::string(req.method_string());
         r.target = std::string(req.target());
         for (const auto& f : req) r.headers.emplace_back(f.name_string(), f.value());
@@ -80,16 +103,18 @@ struct http_sink::impl {
         return r.status;
     }
 
-    asio::awaitable<void> session(tcp::socket socket)
+    // The HTTP exchanges of one connection, plain or TLS.
+    template <class Stream>
+    asio::awaitable<void> serve(Stream& stream, const std::string& client_subject)
     {
         beast::flat_buffer buffer;
         for (;;) {
             http::request_parser<http::string_body> parser;
             parser.body_limit(16 * 1024 * 1024);  // notifications are small; this is a ceiling
-            auto [ec, n] = co_await http::async_read(socket, buffer, parser, token);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, token);
             if (ec) co_return;  // peer closed, or garbage: nothing to answer
             auto req = parser.release();
-            const unsigned status = record(req);
+            const unsigned status = record(req, client_subject);
             http::response<http::string_body> res{static_cast<http::status>(status),
                                                   req.version()};
             res.set(http::field::server, "core_interceptor-test-sink");
@@ -97,13 +122,34 @@ struct http_sink::impl {
             res.body() = "{}";
             res.keep_alive(req.keep_alive());
             res.prepare_payload();
-            auto [wec, wn] = co_await http::async_write(socket, res, token);
-            if (wec || !res.keep_alive()) {
-                boost::system::error_code ignored;  // closing anyway
-                socket.shutdown(tcp::socket::shutdown_both, ignored);
+            auto [wec, wn] = co_await http::async_write(stream, res, token);
+            if (wec || !res.keep_alive())
                 co_return;
-            }
         }
+    }
+
+    asio::awaitable<void> session(tcp::socket socket)
+    {
+        boost::system::error_code ignored;  // closing anyway
+        if (!tls) {
+            co_await serve(socket, {});
+            socket.shutdown(tcp::socket::shutdown_both, ignored);
+            co_return;
+        }
+        asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls);
+        auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, token);
+        if (hec) {
+            {
+                std::lock_guard lock(mutex);
+                ++tls_failure_count;
+                last_tls_failure = hec.message();
+            }
+            changed.notify_all();
+            co_return;
+        }
+        co_await serve(stream, peer_subject(stream.native_handle()));
+        co_await stream.async_shutdown(token);
+        stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
     }
 
     asio::awaitable<void> listen()
@@ -117,7 +163,27 @@ struct http_sink::impl {
     }
 };
 
+http_sink::http_sink(const tls_files& files) : impl_(std::make_unique<impl>())
+{
+    namespace ssl = asio::ssl;
+    auto& c = impl_->tls.emplace(ssl::context::tls_server);
+    c.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    c.use_certificate_chain_file(files.cert_file);
+    c.use_private_key_file(files.key_file, ssl::context::pem);
+    if (!files.client_ca_file.empty()) {
+        c.load_verify_file(files.client_ca_file);
+        c.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    }
+    start();
+}
+
 http_sink::http_sink() : impl_(std::make_unique<impl>())
+{
+    start();
+}
+
+void http_sink::start()
 {
     auto& m = *impl_;
     const tcp::endpoint ep{asio::ip::make_address_v4("127.0.0.1"), 0};
@@ -138,7 +204,8 @@ http_sink::~http_sink()
 
 std::string http_sink::url() const
 {
-    return "http://127.0.0.1:" + std::to_string(impl_->port) + "/notify";
+    return std::string(impl_->tls ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(impl_->port) + "/notify";
 }
 
 unsigned short http_sink::port() const { return impl_->port; }
@@ -160,6 +227,18 @@ std::vector<http_request> http_sink::requests() const
 {
     std::lock_guard lock(impl_->mutex);
     return impl_->received;
+}
+
+std::size_t http_sink::tls_failures() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->tls_failure_count;
+}
+
+std::string http_sink::last_tls_failure() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->last_tls_failure;
 }
 
 }  // namespace core_interceptor::test_support

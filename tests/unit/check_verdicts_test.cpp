@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/json/parse.hpp>
 
 #include <sys/stat.h>
@@ -104,6 +105,18 @@ TEST_CASE("check: connection failures in an operator's words")
     CHECK(describe_failure(failure(errc::request_timeout), "h:80", seconds(10)) == "h:80 did not answer within 10 s");
     auto other = describe_failure(failure(make_error_code(errc::limit_exceeded), 0, "h:80"), "h:80", seconds(5));
     CHECK(has(other, "h:80: size limit exceeded"));
+}
+
+TEST_CASE("check: a TLS failure says the verify reason the exchange found, and only once")
+{
+    using std::chrono::seconds;
+    const auto tls = boost::asio::ssl::error::make_error_code(boost::asio::ssl::error::stream_truncated);
+    const auto tls_what = tls.message();
+    const auto refused = failure(tls, 0, "https://h:443: unable to get local issuer certificate");
+    CHECK(describe_failure(refused, "h:443", seconds(5)) ==
+          "TLS with h:443 failed: " + tls_what + ": unable to get local issuer certificate");
+    CHECK(describe_failure(failure(tls, 0, "https://h:443"), "h:443", seconds(5)) ==
+          "TLS with h:443 failed: " + tls_what);
 }
 
 TEST_CASE("check: a socket the user may not open says whose it is and what to do")

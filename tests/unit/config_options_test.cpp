@@ -87,7 +87,8 @@ TEST_CASE("config: a bad value gives one line naming the option and exit 2")
         {{"--rest-url", "ftp://x/y"}, "rest-url"},
         {{"--rest-url", "http://127.0.0.1:1/x", "--rest-header", "no colon"}, "rest-header"},
         {{"--kafka-brokers", "127.0.0.1:9092", "-X", "novalue"}, "kafka-property"},
-        {{"--registry", "127.0.0.1:5000", "--registry-auth", "/nonexistent/auth.json"}, "registry-auth"},
+        {{"--registry", "127.0.0.1:5000", "--registry-auth", "/nonexistent/auth.json"},
+         "registry-auth"},
         {{"--no-such-option"}, "no-such-option"},
         {{"--config", "/nonexistent/core_interceptor.conf"}, "config"},
         {{"--dump-pattern", "a/b"}, "dump-pattern"},
@@ -98,6 +99,8 @@ TEST_CASE("config: a bad value gives one line naming the option and exit 2")
         {{"--dump-path", "/"}, "dump-path"},
         {{"--max-dump-size", "2X"}, "max-dump-size"},
         {{"--max-dump-size", "-1"}, "max-dump-size"},
+        {{"--log-format", "yaml"}, "log-format"},
+        {{"--log-format", ""}, "log-format"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.option);
@@ -248,4 +251,87 @@ TEST_CASE("config: --dump-path is repeatable and normalised; --max-dump-size tak
     REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
     CHECK(std::get<config::app_config>(f.parsed).pipeline.dump_paths == std::vector<std::string>{"/dumps", "/cores"});
     CHECK(std::get<config::app_config>(f.parsed).pipeline.max_dump_size == 64 * 1024);
+}
+
+TEST_CASE("config: --log-format is text by default, json on request")
+{
+    auto d = parse({});
+    REQUIRE(std::holds_alternative<config::app_config>(d.parsed));
+    CHECK(std::get<config::app_config>(d.parsed).logging.output == log::format::text);
+    auto j = parse({"--log-format", "json"});
+    REQUIRE(std::holds_alternative<config::app_config>(j.parsed));
+    CHECK(std::get<config::app_config>(j.parsed).logging.output == log::format::json);
+    auto file = temp_file("log-format = json\n");
+    auto f = parse({"--config", file});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
+    CHECK(std::get<config::app_config>(f.parsed).logging.output == log::format::json);
+}
+
+TEST_CASE("config: --rest-ca-file and a client certificate and key, both or neither")
+{
+    const auto ca = temp_file("ca");
+    const auto cert = temp_file("cert");
+    const auto key = temp_file("key");
+    REQUIRE(::chmod(key.c_str(), 0600) == 0);
+    const std::vector<std::string> https{"--rest-url", "https://127.0.0.1:8443/hook"};
+    auto with = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), https.begin(), https.end());
+        return parse(std::move(more));
+    };
+
+    auto ok = with({"--rest-ca-file", ca, "--rest-client-cert", cert, "--rest-client-key", key});
+    REQUIRE(std::holds_alternative<config::app_config>(ok.parsed));
+    const auto& r = *std::get<config::app_config>(ok.parsed).rest;
+    CHECK(r.ca_file == ca);
+    CHECK(r.client_cert_file == cert);
+    CHECK(r.client_key_file == key);
+    CHECK_FALSE(r.insecure);
+    auto none = with({});
+    REQUIRE(std::holds_alternative<config::app_config>(none.parsed));
+    CHECK(std::get<config::app_config>(none.parsed).rest->ca_file.empty());
+
+    struct bad {
+        std::vector<std::string> args;
+        const char* option;
+        const char* says;
+    };
+    const bad cases[] = {
+        {{"--rest-client-cert", cert}, "--rest-client-cert", "without --rest-client-key"},
+        {{"--rest-client-key", key}, "--rest-client-key", "without --rest-client-cert"},
+        {{"--rest-ca-file", "/nonexistent/ca.pem"}, "--rest-ca-file", "No such file or directory"},
+        {{"--rest-client-cert", cert, "--rest-client-key", "/nonexistent/key.pem"},
+         "--rest-client-key",
+         "/nonexistent/key.pem"},
+        {{"--rest-ca-file", ca, "--rest-insecure"}, "--rest-ca-file", "--rest-insecure"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.option);
+        auto b = with(c.args);
+        REQUIRE(std::holds_alternative<int>(b.parsed));
+        CHECK(std::get<int>(b.parsed) == 2);
+        CHECK(b.err.find(std::string("core_interceptor: ") + c.option + ":") == 0);
+        CHECK(b.err.find(c.says) != std::string::npos);
+        CHECK(std::count(b.err.begin(), b.err.end(), '\n') == 1);
+    }
+
+    // Over plain http, or without a REST sink at all, the files would be silently unused.
+    auto plain = parse({"--rest-url", "http://127.0.0.1:8080/hook", "--rest-ca-file", ca});
+    REQUIRE(std::holds_alternative<int>(plain.parsed));
+    CHECK(plain.err.find("--rest-ca-file: given with an http:// --rest-url") != std::string::npos);
+    auto orphan = parse({"--rest-client-cert", cert, "--rest-client-key", key});
+    REQUIRE(std::holds_alternative<int>(orphan.parsed));
+    CHECK(orphan.err.find("without --rest-url") != std::string::npos);
+
+    // A key other users can read is refused, and its content never shows.
+    std::ofstream(key) << "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n";
+    REQUIRE(::chmod(key.c_str(), 0644) == 0);
+    auto open_key = with({"--rest-client-cert", cert, "--rest-client-key", key});
+    REQUIRE(std::holds_alternative<int>(open_key.parsed));
+    CHECK(std::get<int>(open_key.parsed) == 2);
+    CHECK(open_key.err.find("--rest-client-key: '" + key + "' is readable by other users") !=
+          std::string::npos);
+    CHECK(open_key.err.find("SECRET") == std::string::npos);
+    for (const auto& f : {ca, cert, key})
+        std::remove(f.c_str());
 }
