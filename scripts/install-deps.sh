@@ -18,6 +18,9 @@ packages=(
   openssl
   # the installed test (tests/installed): a Debian rootfs booted with systemd
   mmdebstrap
+  # promtool for the alerting rules' tests (packaging/monitoring); the package also ships a
+  # prometheus.service, which starts only where systemd runs
+  prometheus
   # scripts
   python3 curl ca-certificates iproute2 procps
   # benchmark charts (scripts/bench.sh)
