@@ -18,6 +18,10 @@ packages=(
   openssl
   # the installed test (tests/installed): a Debian rootfs booted with systemd
   mmdebstrap
+  # promtool for the alerting rules' tests (packaging/monitoring). The package also brings a
+  # Prometheus server (port 9090), which its postinst starts wherever services may be started;
+  # the tests need only promtool and use no fixed port
+  prometheus
   # scripts
   python3 curl ca-certificates iproute2 procps
   # benchmark charts (scripts/bench.sh)

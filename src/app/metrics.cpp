@@ -137,6 +137,16 @@ std::vector<metrics::family> collect(const metric_sources &s)
     out.push_back(std::move(spooled));
     out.push_back(std::move(rejected));
 
+    family spool{"core_interceptor_spool_notifications",
+                 "Notifications waiting in the spool of the state directory for redelivery.",
+                 kind::gauge,
+                 {},
+                 {}};
+    for (std::size_t i = 0; i < per_sink.size(); ++i)
+        spool.samples.push_back(
+            {{{"sink", std::string(s.outbox.sink_name(i))}}, d(s.outbox.spool_size(i))});
+    out.push_back(std::move(spool));
+
     out.push_back(scalar("core_interceptor_jobs_in_flight",
                          "Containers being handled now.",
                          kind::gauge,

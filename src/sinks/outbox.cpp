@@ -50,6 +50,11 @@ outbox::outbox(asio::any_io_executor ex, std::vector<sink*> sinks, state::store*
 
 outbox::~outbox() = default;
 
+std::size_t outbox::spool_size(std::size_t i) const
+{
+    return store_ ? store_->spool_size(sinks_[i]->name()) : 0;
+}
+
 asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
 {
     sink& s = *sinks_[i];

@@ -49,6 +49,8 @@ public:
     const std::vector<sink_stats>& stats() const noexcept { return stats_; }
     /// The name of sink `i` ("kafka", "rest"), in the order of stats().
     std::string_view sink_name(std::size_t i) const noexcept { return sinks_[i]->name(); }
+    /// Notifications in sink `i`'s spool now, waiting for redelivery (0 without a store).
+    std::size_t spool_size(std::size_t i) const;
 
 private:
     struct lane;

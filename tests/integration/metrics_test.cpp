@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // --metrics-address: a container that leaves a core shows up in /metrics as the parts saw it,
-// /healthz follows the event stream, and a bad or busy address is refused at start-up.
+// /healthz follows the event stream, and a bad or busy address is refused at start-up. The
+// alerting rules and the dashboard the package ships name only what /metrics serves.
 #include "harness.hpp"
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -10,11 +11,14 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <csignal>
+#include <cstdlib>
 #include <doctest/doctest.h>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <netinet/in.h>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -336,6 +340,101 @@ TEST_CASE("metrics: a malformed --metrics-address exits 2, a busy port exits 1, 
     auto st = holder.proc().wait_for(5s);
     REQUIRE(st.has_value());
     CHECK(st->describe() == "exit 0");
+}
+
+/// The monitoring files the package ships (packaging/monitoring/, from
+/// CORE_INTERCEPTOR_MONITORING_DIR, set by Meson): file name -> text.
+std::map<std::string, std::string> shipped_monitoring_files()
+{
+    const char *dir = std::getenv("CORE_INTERCEPTOR_MONITORING_DIR");
+    REQUIRE_MESSAGE(dir, "CORE_INTERCEPTOR_MONITORING_DIR is not set");
+    std::map<std::string, std::string> files;
+    for (const char *name : {"core_interceptor.rules.yml", "grafana-dashboard.json"}) {
+        std::ifstream in(std::filesystem::path(dir) / name);
+        REQUIRE_MESSAGE(in, "cannot read ", dir, "/", name);
+        std::ostringstream text;
+        text << in.rdbuf();
+        files[name] = text.str();
+    }
+    return files;
+}
+
+/// Every match of `re` in `text`.
+std::set<std::string> matches(const std::string &text, const std::regex &re)
+{
+    std::set<std::string> out;
+    for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it)
+        out.insert(it->str());
+    return out;
+}
+
+TEST_CASE("metrics: the shipped alerting rules and dashboard name only what /metrics serves")
+{
+    const auto files = shipped_monitoring_files();
+    const auto bin = daemon_binary();
+    auto *p = parts();
+    if (!p)
+        return;
+    remove_all_containers(*p);
+
+    ts::temp_dir work("ci-monitoring-");
+    ts::mock_kafka kafka;
+    ts::http_sink rest;
+    const auto port = ts::free_port();
+    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    args.insert(args.end(), {"--metrics-address", "127.0.0.1:" + std::to_string(port)});
+    daemon_under_test daemon(work.path(), args);
+    INFO("daemon log:\n", daemon.log_tail());
+    start_watching(daemon);
+
+    // One death with a core, through commit, push and both sinks: every family has samples.
+    auto c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("monitoring"));
+    wait_exited(*p, {c});
+    CHECK_MESSAGE(kafka.wait_for(1, notification_timeout), "no Kafka notification");
+    CHECK_MESSAGE(rest.wait_for(1, notification_timeout), "no REST notification");
+    std::optional<page> m;
+    CHECK_MESSAGE(wait_until(
+                      [&] {
+                          m = scrape(port);
+                          return m &&
+                                 m->value("core_interceptor_notifications_delivered_total{sink=\"rest\"}") >= 1 &&
+                                 m->value("core_interceptor_jobs_in_flight") == 0;
+                      },
+                      notification_timeout),
+                  "the page never showed the REST delivery with no job in flight");
+    REQUIRE_MESSAGE(m, "no answer from /metrics");
+
+    // Nothing waits in the spools of sinks that delivered.
+    CHECK(m->types["core_interceptor_spool_notifications"] == "gauge");
+    CHECK(m->value("core_interceptor_spool_notifications{sink=\"kafka\"}") == 0);
+    CHECK(m->value("core_interceptor_spool_notifications{sink=\"rest\"}") == 0);
+
+    // label -> values, from the samples' "name{a=\"x\",b=\"y\"}" keys.
+    std::map<std::string, std::set<std::string>> served_values;
+    static const std::regex label(R"re(([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)")re");
+    for (const auto &[key, v] : m->samples)
+        for (std::sregex_iterator it(key.begin(), key.end(), label), end; it != end; ++it)
+            served_values[(*it)[1]].insert((*it)[2]);
+
+    static const std::regex metric_name(R"(core_interceptor_[a-z0-9_]*[a-z0-9])");
+    // outcome="x", outcome=~"x|y", sink="kafka", ... (JSON escapes the quotes).
+    static const std::regex matcher(R"re((outcome|type|sink)=~?\\?"([a-z_|]+)\\?")re");
+    for (const auto &[file, text] : files) {
+        const auto names = matches(text, metric_name);
+        INFO(file, " names ", joined(names));
+        CHECK(names.size() >= 8);  // both watch most of the page: fewer means the pattern broke
+        for (const auto &name : names)
+            CHECK_MESSAGE(m->types.count(family_of(name, *m)) == 1,
+                          file, " names ", name, ", which /metrics does not serve");
+        for (std::sregex_iterator it(text.begin(), text.end(), matcher), end; it != end; ++it) {
+            std::istringstream alternatives((*it)[2].str());
+            for (std::string v; std::getline(alternatives, v, '|');)
+                CHECK_MESSAGE(served_values[(*it)[1]].count(v) == 1,
+                              file, " matches ", (*it)[1].str(), "=\"", v, "\", which no sample has");
+        }
+    }
+    stop_cleanly(daemon);
+    remove_all_containers(*p);
 }
 
 }  // namespace

@@ -91,6 +91,7 @@ TEST_CASE("outbox: 5xx and transport errors are retried, a 4xx is not")
         CHECK(test::run_coro(box.send({"id-1", "k", "{}"})) == 0);
         CHECK(s.attempts == 1);
         CHECK(box.stats()[0].rejected == 1);
+        CHECK(box.spool_size(0) == 0);  // no store: nothing is ever spooled
     }
 }
 
@@ -111,6 +112,7 @@ TEST_CASE("outbox: what cannot be delivered is spooled and redelivered oldest fi
         CHECK(d1 == 0);
         CHECK(d2 == 0);  // queued behind the spool without an attempt, keeping the order
         CHECK(store.spool_size("flaky") == 2);
+        CHECK(box.spool_size(0) == 2);  // what /metrics shows as core_interceptor_spool_notifications
         auto d3 = co_await box.send(m3);
         CHECK(d3 == 0);
         co_return true;
@@ -130,4 +132,5 @@ TEST_CASE("outbox: what cannot be delivered is spooled and redelivered oldest fi
     loop.run_for(std::chrono::milliseconds(100));
     CHECK(s.delivered == std::vector<std::string>{"id-1", "id-2", "id-3"});
     CHECK(store.spool_size("flaky") == 0);
+    CHECK(box.spool_size(0) == 0);
 }
