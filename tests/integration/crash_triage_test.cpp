@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+// Issue 12: real crashes in containers — SIGSEGV, SIGABRT and SIGBUS of busybox, and programs
+// built here with the host's gcc (static with several threads; dynamic, crashing inside a
+// shared library copied into the image with its loader) — are announced with what their cores
+// say: signal, command, command line, executable, thread count, the frame's module and a
+// signature equal for the same crash only; past --max-per-signature the same crash is
+// announced as a duplicate and not pushed.
+#include "harness.hpp"
+#include "support/http_sink.hpp"
+#include "support/mock_kafka.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace core_interceptor::integration {
+namespace {
+
+namespace ts = core_interceptor::test_support;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+using namespace std::chrono_literals;
+
+// A handful of containers dying one after the other: seconds; a loaded CI machine gets more.
+constexpr auto notification_timeout = 120s;
+constexpr auto quiet_period = 5s;
+constexpr const char *crash_image = "crashy:1.0";
+constexpr const char *crash_repo = "crashy_1.0";
+
+constexpr const char *static_source = R"(#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+static pthread_barrier_t ready;
+static void *idle(void *arg) { (void)arg; pthread_barrier_wait(&ready); for (;;) pause(); return 0; }
+__attribute__((noinline)) void crash_here(volatile int *p) { *p = 42; }
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 4;
+    pthread_barrier_init(&ready, 0, (unsigned)n);
+    for (int i = 1; i < n; ++i) { pthread_t t; pthread_create(&t, 0, idle, 0); }
+    pthread_barrier_wait(&ready);
+    crash_here((volatile int *)0);
+    return 0;
+}
+)";
+constexpr const char *library_source =
+    R"(__attribute__((noinline)) void crashy_fault(volatile int *p) { *p = 7; }
+void crashy_run(void) { crashy_fault((volatile int *)0); }
+)";
+constexpr const char *dynamic_source = R"(void crashy_run(void);
+int main(void) { crashy_run(); return 0; }
+)";
+
+/// Fails under CI=true, else says why and gives false: the test returns.
+bool part(bool ok, const std::string &why)
+{
+    if (ok)
+        return true;
+    if (parts_required())
+        FAIL(why);
+    MESSAGE("skipped: ", why);
+    return false;
+}
+
+bool build(const std::vector<std::string> &args)
+{
+    auto r = ts::run(args, 120s);
+    INFO("gcc: ", r.err);
+    return part(r.ok(), "cannot build the crash programs with the host's gcc: " + r.err);
+}
+
+/// `crashy:1.0`: busybox, /app/crashy_static (static, pthreads), /app/crashy_dyn with
+/// /app/libcrashy.so, and the loader and C library it needs, copied from the host.
+bool build_crash_image(shared_parts &p, const fs::path &dir)
+{
+    for (auto [name, text] : {std::pair{"crashy_static.c", static_source},
+                              std::pair{"libcrashy.c", library_source},
+                              std::pair{"crashy_dyn.c", dynamic_source}})
+        std::ofstream(dir / name) << text;
+    const auto rootfs = dir / "rootfs";
+    for (const char *d :
+         {"app", "bin", "tmp", "lib64", "lib/x86_64-linux-gnu", "proc", "sys", "dev", "etc"})
+        fs::create_directories(rootfs / d);
+    fs::permissions(rootfs / "tmp", fs::perms::all | fs::perms::sticky_bit);
+    const auto app = (rootfs / "app").string();
+    if (!build({"gcc",
+                "-O0",
+                "-static",
+                "-pthread",
+                "-o",
+                app + "/crashy_static",
+                (dir / "crashy_static.c").string()}) ||
+        !build({"gcc",
+                "-O0",
+                "-shared",
+                "-fPIC",
+                "-o",
+                app + "/libcrashy.so",
+                (dir / "libcrashy.c").string()}) ||
+        !build({"gcc",
+                "-O0",
+                "-o",
+                app + "/crashy_dyn",
+                (dir / "crashy_dyn.c").string(),
+                "-L" + app,
+                "-lcrashy",
+                "-Wl,-rpath,/app:/lib/x86_64-linux-gnu",
+                "-Wl,--dynamic-linker=/lib64/ld-linux-x86-64.so.2"}))
+        return false;
+    std::error_code ec;
+    fs::copy_file(fs::canonical("/lib64/ld-linux-x86-64.so.2", ec),
+                  rootfs / "lib64/ld-linux-x86-64.so.2",
+                  ec);
+    if (!part(!ec, "no /lib64/ld-linux-x86-64.so.2 to copy: " + ec.message()))
+        return false;
+    fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libc.so.6", ec),
+                  rootfs / "lib/x86_64-linux-gnu/libc.so.6",
+                  ec);
+    if (!part(!ec, "no /lib/x86_64-linux-gnu/libc.so.6 to copy: " + ec.message()))
+        return false;
+    fs::copy_file(fs::canonical("/bin/busybox", ec), rootfs / "bin/busybox", ec);
+    if (!part(!ec, "no busybox to copy: " + ec.message()))
+        return false;
+    fs::create_symlink("busybox", rootfs / "bin/sh");
+    fs::permissions(rootfs / "lib64/ld-linux-x86-64.so.2",
+                    fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add);
+
+    const auto tarball = (dir / "rootfs.tar").string();
+    auto t = ts::run({"tar",
+                      "--numeric-owner",
+                      "--owner=0",
+                      "--group=0",
+                      "-C",
+                      rootfs.string(),
+                      "-cf",
+                      tarball,
+                      "."},
+                     60s);
+    REQUIRE_MESSAGE(t.ok(), "tar: ", t.err);
+    auto r = p.dockerd.docker({"import", tarball, crash_image}, 120s);
+    REQUIRE_MESSAGE(r.ok(), "docker import: ", r.err);
+    return true;
+}
+
+/// A crash a container is started to have, and what its core must say.
+struct crash_case {
+    std::string what;
+    container_spec spec;
+    int signal;
+    std::string signal_name;
+    std::string command;
+    std::string command_line;
+    std::string executable;
+    int threads;
+    std::string module;
+};
+
+std::vector<std::string> busybox_kill(const std::string &sig)
+{
+    // The inner shell is not PID 1 (see crash_with_core), so the signal kills it.
+    return shell("sh -c \"kill -" + sig + " \\$\\$\"; exit $?");
+}
+
+std::vector<crash_case> crash_cases()
+{
+    const std::string busybox_line_prefix = "sh -c kill -";
+    auto bb = [&](const char *sig, int num, int code) {
+        return crash_case{std::string("busybox ") + sig,
+                          {std::string("busybox ") + sig, busybox_kill(sig), code, "core"},
+                          num,
+                          std::string("SIG") + sig,
+                          "sh",
+                          busybox_line_prefix + sig + " $$",
+                          "/bin/busybox",
+                          1,
+                          "/bin/busybox"};
+    };
+    auto program = [](const std::string &what,
+                      const std::string &line,
+                      const std::string &exe,
+                      int threads,
+                      const std::string &module) {
+        container_spec spec{what, shell(line + "; exit $?"), 139, "core"};
+        spec.image = crash_image;
+        return crash_case{
+            what, spec, 11, "SIGSEGV", exe.substr(exe.rfind('/') + 1), line, exe, threads, module};
+    };
+    return {bb("SEGV", 11, 139),
+            bb("SEGV", 11, 139),
+            bb("ABRT", 6, 134),
+            bb("BUS", 7, 135),
+            program("static, 4 threads",
+                    "/app/crashy_static 4",
+                    "/app/crashy_static",
+                    4,
+                    "/app/crashy_static"),
+            program("dynamic, crash in a library",
+                    "/app/crashy_dyn",
+                    "/app/crashy_dyn",
+                    1,
+                    "/app/libcrashy.so")};
+}
+
+std::string str(const json::object &o, const char *k)
+{
+    auto *v = o.if_contains(k);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string("<missing>");
+}
+
+std::int64_t num(const json::object &o, const char *k)
+{
+    auto *v = o.if_contains(k);
+    return v && v->is_int64() ? v->as_int64() : -1;
+}
+
+/// The notifications the REST sink received, by tag.
+std::map<std::string, json::object> by_tag(const ts::http_sink &rest)
+{
+    std::map<std::string, json::object> out;
+    for (const auto &r : rest.requests())
+        if (auto n = parse_notification(r.body))
+            out[string_field(*n, "tag")] = *n;
+    return out;
+}
+
+void check_crash(const crash_case &c, const json::object &n)
+{
+    INFO("crash: ", c.what, "; notification: ", json::serialize(n));
+    REQUIRE(n.contains("crash"));
+    const auto &k = n.at("crash").as_object();
+    CHECK(num(k, "signal") == c.signal);
+    CHECK(str(k, "signal_name") == c.signal_name);
+    CHECK(str(k, "command") == c.command);
+    CHECK(str(k, "command_line") == c.command_line);
+    CHECK(str(k, "executable") == c.executable);
+    CHECK(num(k, "threads") == c.threads);
+    REQUIRE(k.contains("frame"));
+    CHECK(str(k.at("frame").as_object(), "module") == c.module);
+    CHECK(str(k.at("frame").as_object(), "offset").rfind("0x", 0) == 0);
+    CHECK(str(k, "signature").size() >= 8);
+    CHECK(n.at("dumps").as_array().at(0).at("crash") == n.at("crash"));
+}
+
+}  // namespace
+
+TEST_CASE("crash triage: real crashes are announced with their signal, program, threads, frame and "
+          "signature")
+{
+    const auto bin = daemon_binary();
+    auto *p = parts();
+    if (!p)
+        return;
+    remove_all_containers(*p);
+    ts::temp_dir work("ci-crash-");
+    if (!build_crash_image(*p, work.path()))
+        return;
+    ts::mock_kafka kafka;
+    ts::http_sink rest;
+
+    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    args.insert(args.end(), {"--max-per-signature", "2", "--keep-image"});
+    daemon_under_test daemon(work.path(), args);
+    INFO("daemon log:\n", daemon.log_tail());
+    start_watching(daemon);
+
+    // One after the other, so that the two identical crashes are both counted before the third.
+    const auto cases = crash_cases();
+    std::vector<container> cs;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        cs.push_back(start_container(*p, cases[i].spec, unique_name("crash" + std::to_string(i))));
+        wait_exited(*p, {cs.back()});
+    }
+    CHECK_MESSAGE(
+        rest.wait_for(cases.size(), notification_timeout), "REST got ", rest.requests().size());
+    auto notes = by_tag(rest);
+    std::map<std::string, std::string> signature;  // by tag
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        auto it = notes.find(cs[i].tag());
+        REQUIRE_MESSAGE(it != notes.end(), "no notification for ", cases[i].what);
+        check_crash(cases[i], it->second);
+        CHECK(it->second.at("pushed").as_bool());
+        signature[cs[i].tag()] = str(it->second.at("crash").as_object(), "signature");
+    }
+    // The same crash in two containers shares a signature; different crashes do not.
+    CHECK(signature[cs[0].tag()] == signature[cs[1].tag()]);
+    std::set<std::string> distinct;
+    for (std::size_t i = 1; i < cs.size(); ++i)
+        distinct.insert(signature[cs[i].tag()]);
+    CHECK(distinct.size() == cs.size() - 1);
+
+    // Labels of the image, and the commit's log line.
+    const std::string ref = p->registry.address() + "/" + crash_repo + ":" + cs[5].tag();
+    auto labels = p->dockerd.docker({"image",
+                                     "inspect",
+                                     "-f",
+                                     "{{index .Config.Labels \"core_interceptor.signal\"}} "
+                                     "{{index .Config.Labels \"core_interceptor.executable\"}} "
+                                     "{{index .Config.Labels \"core_interceptor.signature\"}}",
+                                     ref});
+    CHECK(labels.out == "SIGSEGV /app/crashy_dyn " + signature[cs[5].tag()] + "\n");
+    CHECK(
+        contains_nocase(daemon.log(), "which died of SIGSEGV in /app/crashy_dyn (libcrashy.so+0x"));
+
+    // --- Past --max-per-signature 2: the third identical crash is a duplicate ---------------
+    auto third = start_container(*p, cases[0].spec, unique_name("crash-dup"));
+    wait_exited(*p, {third});
+    CHECK_MESSAGE(
+        rest.wait_for(cases.size() + 1, notification_timeout), "REST got ", rest.requests().size());
+    std::this_thread::sleep_for(quiet_period);
+    notes = by_tag(rest);
+    REQUIRE(notes.count(third.tag()));
+    const auto &dup = notes.at(third.tag());
+    INFO("duplicate: ", json::serialize(dup));
+    check_crash(cases[0], dup);
+    CHECK_FALSE(dup.at("pushed").as_bool());
+    CHECK(str(dup, "duplicate_of") == p->registry.address() + "/" + test_repo + ":" + cs[1].tag());
+    CHECK(str(dup.at("crash").as_object(), "signature") == signature[cs[0].tag()]);
+    const auto tags = p->registry.tags(test_repo);
+    CHECK(std::find(tags.begin(), tags.end(), third.tag()) == tags.end());
+    CHECK(std::find(tags.begin(), tags.end(), cs[1].tag()) != tags.end());
+    CHECK(local_images_tagged(*p, third.tag()).empty());
+    CHECK(rest.requests().size() == cases.size() + 1);
+    stop_cleanly(daemon);
+    for (const auto &c : cs)
+        remove_local_images_tagged(*p, c.tag());
+}
+
+}  // namespace core_interceptor::integration
