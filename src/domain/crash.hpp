@@ -28,7 +28,7 @@ struct crash_frame {
     std::string module;
     std::uint64_t offset = 0;
 
-    bool operator==(const crash_frame &) const = default;
+    bool operator==(const crash_frame&) const = default;
 };
 
 /// What the notes of a core say about the crash; unknown fields stay empty, never guessed.
@@ -36,19 +36,23 @@ struct crash_info {
     std::optional<int> signal;
     std::optional<int> si_code;
     std::optional<std::uint64_t> fault_address;
-    std::optional<int> pid;
-    std::optional<int> uid;
-    std::string command;         ///< NT_PRPSINFO pr_fname ("" = unknown)
+    std::optional<int> pid;  ///< NT_PRPSINFO pr_pid: the process (not the thread), in its namespace
+    std::optional<int> uid;  ///< NT_PRPSINFO pr_uid, in the container's user namespace
+    std::string command;     ///< NT_PRPSINFO pr_fname ("" = unknown)
     std::string command_line;    ///< NT_PRPSINFO pr_psargs, trimmed
     std::string executable;      ///< NT_FILE mapping holding AT_ENTRY (NT_AUXV); "" = unknown
-    std::optional<int> threads;  ///< count of NT_PRSTATUS
+    std::optional<int> threads;  ///< count of NT_PRSTATUS; only when `complete`
     /// The NT_FILE mapping holding the first NT_PRSTATUS's pc (rip on x86-64, pc on aarch64);
     /// offset = pc - start + file offset in bytes.
     std::optional<crash_frame> frame;
-    /// 16 hex digits of a 64-bit FNV-1a hash of the executable's basename, the signal and the
-    /// frame's module basename and offset; "" when the signal is unknown.
+    /// 16 hex digits of a 64-bit FNV-1a hash of the executable's basename (the command when the
+    /// executable is unknown), the signal and the frame's module basename and offset; "" when the
+    /// signal is unknown or neither executable nor command is, and while the notes it is made of
+    /// are not all in the prefix (a cut prefix gives either the final signature or none).
     std::string signature;
     bool complete = false;  ///< the whole note segment was within the prefix
+
+    bool operator==(const crash_info&) const = default;
 };
 
 /// Parses the notes of an ELF ET_CORE (ELFCLASS64, little-endian; x86-64 and aarch64, other
@@ -65,6 +69,8 @@ struct heap_info {
     std::string format;  ///< "JAVA PROFILE 1.0.2"
     std::optional<std::uint32_t> id_size;
     std::optional<std::int64_t> dumped_at_ms;  ///< milliseconds since the epoch
+
+    bool operator==(const heap_info&) const = default;
 };
 
 /// `JAVA PROFILE 1.0.x\0`, u4 id size, u8 ms (big-endian). nullopt when not an hprof header;
@@ -74,14 +80,19 @@ std::optional<heap_info> read_hprof_header(std::string_view prefix);
 /// The notification's `crash` object: signal, signal_name, si_code, fault_address ("0x…"),
 /// pid, uid, command, command_line, executable, threads, frame {module, offset ("0x…")},
 /// signature; every unknown field left out.
-boost::json::object to_json(const crash_info &c);
+boost::json::object to_json(const crash_info& c);
 
 /// The notification's `heap` object: format, id_size, dumped_at (RFC 3339 UTC, ms); every
 /// unknown field left out.
-boost::json::object to_json(const heap_info &h);
+boost::json::object to_json(const heap_info& h);
 
 /// One line for the log: "SIGSEGV in /usr/bin/app (libfoo.so.1+0x1a2b)"; unknown parts are
 /// left out ("" when nothing is known).
-std::string summary(const crash_info &c);
+std::string summary(const crash_info& c);
+
+namespace detail {
+/// The `signature` of crash_info from its other fields (read_core_notes fills it in).
+std::string crash_signature(const crash_info& c);
+}  // namespace detail
 
 }  // namespace core_interceptor::domain
