@@ -71,10 +71,11 @@ public:
     read_head(std::string_view id, std::string_view path, const prefix_need &need)
     {
         auto head = co_await read_prefix(id, path, need({}));
-        while (head) {
+        // Until the need is met, the file ends, or a read brings nothing new.
+        for (std::size_t had = 0; head && head->content.size() > had;) {
+            had = head->content.size();
             const std::size_t more = need(head->content);
-            if (more <= head->content.size() ||
-                head->content.size() >= static_cast<std::uint64_t>(head->size))
+            if (more <= had || had >= static_cast<std::uint64_t>(head->size))
                 break;
             head = co_await read_prefix(id, path, more);
         }

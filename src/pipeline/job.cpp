@@ -274,7 +274,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     for (const auto& d : dumps)
         ++(d.type == domain::dump_type::core ? stats_.cores_found : stats_.heap_dumps_found);
     fields.emplace_back("DUMP_PATH", join_paths(dumps));
-    const auto *crash = domain::first_crash(dumps);
+    const domain::crash_info *crash = domain::first_crash(dumps);
     if (crash) {
         if (auto signal = signal_label(*crash); !signal.empty())
             ++stats_.crashes_by_signal[signal];
@@ -352,7 +352,10 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             log::debug(fields) << "container " << info->name << " (" << short_id(ev.id) << ") left no new dump";
             co_return outcome::no_dump;
         }
-        fields.back().second = join_paths(dumps);
+        for (auto &f : fields)
+            if (f.first == "DUMP_PATH")
+                f.second = join_paths(dumps);
+        crash = domain::first_crash(dumps);  // `dumps` may have moved
     }
 
     // Commit.
