@@ -78,8 +78,8 @@ po::options_description describe_options()
             "bytes copied from --dump-path directories per container (suffix K, M, G, T); "
             "a larger dump is reported, not copied")
         ("max-notes-size", po::value<std::string>()->value_name("SIZE")->default_value("4M"),
-            "bytes of a core's start read for its notes (signal, executable, frame; suffix K, M, "
-            "G); notes beyond it are left out of the triage")
+            "bytes of a core's start read for its notes (signal, executable, frame; 1K to 256M, "
+            "suffix K or M); notes beyond it are left out of the triage")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
             "containers handled at once")
         ("keep-image", po::bool_switch(),

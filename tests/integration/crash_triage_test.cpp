@@ -8,6 +8,7 @@
 #include "harness.hpp"
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
+#include "support/net.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -151,6 +152,19 @@ bool build_crash_image(shared_parts &p, const fs::path &dir)
     return true;
 }
 
+/// The crash image, built once per run in the private dockerd's directory.
+bool crash_image(shared_parts &p)
+{
+    static bool built = false;
+    if (built)
+        return true;
+    const auto dir = p.dockerd.dir() / "crashy";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    built = build_crash_image(p, dir);
+    return built;
+}
+
 /// A crash a container is started to have, and what its core must say.
 struct crash_case {
     std::string what;
@@ -267,7 +281,13 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     ts::http_sink rest;
 
     auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
-    args.insert(args.end(), {"--max-per-signature", "2", "--keep-image"});
+    const auto port = ts::free_port();
+    args.insert(args.end(),
+                {"--max-per-signature",
+                 "2",
+                 "--keep-image",
+                 "--metrics-address",
+                 "127.0.0.1:" + std::to_string(port)});
     daemon_under_test daemon(work.path(), args);
     INFO("daemon log:\n", daemon.log_tail());
     start_watching(daemon);
@@ -329,9 +349,58 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     CHECK(std::find(tags.begin(), tags.end(), cs[1].tag()) != tags.end());
     CHECK(local_images_tagged(*p, third.tag()).empty());
     CHECK(rest.requests().size() == cases.size() + 1);
+    // Crashes by signal: five SIGSEGV deaths (two of busybox, both programs, the duplicate),
+    // one SIGABRT, one SIGBUS.
+    auto page = ts::http_get(port, "/metrics", 5s);
+    REQUIRE(page);
+    INFO("metrics:\n", page->body);
+    CHECK(page->body.find("core_interceptor_crashes_total{signal=\"SIGSEGV\"} 5") !=
+          std::string::npos);
+    CHECK(page->body.find("core_interceptor_crashes_total{signal=\"SIGABRT\"} 1") !=
+          std::string::npos);
+    CHECK(page->body.find("core_interceptor_crashes_total{signal=\"SIGBUS\"} 1") !=
+          std::string::npos);
     stop_cleanly(daemon);
     for (const auto &c : cs)
         remove_local_images_tagged(*p, c.tag());
+}
+
+TEST_CASE("crash triage: --dry-run --process prints what the container died of")
+{
+    const auto bin = daemon_binary();
+    auto *p = parts();
+    if (!p)
+        return;
+    remove_all_containers(*p);
+    ts::temp_dir work("ci-crash-process-");
+    if (!crash_image(*p))
+        return;
+    ts::mock_kafka kafka;
+    ts::http_sink rest;
+
+    const auto c = crash_cases()[4];  // static, 4 threads
+    auto crashed = start_container(*p, c.spec, unique_name("crash-process"));
+    wait_exited(*p, {crashed});
+    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    args.insert(args.begin(), bin.string());
+    args.insert(
+        args.end(),
+        {"--state-dir", (work.path() / "state").string(), "--dry-run", "--process", crashed.name});
+    auto r = ts::run(args, 180s);
+    INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
+    REQUIRE_FALSE(r.timed_out);
+    CHECK(r.status.describe() == "exit 0");
+    CHECK(r.out.find("process " + crashed.name + ": " + crashed.name + " (" + crashed.tag() +
+                     "): dump found (dry run: nothing done) (SIGSEGV in /app/crashy_static "
+                     "(crashy_static+0x") != std::string::npos);
+    CHECK(r.err.find("dry run: would commit container " + crashed.name + " (" + crashed.tag() +
+                     "), which died of SIGSEGV in /app/crashy_static (crashy_static+0x") !=
+          std::string::npos);
+    // The notification it would send carries the crash object.
+    CHECK(r.err.find("\"crash\":{\"signal\":11,\"signal_name\":\"SIGSEGV\"") != std::string::npos);
+    CHECK(rest.requests().empty());
+    const auto tags = p->registry.tags(crash_repo);
+    CHECK(std::find(tags.begin(), tags.end(), crashed.tag()) == tags.end());
 }
 
 }  // namespace core_interceptor::integration

@@ -3,6 +3,7 @@
 // and heap objects of the notification; labels of the commit; the per-signature limit.
 #include "domain/crash.hpp"
 #include "pipeline/job.hpp"
+#include "pipeline/triage.hpp"
 #include "run_coro.hpp"
 #include "state/store.hpp"
 #include "support/core_file.hpp"
@@ -319,4 +320,32 @@ TEST_CASE("triage: the per-signature counts survive a restart through the state 
         CHECK(test::run_coro(h.runner.run(die('3'))) == pipeline::outcome::duplicate);
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("triage: journal fields, labels and the log line of a crash leave out what is unknown")
+{
+    domain::crash_info c;
+    CHECK(pipeline::crash_fields(c).empty());
+    CHECK(pipeline::crash_labels(c).empty());
+    CHECK(pipeline::died_of(&c).empty());
+    CHECK(pipeline::died_of(nullptr).empty());
+
+    c.signal = 11;
+    c.executable = "/usr/bin/app";
+    c.command_line = "app --serve";
+    c.frame = domain::crash_frame{"/usr/lib/libfoo.so.1", 0x1a2b};
+    c.signature = "0123456789abcdef";
+    CHECK(pipeline::crash_fields(c) ==
+          std::vector<log::field>{{"COREDUMP_SIGNAL", "11"},
+                                  {"COREDUMP_SIGNAL_NAME", "SIGSEGV"},
+                                  {"COREDUMP_EXE", "/usr/bin/app"},
+                                  {"COREDUMP_CMDLINE", "app --serve"},
+                                  {"COREDUMP_SIGNATURE", "0123456789abcdef"}});
+    CHECK(pipeline::crash_labels(c) == std::vector<std::pair<std::string, std::string>>{
+                                           {"core_interceptor.signal", "SIGSEGV"},
+                                           {"core_interceptor.signature", "0123456789abcdef"},
+                                           {"core_interceptor.executable", "/usr/bin/app"}});
+    CHECK(pipeline::died_of(&c) == ", which died of SIGSEGV in /usr/bin/app (libfoo.so.1+0x1a2b),");
+    c.signal = 77;  // no name: the number stands for it
+    CHECK(pipeline::signal_label(c) == "77");
 }
