@@ -483,8 +483,11 @@ private:
     void warn_if_lost(const std::string& id, recent_death& d)
     {
         using pipeline::outcome;
-        if (!d.destroyed || !d.outcome || *d.outcome == outcome::committed || *d.outcome == outcome::pushed ||
-            *d.outcome == outcome::gone || *d.outcome == outcome::already_reported || *d.outcome == outcome::cancelled)
+        if (!d.destroyed || !d.outcome || *d.outcome == outcome::committed ||
+            *d.outcome == outcome::pushed || *d.outcome == outcome::gone ||
+            *d.outcome == outcome::already_reported || *d.outcome == outcome::cancelled ||
+            *d.outcome ==
+                outcome::duplicate)  // left out on purpose: announced as the same crash as an image
             return;
         log::warning({{"CONTAINER_ID", id}, {"CONTAINER_NAME", d.name}, {"IMAGE", d.image}})
             << "container " << d.name << " (" << id.substr(0, 12) << ", image " << d.image

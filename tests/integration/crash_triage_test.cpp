@@ -71,11 +71,21 @@ bool part(bool ok, const std::string &why)
     return false;
 }
 
-bool build(const std::vector<std::string> &args)
+/// `gcc -O0 FLAGS -o OUT SRC EXTRA...`
+bool build(const std::string &out, const fs::path &src, std::vector<std::string> flags)
 {
+    std::vector<std::string> args{"gcc", "-O0", "-o", out, src.string()};
+    args.insert(args.end(), flags.begin(), flags.end());
     auto r = ts::run(args, 120s);
-    INFO("gcc: ", r.err);
     return part(r.ok(), "cannot build the crash programs with the host's gcc: " + r.err);
+}
+
+/// Copies the host's `from` (links resolved) to `rootfs/to`.
+bool copy_in(const fs::path &from, const fs::path &rootfs, const std::string &to)
+{
+    std::error_code ec;
+    fs::copy_file(fs::canonical(from, ec), rootfs / to, ec);
+    return part(!ec, "cannot copy " + from.string() + " into the crash image: " + ec.message());
 }
 
 /// `crashy:1.0`: busybox, /app/crashy_static (static, pthreads), /app/crashy_dyn with
@@ -92,43 +102,16 @@ bool build_crash_image(shared_parts &p, const fs::path &dir)
         fs::create_directories(rootfs / d);
     fs::permissions(rootfs / "tmp", fs::perms::all | fs::perms::sticky_bit);
     const auto app = (rootfs / "app").string();
-    if (!build({"gcc",
-                "-O0",
-                "-static",
-                "-pthread",
-                "-o",
-                app + "/crashy_static",
-                (dir / "crashy_static.c").string()}) ||
-        !build({"gcc",
-                "-O0",
-                "-shared",
-                "-fPIC",
-                "-o",
-                app + "/libcrashy.so",
-                (dir / "libcrashy.c").string()}) ||
-        !build({"gcc",
-                "-O0",
-                "-o",
-                app + "/crashy_dyn",
-                (dir / "crashy_dyn.c").string(),
-                "-L" + app,
-                "-lcrashy",
-                "-Wl,-rpath,/app:/lib/x86_64-linux-gnu",
-                "-Wl,--dynamic-linker=/lib64/ld-linux-x86-64.so.2"}))
-        return false;
-    std::error_code ec;
-    fs::copy_file(fs::canonical("/lib64/ld-linux-x86-64.so.2", ec),
-                  rootfs / "lib64/ld-linux-x86-64.so.2",
-                  ec);
-    if (!part(!ec, "no /lib64/ld-linux-x86-64.so.2 to copy: " + ec.message()))
-        return false;
-    fs::copy_file(fs::canonical("/lib/x86_64-linux-gnu/libc.so.6", ec),
-                  rootfs / "lib/x86_64-linux-gnu/libc.so.6",
-                  ec);
-    if (!part(!ec, "no /lib/x86_64-linux-gnu/libc.so.6 to copy: " + ec.message()))
-        return false;
-    fs::copy_file(fs::canonical("/bin/busybox", ec), rootfs / "bin/busybox", ec);
-    if (!part(!ec, "no busybox to copy: " + ec.message()))
+    const std::vector<std::string> dyn{"-L" + app,
+                                       "-lcrashy",
+                                       "-Wl,-rpath,/app:/lib/x86_64-linux-gnu",
+                                       "-Wl,--dynamic-linker=/lib64/ld-linux-x86-64.so.2"};
+    if (!build(app + "/crashy_static", dir / "crashy_static.c", {"-static", "-pthread"}) ||
+        !build(app + "/libcrashy.so", dir / "libcrashy.c", {"-shared", "-fPIC"}) ||
+        !build(app + "/crashy_dyn", dir / "crashy_dyn.c", dyn) ||
+        !copy_in("/lib64/ld-linux-x86-64.so.2", rootfs, "lib64/ld-linux-x86-64.so.2") ||
+        !copy_in("/lib/x86_64-linux-gnu/libc.so.6", rootfs, "lib/x86_64-linux-gnu/libc.so.6") ||
+        !copy_in("/bin/busybox", rootfs, "bin/busybox"))
         return false;
     fs::create_symlink("busybox", rootfs / "bin/sh");
     fs::permissions(rootfs / "lib64/ld-linux-x86-64.so.2",
@@ -153,7 +136,7 @@ bool build_crash_image(shared_parts &p, const fs::path &dir)
 }
 
 /// The crash image, built once per run in the private dockerd's directory.
-bool crash_image(shared_parts &p)
+bool have_crash_image(shared_parts &p)
 {
     static bool built = false;
     if (built)
@@ -275,7 +258,7 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
         return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-crash-");
-    if (!build_crash_image(*p, work.path()))
+    if (!have_crash_image(*p))
         return;
     ts::mock_kafka kafka;
     ts::http_sink rest;
@@ -373,7 +356,7 @@ TEST_CASE("crash triage: --dry-run --process prints what the container died of")
         return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-crash-process-");
-    if (!crash_image(*p))
+    if (!have_crash_image(*p))
         return;
     ts::mock_kafka kafka;
     ts::http_sink rest;
