@@ -263,14 +263,14 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     ts::mock_kafka kafka;
     ts::http_sink rest;
 
+    // The usual command line has no per-signature limit: this test sets one.
     auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto limit = std::find(args.begin(), args.end(), "--max-per-signature");
+    REQUIRE(limit != args.end());
+    *std::next(limit) = "2";
     const auto port = ts::free_port();
     args.insert(args.end(),
-                {"--max-per-signature",
-                 "2",
-                 "--keep-image",
-                 "--metrics-address",
-                 "127.0.0.1:" + std::to_string(port)});
+                {"--keep-image", "--metrics-address", "127.0.0.1:" + std::to_string(port)});
     daemon_under_test daemon(work.path(), args);
     INFO("daemon log:\n", daemon.log_tail());
     start_watching(daemon);
