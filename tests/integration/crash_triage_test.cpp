@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Issue 12: real crashes in containers — SIGSEGV, SIGABRT and SIGBUS of busybox, and programs
-// built here with the host's gcc (static with several threads; dynamic, crashing inside a
-// shared library copied into the image with its loader) — are announced with what their cores
-// say: signal, command, command line, executable, thread count, the frame's module and a
-// signature equal for the same crash only; past --max-per-signature the same crash is
-// announced as a duplicate and not pushed.
+// Issue 12: real crashes (busybox's SIGSEGV, SIGABRT and SIGBUS; programs built with the host's
+// gcc: static with threads, dynamic crashing in a shared library) are announced with what their
+// cores say, a signature equal for the same crash only, and past --max-per-signature the same
+// crash is announced as a duplicate and not pushed.
 #include "harness.hpp"
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -169,25 +167,25 @@ std::vector<std::string> busybox_kill(const std::string &sig)
 
 std::vector<crash_case> crash_cases()
 {
-    const std::string busybox_line_prefix = "sh -c kill -";
-    auto bb = [&](const char *sig, int num, int code) {
-        return crash_case{std::string("busybox ") + sig,
-                          {std::string("busybox ") + sig, busybox_kill(sig), code, "core"},
+    auto bb = [](const char *sig, int num, int code) {
+        const std::string what = std::string("busybox ") + sig;
+        return crash_case{what,
+                          {what, busybox_kill(sig), code, "core"},
                           num,
                           std::string("SIG") + sig,
                           "sh",
-                          busybox_line_prefix + sig + " $$",
+                          std::string("sh -c kill -") + sig + " $$",
                           "/bin/busybox",
                           1,
                           "/bin/busybox"};
     };
+    // The executable is the command line's first word.
     auto program = [](const std::string &what,
                       const std::string &line,
-                      const std::string &exe,
                       int threads,
                       const std::string &module) {
-        container_spec spec{what, shell(line + "; exit $?"), 139, "core"};
-        spec.image = crash_image;
+        container_spec spec{what, shell(line + "; exit $?"), 139, "core", {}, crash_image};
+        const auto exe = line.substr(0, line.find(' '));
         return crash_case{
             what, spec, 11, "SIGSEGV", exe.substr(exe.rfind('/') + 1), line, exe, threads, module};
     };
@@ -195,22 +193,8 @@ std::vector<crash_case> crash_cases()
             bb("SEGV", 11, 139),
             bb("ABRT", 6, 134),
             bb("BUS", 7, 135),
-            program("static, 4 threads",
-                    "/app/crashy_static 4",
-                    "/app/crashy_static",
-                    4,
-                    "/app/crashy_static"),
-            program("dynamic, crash in a library",
-                    "/app/crashy_dyn",
-                    "/app/crashy_dyn",
-                    1,
-                    "/app/libcrashy.so")};
-}
-
-std::string str(const json::object &o, const char *k)
-{
-    auto *v = o.if_contains(k);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string("<missing>");
+            program("static, 4 threads", "/app/crashy_static 4", 4, "/app/crashy_static"),
+            program("dynamic, crash in a library", "/app/crashy_dyn", 1, "/app/libcrashy.so")};
 }
 
 std::int64_t num(const json::object &o, const char *k)
@@ -235,16 +219,69 @@ void check_crash(const crash_case &c, const json::object &n)
     REQUIRE(n.contains("crash"));
     const auto &k = n.at("crash").as_object();
     CHECK(num(k, "signal") == c.signal);
-    CHECK(str(k, "signal_name") == c.signal_name);
-    CHECK(str(k, "command") == c.command);
-    CHECK(str(k, "command_line") == c.command_line);
-    CHECK(str(k, "executable") == c.executable);
+    CHECK(string_field(k, "signal_name") == c.signal_name);
+    CHECK(string_field(k, "command") == c.command);
+    CHECK(string_field(k, "command_line") == c.command_line);
+    CHECK(string_field(k, "executable") == c.executable);
     CHECK(num(k, "threads") == c.threads);
     REQUIRE(k.contains("frame"));
-    CHECK(str(k.at("frame").as_object(), "module") == c.module);
-    CHECK(str(k.at("frame").as_object(), "offset").rfind("0x", 0) == 0);
-    CHECK(str(k, "signature").size() >= 8);
+    CHECK(string_field(k.at("frame").as_object(), "module") == c.module);
+    CHECK(string_field(k.at("frame").as_object(), "offset").rfind("0x", 0) == 0);
+    CHECK(string_field(k, "signature").size() >= 8);
     CHECK(n.at("dumps").as_array().at(0).at("crash") == n.at("crash"));
+}
+
+/// Checks each container's notification against its case; their signatures, by tag. The same
+/// crash in two containers (cases 0 and 1) shares a signature; different crashes do not.
+std::map<std::string, std::string> check_crashes(const std::vector<crash_case> &cases,
+                                                 const std::vector<container> &cs,
+                                                 const ts::http_sink &rest)
+{
+    auto notes = by_tag(rest);
+    std::map<std::string, std::string> signature;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        auto it = notes.find(cs[i].tag());
+        REQUIRE_MESSAGE(it != notes.end(), "no notification for ", cases[i].what);
+        check_crash(cases[i], it->second);
+        CHECK(it->second.at("pushed").as_bool());
+        signature[cs[i].tag()] = string_field(it->second.at("crash").as_object(), "signature");
+    }
+    CHECK(signature[cs[0].tag()] == signature[cs[1].tag()]);
+    std::set<std::string> distinct;
+    for (std::size_t i = 1; i < cs.size(); ++i)
+        distinct.insert(signature[cs[i].tag()]);
+    CHECK(distinct.size() == cs.size() - 1);
+    return signature;
+}
+
+/// The labels of the dynamic program's image, and the commit's log line.
+void check_labels_and_log(shared_parts &p,
+                          const daemon_under_test &daemon,
+                          const container &dyn,
+                          const std::string &signature)
+{
+    const std::string ref = p.registry.address() + "/" + crash_repo + ":" + dyn.tag();
+    auto labels = p.dockerd.docker({"image",
+                                    "inspect",
+                                    "-f",
+                                    "{{index .Config.Labels \"core_interceptor.signal\"}} "
+                                    "{{index .Config.Labels \"core_interceptor.executable\"}} "
+                                    "{{index .Config.Labels \"core_interceptor.signature\"}}",
+                                    ref});
+    CHECK(labels.out == "SIGSEGV /app/crashy_dyn " + signature + "\n");
+    CHECK(
+        contains_nocase(daemon.log(), "which died of SIGSEGV in /app/crashy_dyn (libcrashy.so+0x"));
+}
+
+/// Crashes by signal in /metrics.
+void check_crash_metrics(unsigned short port, int segv, int abrt, int bus)
+{
+    auto page = ts::http_get(port, "/metrics", 5s);
+    REQUIRE(page);
+    INFO("metrics:\n", page->body);
+    for (auto [signal, n] : {std::pair{"SIGSEGV", segv}, {"SIGABRT", abrt}, {"SIGBUS", bus}})
+        CHECK(page->body.find(std::string("core_interceptor_crashes_total{signal=\"") + signal +
+                              "\"} " + std::to_string(n)) != std::string::npos);
 }
 
 }  // namespace
@@ -284,34 +321,8 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     }
     CHECK_MESSAGE(
         rest.wait_for(cases.size(), notification_timeout), "REST got ", rest.requests().size());
-    auto notes = by_tag(rest);
-    std::map<std::string, std::string> signature;  // by tag
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-        auto it = notes.find(cs[i].tag());
-        REQUIRE_MESSAGE(it != notes.end(), "no notification for ", cases[i].what);
-        check_crash(cases[i], it->second);
-        CHECK(it->second.at("pushed").as_bool());
-        signature[cs[i].tag()] = str(it->second.at("crash").as_object(), "signature");
-    }
-    // The same crash in two containers shares a signature; different crashes do not.
-    CHECK(signature[cs[0].tag()] == signature[cs[1].tag()]);
-    std::set<std::string> distinct;
-    for (std::size_t i = 1; i < cs.size(); ++i)
-        distinct.insert(signature[cs[i].tag()]);
-    CHECK(distinct.size() == cs.size() - 1);
-
-    // Labels of the image, and the commit's log line.
-    const std::string ref = p->registry.address() + "/" + crash_repo + ":" + cs[5].tag();
-    auto labels = p->dockerd.docker({"image",
-                                     "inspect",
-                                     "-f",
-                                     "{{index .Config.Labels \"core_interceptor.signal\"}} "
-                                     "{{index .Config.Labels \"core_interceptor.executable\"}} "
-                                     "{{index .Config.Labels \"core_interceptor.signature\"}}",
-                                     ref});
-    CHECK(labels.out == "SIGSEGV /app/crashy_dyn " + signature[cs[5].tag()] + "\n");
-    CHECK(
-        contains_nocase(daemon.log(), "which died of SIGSEGV in /app/crashy_dyn (libcrashy.so+0x"));
+    const auto signature = check_crashes(cases, cs, rest);
+    check_labels_and_log(*p, daemon, cs[5], signature.at(cs[5].tag()));
 
     // --- Past --max-per-signature 2: the third identical crash is a duplicate ---------------
     auto third = start_container(*p, cases[0].spec, unique_name("crash-dup"));
@@ -319,30 +330,22 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     CHECK_MESSAGE(
         rest.wait_for(cases.size() + 1, notification_timeout), "REST got ", rest.requests().size());
     std::this_thread::sleep_for(quiet_period);
-    notes = by_tag(rest);
+    const auto notes = by_tag(rest);
     REQUIRE(notes.count(third.tag()));
     const auto &dup = notes.at(third.tag());
     INFO("duplicate: ", json::serialize(dup));
     check_crash(cases[0], dup);
     CHECK_FALSE(dup.at("pushed").as_bool());
-    CHECK(str(dup, "duplicate_of") == p->registry.address() + "/" + test_repo + ":" + cs[1].tag());
-    CHECK(str(dup.at("crash").as_object(), "signature") == signature[cs[0].tag()]);
+    CHECK(string_field(dup, "duplicate_of") ==
+          p->registry.address() + "/" + test_repo + ":" + cs[1].tag());
+    CHECK(string_field(dup.at("crash").as_object(), "signature") == signature.at(cs[0].tag()));
     const auto tags = p->registry.tags(test_repo);
     CHECK(std::find(tags.begin(), tags.end(), third.tag()) == tags.end());
     CHECK(std::find(tags.begin(), tags.end(), cs[1].tag()) != tags.end());
     CHECK(local_images_tagged(*p, third.tag()).empty());
     CHECK(rest.requests().size() == cases.size() + 1);
-    // Crashes by signal: five SIGSEGV deaths (two of busybox, both programs, the duplicate),
-    // one SIGABRT, one SIGBUS.
-    auto page = ts::http_get(port, "/metrics", 5s);
-    REQUIRE(page);
-    INFO("metrics:\n", page->body);
-    CHECK(page->body.find("core_interceptor_crashes_total{signal=\"SIGSEGV\"} 5") !=
-          std::string::npos);
-    CHECK(page->body.find("core_interceptor_crashes_total{signal=\"SIGABRT\"} 1") !=
-          std::string::npos);
-    CHECK(page->body.find("core_interceptor_crashes_total{signal=\"SIGBUS\"} 1") !=
-          std::string::npos);
+    // Five SIGSEGV deaths (two of busybox, both programs, the duplicate), one SIGABRT, one SIGBUS.
+    check_crash_metrics(port, 5, 1, 1);
     stop_cleanly(daemon);
     for (const auto &c : cs)
         remove_local_images_tagged(*p, c.tag());

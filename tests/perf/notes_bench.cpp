@@ -83,6 +83,70 @@ struct sample {
     std::uint64_t bytes;
 };
 
+/// `rounds` runs of `probe`, sorted by time: bytes read from the socket and milliseconds each.
+template <class Probe>
+std::vector<sample> measure(asio::io_context &io, docker::client &c, int rounds, Probe probe)
+{
+    std::vector<sample> samples;
+    for (int r = 0; r < rounds; ++r) {
+        const auto bytes0 = c.bytes_read();
+        const auto t0 = clock_type::now();
+        auto head = run(io, probe());
+        samples.push_back(
+            {std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(),
+             c.bytes_read() - bytes0});
+        if (!head)
+            throw std::runtime_error("probe failed: " + head.error().describe());
+    }
+    std::sort(samples.begin(), samples.end(), [](auto &a, auto &b) { return a.ms < b.ms; });
+    return samples;
+}
+
+/// One row of the table: a core of `size` probed `rounds` times as the daemon probes it, and
+/// as it was probed before its notes were read (the magic only).
+struct row {
+    bool ok = false;
+    sample median;
+    std::vector<std::string> cells;
+};
+
+row probe_row(asio::io_context &io,
+              docker::client &c,
+              const std::string &id,
+              const std::pair<std::string, std::uint64_t> &size,
+              std::uint64_t notes_end,
+              int rounds)
+{
+    const auto need = pipeline::probe_need(domain::default_notes_cap);
+    run(io, c.read_head(id, "/tmp/core", need));  // first: dockerd mounts the layers
+    const auto samples = measure(io, c, rounds, [&] { return c.read_head(id, "/tmp/core", need); });
+    const auto &med = samples[samples.size() / 2];
+    const auto magic =
+        measure(io, c, rounds, [&] { return c.read_prefix(id, "/tmp/core", domain::magic_bytes); });
+    const auto head = run(io, c.read_head(id, "/tmp/core", need));
+    if (!head)
+        throw std::runtime_error("probe failed: " + head.error().describe());
+    auto notes = domain::read_core_notes(head->content);
+    const bool complete = head->content.size() == notes_end && notes && notes->complete;
+    row r;
+    r.ok = complete && static_cast<std::uint64_t>(head->size) == size.second &&
+           med.bytes <= notes_end + 512 + read_chunk + 1024;
+    r.median = med;
+    r.cells = {size.first,
+               std::to_string(head->size),
+               bench::fixed(med.ms),
+               bench::fixed(samples.front().ms),
+               bench::fixed(samples.back().ms),
+               std::to_string(med.bytes),
+               std::to_string(notes_end + 512),
+               bench::fixed(magic[magic.size() / 2].ms),
+               std::to_string(magic[magic.size() / 2].bytes),
+               complete ? "all" : "INCOMPLETE",
+               notes && notes->threads ? std::to_string(*notes->threads) : "?",
+               notes && notes->frame ? notes->frame->module : "?"};
+    return r;
+}
+
 }  // namespace
 
 int main(int argc, char *argv[])
@@ -113,7 +177,6 @@ try {
     docker::client c(cfg);
     if (!run(io, c.negotiate()))
         throw std::runtime_error("cannot negotiate the API version");
-    const auto need = pipeline::probe_need(domain::default_notes_cap);
 
     bench::table t;
     t.title = "Probe GET of a core with 2,000 mappings and 64 threads (note segment ends at " +
@@ -126,43 +189,18 @@ try {
                 "max ms",
                 "bytes read (socket)",
                 "notes + tar header",
+                "magic only: median ms",
+                "magic only: bytes",
                 "notes read",
                 "threads",
                 "frame"};
     bool ok = true;
     std::vector<sample> medians;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-        run(io, c.read_head(ids[i], "/tmp/core", need));  // first: dockerd mounts the layers
-        std::vector<sample> samples;
-        result<docker::file_prefix> head =
-            failure(make_error_code(errc::not_configured), 0, "not read");
-        for (int r = 0; r < rounds; ++r) {
-            const auto bytes0 = c.bytes_read();
-            const auto t0 = clock_type::now();
-            head = run(io, c.read_head(ids[i], "/tmp/core", need));
-            samples.push_back(
-                {std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(),
-                 c.bytes_read() - bytes0});
-            if (!head)
-                throw std::runtime_error("probe failed: " + head.error().describe());
-        }
-        std::sort(samples.begin(), samples.end(), [](auto &a, auto &b) { return a.ms < b.ms; });
-        const auto &med = samples[samples.size() / 2];
-        auto notes = domain::read_core_notes(head->content);
-        const bool complete = head->content.size() == notes_end && notes && notes->complete;
-        const bool size_ok = static_cast<std::uint64_t>(head->size) == sizes[i].second;
-        ok = ok && complete && size_ok && med.bytes <= notes_end + 512 + read_chunk + 1024;
-        t.rows.push_back({sizes[i].first,
-                          std::to_string(head->size),
-                          bench::fixed(med.ms),
-                          bench::fixed(samples.front().ms),
-                          bench::fixed(samples.back().ms),
-                          std::to_string(med.bytes),
-                          std::to_string(notes_end + 512),
-                          complete ? "all" : "INCOMPLETE",
-                          notes && notes->threads ? std::to_string(*notes->threads) : "?",
-                          notes && notes->frame ? notes->frame->module : "?"});
-        medians.push_back(med);
+        auto r = probe_row(io, c, ids[i], sizes[i], notes_end, rounds);
+        ok = ok && r.ok;
+        medians.push_back(r.median);
+        t.rows.push_back(std::move(r.cells));
     }
     t.print(out_dir, "notes");
     const double ratio = medians.back().ms / medians.front().ms;
