@@ -110,7 +110,9 @@ private:
                        const std::vector<std::string> &mtimes,
                        const std::string &of,
                        const std::vector<std::pair<std::string, std::string>> &fields);
-    /// Counts a commit for the crash signature of `dumps` and saves the counts.
+    /// Counts the commit of `reference` about to be made for the crash signature of `dumps`
+    /// (before it is made, so that concurrent deaths of one crash are decided in turn; one that
+    /// then fails still counts) and queues the counts for the state directory.
     void count_signature(const std::vector<domain::dump_info> &dumps, const std::string &reference);
     /// Remembers `dumps` as reported (restart policy: a later death must not report them again).
     void mark_reported(const domain::die_event &ev,

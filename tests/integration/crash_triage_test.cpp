@@ -245,6 +245,7 @@ std::map<std::string, std::string> check_crashes(const std::vector<crash_case> &
         check_crash(cases[i], it->second);
         CHECK(it->second.at("pushed").as_bool());
         signature[cs[i].tag()] = string_field(it->second.at("crash").as_object(), "signature");
+        MESSAGE(cases[i].what, ": ", json::serialize(it->second.at("crash")));
     }
     CHECK(signature[cs[0].tag()] == signature[cs[1].tag()]);
     std::set<std::string> distinct;
