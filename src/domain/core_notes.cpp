@@ -27,9 +27,8 @@ constexpr std::uint32_t nt_file = 0x46494c45;
 constexpr std::uint64_t at_null = 0;
 constexpr std::uint64_t at_entry = 9;
 
-// elf_prstatus: pr_info (si_signo, si_code, si_errno), pr_cursig, ..., pr_pid at 32, then the
+// elf_prstatus: pr_info (si_signo, si_code, si_errno), pr_cursig at 12, pr_pid at 32, then the
 // times, then pr_reg at 112.
-constexpr std::size_t prstatus_pid = 32;
 constexpr std::size_t prstatus_regs = 112;
 constexpr std::size_t x86_64_rip = prstatus_regs + 16 * 8;  // user_regs_struct.rip
 constexpr std::size_t aarch64_pc = prstatus_regs + 32 * 8;  // user_pt_regs.pc
@@ -85,7 +84,7 @@ struct note_segment {
 
 // The header needs ehdr_size bytes; the first program header e_phoff + phdr_size. `need` is
 // set to the prefix length that would tell more when the answer is nullopt for want of bytes.
-std::optional<note_segment> find_notes(std::string_view b, std::uint64_t& need) noexcept
+std::optional<note_segment> find_notes(std::string_view b, std::uint64_t &need) noexcept
 {
     need = 0;
     if (!looks_like_core(b))
@@ -126,38 +125,6 @@ std::string_view trim(std::string_view s) noexcept
     return s.substr(first, s.find_last_not_of(space) - first + 1);
 }
 
-// Bytes from the file as valid UTF-8: a sequence cut or malformed becomes U+FFFD, so that the
-// JSON and the journal get text.
-std::string utf8(std::string_view s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80                ? 1
-                          : c >= 0xc2 && c < 0xe0 ? 2
-                          : c >= 0xe0 && c < 0xf0 ? 3
-                          : c >= 0xf0 && c < 0xf5 ? 4
-                                                  : 0;
-        bool ok = len != 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k)
-            ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-        if (ok && len >= 3) {  // no overlong forms, no surrogates, nothing past U+10FFFF
-            const auto c1 = static_cast<unsigned char>(s[i + 1]);
-            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) &&
-                 !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-        }
-        if (ok) {
-            out.append(s.substr(i, len));
-            i += len;
-        } else {
-            out.append("\xef\xbf\xbd");
-            ++i;
-        }
-    }
-    return out;
-}
-
 struct mapping {
     std::uint64_t start = 0;
     std::uint64_t end = 0;
@@ -188,7 +155,7 @@ std::optional<file_note> parse_nt_file(std::string_view d)
         f.mappings.push_back({u64(d, at), u64(d, at + 8), u64(d, at + 16), {}});
     }
     std::string_view names = d.substr(16 + n * 24);
-    for (auto& m : f.mappings) {
+    for (auto &m : f.mappings) {
         const auto nul = names.find('\0');
         if (nul == std::string_view::npos)
             return std::nullopt;
@@ -198,9 +165,9 @@ std::optional<file_note> parse_nt_file(std::string_view d)
     return f;
 }
 
-const mapping* mapping_at(const file_note& f, std::uint64_t address) noexcept
+const mapping *mapping_at(const file_note &f, std::uint64_t address) noexcept
 {
-    for (const auto& m : f.mappings)
+    for (const auto &m : f.mappings)
         if (address >= m.start && address < m.end)
             return &m;
     return nullptr;
@@ -251,8 +218,8 @@ void note_reader::on_prpsinfo(std::string_view d)
     have_psinfo = true;
     info.uid = i32(d, 16);
     info.pid = i32(d, 24);
-    info.command = utf8(c_string(d.substr(40, 16)));
-    info.command_line = utf8(trim(c_string(d.substr(56, 80))));
+    info.command = detail::utf8(c_string(d.substr(40, 16)));
+    info.command_line = detail::utf8(trim(c_string(d.substr(56, 80))));
 }
 
 void note_reader::on_siginfo(std::string_view d)
@@ -315,7 +282,7 @@ bool is_core_name(std::string_view name) noexcept
 
 // Walks the notes in `seg` (the part of the segment at hand); true when every note was whole
 // and they filled the segment exactly.
-bool read_notes(std::string_view seg, bool whole_segment, note_reader& r)
+bool read_notes(std::string_view seg, bool whole_segment, note_reader &r)
 {
     const auto pad4 = [](std::uint64_t n) { return (n + 3) & ~std::uint64_t{3}; };
     std::size_t at = 0;
@@ -337,21 +304,21 @@ bool read_notes(std::string_view seg, bool whole_segment, note_reader& r)
     return whole_segment && at == seg.size();
 }
 
-void finish(note_reader& r)
+void finish(note_reader &r)
 {
-    auto& info = r.info;
+    auto &info = r.info;
     info.signal = r.siginfo_signal ? r.siginfo_signal : r.prstatus_signal;
     if (info.complete)
         info.threads = r.prstatus_count;
     if (r.files && r.entry) {
-        if (const auto* m = mapping_at(*r.files, *r.entry))
-            info.executable = utf8(m->name);
+        if (const auto *m = mapping_at(*r.files, *r.entry))
+            info.executable = detail::utf8(m->name);
     }
     if (r.files && r.pc) {
-        const auto* m = mapping_at(*r.files, *r.pc);
+        const auto *m = mapping_at(*r.files, *r.pc);
         std::uint64_t file_bytes = 0;
         if (m && !__builtin_mul_overflow(m->file_offset, r.files->page_size, &file_bytes)) {
-            info.frame = crash_frame{utf8(m->name), *r.pc - m->start + file_bytes};
+            info.frame = crash_frame{detail::utf8(m->name), *r.pc - m->start + file_bytes};
         }
     }
     // The notes a signature is made of come first (the crashing thread's NT_PRSTATUS, then

@@ -56,7 +56,7 @@ std::uint64_t read_be(std::string_view b, std::size_t at, std::size_t n) noexcep
 // The program (the executable's basename, else the command name), the signal and the frame
 // (module basename and offset), none of which depends on the address layout, the host or the
 // container. "" when the signal or the program is unknown: such a crash is like no other.
-std::string detail::crash_signature(const crash_info& c)
+std::string detail::crash_signature(const crash_info &c)
 {
     if (!c.signal || (c.executable.empty() && c.command.empty()))
         return {};
@@ -77,6 +77,36 @@ std::string detail::crash_signature(const crash_info& c)
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(f.h));
     return buf;
+}
+
+std::string detail::utf8(std::string_view s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80                ? 1
+                          : c >= 0xc2 && c < 0xe0 ? 2
+                          : c >= 0xe0 && c < 0xf0 ? 3
+                          : c >= 0xf0 && c < 0xf5 ? 4
+                                                  : 0;
+        bool ok = len != 0 && i + len <= s.size();
+        for (std::size_t k = 1; ok && k < len; ++k)
+            ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+        if (ok && len >= 3) {  // no overlong forms, no surrogates, nothing past U+10FFFF
+            const auto c1 = static_cast<unsigned char>(s[i + 1]);
+            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) &&
+                 !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+        }
+        if (ok) {
+            out.append(s.substr(i, len));
+            i += len;
+        } else {
+            out.append("\xef\xbf\xbd");
+            ++i;
+        }
+    }
+    return out;
 }
 
 std::string_view signal_name(int signal) noexcept
@@ -113,14 +143,17 @@ std::optional<heap_info> read_hprof_header(std::string_view prefix)
         h.id_size = id_size;
     if (prefix.size() < at + 12)
         return h;
-    // Milliseconds since the epoch; outside years 1970..9999 it is no time the JVM wrote.
+    // Milliseconds since the epoch, left out past what the clock holds (the year 2262): no
+    // JVM wrote that.
+    using namespace std::chrono;
     const auto ms = read_be(prefix, at + 4, 8);
-    if (ms <= 253'402'300'799'999ULL)
+    const auto clock_max = duration_cast<milliseconds>(system_clock::duration::max()).count();
+    if (ms <= static_cast<std::uint64_t>(clock_max))
         h.dumped_at_ms = static_cast<std::int64_t>(ms);
     return h;
 }
 
-json::object to_json(const crash_info& c)
+json::object to_json(const crash_info &c)
 {
     json::object o;
     if (c.signal) {
@@ -151,7 +184,7 @@ json::object to_json(const crash_info& c)
     return o;
 }
 
-json::object to_json(const heap_info& h)
+json::object to_json(const heap_info &h)
 {
     json::object o;
     o["format"] = h.format;
@@ -164,7 +197,7 @@ json::object to_json(const heap_info& h)
     return o;
 }
 
-std::string summary(const crash_info& c)
+std::string summary(const crash_info &c)
 {
     std::string out;
     if (c.signal) {

@@ -18,9 +18,12 @@ inline constexpr std::size_t default_notes_cap = 4 * 1024 * 1024;
 
 /// Bytes of a core file's start needed to read its notes: from the ELF header and the first
 /// program header (the kernel writes PT_NOTE first; works even when e_phnum == PN_XNUM, since
-/// only phdr[0] is needed). Returns the total prefix length needed (>= what was given when more
-/// is needed), or what was given when it is enough or when the prefix cannot be a core / is
-/// hostile. Never more than `cap` (unless what was given is already more).
+/// only phdr[0] is needed). Returns either `prefix.size()`: stop, the prefix holds the note
+/// segment, or it cannot be a core, or it is hostile, or the notes start at or past `cap`; or a
+/// length in (prefix.size(), cap]: read up to there and ask again (at most three rounds from
+/// an empty prefix: the header, the first program header, the notes). When the notes end past
+/// `cap`, `cap` is asked for: the first notes (the crashing thread's, NT_PRPSINFO, NT_SIGINFO,
+/// NT_AUXV, NT_FILE) are still read from it. A file that ends first is read to its end.
 std::size_t core_notes_end(std::string_view prefix, std::size_t cap) noexcept;
 
 /// Where an instruction pointer falls among the mapped files: the file and the offset in it.
@@ -28,7 +31,7 @@ struct crash_frame {
     std::string module;
     std::uint64_t offset = 0;
 
-    bool operator==(const crash_frame&) const = default;
+    bool operator==(const crash_frame &) const = default;
 };
 
 /// What the notes of a core say about the crash; unknown fields stay empty, never guessed.
@@ -50,9 +53,10 @@ struct crash_info {
     /// signal is unknown or neither executable nor command is, and while the notes it is made of
     /// are not all in the prefix (a cut prefix gives either the final signature or none).
     std::string signature;
-    bool complete = false;  ///< the whole note segment was within the prefix
+    /// The whole note segment was within the prefix and every note in it was whole.
+    bool complete = false;
 
-    bool operator==(const crash_info&) const = default;
+    bool operator==(const crash_info &) const = default;
 };
 
 /// Parses the notes of an ELF ET_CORE (ELFCLASS64, little-endian; x86-64 and aarch64, other
@@ -70,7 +74,7 @@ struct heap_info {
     std::optional<std::uint32_t> id_size;
     std::optional<std::int64_t> dumped_at_ms;  ///< milliseconds since the epoch
 
-    bool operator==(const heap_info&) const = default;
+    bool operator==(const heap_info &) const = default;
 };
 
 /// `JAVA PROFILE 1.0.x\0`, u4 id size, u8 ms (big-endian). nullopt when not an hprof header;
@@ -80,19 +84,22 @@ std::optional<heap_info> read_hprof_header(std::string_view prefix);
 /// The notification's `crash` object: signal, signal_name, si_code, fault_address ("0x…"),
 /// pid, uid, command, command_line, executable, threads, frame {module, offset ("0x…")},
 /// signature; every unknown field left out.
-boost::json::object to_json(const crash_info& c);
+boost::json::object to_json(const crash_info &c);
 
 /// The notification's `heap` object: format, id_size, dumped_at (RFC 3339 UTC, ms); every
 /// unknown field left out.
-boost::json::object to_json(const heap_info& h);
+boost::json::object to_json(const heap_info &h);
 
 /// One line for the log: "SIGSEGV in /usr/bin/app (libfoo.so.1+0x1a2b)"; unknown parts are
 /// left out ("" when nothing is known).
-std::string summary(const crash_info& c);
+std::string summary(const crash_info &c);
 
 namespace detail {
 /// The `signature` of crash_info from its other fields (read_core_notes fills it in).
-std::string crash_signature(const crash_info& c);
+std::string crash_signature(const crash_info &c);
+/// Bytes from the file as valid UTF-8: each byte of a cut or malformed sequence becomes U+FFFD,
+/// so that the JSON and the journal get text.
+std::string utf8(std::string_view bytes);
 }  // namespace detail
 
 }  // namespace core_interceptor::domain

@@ -16,7 +16,7 @@ using namespace core_interceptor::domain;
 
 namespace {
 
-void check_valid_utf8_json(const boost::json::object& o)
+void check_valid_utf8_json(const boost::json::object &o)
 {
     // The serializer and the parser agree: what goes to the sinks parses back.
     const auto text = boost::json::serialize(o);
@@ -28,7 +28,7 @@ void check_valid_utf8_json(const boost::json::object& o)
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
     const fuzz::cut_input input(data, size);
     const std::string_view file = input.stream();
@@ -60,6 +60,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // What the probe reads when the file is cut nowhere is what the whole file says.
         if (cut && cut->complete)
             FUZZ_CHECK(*cut == *whole);
+        // A cut prefix tells less, never something else (the signal aside: NT_PRSTATUS gives
+        // it until NT_SIGINFO is in).
+        if (cut) {
+            FUZZ_CHECK(!cut->threads || cut->complete);
+            FUZZ_CHECK(!cut->pid || cut->pid == whole->pid);
+            FUZZ_CHECK(!cut->uid || cut->uid == whole->uid);
+            FUZZ_CHECK(!cut->si_code || cut->si_code == whole->si_code);
+            FUZZ_CHECK(!cut->fault_address || cut->fault_address == whole->fault_address);
+            FUZZ_CHECK(cut->command.empty() || cut->command == whole->command);
+            FUZZ_CHECK(cut->command_line.empty() || cut->command_line == whole->command_line);
+            FUZZ_CHECK(cut->executable.empty() || cut->executable == whole->executable);
+            FUZZ_CHECK(!cut->frame || cut->frame == whole->frame);
+            FUZZ_CHECK(cut->signature.empty() || cut->signature == whole->signature);
+        }
     }
     if (cut) {
         check_valid_utf8_json(to_json(*cut));

@@ -3,7 +3,10 @@
 // headers (PT_NOTE first), then the notes. Only what the note reader looks at is filled in.
 #pragma once
 
+#include "domain/crash.hpp"
+
 #include <cstdint>
+#include <doctest/doctest.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +25,7 @@ inline constexpr std::uint32_t nt_siginfo = 0x53494749;
 inline constexpr std::uint32_t nt_file = 0x46494c45;
 
 /// Little-endian bytes.
-inline void put(std::string& s, std::size_t at, std::uint64_t v, std::size_t n)
+inline void put(std::string &s, std::size_t at, std::uint64_t v, std::size_t n)
 {
     if (s.size() < at + n)
         s.resize(at + n, '\0');
@@ -74,7 +77,7 @@ inline std::string auxv(std::uint64_t entry)
 {
     std::string d;
     const std::uint64_t pairs[][2] = {{3, entry - 0x1000 + 64}, {6, 4096}, {9, entry}, {0, 0}};
-    for (const auto& p : pairs) {
+    for (const auto &p : pairs) {
         put(d, d.size(), p[0], 8);
         put(d, d.size(), p[1], 8);
     }
@@ -89,17 +92,17 @@ struct file_mapping {
 };
 
 /// NT_FILE: count, page size, count x {start, end, file offset in pages}, the names.
-inline std::string file_note(const std::vector<file_mapping>& maps, std::uint64_t page = 4096)
+inline std::string file_note(const std::vector<file_mapping> &maps, std::uint64_t page = 4096)
 {
     std::string d;
     put(d, 0, maps.size(), 8);
     put(d, 8, page, 8);
-    for (const auto& m : maps) {
+    for (const auto &m : maps) {
         put(d, d.size(), m.start, 8);
         put(d, d.size(), m.end, 8);
         put(d, d.size(), m.page_offset, 8);
     }
-    for (const auto& m : maps) {
+    for (const auto &m : maps) {
         d += m.name;
         d += '\0';
     }
@@ -125,7 +128,7 @@ inline std::string note(std::uint32_t type, std::string_view desc, std::string_v
 /// `tail` bytes of memory after them. At 0xffff program headers or more, e_phnum is PN_XNUM
 /// (the real count is then in section header 0, which the note reader does not need).
 inline std::string core_file(std::uint16_t machine,
-                             const std::string& notes,
+                             const std::string &notes,
                              std::size_t phdrs = 3,
                              std::size_t tail = 0)
 {
@@ -151,6 +154,72 @@ inline std::string core_file(std::uint16_t machine,
     f += notes;
     f.resize(f.size() + tail, '\xcc');
     return f;
+}
+
+// A process at `base` (the executable) and `lib` (libfoo), that crashed in libfoo at
+// `lib + 0x1a2b` of its text mapping (file offset 0x1000), with `threads` threads.
+struct crash_case {
+    std::uint16_t machine = em_x86_64;
+    int signal = 11;
+    std::uint64_t base = 0x55d0c0de0000;
+    std::uint64_t lib = 0x7f3a12340000;
+    int threads = 3;
+    std::uint64_t pc_offset = 0xa2b;  // in libfoo's text mapping
+    std::string lib_name = "/usr/lib/libfoo.so.1";
+    int pid = 7;
+
+    std::vector<file_mapping> maps() const
+    {
+        return {
+            {base, base + 0x1000, 0, "/usr/bin/app"},
+            {base + 0x1000, base + 0x5000, 1, "/usr/bin/app"},
+            {lib, lib + 0x1000, 0, lib_name},
+            {lib + 0x1000, lib + 0x3000, 1, lib_name},
+            {lib + 0x3000, lib + 0x4000, 3, lib_name},
+        };
+    }
+
+    std::string notes() const
+    {
+        const auto pc = lib + 0x1000 + pc_offset;
+        std::string n = note(nt_prstatus, prstatus(machine, signal, pid + 1, pc));
+        n += note(nt_prpsinfo, prpsinfo(1000, pid, "app", "app --serve  "));
+        n += note(nt_siginfo, siginfo(signal, 1, 0x10));
+        n += note(nt_auxv, auxv(base + 0x1040));
+        n += note(nt_file, file_note(maps()));
+        n += note(nt_fpregset, std::string(512, '\x01'));
+        n += note(0x202, std::string(64, '\x02'), "LINUX");
+        for (int t = 1; t < threads; ++t) {
+            n += note(nt_prstatus, prstatus(machine, signal, pid + 1 + t, base + 0x2000));
+            n += note(nt_fpregset, std::string(512, '\x01'));
+        }
+        return n;
+    }
+
+    std::string file(std::size_t tail = 0) const { return core_file(machine, notes(), 8, tail); }
+};
+
+inline domain::crash_info read(std::string_view prefix)
+{
+    auto r = domain::read_core_notes(prefix);
+    REQUIRE(r.has_value());
+    return *r;
+}
+
+// The probe's loop: start with what classify read, then read up to what core_notes_end says.
+inline std::string probe(const std::string &file, std::size_t cap = domain::default_notes_cap)
+{
+    std::string prefix = file.substr(0, 32);
+    for (int round = 0; round < 8; ++round) {
+        const auto end = domain::core_notes_end(prefix, cap);
+        if (end == prefix.size() || prefix.size() == file.size())
+            return prefix;
+        CHECK(end > prefix.size());
+        CHECK(end <= cap);
+        prefix = file.substr(0, end);
+    }
+    FAIL("core_notes_end did not settle");
+    return prefix;
 }
 
 }  // namespace core_interceptor::test

@@ -31,7 +31,7 @@ std::string hprof(std::string_view version, std::uint32_t id_size, std::uint64_t
 }
 
 // A core cut after its notes (what the probe reads), from tests/data.
-std::string data_file(const std::string& name)
+std::string data_file(const std::string &name)
 {
     std::ifstream in(std::string(CORE_INTERCEPTOR_TEST_DATA) + "/" + name, std::ios::binary);
     REQUIRE(in);
@@ -122,6 +122,9 @@ TEST_CASE("crash: hprof header")
         REQUIRE(h);
         CHECK_FALSE(h->id_size);
         CHECK_FALSE(h->dumped_at_ms);
+        h = read_hprof_header(hprof("1.0.2", 8, 1ull << 44));  // the year 559444
+        REQUIRE(h);
+        CHECK_FALSE(h->dumped_at_ms);
     }
 }
 
@@ -182,7 +185,7 @@ TEST_CASE("crash: a real core, a static program with three threads that faulted"
     CHECK(core_notes_end(core, default_notes_cap) == core.size());
     auto r = read_core_notes(core);
     REQUIRE(r.has_value());
-    const auto& c = *r;
+    const auto &c = *r;
     CHECK(c.complete);
     CHECK(c.signal == 11);
     CHECK(c.si_code == 1);  // SEGV_MAPERR
@@ -205,7 +208,7 @@ TEST_CASE("crash: a real core, busybox sh killed with SIGSEGV")
     CHECK(core_notes_end(core, default_notes_cap) == core.size());
     auto r = read_core_notes(core);
     REQUIRE(r.has_value());
-    const auto& c = *r;
+    const auto &c = *r;
     CHECK(c.complete);
     CHECK(c.signal == 11);
     CHECK(c.si_code == 0);  // SI_USER: sent by kill(), no fault address
@@ -218,4 +221,23 @@ TEST_CASE("crash: a real core, busybox sh killed with SIGSEGV")
     CHECK(c.frame->module == "/usr/bin/busybox");
     CHECK(c.frame->offset == 0x165a7u);
     CHECK(c.signature.size() == 16);
+}
+
+TEST_CASE("crash: text from the core is made valid UTF-8")
+{
+    CHECK(detail::utf8("app --serve") == "app --serve");
+    CHECK(detail::utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xa5") ==
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xa5");
+    // pr_psargs keeps 80 bytes: a character cut there, stray and overlong bytes, surrogates.
+    CHECK(detail::utf8("caf\xc3") == "caf\xef\xbf\xbd");
+    CHECK(detail::utf8("\xff\x80") == "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(detail::utf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(detail::utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(detail::utf8("\xf4\x90\x80\x80").size() == 12);
+    CHECK(detail::utf8(std::string("a\0b", 3)) == std::string("a\0b", 3));
+
+    crash_info c;
+    c.command_line = detail::utf8(std::string(79, 'x') + "\xc3");
+    CHECK(json::serialize(to_json(c)) ==
+          R"({"command_line":")" + std::string(79, 'x') + "\xef\xbf\xbd\"}");
 }
