@@ -255,6 +255,12 @@ private:
         std::vector<std::optional<pipeline::outcome>> outcomes(names.size());
         std::map<std::string, std::size_t> first_named;  // container ID -> its first name given
         std::map<std::size_t, std::size_t> same_as;       // a name given again -> the first one
+        std::vector<std::string> ids(names.size());
+        std::map<std::string, std::string>
+            crashes;  // container ID -> what its core says, for its line
+        runner_->on_crash([&crashes](const domain::die_event &ev, const domain::crash_info &c) {
+            crashes[ev.id] = domain::summary(c);
+        });
         auto v = co_await docker_.negotiate();
         if (!v)
             log::error() << "--process: the Docker daemon at " << docker_.endpoint().describe()
@@ -301,18 +307,24 @@ private:
                 continue;
             }
             lines[i] = info->name + " (" + info->id.substr(0, 12) + ")";
+            ids[i] = info->id;
             jobs_.spawn(process_one(std::move(ev), outcomes[i]));
         }
         co_await jobs_.join();
+        runner_->on_crash(nullptr);
 
         using pipeline::outcome;
         for (std::size_t i = 0; i < names.size(); ++i) {
             if (outcomes[i]) {
                 const auto o = *outcomes[i];
                 // Without a registry a committed image is the goal; with one it means the push failed.
-                ok[i] = o == outcome::pushed || o == outcome::no_dump || o == outcome::already_reported ||
-                        o == outcome::dry_run || (o == outcome::committed && !cfg_.pipeline.registry);
+                ok[i] = o == outcome::pushed || o == outcome::no_dump ||
+                        o == outcome::already_reported || o == outcome::dry_run ||
+                        o == outcome::duplicate ||
+                        (o == outcome::committed && !cfg_.pipeline.registry);
                 lines[i] += ": " + describe(o);
+                if (auto c = crashes.find(ids[i]); c != crashes.end() && !c->second.empty())
+                    lines[i] += " (" + c->second + ")";
             }
             if (auto it = same_as.find(i); it != same_as.end()) {
                 ok[i] = ok[it->second];
@@ -364,6 +376,8 @@ private:
         case outcome::pushed: return "dump pushed";
         case outcome::cancelled: return "not handled: interrupted";
         case outcome::engine_unavailable: return "failed: the Docker daemon went away";
+        case outcome::duplicate:
+            return "same crash as recent images (--max-per-signature): announced, not committed";
         case outcome::dry_run: return "dump found (dry run: nothing done)";
         }
         return "unknown";
@@ -469,8 +483,11 @@ private:
     void warn_if_lost(const std::string& id, recent_death& d)
     {
         using pipeline::outcome;
-        if (!d.destroyed || !d.outcome || *d.outcome == outcome::committed || *d.outcome == outcome::pushed ||
-            *d.outcome == outcome::gone || *d.outcome == outcome::already_reported || *d.outcome == outcome::cancelled)
+        if (!d.destroyed || !d.outcome || *d.outcome == outcome::committed ||
+            *d.outcome == outcome::pushed || *d.outcome == outcome::gone ||
+            *d.outcome == outcome::already_reported || *d.outcome == outcome::cancelled ||
+            *d.outcome ==
+                outcome::duplicate)  // left out on purpose: announced as the same crash as an image
             return;
         log::warning({{"CONTAINER_ID", id}, {"CONTAINER_NAME", d.name}, {"IMAGE", d.image}})
             << "container " << d.name << " (" << id.substr(0, 12) << ", image " << d.image

@@ -21,6 +21,7 @@ constexpr pipeline::outcome all_outcomes[] = {
     pipeline::outcome::pushed,
     pipeline::outcome::cancelled,
     pipeline::outcome::engine_unavailable,
+    pipeline::outcome::duplicate,
     pipeline::outcome::dry_run,
 };
 static_assert(std::size(all_outcomes) ==
@@ -53,6 +54,7 @@ std::string_view to_string(pipeline::outcome o) noexcept
     case pipeline::outcome::pushed: return "pushed";
     case pipeline::outcome::cancelled: return "cancelled";
     case pipeline::outcome::engine_unavailable: return "engine_unavailable";
+    case pipeline::outcome::duplicate: return "duplicate";
     case pipeline::outcome::dry_run: return "dry_run";
     }
     return "unknown";
@@ -93,6 +95,14 @@ std::vector<metrics::family> collect(const metric_sources &s)
                          {{{{"type", "core"}}, d(s.pipeline.cores_found)},
                           {{{"type", "hprof"}}, d(s.pipeline.heap_dumps_found)}},
                          {}});
+    family crashes{"core_interceptor_crashes_total",
+                   "Deaths that left a core whose notes name the signal, by signal.",
+                   kind::counter,
+                   {},
+                   {}};
+    for (const auto &[signal, n] : s.pipeline.crashes_by_signal)
+        crashes.samples.push_back({{{"signal", signal}}, d(n)});
+    out.push_back(std::move(crashes));
     out.push_back(scalar("core_interceptor_images_pushed_total",
                          "Committed images pushed to the registry.",
                          kind::counter,

@@ -28,7 +28,7 @@ std::vector<double> notification_latency_buckets();
 
 /// What the daemon counts itself, beside the counters its parts keep.
 struct daemon_counters {
-    std::array<std::uint64_t, 11> dies_by_outcome{};  ///< indexed by pipeline::outcome
+    std::array<std::uint64_t, 12> dies_by_outcome{};  ///< indexed by pipeline::outcome
     metrics::histogram die_to_notification{notification_latency_buckets()};
 };
 

@@ -87,6 +87,9 @@ po::options_description describe_options()
         ("max-dump-size", po::value<std::string>()->value_name("SIZE")->default_value("2G"),
             "bytes copied from --dump-path directories per container (suffix K, M, G, T); "
             "a larger dump is reported, not copied")
+        ("max-notes-size", po::value<std::string>()->value_name("SIZE")->default_value("4M"),
+            "bytes of a core's start read for its notes (signal, executable, frame; 1K to 256M, "
+            "suffix K or M); notes beyond it are left out of the triage")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
             "containers handled at once")
         ("keep-image", po::bool_switch(),
@@ -108,6 +111,9 @@ po::options_description describe_options()
             "on a first run, also handle containers that exited this long ago (e.g. 30s, 10m, 2h)")
         ("max-per-container", po::value<std::string>()->value_name("N")->default_value("10"),
             "images committed per container per hour (0: no limit)")
+        ("max-per-signature", po::value<std::string>()->value_name("N")->default_value("3"),
+            "images committed per crash signature per hour on this host (0: no limit); past it "
+            "a death with the same crash is announced as a duplicate, not committed")
         ("retry-max-backoff", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
             "longest wait between retries of a push or a notification")
         ("metrics-address", po::value<std::string>()->value_name("HOST:PORT"),
@@ -433,6 +439,17 @@ app_config build(const po::variables_map& vm)
                              "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
         cfg.pipeline.max_dump_size = *size;
     }
+    {
+        const auto &text = vm["max-notes-size"].as<std::string>();
+        auto size = domain::parse_byte_size(text);
+        // Below 1K not even the program headers of a small core fit; above 256M a probe would
+        // hold more than any real note segment in memory.
+        if (!size || *size < 1024 || *size > (std::uint64_t{256} << 20))
+            throw bad_option{"max-notes-size",
+                             "invalid value '" + text +
+                                 "' (expected 1K to 256M: bytes, or a number with K or M)"};
+        cfg.pipeline.max_notes_size = static_cast<std::size_t>(*size);
+    }
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
@@ -464,6 +481,8 @@ app_config build(const po::variables_map& vm)
         cfg.catch_up_since = duration("catch-up-since", *v);
     cfg.pipeline.max_per_container =
         integer<std::size_t>("max-per-container", vm["max-per-container"].as<std::string>(), 0, 1000000);
+    cfg.pipeline.max_per_signature = integer<std::size_t>(
+        "max-per-signature", vm["max-per-signature"].as<std::string>(), 0, 1000000);
     auto max_backoff = std::chrono::seconds(
         integer<int>("retry-max-backoff", vm["retry-max-backoff"].as<std::string>(), 1, 3600));
     cfg.delivery.backoff_max = max_backoff;

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,10 @@ struct file_prefix {
     std::string content;     ///< at most the bytes asked for
     std::int64_t size = 0;   ///< the file's size per its tar header
 };
+
+/// How many bytes of a file's start a probe wants, given those read so far (the file's first
+/// bytes): reading stops once it asks for no more than it was given, or the file ends.
+using prefix_need = std::function<std::size_t(std::string_view head)>;
 
 /// A container's changed files, as far as dump detection cares.
 struct changes {
@@ -57,6 +62,25 @@ public:
     /// is dropped as soon as they have arrived, whatever the file's size.
     virtual boost::asio::awaitable<result<file_prefix>>
     read_prefix(std::string_view id, std::string_view path, std::size_t n) = 0;
+
+    /// `GET /containers/{id}/archive?path=`: the file's first bytes, as many as `need` asks
+    /// for (asked first with none, then again as bytes arrive), in one request whose
+    /// connection is dropped as soon as they have arrived, whatever the file's size. The
+    /// default, for a stand-in, asks read_prefix() again for each larger need.
+    virtual boost::asio::awaitable<result<file_prefix>>
+    read_head(std::string_view id, std::string_view path, const prefix_need &need)
+    {
+        auto head = co_await read_prefix(id, path, need({}));
+        // Until the need is met, the file ends, or a read brings nothing new.
+        for (std::size_t had = 0; head && head->content.size() > had;) {
+            had = head->content.size();
+            const std::size_t more = need(head->content);
+            if (more <= had || had >= static_cast<std::uint64_t>(head->size))
+                break;
+            head = co_await read_prefix(id, path, more);
+        }
+        co_return head;
+    }
 
     /// `GET /containers/{id}/json`.
     virtual boost::asio::awaitable<result<domain::container_info>> inspect(std::string_view id) = 0;

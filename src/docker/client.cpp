@@ -340,30 +340,51 @@ asio::awaitable<result<domain::path_stat>> client::stat_path(std::string_view id
 
 asio::awaitable<result<file_prefix>> client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
 {
+    const prefix_need fixed = [n](std::string_view) { return n; };
+    co_return co_await read_head(id, p, fixed);
+}
+
+asio::awaitable<result<file_prefix>>
+client::read_head(std::string_view id, std::string_view p, const prefix_need &need)
+{
     ++calls_;
     http::request req;
     req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
     auto lim = limits(cfg_.request_timeout);
-    lim.read_chunk = 8 * 1024;  // a tar header and a few bytes: keep what is pulled off small
+    lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
     auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
     if (!s)
         co_return s.error();
     if (s->status() != 200)
         co_return co_await stream_failure(*s);
-    domain::tar_prefix_reader tar(n);
+    domain::tar_prefix_reader tar(need({}));
     std::size_t seen = 0;
-    while (!tar.done()) {
+    bool enough = false;
+    while (!enough) {
         auto piece = co_await s->read_some(std::chrono::milliseconds(cfg_.request_timeout));
         if (!piece)
             co_return piece.error();
         if (piece->empty())
             break;  // the archive ended: whatever was collected is all there is
         seen += piece->size();
-        tar.feed(*piece);
-        if (tar.failed())
-            co_return failure(make_error_code(errc::malformed_response), 200,
-                              "archive of " + std::string(p) + " does not start with a regular file");
-        if (!tar.done() && seen > max_probe_bytes)
+        // A piece may complete one need and start the next: ask again each time it is met.
+        for (std::string_view rest = *piece; !enough && !rest.empty();) {
+            rest.remove_prefix(tar.feed(rest));
+            if (tar.failed())
+                co_return failure(make_error_code(errc::malformed_response),
+                                  200,
+                                  "archive of " + std::string(p) +
+                                      " does not start with a regular file");
+            if (!tar.done())
+                continue;
+            const std::size_t more = need(tar.content());
+            if (more <= tar.content().size() ||
+                tar.content().size() >= static_cast<std::uint64_t>(tar.file_size()))
+                enough = true;
+            else
+                tar.want(more);
+        }
+        if (!enough && !tar.collecting() && seen > max_probe_bytes)
             co_return failure(make_error_code(errc::limit_exceeded), 200,
                               "archive of " + std::string(p) + ": no file content within 64 KiB");
     }

@@ -37,6 +37,8 @@ public:
                                                                 std::string_view path) override;
     boost::asio::awaitable<result<file_prefix>>
     read_prefix(std::string_view id, std::string_view path, std::size_t n) override;
+    boost::asio::awaitable<result<file_prefix>>
+    read_head(std::string_view id, std::string_view path, const prefix_need &need) override;
     boost::asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override;
     boost::asio::awaitable<result<std::string>> commit(const commit_request& req) override;
     boost::asio::awaitable<result<std::string>>

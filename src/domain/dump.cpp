@@ -167,6 +167,15 @@ std::size_t tar_prefix_reader::feed(std::string_view bytes)
     return used;
 }
 
+void tar_prefix_reader::want(std::size_t want) noexcept
+{
+    if (want <= want_)
+        return;
+    want_ = want;
+    if (state_ == state::done && content_.size() < static_cast<std::uint64_t>(file_size_))
+        state_ = state::content;
+}
+
 void tar_prefix_reader::on_header()
 {
     const std::string_view h = header_;

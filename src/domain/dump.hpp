@@ -50,6 +50,12 @@ public:
     /// Consumes bytes; returns how many were used. Stops consuming once done() or failed().
     std::size_t feed(std::string_view bytes);
 
+    /// Raises how many bytes of the content to collect; once done() with fewer than the file
+    /// holds, feeding goes on. A smaller `want` changes nothing.
+    void want(std::size_t want) noexcept;
+    /// The header of the file was read and its content is being collected.
+    bool collecting() const noexcept { return state_ == state::content; }
+
     /// The file's first bytes are collected (or the file ended before `want`).
     bool done() const noexcept { return state_ == state::done; }
     /// The stream is not a tar we understand, or its first member is not a regular file.

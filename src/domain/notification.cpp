@@ -55,6 +55,10 @@ std::string to_json(const notification& n)
             entry["original_path"] = d.original_path;
             entry["copied"] = d.copied;
         }
+        if (d.crash)
+            entry["crash"] = to_json(*d.crash);
+        if (d.heap)
+            entry["heap"] = to_json(*d.heap);
         dumps.push_back(std::move(entry));
     }
 
@@ -72,7 +76,24 @@ std::string to_json(const notification& n)
     body["digest"] = n.digest;
     body["container"] = std::move(container);
     body["dumps"] = std::move(dumps);
+    if (const auto *c = first_crash(n.dumps))
+        body["crash"] = to_json(*c);
+    for (const auto &d : n.dumps)
+        if (d.heap) {
+            body["heap"] = to_json(*d.heap);
+            break;
+        }
+    if (!n.duplicate_of.empty())
+        body["duplicate_of"] = n.duplicate_of;
     return json::serialize(body);
+}
+
+const crash_info *first_crash(const std::vector<dump_info> &dumps) noexcept
+{
+    for (const auto &d : dumps)
+        if (d.crash)
+            return &*d.crash;
+    return nullptr;
 }
 
 std::string kafka_key(const notification& n)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "domain/crash.hpp"
 #include "domain/dump.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +22,10 @@ struct dump_info {
     /// the writable layer); `path` is then where the image holds it, unless not `copied`.
     std::string original_path;
     bool copied = true;
+    /// What a core's notes say (read from its first bytes by the probe); unset when unread.
+    std::optional<crash_info> crash;
+    /// What an hprof's header says; unset when unread.
+    std::optional<heap_info> heap;
 };
 
 /// The container a notification is about.
@@ -50,7 +56,13 @@ struct notification {
     std::string digest;    ///< "" when unknown
     container_info container;
     std::vector<dump_info> dumps;
+    /// Set when the death was not committed because its crash signature is over
+    /// --max-per-signature: the last image pushed for that signature.
+    std::string duplicate_of;
 };
+
+/// The crash of the first core whose notes could be read; nullptr when none.
+const crash_info *first_crash(const std::vector<dump_info> &dumps) noexcept;
 
 /// "core" when any dump is a core, else "hprof" (SPEC §5 `object`).
 std::string_view object_of(const std::vector<dump_info>& dumps) noexcept;
@@ -60,7 +72,8 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t);
 
 /// The JSON body sent to every sink: version "1.0", timestamp, pushed, name, tag, hostname,
 /// object, id, image, registry, digest, container {id, name, image, exit_code},
-/// dumps [{path, size, type}].
+/// dumps [{path, size, type, crash | heap}]; `crash` (the first core's, as in its dumps entry)
+/// and `heap` (the first hprof's) at the top level too; `duplicate_of` when set.
 std::string to_json(const notification& n);
 
 /// The Kafka key: "IMAGE_NAME:TAG".

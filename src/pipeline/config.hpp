@@ -30,6 +30,15 @@ struct config {
     /// a crash-looping container must not flood the registry.
     std::size_t max_per_container = 10;
     std::chrono::seconds rate_window{3600};
+    /// Images committed per crash signature per `rate_window` on this host
+    /// (`--max-per-signature`; 0: no limit): an orchestrator that replaces a crash-looping
+    /// container each time must not fill the registry with copies of one crash. Three leave a
+    /// second and third sample of the same crash, should the first be odd.
+    std::size_t max_per_signature = 3;
+    /// `--max-notes-size`: bytes of a core's start read for its notes. A process with 2,000
+    /// mappings and 64 threads puts its notes ~0.5 MiB in; 4 MiB leaves room for far larger
+    /// ones while keeping a probe's cost small and independent of the core's size.
+    std::size_t max_notes_size = 4 * 1024 * 1024;
     /// `--dry-run`: probe and log what would be committed, pushed and notified; change nothing
     /// (no commit, push, delete or notification, no dump remembered as reported).
     bool dry_run = false;

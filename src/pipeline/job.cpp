@@ -4,6 +4,7 @@
 #include "co/cancel.hpp"
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
+#include "pipeline/triage.hpp"
 #include "pipeline/volume_dumps.hpp"
 #include "state/store.hpp"
 
@@ -11,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -53,9 +53,18 @@ bool transient(const failure& f) noexcept
     return true;  // socket and HTTP-parser errors: the connection failed, not the request
 }
 
-job_runner::job_runner(docker::api& docker, sinks::outbox& outbox, state::store* store, config cfg)
-    : docker_(docker), outbox_(outbox), store_(store), cfg_(std::move(cfg))
+job_runner::job_runner(docker::api &docker, sinks::outbox &outbox, state::store *store, config cfg)
+    : docker_(docker), outbox_(outbox), store_(store), cfg_(std::move(cfg)),
+      signatures_(cfg_.max_per_signature, cfg_.rate_window)
 {
+    if (!store_)
+        return;
+    // The counts of earlier runs (issue 12: they survive a restart); a file of another shape is
+    // logged and the counts start anew, which at worst lets a few more copies of a crash in.
+    const std::string saved = store_->signatures();
+    if (!saved.empty() && !signatures_.load(saved, std::chrono::system_clock::now()))
+        log::error()
+            << "the per-signature counts in the state directory are not readable; starting anew";
 }
 
 outcome job_runner::removed(const domain::die_event& ev, const std::vector<log::field>& fields)
@@ -97,8 +106,9 @@ outcome job_runner::would_handle(const domain::die_event& ev,
 {
     const std::string reference = repo + ":" + tag;
     const auto object = domain::object_of(dumps);
-    log::info(fields) << "dry run: would commit container " << info.name << " (" << short_id(ev.id) << ") with "
-                      << object << " dump " << join_paths(dumps) << " as image " << reference;
+    log::info(fields) << "dry run: would commit container " << info.name << " (" << short_id(ev.id)
+                      << ")" << died_of(domain::first_crash(dumps)) << " with " << object
+                      << " dump " << join_paths(dumps) << " as image " << reference;
     if (cfg_.registry)
         log::info(fields) << "dry run: would push " << reference
                           << (cfg_.keep_image ? " and keep it locally" : " and then delete it locally");
@@ -211,7 +221,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             log::debug(f) << path << " in container " << ev.name << " is not a non-empty regular file";
             continue;
         }
-        auto head = co_await docker_.read_prefix(ev.id, path, domain::magic_bytes);
+        auto head = co_await docker_.read_head(ev.id, path, probe_need(cfg_.max_notes_size));
         if (!head) {
             if (head.error().code == asio::error::operation_aborted)
                 co_return outcome::cancelled;
@@ -232,6 +242,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             continue;
         }
         dumps.push_back({path, st->size, type});
+        read_triage(dumps.back(), head->content);
         mtimes.push_back(st->mtime);
     }
     // Dumps in volumes and bind mounts (--dump-path): not in the layer, so not in /changes. A
@@ -263,6 +274,15 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     for (const auto& d : dumps)
         ++(d.type == domain::dump_type::core ? stats_.cores_found : stats_.heap_dumps_found);
     fields.emplace_back("DUMP_PATH", join_paths(dumps));
+    const domain::crash_info *crash = domain::first_crash(dumps);
+    if (crash) {
+        if (auto signal = signal_label(*crash); !signal.empty())
+            ++stats_.crashes_by_signal[signal];
+        for (auto &f : crash_fields(*crash))
+            fields.push_back(std::move(f));
+        if (on_crash_)
+            on_crash_(ev, *crash);
+    }
 
     // A graceful stop before anything was made: leave the container as it is.
     if (co_await co::cancelled())
@@ -289,6 +309,20 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     }
     fields[1].second = info->name;
     fields[2].second = info->image;
+    const std::string name = domain::image_name(
+        info->image, info->image_id, domain::max_image_name_length(cfg_.registry));
+    const std::string tag = domain::image_tag(ev.id);
+    const std::string repo = domain::repository(cfg_.registry, name);
+    const std::string reference = repo + ":" + tag;
+
+    // The same crash as the last --max-per-signature images: announced, not committed. The
+    // commit is counted now, before any await, so that concurrent deaths of one crash are
+    // decided one after the other.
+    if (crash && !cfg_.dry_run) {
+        if (auto of = signatures_.duplicate_of(crash->signature, std::chrono::system_clock::now()))
+            co_return co_await announce_duplicate(ev, *info, dumps, mtimes, *of, fields);
+        count_signature(dumps, reference);
+    }
 
     // Copy the dumps of the mounts into the container's own filesystem, so that the image
     // holds them (SPEC §4a: /commit sees only the writable layer).
@@ -318,15 +352,13 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             log::debug(fields) << "container " << info->name << " (" << short_id(ev.id) << ") left no new dump";
             co_return outcome::no_dump;
         }
-        fields.back().second = join_paths(dumps);
+        for (auto &f : fields)
+            if (f.first == "DUMP_PATH")
+                f.second = join_paths(dumps);
+        crash = domain::first_crash(dumps);  // `dumps` may have moved
     }
 
     // Commit.
-    const std::string name =
-        domain::image_name(info->image, info->image_id, domain::max_image_name_length(cfg_.registry));
-    const std::string tag = domain::image_tag(ev.id);
-    const std::string repo = domain::repository(cfg_.registry, name);
-    const std::string reference = repo + ":" + tag;
     std::string_view object = domain::object_of(dumps);
     if (cfg_.dry_run)
         co_return would_handle(ev, *info, dumps, name, repo, tag, fields);
@@ -344,6 +376,9 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         {"core_interceptor.container.exit_code", std::to_string(info->exit_code)},
         {"core_interceptor.dumps", join_paths(dumps)},
     };
+    if (crash)
+        for (auto &l : crash_labels(*crash))
+            creq.labels.push_back(std::move(l));
     auto committed = co_await docker_.commit(creq);
     if (!committed) {
         if (committed.error().code == asio::error::operation_aborted)
@@ -358,8 +393,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                            << (info->auto_remove ? " (the container was started with --rm)" : "");
         co_return outcome::commit_failed;
     }
-    log::info(fields) << "committed container " << info->name << " (" << short_id(ev.id) << ") with " << object
-                      << " dump as " << reference;
+    log::info(fields) << "committed container " << info->name << " (" << short_id(ev.id) << ")"
+                      << died_of(crash) << " with " << object << " dump as " << reference;
 
     // Push, retried with backoff for a window (SPEC §5), then delete the local copy.
     domain::notification note;
@@ -426,23 +461,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
 
     // The image holds these dumps now: a later death of the same container (restart policy)
     // must not report them again.
-    if (store_)
-        for (std::size_t i = 0; i < dumps.size(); ++i)
-            store_->mark_reported(ev.id, dumps[i].original_path.empty() ? dumps[i].path : dumps[i].original_path,
-                                  dumps[i].size, mtimes[i]);
-
-    if (outbox_.sink_count() > 0) {
-        // A named message, not a temporary: g++ 12 may destroy a temporary of a co_await
-        // full-expression twice.
-        const sinks::message msg{note.id, domain::kafka_key(note), body};
-        auto delivered = co_await outbox_.send(msg);
-        stats_.notified += delivered;
-        stats_.notify_failed += outbox_.sink_count() - delivered;
-        if (on_notified_)
-            on_notified_(ev, delivered);
-        log::debug(fields) << "notified " << delivered << " of " << outbox_.sink_count() << " sink(s) of "
-                           << reference;
-    }
+    mark_reported(ev, dumps, mtimes);
+    co_await notify(ev, note, body, fields);
     co_return pushed ? outcome::pushed : outcome::committed;
 }
 

@@ -3,6 +3,7 @@
 
 #include "docker/api.hpp"
 #include "domain/event.hpp"
+#include "domain/signature_limit.hpp"
 #include "pipeline/config.hpp"
 #include "sinks/outbox.hpp"
 
@@ -25,17 +26,18 @@ namespace core_interceptor::pipeline {
 
 /// What became of one die event.
 enum class outcome {
-    no_dump,          ///< exited without a dump: one API call, nothing produced
-    already_reported, ///< its dumps were reported at an earlier death (restart policy)
-    rate_limited,     ///< over --max-per-container: the dump stays in the container
-    gone,             ///< the container was removed before it could be probed (auto-remove)
-    probe_failed,     ///< the Engine did not answer the probe
-    commit_failed,    ///< dump found, no image could be made: the evidence stays in the container
-    committed,        ///< image kept locally (no registry, or the push failed): notified
-    pushed,           ///< image pushed (and deleted locally unless --keep-image): notified
-    cancelled,        ///< shutdown interrupted the job before it could finish
-    engine_unavailable, ///< the Docker daemon went away mid-job: run it again once it is back
-    dry_run,          ///< --dry-run: a dump was found; what would be done was logged, nothing done
+    no_dump,           ///< exited without a dump: one API call, nothing produced
+    already_reported,  ///< its dumps were reported at an earlier death (restart policy)
+    rate_limited,      ///< over --max-per-container: the dump stays in the container
+    gone,              ///< the container was removed before it could be probed (auto-remove)
+    probe_failed,      ///< the Engine did not answer the probe
+    commit_failed,     ///< dump found, no image could be made: the evidence stays in the container
+    committed,         ///< image kept locally (no registry, or the push failed): notified
+    pushed,            ///< image pushed (and deleted locally unless --keep-image): notified
+    cancelled,         ///< shutdown interrupted the job before it could finish
+    engine_unavailable,  ///< the Docker daemon went away mid-job: run it again once it is back
+    duplicate,           ///< over --max-per-signature: announced as a duplicate, not committed
+    dry_run,  ///< --dry-run: a dump was found; what would be done was logged, nothing done
 };
 
 /// A failure of the connection to the Engine (refused, reset, cut short, timed out), as
@@ -55,6 +57,9 @@ struct stats {
     std::uint64_t cores_found = 0;       ///< dumps_found of type core
     std::uint64_t heap_dumps_found = 0;  ///< dumps_found of type hprof
     std::uint64_t push_failed = 0;       ///< pushes given up after the retry window
+    std::uint64_t duplicates = 0;        ///< deaths over --max-per-signature, not committed
+    /// Deaths that left a core whose signal could be read, by signal name ("SIGSEGV").
+    std::map<std::string, std::uint64_t> crashes_by_signal;
 };
 
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
@@ -79,6 +84,13 @@ public:
 
     const stats& counters() const noexcept { return stats_; }
 
+    /// Called (on the loop) when a death's core could be read, with its crash (the first
+    /// core's), before anything is committed.
+    void on_crash(std::function<void(const domain::die_event &, const domain::crash_info &)> f)
+    {
+        on_crash_ = std::move(f);
+    }
+
     /// Called (on the loop) after a job's notification went out, with how many sinks
     /// confirmed it then (the rest spooled or failed).
     void on_notified(std::function<void(const domain::die_event&, std::size_t delivered)> f)
@@ -90,6 +102,28 @@ private:
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
     bool over_rate_limit(const std::string& container_id);
+    /// Over --max-per-signature: announces the death as a duplicate of `of`, commits nothing.
+    boost::asio::awaitable<outcome>
+    announce_duplicate(const domain::die_event &ev,
+                       const domain::container_info &info,
+                       const std::vector<domain::dump_info> &dumps,
+                       const std::vector<std::string> &mtimes,
+                       const std::string &of,
+                       const std::vector<std::pair<std::string, std::string>> &fields);
+    /// Counts the commit of `reference` about to be made for the crash signature of `dumps`
+    /// (before it is made, so that concurrent deaths of one crash are decided in turn; one that
+    /// then fails still counts) and queues the counts for the state directory.
+    void count_signature(const std::vector<domain::dump_info> &dumps, const std::string &reference);
+    /// Remembers `dumps` as reported (restart policy: a later death must not report them again).
+    void mark_reported(const domain::die_event &ev,
+                       const std::vector<domain::dump_info> &dumps,
+                       const std::vector<std::string> &mtimes);
+    /// Sends `note` to every sink and counts the deliveries.
+    boost::asio::awaitable<void>
+    notify(const domain::die_event &ev,
+           const domain::notification &note,
+           const std::string &body,
+           const std::vector<std::pair<std::string, std::string>> &fields);
     /// --dry-run: logs the commit, push, delete and notification a real run would make.
     outcome would_handle(const domain::die_event& ev,
                          const domain::container_info& info,
@@ -117,6 +151,8 @@ private:
     stats stats_;
     std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> commits_;  // per container
     std::function<void(const domain::die_event&, std::size_t)> on_notified_;
+    std::function<void(const domain::die_event &, const domain::crash_info &)> on_crash_;
+    domain::signature_limit signatures_;  // commits per crash signature, saved in the store
     boost::asio::steady_timer* retry_wake_ = nullptr;  // retry_failed_pushes' sleep, while it sleeps
     bool retry_woken_ = false;                         // its sleep was ended by a failed push
 };

@@ -363,6 +363,28 @@ std::vector<domain::die_event> store::unfinished_jobs()
     return out;
 }
 
+std::string store::signatures()
+{
+    const fs::path p = dir_ / "signatures.json";
+    if (!fs::exists(p))
+        return {};
+    bool ok = false;
+    std::string text = read_small_file(p, ok);
+    error_code ec;
+    if (ok)
+        json::parse(text, ec);
+    if (!ok || ec) {
+        set_aside(p, ok ? "not valid JSON (torn write?)" : "unreadable or too large");
+        return {};
+    }
+    return text;
+}
+
+void store::save_signatures(std::string json)
+{
+    writer_->write(dir_ / "signatures.json", std::move(json), true);
+}
+
 bool store::reported(std::string_view id, std::string_view path, std::int64_t size, std::string_view mtime) const
 {
     auto it = reported_.find(id);

@@ -90,6 +90,13 @@ public:
     /// The image was pushed (or is gone): forget it.
     void remove_pending_push(const pending_push& p);
 
+    /// The per-signature counts last saved (signature_limit JSON; "" when none). A file that
+    /// is not JSON is set aside as corrupt.
+    std::string signatures();
+    /// Saves the per-signature counts: queued for the writer thread, crash-safely (a crash
+    /// before it is written loses only the counts since the last save).
+    void save_signatures(std::string json);
+
 private:
     void load();
     void save();

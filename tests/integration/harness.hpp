@@ -50,6 +50,9 @@ std::filesystem::path daemon_binary();
 /// Whether the daemon under test knows `--state-dir` (its `--help` says so; asked once).
 bool daemon_has_state_dir();
 
+/// Whether the daemon under test knows `--max-per-signature` (asked once).
+bool daemon_has_signature_limit();
+
 /// `core_interceptor` started in its own process group with stdout/stderr in `work_dir`.
 /// Stopped (SIGTERM, then SIGKILL) when destroyed. It never uses the default state directory:
 /// unless `args` name one, `--state-dir work_dir/state` is added (when the daemon knows it).
@@ -76,7 +79,8 @@ private:
     test_support::process proc_;
 };
 
-/// The usual command line: docker host, registry, both sinks, hostname "testhost", -v 1.
+/// The usual command line: docker host, registry, both sinks, hostname "testhost", -v 1, and
+/// no per-signature limit (`--max-per-signature 0`) when the daemon knows that option.
 std::vector<std::string> daemon_args(const shared_parts& p,
                                      const std::string& kafka_brokers,
                                      const std::string& rest_url);

@@ -142,10 +142,23 @@ try {
                 throw std::runtime_error("pipe");
             test_support::process_options po;
             if (daemon) {
-                po.argv = {bin, "--docker-host", d.host(), "--registry", reg.address(), "--kafka-brokers",
-                           kafka.bootstraps(), "--rest-url", rest.url(), "--hostname", "bench", "--state-dir",
-                           (state_root / ("state-" + std::to_string(r))).string(), "--max-concurrency",
-                           std::to_string(concurrency)};
+                po.argv = {bin,
+                           "--docker-host",
+                           d.host(),
+                           "--registry",
+                           reg.address(),
+                           "--kafka-brokers",
+                           kafka.bootstraps(),
+                           "--rest-url",
+                           rest.url(),
+                           "--hostname",
+                           "bench",
+                           "--state-dir",
+                           (state_root / ("state-" + std::to_string(r))).string(),
+                           "--max-concurrency",
+                           std::to_string(concurrency),
+                           "--max-per-signature",
+                           "0"};  // one crash, many times
                 po.stderr_fd = pipefd[1];
             } else {
                 po.argv = {floor_bin, "--docker-host", d.host(), "--registry", reg.address(), "--concurrency",

@@ -54,9 +54,21 @@ public:
         if (::pipe2(fds, O_CLOEXEC) != 0)
             throw std::runtime_error("pipe");
         test_support::process_options po;
-        po.argv = {bin, "--docker-host", p.d.host(), "--registry", p.reg.address(), "--kafka-brokers",
-                   p.kafka.bootstraps(), "--rest-url", p.rest.url(), "--hostname", "bench", "--state-dir",
-                   (p.tmp.path() / state).string()};
+        po.argv = {bin,
+                   "--docker-host",
+                   p.d.host(),
+                   "--registry",
+                   p.reg.address(),
+                   "--kafka-brokers",
+                   p.kafka.bootstraps(),
+                   "--rest-url",
+                   p.rest.url(),
+                   "--hostname",
+                   "bench",
+                   "--state-dir",
+                   (p.tmp.path() / state).string(),
+                   "--max-per-signature",
+                   "0"};  // one crash, many times
         po.stderr_fd = fds[1];
         const auto t0 = clock_type::now();
         proc_.emplace(po);

@@ -135,3 +135,43 @@ TEST_CASE("notification: a dump from a mount gives its path in the image and whe
     CHECK(d[2].at("path") == "/dumps/heap.hprof");
     CHECK(d[2].at("copied") == false);
 }
+
+TEST_CASE("notification: a core's crash and an hprof's heap object, per dump and at the top level")
+{
+    auto n = sample();
+    crash_info c;
+    c.signal = 11;
+    c.executable = "/usr/bin/app";
+    c.signature = "0123456789abcdef";
+    n.dumps[0].crash = c;
+    heap_info h;
+    h.format = "JAVA PROFILE 1.0.2";
+    h.id_size = 8;
+    n.dumps[1].heap = h;
+    auto v = json::parse(to_json(n)).as_object();
+    REQUIRE(v.contains("crash"));
+    CHECK(v.at("crash") == json::value(to_json(c)));
+    CHECK(v.at("dumps").as_array()[0].at("crash") == v.at("crash"));
+    CHECK_FALSE(v.at("dumps").as_array()[0].as_object().contains("heap"));
+    CHECK(v.at("heap") == json::value(to_json(h)));
+    CHECK(v.at("dumps").as_array()[1].at("heap") == v.at("heap"));
+    CHECK_FALSE(v.contains("duplicate_of"));
+    // The seed's fields stay exactly as they are.
+    for (const char *k : {"version", "timestamp", "pushed", "name", "tag", "hostname", "object"})
+        CHECK(v.contains(k));
+    CHECK(v.at("object").as_string() == "core");
+
+    n.duplicate_of = "127.0.0.1:5000/testimg_1.0:aaaaaaaaaaaa";
+    n.pushed = false;
+    auto d = json::parse(to_json(n)).as_object();
+    CHECK(d.at("duplicate_of").as_string() == "127.0.0.1:5000/testimg_1.0:aaaaaaaaaaaa");
+    CHECK_FALSE(d.at("pushed").as_bool());
+}
+
+TEST_CASE("notification: a dump whose notes could not be read has no crash object")
+{
+    auto v = json::parse(to_json(sample())).as_object();
+    CHECK_FALSE(v.contains("crash"));
+    CHECK_FALSE(v.contains("heap"));
+    CHECK_FALSE(v.at("dumps").as_array()[0].as_object().contains("crash"));
+}
