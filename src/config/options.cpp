@@ -77,6 +77,11 @@ po::options_description describe_options()
         ("max-dump-size", po::value<std::string>()->value_name("SIZE")->default_value("2G"),
             "bytes copied from --dump-path directories per container (suffix K, M, G, T); "
             "a larger dump is reported, not copied")
+        ("max-volume-dumps", po::value<std::string>()->value_name("N")->default_value("16"),
+            "dumps taken from --dump-path directories per container; the rest are left there")
+        ("state-reserve", po::value<std::string>()->value_name("SIZE")->default_value("64M"),
+            "free space in --state-dir that dump copies leave to the rest of the state; "
+            "a copy that does not fit is reported, not copied")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
             "containers handled at once")
         ("keep-image", po::bool_switch(),
@@ -365,6 +370,16 @@ app_config build(const po::variables_map& vm)
                              "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
         cfg.pipeline.max_dump_size = *size;
     }
+    cfg.pipeline.max_volume_dumps =
+        integer<std::size_t>("max-volume-dumps", vm["max-volume-dumps"].as<std::string>(), 1, 100000);
+    {
+        const auto& text = vm["state-reserve"].as<std::string>();
+        auto size = domain::parse_byte_size(text);
+        if (!size)
+            throw bad_option{"state-reserve",
+                             "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
+        cfg.pipeline.state_reserve = *size;
+    }
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
@@ -391,7 +406,9 @@ app_config build(const po::variables_map& vm)
     cfg.state_dir = vm["state-dir"].as<std::string>();
     if (cfg.state_dir.empty())
         throw bad_option{"state-dir", "is empty"};
-    cfg.docker.spool_dir = cfg.state_dir.string();
+    // Dump copies in a directory of their own, its free space checked before each (issue 10).
+    cfg.docker.spool_dir = (cfg.state_dir / "dump-spool").string();
+    cfg.pipeline.dump_spool_dir = cfg.docker.spool_dir;
     if (auto v = str("catch-up-since"))
         cfg.catch_up_since = duration("catch-up-since", *v);
     cfg.pipeline.max_per_container =

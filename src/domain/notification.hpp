@@ -20,6 +20,7 @@ struct dump_info {
     /// the writable layer); `path` is then where the image holds it, unless not `copied`.
     std::string original_path;
     bool copied = true;
+    std::string reason;  ///< why a dump of a mount was not copied ("" when copied)
 };
 
 /// The container a notification is about.
