@@ -54,7 +54,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 class instance {
 public:
     instance(asio::io_context& io, const config::app_config& cfg)
-        : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker), queue_(io, cfg.queue_capacity),
+        : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker),
+          queue_(io, cfg.queue_capacity),
           limiter_(io.get_executor(), cfg.max_concurrency),
           jobs_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a job"); }),
           services_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a service"); }),

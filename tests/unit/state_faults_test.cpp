@@ -236,3 +236,15 @@ TEST_CASE("state lock: a second holder is refused with the first one's PID; rele
     in >> pid;
     CHECK(pid == ::getpid());
 }
+
+TEST_CASE("state faults: a spool above its threshold is flagged and nothing is dropped")
+{
+    temp_state t;
+    state::store s(t.dir);
+    s.set_spool_warning(3);
+    for (int i = 0; i < 5; ++i)
+        s.spool("kafka", "id-" + std::to_string(i), "k", "{}");
+    CHECK(s.spool_size("kafka") == 5);
+    CHECK(s.spool_sizes().at("kafka") > s.spool_warning());
+    CHECK(files_in(t.dir / "spool" / "kafka") == 5);
+}
