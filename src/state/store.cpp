@@ -213,8 +213,12 @@ private:
             }
             report_(ec, what);
             lock.lock();
+            // A newer write of a file supersedes an older one that failed (the event time is
+            // written per event): only the newest is ever retried, by catch_up(); past the cap,
+            // the watcher's catch-up after a restart covers what is not retried.
+            std::erase_if(failed_, [&](const op& f) { return f.path == o.path; });
             if (ec && failed_.size() < max_failed)
-                failed_.push_back(std::move(o));  // retried by catch_up(); past the cap catch-up covers it
+                failed_.push_back(std::move(o));
             busy_ = false;
             if (queue_.empty())
                 idle_.notify_all();

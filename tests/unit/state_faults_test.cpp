@@ -248,3 +248,23 @@ TEST_CASE("state faults: a spool above its threshold is flagged and nothing is d
     CHECK(s.spool_sizes().at("kafka") > s.spool_warning());
     CHECK(files_in(t.dir / "spool" / "kafka") == 5);
 }
+
+TEST_CASE("state faults: a failed per-event record is retried, and never over a newer one")
+{
+    temp_state t;
+    state::store s(t.dir);
+    fs::create_directories(t.dir / "last_event.tmp" / "x");  // the event time cannot be written
+    s.set_last_event_nano(100);
+    s.flush();
+    CHECK(s.problem().has_value());
+    fs::remove_all(t.dir / "last_event.tmp");
+    s.set_last_event_nano(200);  // written: the failed 100 must not come back over it
+    s.flush();
+    s.catch_up();
+    s.flush();
+    CHECK_FALSE(s.problem().has_value());
+    std::ifstream in(t.dir / "last_event");
+    long long v = 0;
+    in >> v;
+    CHECK(v == 200);
+}
