@@ -376,4 +376,52 @@ TEST_CASE("hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them ar
     p->dockerd.docker({"volume", "rm", "-f", volume}, 60s);
 }
 
+TEST_CASE("hostile: a dump copy that would leave less than --state-reserve free is announced not copied, "
+          "with the reason, never requeued")
+{
+    const auto bin = daemon_binary();
+    auto* p = parts();
+    if (!p) return;
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    remove_all_containers(*p);
+    ts::temp_dir work("ci-h1v-");
+    small_fs tiny(work / "state", "256k");
+    REQUIRE(tiny.mounted);
+    ts::mock_kafka kafka;
+    const std::string volume = unique_name("h1vol");
+    REQUIRE(p->dockerd.docker({"volume", "create", volume}, 60s).ok());
+    auto args = fault_daemon_args(*p, kafka.bootstraps(), "", work / "state");
+    args.insert(args.end(), {"--dump-path", "/dumps", "--state-reserve", "1M"});
+    daemon_under_test daemon(work.path(), args);
+    INFO("daemon log:\n", daemon.log_tail(60));
+    start_watching(daemon);
+    const auto start = std::chrono::steady_clock::now();
+    const container_spec spec{"core in a volume", crash_with_core(), 139, "core",
+                              {"-v", volume + ":/dumps", "-w", "/dumps"}};
+    auto c = start_container(*p, spec, unique_name("h1v"));
+    wait_exited(*p, {c});
+    REQUIRE_MESSAGE(kafka.wait_for(1, 90s), "no notification");
+    std::this_thread::sleep_for(3s);  // a requeue would announce again
+    const auto k = kafka_record(kafka);
+    REQUIRE(k.ids_of(c.id).size() == 1);
+    CHECK(k.total == 1);
+    const auto& n = k.last.at(*k.ids_of(c.id).begin());
+    const auto& d = n.at("dumps").as_array().at(0).as_object();
+    CHECK(string_field(d, "original_path") == "/dumps/core");
+    CHECK((d.contains("copied") && d.at("copied") == false));
+    CHECK(string_field(d, "reason").find("free space") != std::string::npos);
+    CHECK(daemon.log().find("again in") == std::string::npos);  // not requeued
+    CHECK(json_files(work / "state" / "dump-spool") == 0);
+    stop_cleanly(daemon);
+    MESSAGE("fault: dump copy over the free space of the state directory; deaths 1, notifications 1 (",
+            string_field(d, "reason"), "), images left behind ", images_left(*p, {c}), ", announced after ",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
+    CHECK(images_left(*p, {c}) == 0);
+    clean_up(*p, {c});
+    p->dockerd.docker({"volume", "rm", "-f", volume}, 60s);
+}
+
 }  // namespace core_interceptor::integration
