@@ -146,6 +146,15 @@ T integer(const std::string& option, const std::string& text, T min, T max)
     return v;
 }
 
+/// "2G", "64M", "1048576": bytes, or bad_option naming `option`.
+std::uint64_t byte_size(const std::string& option, const std::string& text)
+{
+    auto size = domain::parse_byte_size(text);
+    if (!size)
+        throw bad_option{option, "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
+    return *size;
+}
+
 std::string read_file(const std::string& option, const std::string& path)
 {
     std::ifstream in(path, std::ios::binary);
@@ -362,24 +371,10 @@ app_config build(const po::variables_map& vm)
                 cfg.pipeline.dump_paths.push_back(std::move(*dir));
         }
     }
-    {
-        const auto& text = vm["max-dump-size"].as<std::string>();
-        auto size = domain::parse_byte_size(text);
-        if (!size)
-            throw bad_option{"max-dump-size",
-                             "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
-        cfg.pipeline.max_dump_size = *size;
-    }
+    cfg.pipeline.max_dump_size = byte_size("max-dump-size", vm["max-dump-size"].as<std::string>());
     cfg.pipeline.max_volume_dumps =
         integer<std::size_t>("max-volume-dumps", vm["max-volume-dumps"].as<std::string>(), 1, 100000);
-    {
-        const auto& text = vm["state-reserve"].as<std::string>();
-        auto size = domain::parse_byte_size(text);
-        if (!size)
-            throw bad_option{"state-reserve",
-                             "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
-        cfg.pipeline.state_reserve = *size;
-    }
+    cfg.pipeline.state_reserve = byte_size("state-reserve", vm["state-reserve"].as<std::string>());
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();

@@ -4,6 +4,7 @@
 #include "run_coro.hpp"
 #include "sinks/outbox.hpp"
 #include "state/store.hpp"
+#include "temp_state.hpp"
 
 #if CORE_INTERCEPTOR_TEST_KAFKA
 #include "kafka/errors.hpp"
@@ -55,25 +56,7 @@ sinks::delivery_config fast()
     return c;
 }
 
-struct temp_state {
-    fs::path dir;
-    temp_state()
-    {
-        char t[] = "/tmp/ci-dead-letter-XXXXXX";
-        REQUIRE(::mkdtemp(t) != nullptr);
-        dir = t;
-    }
-    ~temp_state() { fs::remove_all(dir); }
-};
 
-std::size_t files_in(const fs::path& d)
-{
-    std::size_t n = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(d, ec))
-        n += e.path().extension() == ".json" ? 1 : 0;
-    return n;
-}
 
 }  // namespace
 
@@ -144,7 +127,7 @@ TEST_CASE("sinks: the wait before a retry honours Retry-After within --retry-max
 
 TEST_CASE("outbox: a notification refused for good goes to the dead letters; the next is delivered")
 {
-    temp_state t;
+    test::temp_state t("ci-dead-letter");
     state::store store(t.dir);
     picky_sink s;
     s.refuse.emplace("id-big", failure(make_error_code(errc::delivery_refused), 0, "MSG_SIZE_TOO_LARGE"));
@@ -157,7 +140,7 @@ TEST_CASE("outbox: a notification refused for good goes to the dead letters; the
     CHECK(s.delivered == std::vector<std::string>{"id-next"});
     CHECK(box.stats()[0].rejected == 1);
     CHECK(store.dead_letters() == 1);
-    CHECK(files_in(t.dir / "dead-letter") == 1);
+    CHECK(test::json_files_in(t.dir / "dead-letter") == 1);
     CHECK(store.spool_size("picky") == 0);
 }
 
@@ -193,7 +176,7 @@ TEST_CASE("outbox: 429 is retried after Retry-After, not dropped")
 
 TEST_CASE("outbox: redelivery does not retry only the oldest for ever")
 {
-    temp_state t;
+    test::temp_state t("ci-dead-letter");
     state::store store(t.dir);
     for (int i = 0; i < 4; ++i)
         store.spool("picky", "id-" + std::to_string(i), "k", "{}");
@@ -213,5 +196,5 @@ TEST_CASE("outbox: redelivery does not retry only the oldest for ever")
     loop.run_for(100ms);
     CHECK(s.delivered == std::vector<std::string>{"id-1", "id-2", "id-3"});
     CHECK(store.spool_size("picky") == 0);
-    CHECK(files_in(t.dir / "dead-letter") == 1);
+    CHECK(test::json_files_in(t.dir / "dead-letter") == 1);
 }

@@ -4,6 +4,7 @@
 // directory.
 #include "state/lock.hpp"
 #include "state/store.hpp"
+#include "temp_state.hpp"
 
 #include <doctest/doctest.h>
 
@@ -17,33 +18,9 @@
 using namespace core_interceptor;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct temp_state {
-    fs::path dir;
-    temp_state()
-    {
-        char t[] = "/tmp/ci-state-faults-XXXXXX";
-        REQUIRE(::mkdtemp(t) != nullptr);
-        dir = t;
-    }
-    ~temp_state() { fs::remove_all(dir); }
-};
-
-std::size_t files_in(const fs::path& d)
-{
-    std::size_t n = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(d, ec))
-        n += e.path().extension() == ".json" ? 1 : 0;
-    return n;
-}
-
-}  // namespace
-
 TEST_CASE("state faults: a spool that cannot be written holds the notification in memory, then catches up")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     // A file where the sink's spool directory should be: every write there fails (ENOTDIR),
     // as a full or read-only file system would, without needing root.
@@ -65,7 +42,7 @@ TEST_CASE("state faults: a spool that cannot be written holds the notification i
     fs::remove(t.dir / "spool" / "rest");
     s.catch_up();
     CHECK_FALSE(s.problem().has_value());
-    CHECK(files_in(t.dir / "spool" / "rest") == 2);
+    CHECK(test::json_files_in(t.dir / "spool" / "rest") == 2);
     auto on_disk = s.spooled_for("rest");
     REQUIRE(on_disk.size() == 2);
     CHECK(on_disk[0].id == "id-1");
@@ -76,7 +53,7 @@ TEST_CASE("state faults: a spool that cannot be written holds the notification i
 
 TEST_CASE("state faults: a held notification delivered before catch-up is simply forgotten")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     std::ofstream(t.dir / "spool" / "kafka") << "in the way";
     s.spool("kafka", "id-1", "k", "{}");
@@ -87,12 +64,12 @@ TEST_CASE("state faults: a held notification delivered before catch-up is simply
     fs::remove(t.dir / "spool" / "kafka");
     s.catch_up();
     CHECK_FALSE(s.problem().has_value());
-    CHECK(files_in(t.dir / "spool" / "kafka") == 0);
+    CHECK(test::json_files_in(t.dir / "spool" / "kafka") == 0);
 }
 
 TEST_CASE("state faults: state.json that cannot be written is written again once it can")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     {
         state::store s(t.dir);
         fs::create_directories(t.dir / "state.json" / "x");  // rename over a directory fails
@@ -109,7 +86,7 @@ TEST_CASE("state faults: state.json that cannot be written is written again once
 
 TEST_CASE("state faults: a start on an unwritable directory is reported, not fatal")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     fs::create_directories(t.dir / ".writable.tmp" / "x");  // the start-up probe cannot be made
     state::store s(t.dir);
     CHECK(s.problem().has_value());
@@ -120,14 +97,14 @@ TEST_CASE("state faults: a start on an unwritable directory is reported, not fat
 
 TEST_CASE("state faults: spool files never replace one another")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     s.spool("rest", "id-1", "k", "{}");
     // A file appears with the number the next spool takes (a leftover, another writer): kept.
     std::ofstream(t.dir / "spool" / "rest" / "00000000000000000002.json") << R"({"id":"other","body":"{}"})";
     CHECK_FALSE(s.spool("rest", "id-2", "k", "{}"));
     CHECK_FALSE(s.spool("rest", "id-3", "k", "{}"));
-    CHECK(files_in(t.dir / "spool" / "rest") == 4);
+    CHECK(test::json_files_in(t.dir / "spool" / "rest") == 4);
     auto all = s.spooled_for("rest");
     REQUIRE(all.size() == 4);
     CHECK(all[0].id == "id-1");
@@ -138,7 +115,7 @@ TEST_CASE("state faults: spool files never replace one another")
 
 TEST_CASE("state faults: the spool is read a batch at a time, oldest first, and counted without a scan")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     for (int i = 0; i < 50; ++i)
         s.spool("rest", "id-" + std::to_string(i), "k", "{}");
@@ -152,7 +129,7 @@ TEST_CASE("state faults: the spool is read a batch at a time, oldest first, and 
 
 TEST_CASE("state faults: a dead letter is kept with its sink, reason and body")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     state::spooled item{{}, 0, "id-9", "k:9", "{\"big\":true}"};
     CHECK_FALSE(s.dead_letter("kafka", item, "Broker: Message size too large"));
@@ -172,7 +149,7 @@ TEST_CASE("state faults: a dead letter is kept with its sink, reason and body")
 
 TEST_CASE("state faults: reported dumps are saved once per job and old marks expire")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     {
         state::store s(t.dir);
         for (int i = 0; i < 100; ++i)
@@ -202,7 +179,7 @@ TEST_CASE("state faults: reported dumps are saved once per job and old marks exp
 
 TEST_CASE("state lock: a second holder is refused with the first one's PID; released when it ends")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     {
         state::directory_lock first(t.dir);
         // Another process: flock locks belong to the open file, so a child opening the file
@@ -239,19 +216,19 @@ TEST_CASE("state lock: a second holder is refused with the first one's PID; rele
 
 TEST_CASE("state faults: a spool above its threshold is flagged and nothing is dropped")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     s.set_spool_warning(3);
     for (int i = 0; i < 5; ++i)
         s.spool("kafka", "id-" + std::to_string(i), "k", "{}");
     CHECK(s.spool_size("kafka") == 5);
     CHECK(s.spool_sizes().at("kafka") > s.spool_warning());
-    CHECK(files_in(t.dir / "spool" / "kafka") == 5);
+    CHECK(test::json_files_in(t.dir / "spool" / "kafka") == 5);
 }
 
 TEST_CASE("state faults: a failed per-event record is retried, and never over a newer one")
 {
-    temp_state t;
+    test::temp_state t("ci-state-faults");
     state::store s(t.dir);
     fs::create_directories(t.dir / "last_event.tmp" / "x");  // the event time cannot be written
     s.set_last_event_nano(100);
