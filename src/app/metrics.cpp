@@ -159,7 +159,8 @@ std::vector<metrics::family> collect(const metric_sources &s)
                    {},
                    {}};
     family rejected{"core_interceptor_notifications_rejected_total",
-                    "Notifications refused for good by a sink (HTTP 4xx), not retried.",
+                    "Notifications refused for good by a sink (HTTP 4xx but 408 and 429, a Kafka error no "
+                    "retry cures), not retried: kept in STATE_DIR/dead-letter/.",
                     kind::counter,
                     {},
                     {}};
