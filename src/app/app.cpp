@@ -12,6 +12,7 @@
 #include "pipeline/job.hpp"
 #include "sinks/outbox.hpp"
 #include "sinks/rest_sink.hpp"
+#include "state/lock.hpp"
 #include "state/store.hpp"
 #include "systemd/notifier.hpp"
 #include "watcher/watcher.hpp"
@@ -53,7 +54,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 class instance {
 public:
     instance(asio::io_context& io, const config::app_config& cfg)
-        : io_(io), cfg_(cfg), store_(cfg.state_dir), docker_(cfg.docker), queue_(io, cfg.queue_capacity),
+        : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker),
+          queue_(io, cfg.queue_capacity),
           limiter_(io.get_executor(), cfg.max_concurrency),
           jobs_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a job"); }),
           services_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a service"); }),
@@ -90,7 +92,7 @@ public:
         if (cfg.metrics)
             metrics_ = std::make_unique<metrics::server>(
                 io.get_executor(), *cfg.metrics, [this] { return metrics::render(collect_metrics()); },
-                [this] { return health(watcher_); });
+                [this] { return health(watcher_, &store_); });
     }
 
     /// Opens the --metrics-address socket, if one is configured, before anything runs.
@@ -106,6 +108,7 @@ public:
         if (!cfg_.pipeline.dry_run)  // a dry run sends nothing, spooled notifications included
             services_.spawn(outbox_->run_redelivery());
         services_.spawn(runner_->retry_failed_pushes(cfg_.delivery.backoff_max));
+        services_.spawn(catch_up_state());
         if (metrics_)
             services_.spawn(metrics_->run());
         if (auto interval = systemd::notifier::watchdog_interval())
@@ -530,7 +533,34 @@ private:
 
     std::vector<metrics::family> collect_metrics() const
     {
-        return collect({watcher_, runner_->counters(), *outbox_, docker_.bytes_read(), active_.size(), counters_});
+        return collect(
+            {watcher_, runner_->counters(), *outbox_, docker_.bytes_read(), active_.size(), counters_, &store_});
+    }
+
+    /// One state directory, one process (issue 10); a dry run writes nothing and may run
+    /// beside the daemon.
+    static std::optional<state::directory_lock> lock_state_dir(const config::app_config& cfg)
+    {
+        if (cfg.pipeline.dry_run)
+            return std::nullopt;
+        return std::optional<state::directory_lock>(std::in_place, cfg.state_dir);
+    }
+
+    /// Retries, every few seconds, what the state directory refused (a full disk freed, a
+    /// read-only mount made writable): nothing to do, nothing written, while all is well.
+    asio::awaitable<void> catch_up_state()
+    {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        asio::steady_timer timer(io_);
+        for (;;) {
+            // Short enough that /healthz turns 200 soon after space is freed; each round is a
+            // no-op while the directory is healthy.
+            timer.expires_after(std::chrono::seconds(2));
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            if (ec)
+                co_return;  // shutdown
+            store_.catch_up();
+        }
     }
 
     /// WATCHDOG=1 at half of WatchdogSec=, so a stuck loop gets the service restarted.
@@ -611,6 +641,7 @@ private:
 
     asio::io_context& io_;
     const config::app_config& cfg_;
+    std::optional<state::directory_lock> lock_;  // before the store: nothing is written unlocked
     state::store store_;
     docker::client docker_;
     watcher::job_channel queue_;
@@ -676,6 +707,9 @@ int run(const config::app_config& cfg)
 #endif
     catch (const std::invalid_argument& e) {
         std::cerr << "core_interceptor: " << e.what() << '\n';
+        return 2;
+    } catch (const state::directory_in_use& e) {
+        std::cerr << "core_interceptor: --state-dir: " << e.what() << '\n';
         return 2;
     } catch (const std::filesystem::filesystem_error& e) {
         log::error() << "cannot use the state directory " << cfg.state_dir.string() << ": " << e.code().message();

@@ -2,6 +2,7 @@
 #include "app/metrics.hpp"
 
 #include "sinks/outbox.hpp"
+#include "state/store.hpp"
 #include "watcher/watcher.hpp"
 
 namespace core_interceptor::app {
@@ -64,6 +65,44 @@ std::vector<double> notification_latency_buckets()
 {
     return {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
 }
+
+namespace {
+
+/// The state directory: write errors, dead letters, spool sizes against their threshold.
+void add_state_metrics(const state::store &st, std::vector<metrics::family> &out)
+{
+    out.push_back(scalar("core_interceptor_state_write_errors_total",
+                         "Writes to --state-dir that failed (full disk, quota, read-only, I/O error).",
+                         kind::counter,
+                         d(st.write_errors())));
+    out.push_back(scalar("core_interceptor_state_writable",
+                         "1 while everything of the state directory is written, 0 while a write "
+                         "failure holds state in memory.",
+                         kind::gauge,
+                         st.problem() ? 0 : 1));
+    out.push_back(scalar("core_interceptor_notifications_dead_lettered_total",
+                         "Notifications a sink refused for good, kept in STATE_DIR/dead-letter/.",
+                         kind::counter,
+                         d(st.dead_letters())));
+    metrics::family spool{"core_interceptor_spool_notifications",
+                          "Notifications waiting in the spool for redelivery, per sink.",
+                          kind::gauge,
+                          {},
+                          {}};
+    bool over = false;
+    for (const auto &[sink, n] : st.spool_sizes()) {
+        spool.samples.push_back({metrics::labels{{"sink", sink}}, d(static_cast<std::uint64_t>(n))});
+        over = over || n > st.spool_warning();
+    }
+    out.push_back(std::move(spool));
+    out.push_back(scalar("core_interceptor_spool_over_threshold",
+                         "1 while a sink's spool holds more notifications than the warning "
+                         "threshold (nothing is dropped).",
+                         kind::gauge,
+                         over ? 1 : 0));
+}
+
+}  // namespace
 
 std::vector<metrics::family> collect(const metric_sources &s)
 {
@@ -130,7 +169,8 @@ std::vector<metrics::family> collect(const metric_sources &s)
                    {},
                    {}};
     family rejected{"core_interceptor_notifications_rejected_total",
-                    "Notifications refused for good by a sink (HTTP 4xx), not retried.",
+                    "Notifications refused for good by a sink (HTTP 4xx but 408 and 429, a Kafka error no "
+                    "retry cures), not retried: kept in STATE_DIR/dead-letter/.",
                     kind::counter,
                     {},
                     {}};
@@ -175,11 +215,16 @@ std::vector<metrics::family> collect(const metric_sources &s)
                "Bytes read from the Docker daemon's socket (events, API answers, archive probes).",
                kind::counter,
                d(s.docker_bytes_read)));
+    if (s.store)
+        add_state_metrics(*s.store, out);
     return out;
 }
 
-std::optional<std::string> health(const watcher::watcher &w)
+std::optional<std::string> health(const watcher::watcher &w, const state::store *store)
 {
+    if (store)
+        if (auto why = store->problem())
+            return why;
     if (w.connected())
         return std::nullopt;
     if (w.last_error().empty())

@@ -16,6 +16,9 @@ class outbox;
 namespace core_interceptor::watcher {
 class watcher;
 }
+namespace core_interceptor::state {
+class store;
+}
 
 namespace core_interceptor::app {
 
@@ -40,13 +43,15 @@ struct metric_sources {
     std::uint64_t docker_bytes_read = 0;
     std::size_t jobs_in_flight = 0;
     const daemon_counters &daemon;
+    const state::store *store = nullptr;  ///< the state directory's health and spool, if any
 };
 
 /// The metric families of the daemon (names follow the Prometheus conventions:
 /// core_interceptor_ prefix, _total counters, seconds and bytes).
 std::vector<metrics::family> collect(const metric_sources &s);
 
-/// Nothing while the event stream is open, else why not (for /healthz).
-std::optional<std::string> health(const watcher::watcher &w);
+/// Nothing while the event stream is open and the state directory writable, else why not
+/// (for /healthz).
+std::optional<std::string> health(const watcher::watcher &w, const state::store *store = nullptr);
 
 }  // namespace core_interceptor::app

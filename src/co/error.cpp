@@ -29,6 +29,9 @@ public:
         case errc::bad_url: return "bad URL";
         case errc::delivery_failed: return "delivery failed";
         case errc::not_configured: return "not configured";
+        case errc::local_io: return "local I/O error";
+        case errc::delivery_refused: return "delivery refused for good";
+        case errc::no_space: return "not enough free space";
         }
         return "unknown core_interceptor error";
     }

@@ -27,6 +27,9 @@ enum class errc {
     bad_url,              ///< an URL or address could not be parsed
     delivery_failed,      ///< a notification was not confirmed by its sink
     not_configured,       ///< the operation needs an option that is not set
+    local_io,             ///< a read or write of our own files failed (full disk, I/O error): not the peer
+    delivery_refused,     ///< the sink refuses this notification for good (no retry can cure it)
+    no_space,             ///< not enough free space in the state directory for a copy
 };
 
 /// The "core_interceptor" error category.
@@ -42,6 +45,7 @@ struct failure {
     error_code code;
     unsigned status = 0;  ///< HTTP status when the peer answered, else 0
     std::string message;  ///< the peer's own message ("No such container: …"), may be empty
+    unsigned retry_after = 0;  ///< seconds the peer asked us to wait (HTTP Retry-After), 0: none
 
     failure() = default;
     failure(error_code c) : code(c) {}  // NOLINT: implicit on purpose, like error_code

@@ -90,6 +90,11 @@ po::options_description describe_options()
         ("max-notes-size", po::value<std::string>()->value_name("SIZE")->default_value("4M"),
             "bytes of a core's start read for its notes (signal, executable, frame; 1K to 256M, "
             "suffix K or M); notes beyond it are left out of the triage")
+        ("max-volume-dumps", po::value<std::string>()->value_name("N")->default_value("16"),
+            "dumps taken from --dump-path directories per container; the rest are left there")
+        ("state-reserve", po::value<std::string>()->value_name("SIZE")->default_value("64M"),
+            "free space in --state-dir that dump copies leave to the rest of the state; "
+            "a copy that does not fit is reported, not copied")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
             "containers handled at once")
         ("keep-image", po::bool_switch(),
@@ -159,6 +164,15 @@ T integer(const std::string& option, const std::string& text, T min, T max)
                          "invalid value '" + text + "' (expected an integer from " +
                              std::to_string(min) + " to " + std::to_string(max) + ")"};
     return v;
+}
+
+/// "2G", "64M", "1048576": bytes, or bad_option naming `option`.
+std::uint64_t byte_size(const std::string& option, const std::string& text)
+{
+    auto size = domain::parse_byte_size(text);
+    if (!size)
+        throw bad_option{option, "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
+    return *size;
 }
 
 std::string read_file(const std::string& option, const std::string& path)
@@ -431,14 +445,7 @@ app_config build(const po::variables_map& vm)
                 cfg.pipeline.dump_paths.push_back(std::move(*dir));
         }
     }
-    {
-        const auto& text = vm["max-dump-size"].as<std::string>();
-        auto size = domain::parse_byte_size(text);
-        if (!size)
-            throw bad_option{"max-dump-size",
-                             "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
-        cfg.pipeline.max_dump_size = *size;
-    }
+    cfg.pipeline.max_dump_size = byte_size("max-dump-size", vm["max-dump-size"].as<std::string>());
     {
         const auto &text = vm["max-notes-size"].as<std::string>();
         auto size = domain::parse_byte_size(text);
@@ -450,6 +457,9 @@ app_config build(const po::variables_map& vm)
                                  "' (expected 1K to 256M: bytes, or a number with K or M)"};
         cfg.pipeline.max_notes_size = static_cast<std::size_t>(*size);
     }
+    cfg.pipeline.max_volume_dumps =
+        integer<std::size_t>("max-volume-dumps", vm["max-volume-dumps"].as<std::string>(), 1, 100000);
+    cfg.pipeline.state_reserve = byte_size("state-reserve", vm["state-reserve"].as<std::string>());
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
@@ -476,7 +486,9 @@ app_config build(const po::variables_map& vm)
     cfg.state_dir = vm["state-dir"].as<std::string>();
     if (cfg.state_dir.empty())
         throw bad_option{"state-dir", "is empty"};
-    cfg.docker.spool_dir = cfg.state_dir.string();
+    // Dump copies in a directory of their own, its free space checked before each (issue 10).
+    cfg.docker.spool_dir = (cfg.state_dir / "dump-spool").string();
+    cfg.pipeline.dump_spool_dir = cfg.docker.spool_dir;
     if (auto v = str("catch-up-since"))
         cfg.catch_up_since = duration("catch-up-since", *v);
     cfg.pipeline.max_per_container =

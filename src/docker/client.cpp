@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -52,7 +53,7 @@ public:
                 ::unlink(name.c_str());
         }
         if (fd < 0)
-            return failure(error_code(errno, boost::system::system_category()), 0, "spool file in " + dir);
+            return failure(make_error_code(errc::local_io), 0, "spool file in " + dir + ": " + std::strerror(errno));
         return spool_file(fd);
     }
     spool_file(spool_file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), size_(o.size_) {}
@@ -70,7 +71,7 @@ public:
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                return failure(error_code(errno, boost::system::system_category()), 0, "writing the dump spool");
+                return failure(make_error_code(errc::local_io), 0, std::string("writing the dump spool: ") + std::strerror(errno));
             bytes.remove_prefix(static_cast<std::size_t>(n));
             size_ += static_cast<std::uint64_t>(n);
         }
@@ -84,7 +85,7 @@ public:
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                return failure(error_code(errno, boost::system::system_category()), 0, "reading the dump spool");
+                return failure(make_error_code(errc::local_io), 0, std::string("reading the dump spool: ") + std::strerror(errno));
             return std::string_view(buf.data(), static_cast<std::size_t>(n));
         }
     }

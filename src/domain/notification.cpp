@@ -54,6 +54,8 @@ std::string to_json(const notification& n)
         if (!d.original_path.empty()) {
             entry["original_path"] = d.original_path;
             entry["copied"] = d.copied;
+            if (!d.copied && !d.reason.empty())
+                entry["reason"] = d.reason;
         }
         if (d.crash)
             entry["crash"] = to_json(*d.crash);

@@ -26,6 +26,7 @@ struct dump_info {
     std::optional<crash_info> crash;
     /// What an hprof's header says; unset when unread.
     std::optional<heap_info> heap;
+    std::string reason;  ///< why a dump of a mount was not copied ("" when copied)
 };
 
 /// The container a notification is about.

@@ -432,18 +432,36 @@ void dump_extractor::decide()
         mode_ = mode::ignore;
         return;
     }
-    if (current_.size > budget_) {
-        mode_ = mode::ignore;
+    mode_ = mode::ignore;
+    if (dumps_.size() >= max_dumps_) {
+        ++skipped_;
+        return;
+    }
+    // What the copy costs on disk is what it writes: its tar header(s), its bytes and their
+    // padding, plus the end-of-archive marker once.
+    const std::string copied_to = copied_dump_path(current_.path);
+    std::string header =
+        tar_file_header(std::string_view(copied_to).substr(1), current_.size, current_mode_ & 0777, current_.mtime);
+    const std::uint64_t cost =
+        header.size() + current_.size + padding_of(current_.size) + (wrote_any_ ? 0 : 2 * block);
+    if (current_.size > budget_ || cost > archive_budget_) {
+        current_.reason = "more than is left of --max-dump-size";
+        dumps_.push_back(current_);
+        return;
+    }
+    if (cost > space_) {
+        current_.reason = "not enough free space in the state directory (--state-reserve)";
         dumps_.push_back(current_);
         return;
     }
     budget_ -= current_.size;
-    current_.copied_to = copied_dump_path(current_.path);
+    archive_budget_ -= cost;
+    space_ -= cost;
+    current_.copied_to = copied_to;
     dumps_.push_back(current_);
     mode_ = mode::copy;
     wrote_any_ = true;
-    out_ += tar_file_header(std::string_view(current_.copied_to).substr(1), current_.size, current_mode_ & 0777,
-                            current_.mtime);
+    out_ += header;
     out_ += head_;
 }
 

@@ -91,6 +91,7 @@ struct archive_dump {
     dump_type type = dump_type::none;
     std::int64_t mtime = 0;
     std::string copied_to;  ///< its path inside the image; "" when not copied
+    std::string reason;     ///< why it was not copied ("" when copied)
 };
 
 /// Whether a dump is to be left alone: it is in the writable layer already, or was reported
@@ -148,8 +149,8 @@ private:
 
 /// The copy of a `--dump-path` directory's dumps: turns the directory's archive into a tar
 /// holding only its dumps, each renamed to copied_dump_path() (relative, to be put at "/"),
-/// while the bytes stream through. Dumps larger than what is left of `budget` are recorded
-/// but left out. Holds at most one input piece (plus a header) of output at a time: the
+/// while the bytes stream through. Dumps whose copy (header, content and padding) is larger
+/// than what is left of `budget` are recorded but left out. Holds at most one input piece (plus a header) of output at a time: the
 /// caller drains output() after each feed.
 class dump_extractor final : public tar_handler {
 public:
@@ -165,6 +166,17 @@ public:
     /// Every dump seen, copied or not, in archive order.
     const std::vector<archive_dump>& dumps() const noexcept { return dumps_; }
     std::uint64_t budget_left() const noexcept { return budget_; }
+    /// The copy budget counted as written: tar headers, content, padding and the end marker
+    /// (a thousand tiny dumps are a thousand headers). Unlimited unless set.
+    void set_archive_budget(std::uint64_t bytes) noexcept { archive_budget_ = bytes; }
+    std::uint64_t archive_budget_left() const noexcept { return archive_budget_; }
+    /// Bytes the local spool may still take (free space above the reserve): a dump whose copy
+    /// does not fit is recorded, not copied, with the reason. Unlimited unless set.
+    void set_space(std::uint64_t bytes) noexcept { space_ = bytes; }
+    std::uint64_t space_left() const noexcept { return space_; }
+    /// At most `n` dumps are recorded (copied or not); the rest are counted in skipped().
+    void set_max_dumps(std::size_t n) noexcept { max_dumps_ = n; }
+    std::size_t skipped() const noexcept { return skipped_; }
 
     void on_entry(const tar_entry& e) override;
     void on_content(std::string_view bytes) override;
@@ -177,6 +189,10 @@ private:
     dump_recognizer recognizer_;
     dump_filter skip_;
     std::uint64_t budget_;
+    std::uint64_t archive_budget_ = UINT64_MAX;
+    std::uint64_t space_ = UINT64_MAX;
+    std::size_t max_dumps_ = SIZE_MAX;
+    std::size_t skipped_ = 0;
     enum class mode { ignore, collect, copy } mode_ = mode::ignore;
     archive_dump current_;
     std::uint32_t current_mode_ = 0;

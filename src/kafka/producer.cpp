@@ -2,6 +2,7 @@
 #include "kafka/producer.hpp"
 
 #include "kafka/conf.hpp"
+#include "kafka/errors.hpp"
 #include "log/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,7 +36,8 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*)
     if (!owner)
         return;
     if (msg->err)
-        (*owner)->done.try_send(make_error_code(errc::delivery_failed), std::string(rd_kafka_err2str(msg->err)));
+        (*owner)->done.try_send(make_error_code(permanent_error(msg->err) ? errc::delivery_refused : errc::delivery_failed),
+                                std::string(rd_kafka_err2name(msg->err)) + ": " + rd_kafka_err2str(msg->err));
     else
         (*owner)->done.try_send(error_code{}, std::string{});
     delete owner;
@@ -202,7 +204,8 @@ asio::awaitable<result<void>> producer::produce(std::string_view topic, std::str
                                                 RD_KAFKA_V_END);
     if (err) {
         delete owner;
-        co_return failure(make_error_code(errc::delivery_failed), 0, rd_kafka_err2str(err));
+        co_return failure(make_error_code(permanent_error(err) ? errc::delivery_refused : errc::delivery_failed), 0,
+                          std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err));
     }
     auto [ec, reason] = co_await d->done.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec)

@@ -51,6 +51,16 @@ struct config {
     /// Archive bytes one probe of a `--dump-path` reads before leaving the question to the
     /// copy: headers of a few hundred members, never a dump's content.
     std::size_t dump_path_probe_bytes = 64 * 1024;
+    /// `--max-volume-dumps`: dumps taken from those directories per container. A volume that
+    /// collects thousands of files must not turn one death into thousands of copies.
+    std::size_t max_volume_dumps = 16;
+    /// Where the copies are spooled between the archive read and the PUT (the state
+    /// directory's dump-spool/); its free space is checked before each copy. "" : not checked.
+    std::string dump_spool_dir;
+    /// `--state-reserve`: free space left to the rest of the state directory (the spool of
+    /// notifications, state.json) when dumps are spooled: 64 MiB holds a few hundred thousand
+    /// notifications.
+    std::uint64_t state_reserve = std::uint64_t{64} << 20;
 };
 
 }  // namespace core_interceptor::pipeline

@@ -80,20 +80,28 @@ bool job_runner::over_rate_limit(const std::string& container_id)
 {
     if (cfg_.max_per_container == 0)
         return false;
+    auto it = commits_.find(container_id);
+    if (it == commits_.end())
+        return false;
     auto now = std::chrono::steady_clock::now();
-    auto& times = commits_[container_id];
+    auto& times = it->second;
     while (!times.empty() && now - times.front() > cfg_.rate_window)
         times.pop_front();
-    if (times.size() >= cfg_.max_per_container)
-        return true;
-    times.push_back(now);
+    return times.size() >= cfg_.max_per_container;
+}
+
+void job_runner::count_commit(const std::string& container_id)
+{
+    if (cfg_.max_per_container == 0)
+        return;
+    auto now = std::chrono::steady_clock::now();
+    commits_[container_id].push_back(now);
     // Forget containers with no recent commit, so the map stays bounded.
     for (auto it = commits_.begin(); it != commits_.end();) {
         while (!it->second.empty() && now - it->second.front() > cfg_.rate_window)
             it->second.pop_front();
         it = it->second.empty() ? commits_.erase(it) : std::next(it);
     }
-    return false;
 }
 
 outcome job_runner::would_handle(const domain::die_event& ev,
@@ -342,7 +350,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         for (const auto& d : *copied) {
             const bool in_image = !d.copied_to.empty();
             dumps.push_back({in_image ? d.copied_to : d.path, static_cast<std::int64_t>(d.size), d.type, d.path,
-                             in_image});
+                             in_image, d.reason});
             mtimes.push_back(std::to_string(d.mtime));
         }
         stats_.dumps_found += copied->size();
@@ -393,6 +401,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                            << (info->auto_remove ? " (the container was started with --rm)" : "");
         co_return outcome::commit_failed;
     }
+    count_commit(ev.id);  // --max-per-container counts commits made, not attempts
     log::info(fields) << "committed container " << info->name << " (" << short_id(ev.id) << ")"
                       << died_of(crash) << " with " << object << " dump as " << reference;
 
@@ -448,14 +457,12 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     note = notification_for(ev, *info, dumps, name, tag, reference, pushed, digest);
     const std::string body = domain::to_json(note);
     if (push_later && store_) {
-        try {
-            store_->add_pending_push(repo, tag, body);
-            if (retry_wake_) {
-                retry_woken_ = true;
-                retry_wake_->cancel();
-            }
-        } catch (const std::exception& e) {
-            log::error(fields) << "cannot record the failed push of " << reference << ": " << e.what();
+        if (auto ec = store_->add_pending_push(repo, tag, body))
+            log::error(fields) << "cannot record the failed push of " << reference << ": " << ec.message()
+                               << "; the image stays local and is announced with pushed: false";
+        if (retry_wake_) {
+            retry_woken_ = true;
+            retry_wake_->cancel();
         }
     }
 

@@ -101,6 +101,7 @@ public:
 private:
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
+    /// Whether `container_id` had --max-per-container commits within the window already.
     bool over_rate_limit(const std::string& container_id);
     /// Over --max-per-signature: announces the death as a duplicate of `of`, commits nothing.
     boost::asio::awaitable<outcome>
@@ -124,6 +125,8 @@ private:
            const domain::notification &note,
            const std::string &body,
            const std::vector<std::pair<std::string, std::string>> &fields);
+    /// Records a commit made, for over_rate_limit.
+    void count_commit(const std::string& container_id);
     /// --dry-run: logs the commit, push, delete and notification a real run would make.
     outcome would_handle(const domain::die_event& ev,
                          const domain::container_info& info,

@@ -26,6 +26,9 @@ void job_runner::mark_reported(const domain::die_event &ev,
                                                              : dumps[i].original_path,
                               dumps[i].size,
                               mtimes[i]);
+    // Written once per job, however many dumps; a failed write is retried by the store's
+    // catch-up and never holds the notification back.
+    store_->save_reported();
 }
 
 asio::awaitable<void> job_runner::notify(const domain::die_event &ev,

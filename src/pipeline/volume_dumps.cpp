@@ -5,6 +5,10 @@
 
 #include <boost/asio/error.hpp>
 
+#include <sys/statvfs.h>
+
+#include <cstdint>
+
 namespace asio = boost::asio;
 
 namespace core_interceptor::pipeline {
@@ -30,6 +34,19 @@ std::vector<log::field> with_path(std::vector<log::field> fields, const std::str
 bool fatal_to_job(const failure& f)
 {
     return f.code == asio::error::operation_aborted || transient(f);
+}
+
+/// Bytes the dump spool may take now: the free space of its file system above the reserve
+/// (0 when below it); unlimited when it cannot be told.
+std::uint64_t spool_space(const config& cfg)
+{
+    if (cfg.dump_spool_dir.empty())
+        return UINT64_MAX;
+    struct statvfs st{};
+    if (::statvfs(cfg.dump_spool_dir.c_str(), &st) != 0)
+        return UINT64_MAX;  // the copy itself reports what is wrong with the directory
+    const std::uint64_t avail = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    return avail > cfg.state_reserve ? avail - cfg.state_reserve : 0;
 }
 
 }  // namespace
@@ -88,11 +105,19 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
 {
     std::vector<domain::archive_dump> out;
     std::uint64_t budget = cfg.max_dump_size;
+    std::uint64_t archive_budget = cfg.max_dump_size;  // headers and padding counted too
+    std::size_t skipped = 0;
     for (const auto& dir : dirs) {
         auto f = with_path(fields, dir);
         // A dry run keeps nothing (no PUT): it only lists the dumps and says where they would go.
         domain::dump_extractor extract(dir, cfg.dump_patterns, cfg.dry_run ? 0 : budget, skip);
+        extract.set_max_dumps(cfg.max_volume_dumps > out.size() ? cfg.max_volume_dumps - out.size() : 0);
+        if (!cfg.dry_run) {
+            extract.set_archive_budget(archive_budget);
+            extract.set_space(spool_space(cfg));
+        }
         auto r = co_await docker.copy_archive(id, dir, extract);
+        skipped += extract.skipped();
         auto seen = extract.dumps();
         if (r && cfg.dry_run) {
             for (auto& d : seen) {
@@ -118,24 +143,37 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
                 log::error(f) << "cannot copy the dumps of " << dir << " into container " << name << " ("
                               << short_id(id) << "): " << r.error().describe()
                               << "; they stay where they are and are reported as not copied";
-            for (auto& d : seen)
+            for (auto& d : seen) {
+                if (!d.copied_to.empty())
+                    d.reason = "copy failed: " + r.error().describe();
                 d.copied_to.clear();
+            }
         } else {
             budget = extract.budget_left();
+            archive_budget = extract.archive_budget_left();
         }
         for (auto& d : seen) {
             auto df = with_path(fields, d.path);
             if (!d.copied_to.empty())
                 log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path << " (" << d.size
                               << " bytes) of container " << name << " to " << d.copied_to;
-            else if (r)
+            else if (r && d.reason.find("--max-dump-size") != std::string::npos)
                 log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container " << name
                                  << " (" << short_id(id) << ") is " << d.size
                                  << " bytes, more than is left of --max-dump-size (" << cfg.max_dump_size
                                  << " bytes per container): reported, not copied into the image";
+            else if (r)
+                log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container " << name
+                                 << " (" << short_id(id) << ", " << d.size << " bytes) is reported, not copied into "
+                                 << "the image: " << d.reason;
             out.push_back(std::move(d));
         }
     }
+    if (skipped > 0)
+        log::warning(fields) << "container " << name << " (" << short_id(id) << ") left " << skipped
+                             << " more dump(s) in its --dump-path directories than --max-volume-dumps ("
+                             << cfg.max_volume_dumps << "): only the first " << cfg.max_volume_dumps
+                             << " are reported; the others stay where they are";
     co_return out;
 }
 

@@ -2,6 +2,7 @@
 #include "sinks/outbox.hpp"
 
 #include "co/cancel.hpp"
+#include "domain/retry_after.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
 
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace asio = boost::asio;
 
@@ -20,6 +22,12 @@ namespace core_interceptor::sinks {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Spooled notifications read per round: bounds the memory of a redelivery, not its speed.
+constexpr std::size_t redelivery_batch = 64;
+// Rounds the oldest may fail in a row before the one behind it is tried: a sink that is
+// down fails both, and the cost is one more attempt every `poison_rounds` rounds.
+constexpr unsigned poison_rounds = 5;
 
 asio::awaitable<bool> sleep_for(asio::steady_timer& t, std::chrono::milliseconds d)
 {
@@ -32,13 +40,25 @@ asio::awaitable<bool> sleep_for(asio::steady_timer& t, std::chrono::milliseconds
 
 bool retryable(const failure& f) noexcept
 {
-    return f.status == 0 || f.status >= 500;
+    if (f.code == errc::delivery_refused)
+        return false;
+    return domain::retryable_status(f.status);
+}
+
+std::chrono::milliseconds retry_delay(const failure& f, std::chrono::milliseconds backoff, std::chrono::milliseconds cap)
+{
+    // Retry-After is the sink's own word on when to come back: at least that, within the cap
+    // (--retry-max-backoff) so that a sink asking for a day is still tried again.
+    const std::chrono::milliseconds asked = std::chrono::seconds(f.retry_after);
+    return std::min(std::max(backoff, asked), cap);
 }
 
 /// One sink's redelivery state: a wake-up timer (cancelled to wake the loop early).
 struct outbox::lane {
     explicit lane(asio::any_io_executor ex) : wake(ex, asio::steady_timer::time_point::max()) {}
     asio::steady_timer wake;
+    std::string head_id;             // the oldest spooled notification that failed last round
+    unsigned head_failures = 0;      // rounds in a row it failed
 };
 
 outbox::outbox(asio::any_io_executor ex, std::vector<sink*> sinks, state::store* store, delivery_config cfg)
@@ -60,7 +80,7 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
     sink& s = *sinks_[i];
     // Behind a non-empty spool: join the queue so the sink sees notifications in order.
     if (store_ && store_->spool_size(s.name()) > 0) {
-        store_->spool(s.name(), m.id, m.key, m.body);
+        store_->spool(s.name(), m.id, m.key, m.body);  // held in memory when it cannot be written
         ++stats_[i].spooled;
         lanes_[i]->wake.cancel();
         log::info({{"NOTIFICATION_ID", m.id}}) << s.name() << ": notification " << m.id << " queued behind the spool";
@@ -85,9 +105,7 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         }
         const bool again = retryable(r.error());
         if (!again) {
-            ++stats_[i].rejected;
-            log::error({{"NOTIFICATION_ID", m.id}}) << s.name() << " refused notification " << m.id << ": "
-                                                    << r.error().describe() << "; not retried";
+            reject(i, state::spooled{{}, 0, m.id, m.key, m.body}, r.error().describe());
             co_return false;
         }
         if (attempt >= (s.retries_itself() ? 1u : cfg_.attempts)) {
@@ -106,7 +124,7 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         }
         log::warning({{"NOTIFICATION_ID", m.id}}) << s.name() << " delivery of " << m.id << " failed (attempt "
                                                   << attempt << "): " << r.error().describe();
-        if (!co_await sleep_for(timer, co::jittered(delay)))
+        if (!co_await sleep_for(timer, retry_delay(r.error(), co::jittered(delay), cfg_.backoff_max)))
             co_return false;
         delay = std::min(delay * 2, cfg_.backoff_max);
     }
@@ -133,6 +151,21 @@ asio::awaitable<std::size_t> outbox::send(const message& m)
     co_return delivered;
 }
 
+void outbox::reject(std::size_t i, const state::spooled& item, const std::string& reason)
+{
+    sink& s = *sinks_[i];
+    ++stats_[i].rejected;
+    if (!store_) {
+        log::error({{"NOTIFICATION_ID", item.id}}) << s.name() << " refused notification " << item.id << ": "
+                                                   << reason << "; not retried";
+        return;
+    }
+    // Kept for an operator, out of the way of the notifications behind it.
+    store_->dead_letter(s.name(), item, reason);
+    log::error({{"NOTIFICATION_ID", item.id}}) << s.name() << " refused notification " << item.id << " for good: "
+                                               << reason << "; kept in " << (store_->dir() / "dead-letter").string();
+}
+
 asio::awaitable<void> outbox::redeliver(std::size_t i)
 {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
@@ -143,15 +176,18 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
     for (;;) {
         if (co_await co::cancelled())
             co_return;
-        auto items = store_->spooled_for(s.name());
-        bool stalled = false;
-        for (const auto& item : items) {
+        // A batch of the oldest, read from disk as a stream: the spool may be large.
+        auto items = store_->spooled_for(s.name(), redelivery_batch);
+        std::optional<failure> stalled;
+        for (std::size_t k = 0; k < items.size(); ++k) {
+            const auto& item = items[k];
             const message m{item.id, item.key, item.body};  // named: see pipeline/job.cpp
             auto r = co_await s.deliver(m);
             if (r) {
                 store_->unspool(item);
                 ++stats_[i].delivered;
                 delay = cfg_.backoff_initial;
+                l.head_failures = item.id == l.head_id ? 0 : l.head_failures;
                 log::info({{"NOTIFICATION_ID", item.id}}) << "redelivered notification " << item.id << " to "
                                                           << s.name();
                 continue;
@@ -161,18 +197,39 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
                 co_return;
             if (!retryable(r.error())) {
                 store_->unspool(item);
-                ++stats_[i].rejected;
-                log::error({{"NOTIFICATION_ID", item.id}}) << s.name() << " refused spooled notification " << item.id
-                                                           << ": " << r.error().describe() << "; dropped";
+                reject(i, item, r.error().describe());
                 continue;
             }
+            // The same head failing round after round while the sink may be up: try the one
+            // behind it; if that one is taken, the head is what the sink refuses (issue 10:
+            // never retry only the oldest for ever).
+            if (k == 0 && item.id == l.head_id && ++l.head_failures >= poison_rounds && items.size() > 1) {
+                const message next{items[1].id, items[1].key, items[1].body};
+                auto r2 = co_await s.deliver(next);
+                if (r2) {
+                    store_->unspool(items[1]);
+                    ++stats_[i].delivered;
+                    store_->unspool(item);
+                    reject(i, item, "failed " + std::to_string(l.head_failures) + " times while " + std::string(s.name()) +
+                                        " took the next one: " + r.error().describe());
+                    l.head_failures = 0;
+                    ++k;  // items[1] is delivered
+                    continue;
+                }
+                l.head_failures = 0;  // both failed: the sink is down; probe again in a few rounds
+            }
+            if (k == 0 && item.id != l.head_id) {
+                l.head_id = item.id;
+                l.head_failures = 1;
+            }
             log::debug() << s.name() << " still unavailable: " << r.error().describe();
-            stalled = true;
+            stalled = r.error();
             break;
         }
-        // Wait: after a failure, the backoff; with an empty spool, until a new spool entry.
+        // Wait: after a failure, the backoff (or what the sink asked for); with an empty
+        // spool, until a new spool entry.
         if (stalled) {
-            if (!co_await sleep_for(l.wake, co::jittered(delay)))
+            if (!co_await sleep_for(l.wake, retry_delay(*stalled, co::jittered(delay), cfg_.backoff_max)))
                 if (co_await co::cancelled())
                     co_return;
             delay = std::min(delay * 2, cfg_.backoff_max);

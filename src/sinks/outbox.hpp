@@ -8,12 +8,15 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <string>
 #include <memory>
 #include <vector>
 
 namespace core_interceptor::state {
 class store;
+struct spooled;
 }
 
 namespace core_interceptor::sinks {
@@ -23,12 +26,13 @@ struct sink_stats {
     std::uint64_t delivered = 0;
     std::uint64_t failed = 0;   ///< attempts that failed
     std::uint64_t spooled = 0;  ///< notifications put in the spool
-    std::uint64_t rejected = 0; ///< refused for good (4xx) and dropped from the spool
+    std::uint64_t rejected = 0; ///< refused for good (4xx, a permanent Kafka error): dead-lettered
 };
 
 /// Delivers every notification to every sink, concurrently, at least once: each sink gets a
-/// few attempts with backoff (retryable failures only: transport errors, timeouts, 5xx,
-/// failed Kafka deliveries; a 4xx is final); what is still undelivered goes to the spool in
+/// few attempts with backoff (retryable failures only: transport errors, timeouts, 408, 429
+/// honouring Retry-After, 5xx, failed Kafka deliveries; another 4xx or a permanent Kafka error
+/// is final and goes to the dead-letter directory); what is still undelivered goes to the spool in
 /// the state directory, and a redelivery loop per sink sends the spool oldest first as soon as
 /// the sink answers again — and at the next start. While a sink has a spool, new notifications
 /// queue behind it, keeping the order. Loop thread only.
@@ -56,6 +60,9 @@ private:
     struct lane;
     boost::asio::awaitable<bool> send_one(std::size_t i, const message& m);
     boost::asio::awaitable<void> redeliver(std::size_t i);
+    /// A notification sink `i` refuses for good: counted, logged, put in the dead-letter
+    /// directory (when there is a store).
+    void reject(std::size_t i, const state::spooled& item, const std::string& reason);
 
     std::vector<sink*> sinks_;
     state::store* store_;
@@ -64,8 +71,13 @@ private:
     std::vector<std::unique_ptr<lane>> lanes_;
 };
 
-/// Whether a failed delivery is worth retrying: transport errors, timeouts and 5xx are; a 4xx
-/// answer means the sink refuses this notification and retrying cannot help.
+/// Whether a failed delivery is worth retrying: transport errors, timeouts, 408, 429 and 5xx
+/// are; another 4xx, or errc::delivery_refused (a Kafka error no retry cures), means the sink
+/// refuses this notification and retrying cannot help.
 bool retryable(const failure& f) noexcept;
+
+/// The wait before the next attempt: `backoff`, or longer when the sink asked for it
+/// (Retry-After), never more than `cap`.
+std::chrono::milliseconds retry_delay(const failure& f, std::chrono::milliseconds backoff, std::chrono::milliseconds cap);
 
 }  // namespace core_interceptor::sinks

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "sinks/rest_sink.hpp"
 
+#include "domain/retry_after.hpp"
 #include "http/client.hpp"
 #include "http/tls.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace core_interceptor::sinks {
@@ -56,8 +59,14 @@ boost::asio::awaitable<result<void>> rest_sink::deliver(const message& m)
     auto r = co_await http::exchange(endpoint_, req, lim, tls_.get());
     if (!r)
         co_return r.error();
-    if (r->status < 200 || r->status > 299)
-        co_return failure(make_error_code(errc::delivery_failed), r->status, r->body.substr(0, 200));
+    if (r->status < 200 || r->status > 299) {
+        failure f(make_error_code(domain::retryable_status(r->status) ? errc::delivery_failed : errc::delivery_refused),
+                  r->status, r->body.substr(0, 200));
+        if (const auto* h = r->header("Retry-After"))
+            if (auto wait = domain::parse_retry_after(*h, std::chrono::system_clock::now()))
+                f.retry_after = static_cast<unsigned>(std::min<std::chrono::seconds::rep>(wait->count(), 86400));
+        co_return f;
+    }
     co_return result<void>{};
 }
 

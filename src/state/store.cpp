@@ -2,6 +2,7 @@
 #include "state/store.hpp"
 
 #include "log/log.hpp"
+#include "state/files.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <system_error>
 
@@ -37,6 +39,16 @@ constexpr std::size_t max_reported_per_container = 256;
 constexpr std::size_t max_reported_containers = 4096;
 // A state file larger than this is not ours.
 constexpr std::uintmax_t max_file_bytes = 16 * 1024 * 1024;
+
+std::int64_t now_seconds()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+namespace detail {
 
 std::string read_small_file(const fs::path& p, bool& ok)
 {
@@ -63,6 +75,19 @@ void sync_dir(const fs::path& dir)
     }
 }
 
+bool safe_component(std::string_view s)
+{
+    return !s.empty() && s.find('/') == std::string_view::npos && s != "." && s != "..";
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::read_small_file;
+using detail::safe_component;
+using detail::sync_dir;
+
 std::string job_file_name(const domain::die_event& ev)
 {
     return ev.id + "-" + std::to_string(ev.time_nano) + ".json";
@@ -73,17 +98,14 @@ std::string dump_key(std::string_view path, std::int64_t size, std::string_view 
     return std::string(path) + '\n' + std::to_string(size) + '\n' + std::string(mtime);
 }
 
-bool safe_component(std::string_view s)
-{
-    return !s.empty() && s.find('/') == std::string_view::npos && s != "." && s != "..";
-}
-
 }  // namespace
 
 /// Writes and removes the per-event files in the order asked, on a thread of its own.
 class store::writer {
 public:
-    writer() : thread_([this] { run(); }) {}
+    /// `report` runs on the writer thread after each write: its error (or none) and its step.
+    using report_fn = std::function<void(const error_code&, const std::string&)>;
+    explicit writer(report_fn report) : report_(std::move(report)), thread_([this] { run(); }) {}
     ~writer()
     {
         {
@@ -122,9 +144,35 @@ public:
                 queue_.erase(it);
                 return;
             }
+            // A write that failed earlier is not on disk either: forget it.
+            if (std::erase_if(failed_, [&](const op& o) { return o.path == path; }) > 0)
+                return;
             queue_.push_back({std::move(path), {}, false, true});
         }
         wake_.notify_all();
+    }
+
+    /// Queues again the writes that failed (oldest first), unless replaced meanwhile.
+    /// Whether there were any.
+    bool retry_failed()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            if (failed_.empty())
+                return false;
+            for (auto it = failed_.rbegin(); it != failed_.rend(); ++it)
+                if (std::none_of(queue_.begin(), queue_.end(), [&](const op& o) { return o.path == it->path; }))
+                    queue_.push_front(std::move(*it));
+            failed_.clear();
+        }
+        wake_.notify_all();
+        return true;
+    }
+
+    bool has_failed() const
+    {
+        std::lock_guard lock(mutex_);
+        return !failed_.empty();
     }
 
     void flush()
@@ -155,39 +203,55 @@ private:
             queue_.pop_front();
             busy_ = true;
             lock.unlock();
-            try {
-                if (o.remove) {
-                    std::error_code ec;
-                    fs::remove(o.path, ec);
-                } else {
-                    write_file_atomically(o.path, o.content, o.durable);
-                }
-            } catch (const std::exception& e) {
-                log::error() << "cannot record in the state directory: " << e.what();
+            error_code ec;
+            std::string what;
+            if (o.remove) {
+                std::error_code ignored;  // already gone is fine; a removal never fills a disk
+                fs::remove(o.path, ignored);
+            } else {
+                ec = try_write_file(o.path, o.content, what, o.durable);
             }
+            report_(ec, what);
             lock.lock();
+            // A newer write of a file supersedes an older one that failed (the event time is
+            // written per event): only the newest is ever retried, by catch_up(); past the cap,
+            // the watcher's catch-up after a restart covers what is not retried.
+            std::erase_if(failed_, [&](const op& f) { return f.path == o.path; });
+            if (ec && failed_.size() < max_failed)
+                failed_.push_back(std::move(o));
             busy_ = false;
             if (queue_.empty())
                 idle_.notify_all();
         }
     }
 
-    std::mutex mutex_;
+    // Failed per-event records kept for a retry: a death's record, or the event time. Beyond
+    // this many the watcher's catch-up after a restart finds the deaths anyway.
+    static constexpr std::size_t max_failed = 4096;
+
+    report_fn report_;
+    mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable idle_;
     std::deque<op> queue_;
+    std::deque<op> failed_;
     bool busy_ = false;
     bool stopping_ = false;
     std::thread thread_;  // last: starts once the rest exists
 };
 
-void write_file_atomically(const fs::path& path, std::string_view content, bool durable)
+error_code try_write_file(const fs::path& path, std::string_view content, std::string& what, bool durable,
+                          bool no_replace)
 {
+    auto fail = [&](int e, const char* step, const fs::path& p) {
+        what = std::string(step) + " " + p.string();
+        return error_code(e, boost::system::generic_category());
+    };
     fs::path tmp = path;
     tmp += ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
-        throw std::system_error(errno, std::generic_category(), "cannot create " + tmp.string());
+        return fail(errno, "cannot create", tmp);
     const char* p = content.data();
     std::size_t left = content.size();
     while (left > 0) {
@@ -195,9 +259,10 @@ void write_file_atomically(const fs::path& path, std::string_view content, bool 
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            int e = errno;
+            int e = n < 0 ? errno : ENOSPC;
             ::close(fd);
-            throw std::system_error(e, std::generic_category(), "cannot write " + tmp.string());
+            ::unlink(tmp.c_str());  // a partial temporary only takes the space that is missing
+            return fail(e, "cannot write", tmp);
         }
         p += n;
         left -= static_cast<std::size_t>(n);
@@ -205,16 +270,40 @@ void write_file_atomically(const fs::path& path, std::string_view content, bool 
     if (durable && ::fsync(fd) != 0) {
         int e = errno;
         ::close(fd);
-        throw std::system_error(e, std::generic_category(), "cannot sync " + tmp.string());
+        ::unlink(tmp.c_str());
+        return fail(e, "cannot sync", tmp);
     }
     ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-        throw std::system_error(errno, std::generic_category(), "cannot rename " + tmp.string());
+    if (no_replace) {
+        // link(2) never replaces: a name taken by another writer fails with EEXIST.
+        if (::link(tmp.c_str(), path.c_str()) != 0) {
+            int e = errno;
+            ::unlink(tmp.c_str());
+            return fail(e, "cannot create", path);
+        }
+        ::unlink(tmp.c_str());
+    } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return fail(e, "cannot rename", tmp);
+    }
     if (durable)
         sync_dir(path.parent_path());
+    return {};
 }
 
-store::~store() = default;
+void write_file_atomically(const fs::path& path, std::string_view content, bool durable)
+{
+    std::string what;
+    if (auto ec = try_write_file(path, content, what, durable))
+        throw std::system_error(ec.value(), std::generic_category(), what);
+}
+
+store::~store()
+{
+    if (reported_dirty_)
+        save_reported();
+}
 
 void store::flush()
 {
@@ -223,20 +312,88 @@ void store::flush()
 
 store::store(fs::path dir) : dir_(std::move(dir))
 {
-    fs::create_directories(dir_ / "jobs");
-    fs::create_directories(dir_ / "spool");
-    fs::create_directories(dir_ / "pushes");
-    // Fail now, not at the first death, when the directory is not writable.
-    write_file_atomically(dir_ / ".writable", "");
-    fs::remove(dir_ / ".writable");
+    fs::create_directories(dir_);
+    // A full or read-only directory does not stop a start (issue 10): it is reported by
+    // /healthz and written once it can be.
+    for (const char* sub : {"jobs", "spool", "pushes", "dead-letter", "dump-spool"}) {
+        std::error_code ec;
+        fs::create_directories(dir_ / sub, ec);
+        if (ec)
+            note_write(error_code(ec.value(), boost::system::generic_category()),
+                       std::string("cannot create ") + (dir_ / sub).string());
+    }
+    {
+        std::string what;
+        auto ec = try_write_file(dir_ / ".writable", "", what);
+        std::error_code ignored;  // nothing there when the write failed
+        fs::remove(dir_ / ".writable", ignored);
+        note_write(ec, what);
+    }
     load();
-    writer_ = std::make_unique<writer>();
-    // Spool files are numbered across sinks: continue after the highest, so order survives.
-    std::error_code ec;
-    for (const auto& sink_dir : fs::directory_iterator(dir_ / "spool", ec))
-        for (const auto& e : fs::directory_iterator(sink_dir.path(), ec))
-            spool_seq_ = std::max<std::uint64_t>(spool_seq_,
-                                                  std::strtoull(e.path().filename().c_str(), nullptr, 10));
+    writer_ = std::make_unique<writer>([this](const error_code& ec, const std::string& what) { note_write(ec, what); });
+    count_spool();
+}
+
+void store::note_write(const error_code& ec, std::string_view what)
+{
+    std::lock_guard lock(health_mutex_);
+    if (!ec) {
+        // Cleared only by catch_up(), which knows whether anything is still unwritten; a
+        // success with no problem recorded is the common case and costs nothing.
+        return;
+    }
+    ++write_errors_;
+    const bool first = !problem_;
+    problem_ = "state directory " + dir_.string() + " not writable: " + ec.message() + " (" + std::string(what) + ")";
+    if (first)
+        log::error({{"STATE_DIR", dir_.string()}}) << *problem_
+                                                   << "; going on, holding in memory what cannot be written";
+}
+
+std::optional<std::string> store::problem() const
+{
+    std::lock_guard lock(health_mutex_);
+    return problem_;
+}
+
+std::uint64_t store::write_errors() const
+{
+    std::lock_guard lock(health_mutex_);
+    return write_errors_;
+}
+
+bool store::backlog() const
+{
+    if (reported_dirty_ || writer_->has_failed())
+        return true;
+    return std::any_of(held_.begin(), held_.end(), [](const auto& kv) { return !kv.second.empty(); });
+}
+
+void store::catch_up()
+{
+    if (!problem())
+        return;
+    if (reported_dirty_)
+        save_reported();
+    for (auto& [sink, q] : held_) {
+        while (!q.empty()) {
+            if (write_spooled(sink, q.front()))
+                break;
+            log::info({{"NOTIFICATION_ID", q.front().id}})
+                << "notification " << q.front().id << " for " << sink << " held in memory is spooled now";
+            q.pop_front();
+        }
+    }
+    if (writer_->retry_failed())
+        writer_->flush();
+    if (!backlog()) {
+        std::lock_guard lock(health_mutex_);
+        if (problem_) {
+            log::info({{"STATE_DIR", dir_.string()}}) << "state directory " << dir_.string()
+                                                      << " is writable again; the state has caught up";
+            problem_.reset();
+        }
+    }
 }
 
 void store::set_aside(const fs::path& p, std::string_view why)
@@ -271,8 +428,10 @@ void store::load()
         return;
     }
     const auto& o = v.as_object();
-    if (auto* t = o.if_contains("last_event_nano"); t && t->is_int64())
+    if (auto* t = o.if_contains("last_event_nano"); t && t->is_int64()) {
         last_event_nano_ = std::max(last_event_nano_, t->as_int64());
+        marked_event_nano_ = t->as_int64();
+    }
     if (auto* r = o.if_contains("reported"); r && r->is_object()) {
         for (const auto& [id, keys] : r->as_object()) {
             if (!keys.is_array())
@@ -283,21 +442,43 @@ void store::load()
                     list.emplace_back(k.as_string());
         }
     }
+    // When each container's newest mark was made; a file of an earlier version has none: from now.
+    const auto* at = o.if_contains("reported_at");
+    for (const auto& [id, keys] : reported_) {
+        const json::value* t = at && at->is_object() ? at->as_object().if_contains(id) : nullptr;
+        reported_at_[id] = t && t->is_int64() ? t->as_int64() : now_seconds();
+    }
 }
 
-void store::save()
+error_code store::save_reported()
 {
+    // Marks of a container that left no dump for reported_ttl expire: a container that old is
+    // long gone or long fixed, and a forgotten dump is at worst reported twice.
+    const auto oldest = now_seconds() - std::chrono::duration_cast<std::chrono::seconds>(reported_ttl).count();
+    std::erase_if(reported_, [&](const auto& kv) {
+        auto it = reported_at_.find(kv.first);
+        return it != reported_at_.end() && it->second < oldest;
+    });
+    std::erase_if(reported_at_, [&](const auto& kv) { return !reported_.contains(kv.first); });
     json::object o;
-    o["last_event_nano"] = last_event_nano_;
+    o["last_event_nano"] = marked_event_nano_;
     json::object rep;
+    json::object at;
     for (const auto& [id, keys] : reported_) {
         json::array a;
         for (const auto& k : keys)
             a.emplace_back(k);
         rep[id] = std::move(a);
+        if (auto it = reported_at_.find(id); it != reported_at_.end())
+            at[id] = it->second;
     }
     o["reported"] = std::move(rep);
-    write_file_atomically(dir_ / "state.json", json::serialize(o));
+    o["reported_at"] = std::move(at);
+    std::string what;
+    auto ec = try_write_file(dir_ / "state.json", json::serialize(o), what);
+    note_write(ec, what);
+    reported_dirty_ = static_cast<bool>(ec);
+    return ec;
 }
 
 void store::set_last_event_nano(std::int64_t t)
@@ -398,132 +579,27 @@ void store::mark_reported(std::string_view id, std::string_view path, std::int64
 {
     if (reported(id, path, size, mtime))
         return;
-    if (reported_.size() >= max_reported_containers && reported_.find(id) == reported_.end())
-        reported_.erase(reported_.begin());
+    if (reported_.size() >= max_reported_containers && reported_.find(id) == reported_.end()) {
+        // Full: forget the container whose newest mark is the oldest.
+        auto oldest = std::min_element(reported_at_.begin(), reported_at_.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+        if (oldest != reported_at_.end()) {
+            reported_.erase(oldest->first);
+            reported_at_.erase(oldest);
+        } else {
+            reported_.erase(reported_.begin());
+        }
+    }
     auto& list = reported_[std::string(id)];
     list.push_back(dump_key(path, size, mtime));
     if (list.size() > max_reported_per_container)
         list.erase(list.begin());
-    save();
-}
-
-void store::spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body)
-{
-    const fs::path d = dir_ / "spool" / std::string(sink);
-    fs::create_directories(d);
-    ++spool_seq_;
-    char seq[24];
-    std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(spool_seq_));
-    json::object o;
-    o["id"] = id;
-    o["key"] = key;
-    o["body"] = body;
-    write_file_atomically(d / (std::string(seq) + ".json"), json::serialize(o));
-}
-
-std::vector<spooled> store::spooled_for(std::string_view sink)
-{
-    std::vector<spooled> out;
-    const fs::path d = dir_ / "spool" / std::string(sink);
-    std::error_code ec;
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(d, ec))
-        if (e.path().extension() == ".json")
-            files.push_back(e.path());
-    std::sort(files.begin(), files.end());  // zero-padded sequence numbers: oldest first
-    for (const auto& p : files) {
-        bool ok = false;
-        std::string text = read_small_file(p, ok);
-        error_code jec;
-        auto v = ok ? json::parse(text, jec) : json::value{};
-        if (!ok || jec || !v.is_object() || !v.as_object().contains("body") || !v.as_object().at("body").is_string()) {
-            set_aside(p, "not a valid spooled notification");
-            continue;
-        }
-        const auto& o = v.as_object();
-        spooled s;
-        s.file = p;
-        s.body = std::string(o.at("body").as_string());
-        if (auto* x = o.if_contains("id"); x && x->is_string())
-            s.id = std::string(x->as_string());
-        if (auto* x = o.if_contains("key"); x && x->is_string())
-            s.key = std::string(x->as_string());
-        out.push_back(std::move(s));
-    }
-    return out;
-}
-
-void store::unspool(const spooled& s)
-{
-    std::error_code ec;
-    fs::remove(s.file, ec);
-    sync_dir(s.file.parent_path());
-}
-
-std::size_t store::spool_size(std::string_view sink)
-{
-    std::size_t n = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_ / "spool" / std::string(sink), ec))
-        if (e.path().extension() == ".json")
-            ++n;
-    return n;
+    reported_at_[std::string(id)] = now_seconds();
+    reported_dirty_ = true;
+    // The synced file holds the event time of its marks: a later time is the unsynced
+    // last_event's to tell (see set_last_event_nano), whenever state.json is written.
+    marked_event_nano_ = last_event_nano_;
 }
 
 }  // namespace core_interceptor::state
 
-namespace core_interceptor::state {
-
-void store::add_pending_push(std::string_view repository, std::string_view tag, std::string_view notification)
-{
-    json::object o;
-    o["repository"] = repository;
-    o["tag"] = tag;
-    o["notification"] = notification;
-    // The tag is the container ID prefix: unique per container, and a later commit of the same
-    // container replaces the earlier image (it holds a superset), so one file per tag.
-    std::string name(tag);
-    if (!safe_component(name))
-        return;
-    write_file_atomically(dir_ / "pushes" / (name + ".json"), json::serialize(o));
-}
-
-std::vector<pending_push> store::pending_pushes()
-{
-    std::vector<std::pair<fs::file_time_type, pending_push>> found;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_ / "pushes", ec)) {
-        if (e.path().extension() != ".json")
-            continue;
-        bool ok = false;
-        std::string text = read_small_file(e.path(), ok);
-        error_code jec;
-        auto v = ok ? json::parse(text, jec) : json::value{};
-        const json::object* o = (!jec && v.is_object()) ? &v.as_object() : nullptr;
-        auto str = [&](const char* k) {
-            auto* x = o ? o->if_contains(k) : nullptr;
-            return x && x->is_string() ? std::string(x->as_string()) : std::string{};
-        };
-        pending_push p{e.path(), str("repository"), str("tag"), str("notification")};
-        if (p.repository.empty() || p.tag.empty()) {
-            set_aside(e.path(), "not a valid pending push");
-            continue;
-        }
-        std::error_code tec;
-        found.emplace_back(fs::last_write_time(e.path(), tec), std::move(p));
-    }
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<pending_push> out;
-    for (auto& f : found)
-        out.push_back(std::move(f.second));
-    return out;
-}
-
-void store::remove_pending_push(const pending_push& p)
-{
-    std::error_code ec;
-    fs::remove(p.file, ec);
-    sync_dir(p.file.parent_path());
-}
-
-}  // namespace core_interceptor::state

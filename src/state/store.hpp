@@ -3,10 +3,16 @@
 
 #include "domain/event.hpp"
 
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +21,8 @@ namespace core_interceptor::state {
 
 /// A notification waiting in the spool for one sink.
 struct spooled {
-    std::filesystem::path file;
+    std::filesystem::path file;  ///< empty for one held in memory (it could not be written)
+    std::uint64_t seq = 0;       ///< order of arrival
     std::string id;
     std::string key;
     std::string body;
@@ -37,6 +44,10 @@ struct pending_push {
 /// by a thread of their own, so that their fsyncs never hold up the loop, and a death handled
 /// before its record reached the disk costs no write at all; the rest is synchronous file I/O
 /// on small files. Loop thread only.
+///
+/// A write that fails (ENOSPC, EDQUOT, EROFS, EIO) never throws and never stops the daemon:
+/// it is logged, counted and reported by problem() until catch_up() has written everything
+/// again; a notification that cannot be spooled is held in memory meanwhile.
 class store {
 public:
     /// Creates the directory layout. Throws std::filesystem::filesystem_error when the
@@ -71,20 +82,36 @@ public:
 
     /// Whether this dump (container, path, size, mtime) was reported already.
     bool reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime) const;
-    /// Remembers a reported dump.
+    /// Remembers a reported dump, in memory: save_reported() writes them (once per job).
     void mark_reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime);
+    /// Writes state.json if a dump was marked since it was last written. Marks older than
+    /// `reported_ttl` (per container, from its newest mark) are dropped first.
+    boost::system::error_code save_reported();
 
-    /// Appends a notification to `sink`'s spool.
-    void spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body);
-    /// `sink`'s spooled notifications, oldest first.
-    std::vector<spooled> spooled_for(std::string_view sink);
+    /// Appends a notification to `sink`'s spool, in a file of a new name (O_EXCL). When it
+    /// cannot be written it is held in memory (and logged at error level with its id) until
+    /// catch_up() writes it: the error is returned, nothing is lost while the process runs.
+    boost::system::error_code spool(std::string_view sink, std::string_view id, std::string_view key,
+                                    std::string_view body);
+    /// `sink`'s oldest `limit` spooled notifications, oldest first (the directory is read as a
+    /// stream: only `limit` of them are ever held), then those held in memory.
+    std::vector<spooled> spooled_for(std::string_view sink, std::size_t limit = 256);
     /// Removes a delivered (or rejected) notification from the spool.
     void unspool(const spooled& s);
-    /// Number of notifications spooled for `sink`.
-    std::size_t spool_size(std::string_view sink);
+    /// Number of notifications spooled for `sink` (a running count, no directory scan).
+    std::size_t spool_size(std::string_view sink) const;
+    /// Every sink's spool size.
+    const std::map<std::string, std::size_t, std::less<>>& spool_sizes() const noexcept { return spool_count_; }
+
+    /// Keeps a notification a sink refuses for good in `dead-letter/`, one file each with the
+    /// sink, the reason and the body; logged at error level by the caller.
+    boost::system::error_code dead_letter(std::string_view sink, const spooled& s, std::string_view reason);
+    /// Notifications put in `dead-letter/` (or held, when it could not be written) by this run.
+    std::uint64_t dead_letters() const noexcept { return dead_letters_; }
 
     /// Records an image whose push is to be retried later.
-    void add_pending_push(std::string_view repository, std::string_view tag, std::string_view notification);
+    boost::system::error_code add_pending_push(std::string_view repository, std::string_view tag,
+                                               std::string_view notification);
     /// Images waiting for a later push, oldest first.
     std::vector<pending_push> pending_pushes();
     /// The image was pushed (or is gone): forget it.
@@ -97,16 +124,46 @@ public:
     /// before it is written loses only the counts since the last save).
     void save_signatures(std::string json);
 
+    /// Why the state directory cannot be written, while it cannot (for /healthz).
+    std::optional<std::string> problem() const;
+    /// Writes that failed since the start (the writer thread's included).
+    std::uint64_t write_errors() const;
+    /// Retries what could not be written: state.json, held notifications, per-event records.
+    /// Cheap when there is nothing to retry.
+    void catch_up();
+    /// The spool size above which a warning is logged (nothing is dropped).
+    void set_spool_warning(std::size_t n) noexcept { spool_warn_ = n; }
+    std::size_t spool_warning() const noexcept { return spool_warn_; }
+
+    /// How long a container's reported dumps are remembered after its newest one.
+    static constexpr std::chrono::hours reported_ttl{24 * 30};
+
 private:
     void load();
-    void save();
+    void count_spool();
     void set_aside(const std::filesystem::path& p, std::string_view why);
+    /// Records the outcome of a write: a failure sets problem(), a success with no backlog
+    /// clears it.
+    void note_write(const boost::system::error_code& ec, std::string_view what);
+    bool backlog() const;
+    boost::system::error_code write_spooled(const std::string& sink, const spooled& s);
 
     std::filesystem::path dir_;
     std::int64_t last_event_nano_ = 0;
     // container ID -> "path\nsize\nmtime" keys of reported dumps
     std::map<std::string, std::vector<std::string>, std::less<>> reported_;
+    std::map<std::string, std::int64_t, std::less<>> reported_at_;  // container -> newest mark (epoch s)
+    bool reported_dirty_ = false;
+    std::int64_t marked_event_nano_ = 0;  // the event time when the newest mark was made
     std::uint64_t spool_seq_ = 0;
+    std::map<std::string, std::size_t, std::less<>> spool_count_;         // on disk + held, per sink
+    std::map<std::string, std::deque<spooled>, std::less<>> held_;        // could not be spooled
+    std::size_t spool_warn_ = 10000;
+    bool spool_warned_ = false;
+    std::uint64_t dead_letters_ = 0;
+    mutable std::mutex health_mutex_;  // the writer thread reports its failures too
+    std::optional<std::string> problem_;
+    std::uint64_t write_errors_ = 0;
     class writer;
     std::unique_ptr<writer> writer_;
 };
@@ -115,5 +172,14 @@ private:
 /// directory. Not `durable`: no fsync (after a crash the file may be old, new, or empty).
 /// Throws std::system_error on failure.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, bool durable = true);
+
+/// write_file_atomically as a value: the error (ENOSPC, EROFS, ...) instead of an exception,
+/// with `what` set to the step that failed. `no_replace`: fails with EEXIST rather than
+/// replace an existing `path` (link(2), then unlink of the temporary).
+boost::system::error_code try_write_file(const std::filesystem::path& path,
+                                         std::string_view content,
+                                         std::string& what,
+                                         bool durable = true,
+                                         bool no_replace = false);
 
 }  // namespace core_interceptor::state

@@ -78,6 +78,7 @@ struct http_sink::impl {
     std::optional<asio::ssl::context> tls;
     std::size_t tls_failure_count = 0;
     std::string last_tls_failure;
+    std::string failure_retry_after;  // Retry-After of the failing answers, if any
 
     // Records the request and picks the status to answer with.
     unsigned record(const http::request<http::string_body>& req, std::string client_subject)
@@ -117,6 +118,11 @@ struct http_sink::impl {
             const unsigned status = record(req, client_subject);
             http::response<http::string_body> res{static_cast<http::status>(status),
                                                   req.version()};
+            if (status != 200) {
+                std::lock_guard lock(mutex);
+                if (!failure_retry_after.empty())
+                    res.set(http::field::retry_after, failure_retry_after);
+            }
             res.set(http::field::server, "core_interceptor-test-sink");
             res.set(http::field::content_type, "application/json");
             res.body() = "{}";
@@ -210,11 +216,12 @@ std::string http_sink::url() const
 
 unsigned short http_sink::port() const { return impl_->port; }
 
-void http_sink::fail_next(std::size_t n, unsigned status)
+void http_sink::fail_next(std::size_t n, unsigned status, std::string retry_after)
 {
     std::lock_guard lock(impl_->mutex);
     impl_->failures_left = n;
     impl_->failure_status = status;
+    impl_->failure_retry_after = std::move(retry_after);
 }
 
 bool http_sink::wait_for(std::size_t n, std::chrono::milliseconds timeout) const

@@ -51,8 +51,9 @@ public:
     std::string url() const;
     unsigned short port() const;
 
-    /// The next `n` requests are answered with `status` (e.g. 503) instead of 200.
-    void fail_next(std::size_t n, unsigned status = 503);
+    /// The next `n` requests are answered with `status` (e.g. 503) instead of 200, with a
+    /// `Retry-After: retry_after` header when it is not empty.
+    void fail_next(std::size_t n, unsigned status = 503, std::string retry_after = {});
 
     /// Waits until at least `n` requests were received; false on timeout.
     bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const;

@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <vector>
 #include <thread>
 
 namespace core_interceptor::test_support {
@@ -187,6 +189,13 @@ void mock_kafka::set_up()
 {
     rd_kafka_mock_broker_set_up(impl_->cluster, 1);
     impl_->down = false;
+}
+
+void mock_kafka::refuse_next_produce(int n, int err)
+{
+    std::vector<rd_kafka_resp_err_t> errs(static_cast<std::size_t>(n), static_cast<rd_kafka_resp_err_t>(err));
+    constexpr std::int16_t produce_api_key = 0;  // Kafka protocol: ApiKey 0 is Produce
+    rd_kafka_mock_push_request_errors_array(impl_->cluster, produce_api_key, errs.size(), errs.data());
 }
 
 }  // namespace core_interceptor::test_support

@@ -44,6 +44,10 @@ public:
     void set_down();
     void set_up();
 
+    /// The next `n` Produce requests are answered with the broker error `err` (an
+    /// rd_kafka_resp_err_t, e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE): a message refused.
+    void refuse_next_produce(int n, int err);
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -255,3 +255,55 @@ TEST_CASE("volume dumps: an extractor that keeps nothing writes nothing")
     CHECK_FALSE(x.wrote_any());
     CHECK(x.dumps().empty());
 }
+
+TEST_CASE("volume dumps: the extractor takes at most --max-volume-dumps and counts the rest")
+{
+    std::string tar;
+    for (int i = 0; i < 40; ++i)
+        tar += member("dumps/core." + std::to_string(100 + i), elf_core(64));
+    tar += end_marker();
+    dump_extractor x("/dumps", patterns, 1 << 20);
+    x.set_max_dumps(16);
+    tar_walker w(x);
+    w.feed(tar);
+    x.finish();
+    CHECK(x.dumps().size() == 16);
+    CHECK(x.skipped() == 24);
+}
+
+TEST_CASE("volume dumps: tar headers count against the copy budget; free space is checked with its reason")
+{
+    const std::string tar = member("dumps/core.1", elf_core(100)) + member("dumps/core.2", elf_core(100)) + end_marker();
+    SUBCASE("archive budget: 100 content bytes cost a header, padding and the end marker")
+    {
+        dump_extractor x("/dumps", patterns, 1 << 20);
+        x.set_archive_budget(512 + 512 + 1024 + 512 + 512);  // both, exactly
+        tar_walker w(x);
+        w.feed(tar);
+        REQUIRE(x.dumps().size() == 2);
+        CHECK_FALSE(x.dumps()[0].copied_to.empty());
+        CHECK_FALSE(x.dumps()[1].copied_to.empty());
+        CHECK(x.archive_budget_left() == 0);
+    }
+    SUBCASE("archive budget one byte short: the second is reported, not copied")
+    {
+        dump_extractor x("/dumps", patterns, 1 << 20);
+        x.set_archive_budget(512 + 512 + 1024 + 512 + 511);
+        tar_walker w(x);
+        w.feed(tar);
+        REQUIRE(x.dumps().size() == 2);
+        CHECK(x.dumps()[1].copied_to.empty());
+        CHECK(x.dumps()[1].reason.find("--max-dump-size") != std::string::npos);
+    }
+    SUBCASE("no space: reported with the reason")
+    {
+        dump_extractor x("/dumps", patterns, 1 << 20);
+        x.set_space(100);
+        tar_walker w(x);
+        w.feed(tar);
+        REQUIRE(x.dumps().size() == 2);
+        CHECK(x.dumps()[0].copied_to.empty());
+        CHECK(x.dumps()[0].reason.find("free space") != std::string::npos);
+        CHECK_FALSE(x.wrote_any());
+    }
+}

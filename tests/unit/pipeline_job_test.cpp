@@ -97,9 +97,15 @@ public:
         info.started_nano = started_nano;
         co_return info;
     }
+    int commit_failures = 0;   // the first N commits fail (an answer, not an outage)
+    bool copy_disk_full = false;  // the copy's local spool fills up after the archive is read
     asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
     {
         calls.push_back("commit " + req.repository + ":" + req.tag);
+        if (commit_failures > 0) {
+            --commit_failures;
+            co_return failure(make_error_code(errc::http_status), 500, "driver failed");
+        }
         images.push_back(req.repository + ":" + req.tag);
         co_return std::string("sha256:" + std::string(64, 'b'));
     }
@@ -152,6 +158,8 @@ public:
         domain::tar_walker tar(extract);
         tar.feed(it->second);
         extract.finish();
+        if (copy_disk_full)
+            co_return failure(make_error_code(errc::local_io), 0, "writing the dump spool: No space left on device");
         auto n = extract.output().size();
         put += extract.output();
         if (n > 0)
@@ -623,4 +631,42 @@ TEST_CASE("pipeline: a mount dump older than the run that died is another contai
     CHECK(test::run_coro(h2.runner.run(die())) == pipeline::outcome::pushed);
     CHECK_FALSE(again.put.empty());
     CHECK(sink.bodies.size() == 1);
+}
+
+TEST_CASE("pipeline: a full local disk while copying a mount dump is not an Engine outage")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {32, elf_core()};
+    docker.archives["/dumps"] = tar_member("dumps/core", elf_core() + std::string(5000, 'c')) + tar_end();
+    docker.copy_disk_full = true;
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.dump_paths = {"/dumps"};
+    harness h(docker, {&sink}, cfg);
+    // Not engine_unavailable: the death is not requeued, the layer's own dump is committed.
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);
+    REQUIRE(sink.bodies.size() == 1);
+    auto v = boost::json::parse(sink.bodies[0]).as_object();
+    auto& dumps = v.at("dumps").as_array();
+    REQUIRE(dumps.size() == 2);
+    auto& d = dumps.at(1).as_object();
+    CHECK(d.at("original_path") == "/dumps/core");
+    CHECK(d.at("copied") == false);
+    CHECK(std::string(d.at("reason").as_string()).find("local I/O error") != std::string::npos);
+}
+
+TEST_CASE("pipeline: --max-per-container counts commits made, not attempts")
+{
+    fake_docker docker;
+    docker.files["/tmp/core"] = {32, elf_core()};
+    docker.commit_failures = 2;
+    recording_sink sink;
+    auto cfg = make_config(true);
+    cfg.max_per_container = 1;
+    harness h(docker, {&sink}, cfg);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::commit_failed);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::commit_failed);
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);  // the first commit made
+    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::rate_limited);
+    CHECK(h.runner.counters().rate_limited == 1);
 }
