@@ -349,8 +349,12 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                                                                              : outcome::engine_unavailable;
         for (const auto& d : *copied) {
             const bool in_image = !d.copied_to.empty();
-            dumps.push_back({in_image ? d.copied_to : d.path, static_cast<std::int64_t>(d.size), d.type, d.path,
-                             in_image, d.reason});
+            dumps.push_back({.path = in_image ? d.copied_to : d.path,
+                             .size = static_cast<std::int64_t>(d.size),
+                             .type = d.type,
+                             .original_path = d.path,
+                             .copied = in_image,
+                             .reason = d.reason});
             mtimes.push_back(std::to_string(d.mtime));
         }
         stats_.dumps_found += copied->size();
