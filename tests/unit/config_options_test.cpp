@@ -23,14 +23,19 @@ struct outcome {
     std::string err;
 };
 
-outcome parse(std::vector<std::string> args)
+/// The command line `args` with the environment `env` (NAME=VALUE), never the test's own.
+outcome parse(std::vector<std::string> args, const std::vector<std::string>& env = {})
 {
     args.insert(args.begin(), "core_interceptor");
     std::vector<const char*> argv;
     for (auto& a : args)
         argv.push_back(a.c_str());
+    std::vector<const char*> envp;
+    for (auto& e : env)
+        envp.push_back(e.c_str());
+    envp.push_back(nullptr);
     std::ostringstream out, err;
-    auto r = config::parse(static_cast<int>(argv.size()), argv.data(), out, err);
+    auto r = config::parse(static_cast<int>(argv.size()), argv.data(), envp.data(), out, err);
     return {std::move(r), out.str(), err.str()};
 }
 
@@ -334,6 +339,53 @@ TEST_CASE("config: --rest-ca-file and a client certificate and key, both or neit
     CHECK(open_key.err.find("SECRET") == std::string::npos);
     for (const auto& f : {ca, cert, key})
         std::remove(f.c_str());
+}
+
+TEST_CASE("config: CORE_INTERCEPTOR_<OPTION> variables set options; the command line wins")
+{
+    const std::string file = temp_file("registry = file.example:5000\nmax-concurrency = 7\n"
+                                       "hostname = from-file\n");
+    auto r = parse({"--hostname", "from-cli"},
+                   {"CORE_INTERCEPTOR_CONFIG=" + file,
+                    "CORE_INTERCEPTOR_REGISTRY=env.example:5000/cores",
+                    "CORE_INTERCEPTOR_HOSTNAME=from-env",
+                    "CORE_INTERCEPTOR_METRICS_ADDRESS=127.0.0.1:9464",
+                    "CORE_INTERCEPTOR_KEEP_IMAGE=true",
+                    "CORE_INTERCEPTOR_DUMP_PATTERN=core\n*.dmp",
+                    "CORE_INTERCEPTOR_KAFKA_BROKERS=",  // empty: unset
+                    "CORE_INTERCEPTOR_OPTS=--ignored",   // the package's, not an option
+                    "CORE_INTERCEPTOR_SOURCE_ROOT=/src", // the test harness's
+                    "OTHER_VARIABLE=x"});
+    std::remove(file.c_str());
+    REQUIRE_MESSAGE(std::holds_alternative<config::app_config>(r.parsed), r.err);
+    const auto& c = std::get<config::app_config>(r.parsed);
+    CHECK(c.pipeline.hostname == "from-cli");          // command line over environment
+    REQUIRE(c.pipeline.registry);
+    CHECK(c.pipeline.registry->host == "env.example:5000");  // environment over file
+    CHECK(c.max_concurrency == 7);                     // the file named by the environment
+    REQUIRE(c.metrics);
+    CHECK(c.metrics->port == 9464);
+    CHECK(c.pipeline.keep_image);
+    CHECK(c.pipeline.dump_patterns == std::vector<std::string>{"core", "*.dmp"});
+    CHECK_FALSE(c.kafka);
+}
+
+TEST_CASE("config: a CORE_INTERCEPTOR_ variable that names no option is a usage error")
+{
+    for (const char* v : {"CORE_INTERCEPTOR_REGISTRYY=x", "CORE_INTERCEPTOR_HELP=1",
+                          "CORE_INTERCEPTOR_CHECK=1", "CORE_INTERCEPTOR_registry=x"}) {
+        INFO(v);
+        auto r = parse({}, {v});
+        REQUIRE(std::holds_alternative<int>(r.parsed));
+        CHECK(std::get<int>(r.parsed) == config::exit_usage);
+        const std::string name = std::string(v).substr(0, std::string(v).find('='));
+        CHECK(r.err.find("core_interceptor: " + name + ": ") == 0);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+    // A bad value names the option it sets.
+    auto r = parse({}, {"CORE_INTERCEPTOR_MAX_CONCURRENCY=lots"});
+    REQUIRE(std::holds_alternative<int>(r.parsed));
+    CHECK(r.err.find("--max-concurrency") != std::string::npos);
 }
 
 TEST_CASE(
