@@ -7,10 +7,11 @@
 # an image registry), `docker import`ed into the Docker engine of DOCKER_HOST (default: the local
 # one) with: ENTRYPOINT the daemon (records on stdout), HEALTHCHECK on /healthz of
 # CORE_INTERCEPTOR_METRICS_ADDRESS (127.0.0.1:9464), VOLUME /var/lib/core_interceptor (the state
-# directory). Options come as arguments, CORE_INTERCEPTOR_<OPTION> variables or a mounted file
-# (CORE_INTERCEPTOR_CONFIG=/etc/core_interceptor/core_interceptor.conf): README.md, "Running it
-# as a container".
-# Environment: DEB (a core-interceptor_*.deb to use), CACHE_DIR (keep the rootfs tarball there,
+# directory). Options come as arguments, CORE_INTERCEPTOR_<OPTION> variables or a file mounted
+# over /etc/core_interceptor/core_interceptor.conf (CORE_INTERCEPTOR_CONFIG in the image):
+# README.md, "Running it as a container". Prints the image's tag on stdout, all else on stderr.
+# Environment: DEB (a core-interceptor_*.deb to use), VARIANT (mmdebstrap variant, default
+# essential; minbase adds apt), CACHE_DIR (keep the rootfs tarball there,
 # keyed by what it holds: a second build with the same .deb imports it at once), SKIP_DEPS=1
 # (do not call apt-get); JOBS, DEB_BUILD_OPTIONS, SKIP_LINTIAN go to scripts/build-deb.sh.
 set -euo pipefail
@@ -28,7 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/core-interceptor-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; [ -z "${partial:-}" ] || rm -f "$partial"' EXIT
 
 # --- tools ---------------------------------------------------------------------------------
 need=()
@@ -63,14 +64,14 @@ sources=()
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
   [ -f "$f" ] || continue
   # Debian's archives only (deb.debian.org, a mirror of it): no third-party repositories.
-  grep -v '^[[:space:]]*#' "$f" | grep -q 'debian' || continue
-  grep -v '^[[:space:]]*#' "$f" | grep -Eq 'https?://[^ ]*debian' || continue
+  grep -Eq '^[^#]*https?://[^[:space:]]*debian' "$f" || continue
   sources+=("$f")
 done
 [ ${#sources[@]} -gt 0 ] || echo "$prog: no Debian apt sources here: mmdebstrap uses its default mirror" >&2
 
 # --- the rootfs -------------------------------------------------------------------------------
-# minbase (the Essential packages and apt) plus the package and its dependencies; no
+# The Essential packages (no apt: the image is rebuilt, not upgraded), merged /usr, the package
+# and its dependencies; no
 # documentation, man pages or locales.
 files="$top/packaging/container"
 key=$( (echo "$VERSION_CODENAME $arch"; sha256sum "$deb" "$files/entrypoint" "$files/healthcheck" \
@@ -82,12 +83,14 @@ if [ -f "$rootfs" ]; then
   echo "$prog: rootfs cached: $rootfs" >&2
 else
   start=$(date +%s)
-  mmdebstrap --variant=minbase --architectures="$arch" \
+  partial="$cache/image-rootfs-$key.partial.tar"
+  mmdebstrap --variant="${VARIANT:-essential}" --format=tar --architectures="$arch" \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
     --include="$deb" \
     --customize-hook="copy-in $files/entrypoint $files/healthcheck /usr/local/bin" \
@@ -96,9 +99,10 @@ else
     --customize-hook='mkdir -p "$1/var/lib/core_interceptor" && chmod 0700 "$1/var/lib/core_interceptor"' \
     --customize-hook='chroot "$1" /usr/sbin/core_interceptor --version' \
     --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*.log' \
-    "$VERSION_CODENAME" "$rootfs.partial" "${sources[@]}" >&2
-  find "$cache" -maxdepth 1 -name 'image-rootfs-*.tar' -delete
-  mv "$rootfs.partial" "$rootfs"
+    "$VERSION_CODENAME" "$partial" "${sources[@]}" >&2
+  # Only the newest rootfs is kept.
+  find "$cache" -maxdepth 1 -name 'image-rootfs-*.tar' ! -name "${partial##*/}" -delete
+  mv "$partial" "$rootfs"
   echo "$prog: rootfs made in $(( $(date +%s) - start )) s" >&2
 fi
 
