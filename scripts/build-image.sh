@@ -74,7 +74,7 @@ done
 # and its dependencies; no
 # documentation, man pages or locales.
 files="$top/packaging/container"
-key=$( (echo "$VERSION_CODENAME $arch"; sha256sum "$deb" "$files/entrypoint" "$files/healthcheck" \
+key=$( (echo "$VERSION_CODENAME $arch ${VARIANT:-essential}"; sha256sum "$deb" "$files/entrypoint" "$files/healthcheck" \
   "$0" | cut -d' ' -f1; for f in "${sources[@]}"; do cat "$f"; done) | sha256sum | cut -c1-16)
 cache=${CACHE_DIR:-$work}
 mkdir -p "$cache"
