@@ -71,8 +71,8 @@ done
 
 # --- the rootfs -------------------------------------------------------------------------------
 # The Essential packages (no apt: the image is rebuilt, not upgraded), merged /usr, the package
-# and its dependencies; no
-# documentation, man pages or locales.
+# and its dependencies (its system user made by the standalone systemd-sysusers, not all of
+# systemd); no documentation, man pages or locales.
 files="$top/packaging/container"
 key=$( (echo "$VERSION_CODENAME $arch ${VARIANT:-essential}"; sha256sum "$deb" "$files/entrypoint" "$files/healthcheck" \
   "$0" | cut -d' ' -f1; for f in "${sources[@]}"; do cat "$f"; done) | sha256sum | cut -c1-16)
@@ -92,7 +92,7 @@ else
     --dpkgopt='path-exclude=/usr/share/info/*' \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
-    --include="$deb" \
+    --include="systemd-standalone-sysusers,$deb" \
     --customize-hook="copy-in $files/entrypoint $files/healthcheck /usr/local/bin" \
     --customize-hook='mv "$1/usr/local/bin/entrypoint" "$1/usr/local/bin/core_interceptor-entrypoint"' \
     --customize-hook='mv "$1/usr/local/bin/healthcheck" "$1/usr/local/bin/core_interceptor-healthcheck"' \
