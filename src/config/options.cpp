@@ -526,11 +526,11 @@ struct bad_variable {
 /// CORE_INTERCEPTOR_ variables that are not options: the package's extra arguments of the
 /// service (/etc/default/core_interceptor) and the project's own test and benchmark harness,
 /// whose variables reach the daemons it starts.
-constexpr std::array<std::string_view, 16> not_options{
+constexpr std::array<std::string_view, 17> not_options{
     "OPTS",
     "BIN", "SOURCE_ROOT", "RUN_SINKS", "INSTALLED_CACHE", "REQUIRE_PARTS", "DEB", "DEB_JOBS",
     "KEEP_TEMP", "KAFKA_DEBUG", "HAVE_KAFKA", "HAVE_SYSTEMD", "EXPECTED_VERSION", "CHAOS_SEED",
-    "BENCH_DIR", "BENCH_STATE",
+    "BENCH_DIR", "BENCH_STATE", "MONITORING_DIR",
 };
 
 /// CORE_INTERCEPTOR_<OPTION> variables as options: CORE_INTERCEPTOR_METRICS_ADDRESS is
