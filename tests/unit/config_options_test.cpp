@@ -344,6 +344,39 @@ TEST_CASE("config: --rest-ca-file and a client certificate and key, both or neit
         std::remove(f.c_str());
 }
 
+TEST_CASE(
+    "config: --max-notes-size takes suffixes within 1K..256M; --max-per-signature defaults to 3")
+{
+    auto d = parse({});
+    REQUIRE(std::holds_alternative<config::app_config>(d.parsed));
+    CHECK(std::get<config::app_config>(d.parsed).pipeline.max_notes_size == 4 * 1024 * 1024);
+    CHECK(std::get<config::app_config>(d.parsed).pipeline.max_per_signature == 3);
+
+    auto r = parse({"--max-notes-size", "512K", "--max-per-signature", "0"});
+    REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
+    CHECK(std::get<config::app_config>(r.parsed).pipeline.max_notes_size == 512 * 1024);
+    CHECK(std::get<config::app_config>(r.parsed).pipeline.max_per_signature == 0);
+
+    auto file = temp_file("max-notes-size = 16M\nmax-per-signature = 7\n");
+    auto f = parse({"--config", file});
+    std::remove(file.c_str());
+    REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
+    CHECK(std::get<config::app_config>(f.parsed).pipeline.max_notes_size == 16 * 1024 * 1024);
+    CHECK(std::get<config::app_config>(f.parsed).pipeline.max_per_signature == 7);
+
+    for (auto bad : std::vector<std::vector<std::string>>{{"--max-notes-size", "12"},
+                                                          {"--max-notes-size", "1G"},
+                                                          {"--max-notes-size", "lots"},
+                                                          {"--max-per-signature", "-1"},
+                                                          {"--max-per-signature", "many"}}) {
+        CAPTURE(bad[0] + " " + bad[1]);
+        auto b = parse(bad);
+        REQUIRE(std::holds_alternative<int>(b.parsed));
+        CHECK(std::get<int>(b.parsed) == 2);
+        CHECK(b.err.find(bad[0].substr(2)) != std::string::npos);
+    }
+}
+
 TEST_CASE("config: CORE_INTERCEPTOR_<OPTION> variables set options; the command line wins")
 {
     const std::string file = temp_file("registry = file.example:5000\nmax-concurrency = 7\n"
