@@ -258,7 +258,6 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
 
     // --- 5. a crash: pushed and announced -------------------------------------------------------
     const auto not_before = std::chrono::system_clock::now();
-    const auto t_crash = steady::now();
     const auto crashed = ci::start_container(
         *p, {"core", ci::crash_with_core(), 139, std::string("core")}, ci::unique_name("image-core"));
     left.containers.push_back(crashed.name);
