@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -25,6 +26,9 @@
 #include <iostream>
 #include <limits>
 #include <sstream>
+#include <string_view>
+
+extern char** environ;
 
 namespace po = boost::program_options;
 
@@ -525,9 +529,83 @@ app_config build(const po::variables_map& vm)
     return cfg;
 }
 
+/// An environment variable of our prefix that names no option.
+struct bad_variable {
+    std::string name;
+    std::string why;
+};
+
+/// CORE_INTERCEPTOR_ variables that are not options: the package's extra arguments of the
+/// service (/etc/default/core_interceptor) and the project's own test and benchmark harness,
+/// whose variables reach the daemons it starts.
+constexpr std::array<std::string_view, 17> not_options{
+    "OPTS",
+    "BIN", "SOURCE_ROOT", "RUN_SINKS", "INSTALLED_CACHE", "REQUIRE_PARTS", "DEB", "DEB_JOBS",
+    "KEEP_TEMP", "KAFKA_DEBUG", "HAVE_KAFKA", "HAVE_SYSTEMD", "EXPECTED_VERSION", "CHAOS_SEED",
+    "BENCH_DIR", "BENCH_STATE", "MONITORING_DIR",
+};
+
+/// CORE_INTERCEPTOR_<OPTION> variables as options: CORE_INTERCEPTOR_METRICS_ADDRESS is
+/// --metrics-address. An empty value counts as unset; a repeatable option takes one value per
+/// line. A variable of the prefix that names no option (nor one of `not_options`) is an error.
+po::parsed_options environment_options(const po::options_description& options,
+                                       const char* const* envp)
+{
+    constexpr std::string_view prefix = "CORE_INTERCEPTOR_";
+    po::parsed_options parsed(&options);
+    for (; envp && *envp; ++envp) {
+        const std::string_view entry(*envp);
+        const auto eq = entry.find('=');
+        if (eq == std::string_view::npos || !entry.starts_with(prefix))
+            continue;
+        const std::string variable(entry.substr(0, eq));
+        const std::string_view suffix = entry.substr(prefix.size(), eq - prefix.size());
+        if (std::find(not_options.begin(), not_options.end(), suffix) != not_options.end())
+            continue;
+        std::string name;
+        for (char c : suffix)
+            name += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto* d = options.find_nothrow(name, false);
+        bool upper = !suffix.empty();
+        for (char c : suffix)
+            upper = upper && (std::isupper(static_cast<unsigned char>(c)) ||
+                              std::isdigit(static_cast<unsigned char>(c)) || c == '_');
+        if (!d || !upper || name == "help" || name == "version")
+            throw bad_variable{variable, "names no option that the environment can set "
+                                         "(CORE_INTERCEPTOR_REGISTRY sets --registry, "
+                                         "CORE_INTERCEPTOR_METRICS_ADDRESS --metrics-address)"};
+        const std::string_view value = entry.substr(eq + 1);
+        if (value.empty())
+            continue;
+        std::size_t start = 0;
+        while (start <= value.size()) {
+            auto end = value.find('\n', start);
+            if (end == std::string_view::npos)
+                end = value.size();
+            if (end > start) {
+                po::option o;
+                o.string_key = name;
+                o.value.emplace_back(value.substr(start, end - start));
+                parsed.options.push_back(std::move(o));
+            }
+            start = end + 1;
+        }
+    }
+    return parsed;
+}
+
 }  // namespace
 
 std::variant<app_config, int> parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err)
+{
+    return parse(argc, argv, environ, out, err);
+}
+
+std::variant<app_config, int> parse(int argc,
+                                    const char* const argv[],
+                                    const char* const* envp,
+                                    std::ostream& out,
+                                    std::ostream& err)
 {
     const auto options = describe_options();
     po::options_description command_line;
@@ -550,6 +628,9 @@ std::variant<app_config, int> parse(int argc, const char* const argv[], std::ost
             for (const auto& name : vm["process"].as<std::vector<std::string>>())
                 if (name.empty())
                     throw bad_option{"process", "empty container name"};
+        // Stored after the command line, before the file: the command line wins over the
+        // environment, the environment over the file.
+        po::store(environment_options(options, envp), vm);
         if (vm.count("config")) {
             const auto& file = vm["config"].as<std::string>();
             std::ifstream in(file);
@@ -562,6 +643,8 @@ std::variant<app_config, int> parse(int argc, const char* const argv[], std::ost
         return build(vm);
     } catch (const bad_option& e) {
         err << "core_interceptor: --" << e.option << ": " << e.why << '\n';
+    } catch (const bad_variable& e) {
+        err << "core_interceptor: " << e.name << ": " << e.why << '\n';
     } catch (const po::error_with_option_name& e) {
         std::string name = e.get_option_name();
         err << "core_interceptor: " << (name.empty() ? std::string("option") : name) << ": "

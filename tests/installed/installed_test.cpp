@@ -9,6 +9,7 @@
 // READY=1, a crash is pushed and announced on Kafka and REST, a failing push is in the
 // journal under _COMM=core_intercepto with its CONTAINER_ID, `systemctl stop` ends cleanly and
 // `dpkg --purge` leaves nothing behind. The container and its image are removed at the end.
+#include "installed/common.hpp"
 #include "integration/harness.hpp"
 
 #include "support/process.hpp"
@@ -40,10 +41,9 @@ namespace ts = core_interceptor::test_support;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
+using namespace core_interceptor::installed;
 
 // Bounds of the slow steps (a two-core machine that also runs other builds).
-constexpr auto deb_build_timeout = 660s;
 constexpr auto mmdebstrap_timeout = 300s;
 constexpr auto boot_timeout = 120s;
 
@@ -51,137 +51,6 @@ constexpr auto boot_timeout = 120s;
 // must carry it.
 constexpr const char* box_hostname = "ci-installed";
 constexpr const char* unit = "core_interceptor.service";
-
-std::string env(const char* name)
-{
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
-
-std::string trim(std::string s)
-{
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-    std::size_t i = 0;
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    return s.substr(i);
-}
-
-std::vector<std::string> lines_of(const std::string& text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (!trim(line).empty()) out.push_back(trim(line));
-    return out;
-}
-
-bool starts_with(const std::string& s, const std::string& prefix)
-{
-    return s.rfind(prefix, 0) == 0;
-}
-
-long long ms_since(steady::time_point t0)
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
-}
-
-std::string seconds(long long ms)
-{
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(1) << static_cast<double>(ms) / 1000.0 << " s";
-    return s.str();
-}
-
-/// What each phase took, printed as it ends and summed up at the end.
-struct phase_log {
-    std::vector<std::string> lines;
-    void add(const std::string& line)
-    {
-        lines.push_back(line);
-        std::cout << "[installed] " << line << std::endl;
-    }
-    std::string summary() const
-    {
-        std::string out;
-        for (const auto& l : lines) out += "\n  " + l;
-        return out;
-    }
-};
-
-/// A missing prerequisite: a failure when every part is required, else a skip (false).
-bool prerequisite(bool present, const std::string& why)
-{
-    if (present) return true;
-    if (ci::parts_required()) FAIL("a part the installed test needs is missing: ", why);
-    MESSAGE("SKIPPED: a part the installed test needs is missing: ", why);
-    return false;
-}
-
-/// Runs `argv` in its own process group with stdout and stderr into `log`; nothing when it
-/// outlived `timeout` (then its whole group is killed).
-std::optional<ts::exit_status> run_logged(std::vector<std::string> argv,
-                                          const fs::path& log,
-                                          std::chrono::milliseconds timeout,
-                                          std::vector<std::pair<std::string, std::string>> envs)
-{
-    ts::process_options o;
-    o.argv = std::move(argv);
-    o.env = std::move(envs);
-    o.own_process_group = true;
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    REQUIRE_MESSAGE(fd >= 0, "cannot open ", log.string());
-    o.stdout_fd = fd;
-    o.stderr_fd = fd;
-    ts::process p(std::move(o));
-    ::close(fd);
-    auto st = p.wait_for(timeout);
-    if (st) return st;
-    ::kill(-p.pid(), SIGTERM);  // its group: the build's compilers, mmdebstrap's apt
-    if (!p.wait_for(10s)) ::kill(-p.pid(), SIGKILL);
-    p.stop(5s);
-    return std::nullopt;
-}
-
-/// ID and VERSION_CODENAME of the host (/etc/os-release).
-std::pair<std::string, std::string> host_release()
-{
-    std::string id, codename;
-    for (const auto& line : lines_of(ts::read_file("/etc/os-release"))) {
-        auto value = [&](const char* key) {
-            std::string v = line.substr(std::string(key).size());
-            if (v.size() >= 2 && (v.front() == '"' || v.front() == '\''))
-                v = v.substr(1, v.size() - 2);
-            return v;
-        };
-        if (starts_with(line, "ID=")) id = value("ID=");
-        if (starts_with(line, "VERSION_CODENAME=")) codename = value("VERSION_CODENAME=");
-    }
-    return {id, codename};
-}
-
-/// The host's apt sources: /etc/apt/sources.list and sources.list.d/*.list, *.sources, each
-/// with at least one line that is not a comment (mmdebstrap pastes each file it is given).
-std::vector<fs::path> host_apt_sources()
-{
-    std::vector<fs::path> files;
-    auto usable = [](const fs::path& f) {
-        for (const auto& line : lines_of(ts::read_file(f)))
-            if (line[0] != '#') return true;
-        return false;
-    };
-    if (fs::is_regular_file("/etc/apt/sources.list") && usable("/etc/apt/sources.list"))
-        files.emplace_back("/etc/apt/sources.list");
-    std::vector<fs::path> parts;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator("/etc/apt/sources.list.d", ec)) {
-        const auto ext = e.path().extension();
-        if (e.is_regular_file() && (ext == ".list" || ext == ".sources") && usable(e.path()))
-            parts.push_back(e.path());
-    }
-    std::sort(parts.begin(), parts.end());
-    files.insert(files.end(), parts.begin(), parts.end());
-    return files;
-}
 
 /// The packages of a Depends: field, first alternative of each, without versions or
 /// architecture qualifiers: "a (>= 1) | b, c:any" -> {a, c}.
@@ -369,7 +238,7 @@ ci::container crash(systemd_box& box, const std::string& what)
 TEST_CASE("installed: the Debian package under systemd, end to end")
 {
     const auto t_all = steady::now();
-    phase_log phases;
+    phase_log phases{"installed"};
 
     ci::shared_parts* p = ci::parts();
     if (!p) return;
@@ -390,13 +259,6 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
                     "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
                     "run `meson test --suite installed`");
-    const fs::path given_deb = env("CORE_INTERCEPTOR_DEB");
-    const fs::path source_root = env("CORE_INTERCEPTOR_SOURCE_ROOT");
-    const auto build_deb = source_root / "scripts" / "build-deb.sh";
-    if (given_deb.empty())
-        REQUIRE_MESSAGE(fs::is_regular_file(build_deb),
-                        "no scripts/build-deb.sh under CORE_INTERCEPTOR_SOURCE_ROOT=",
-                        source_root.string());
 
     // Everything the booted system gets from the host is in work/in, mounted read-only.
     ts::temp_dir work("ci-inst-");
@@ -404,45 +266,7 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     fs::create_directories(in);
 
     // --- 1. the .deb -----------------------------------------------------------------------
-    fs::path deb;
-    if (!given_deb.empty()) {
-        REQUIRE_MESSAGE(fs::is_regular_file(given_deb), "CORE_INTERCEPTOR_DEB=",
-                        given_deb.string(), " is not a file");
-        deb = given_deb;
-        phases.add("deb: given, " + deb.string());
-    }
-    else {
-        const auto t0 = steady::now();
-        const auto dist = work / "dist";
-        const auto log = work / "build-deb.log";
-        // The unit tests ran in this very suite, and lintian is build-deb.sh's own gate: the
-        // package build here only has to produce the package.
-        std::string options = trim(env("DEB_BUILD_OPTIONS") + " nocheck");
-        std::vector<std::pair<std::string, std::string>> envs{{"DEB_BUILD_OPTIONS", options},
-                                                              {"SKIP_LINTIAN", "1"},
-                                                              {"DEBIAN_FRONTEND",
-                                                               "noninteractive"}};
-        if (const auto jobs = env("CORE_INTERCEPTOR_DEB_JOBS"); !jobs.empty())
-            envs.emplace_back("JOBS", jobs);
-        auto st = run_logged({"bash", build_deb.string(), dist.string()}, log,
-                             deb_build_timeout, envs);
-        if (!st)
-            FAIL("scripts/build-deb.sh did not finish within ", deb_build_timeout.count(),
-                 " s; its log ends:\n", ts::tail_lines(ts::read_file(log), 40));
-        if (!st->success())
-            FAIL("scripts/build-deb.sh failed (", st->describe(), "); its log ends:\n",
-                 ts::tail_lines(ts::read_file(log), 60));
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(dist, ec)) {
-            const auto name = e.path().filename().string();
-            if (starts_with(name, "core-interceptor_") && e.path().extension() == ".deb")
-                deb = e.path();
-        }
-        REQUIRE_MESSAGE(!deb.empty(), "build-deb.sh made no core-interceptor_*.deb in ",
-                        dist.string());
-        phases.add("deb build: " + seconds(ms_since(t0)) + " (" + deb.filename().string() +
-                   ", nocheck, no lintian)");
-    }
+    const fs::path deb = project_deb(phases);
     const auto deb_name = deb.filename().string();
     fs::copy_file(deb, in / deb_name);
     fs::copy_file(run_sinks, in / "run_sinks");

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,14 +26,19 @@ struct outcome {
     std::string err;
 };
 
-outcome parse(std::vector<std::string> args)
+/// The command line `args` with the environment `env` (NAME=VALUE), never the test's own.
+outcome parse(std::vector<std::string> args, const std::vector<std::string>& env = {})
 {
     args.insert(args.begin(), "core_interceptor");
     std::vector<const char*> argv;
     for (auto& a : args)
         argv.push_back(a.c_str());
+    std::vector<const char*> envp;
+    for (auto& e : env)
+        envp.push_back(e.c_str());
+    envp.push_back(nullptr);
     std::ostringstream out, err;
-    auto r = config::parse(static_cast<int>(argv.size()), argv.data(), out, err);
+    auto r = config::parse(static_cast<int>(argv.size()), argv.data(), envp.data(), out, err);
     return {std::move(r), out.str(), err.str()};
 }
 
@@ -367,4 +375,73 @@ TEST_CASE(
         CHECK(std::get<int>(b.parsed) == 2);
         CHECK(b.err.find(bad[0].substr(2)) != std::string::npos);
     }
+}
+
+TEST_CASE("config: CORE_INTERCEPTOR_<OPTION> variables set options; the command line wins")
+{
+    const std::string file = temp_file("registry = file.example:5000\nmax-concurrency = 7\n"
+                                       "hostname = from-file\n");
+    auto r = parse({"--hostname", "from-cli"},
+                   {"CORE_INTERCEPTOR_CONFIG=" + file,
+                    "CORE_INTERCEPTOR_REGISTRY=env.example:5000/cores",
+                    "CORE_INTERCEPTOR_HOSTNAME=from-env",
+                    "CORE_INTERCEPTOR_METRICS_ADDRESS=127.0.0.1:9464",
+                    "CORE_INTERCEPTOR_KEEP_IMAGE=true",
+                    "CORE_INTERCEPTOR_DUMP_PATTERN=core\n*.dmp",
+                    "CORE_INTERCEPTOR_KAFKA_BROKERS=",  // empty: unset
+                    "CORE_INTERCEPTOR_OPTS=--ignored",   // the package's, not an option
+                    "CORE_INTERCEPTOR_SOURCE_ROOT=/src", // the test harness's
+                    "OTHER_VARIABLE=x"});
+    std::remove(file.c_str());
+    REQUIRE_MESSAGE(std::holds_alternative<config::app_config>(r.parsed), r.err);
+    const auto& c = std::get<config::app_config>(r.parsed);
+    CHECK(c.pipeline.hostname == "from-cli");          // command line over environment
+    REQUIRE(c.pipeline.registry);
+    CHECK(c.pipeline.registry->host == "env.example:5000");  // environment over file
+    CHECK(c.max_concurrency == 7);                     // the file named by the environment
+    REQUIRE(c.metrics);
+    CHECK(c.metrics->port == 9464);
+    CHECK(c.pipeline.keep_image);
+    CHECK(c.pipeline.dump_patterns == std::vector<std::string>{"core", "*.dmp"});
+    CHECK_FALSE(c.kafka);
+}
+
+TEST_CASE("config: a CORE_INTERCEPTOR_ variable that names no option is a usage error")
+{
+    for (const char* v : {"CORE_INTERCEPTOR_REGISTRYY=x", "CORE_INTERCEPTOR_HELP=1",
+                          "CORE_INTERCEPTOR_CHECK=1", "CORE_INTERCEPTOR_registry=x"}) {
+        INFO(v);
+        auto r = parse({}, {v});
+        REQUIRE(std::holds_alternative<int>(r.parsed));
+        CHECK(std::get<int>(r.parsed) == config::exit_usage);
+        const std::string name = std::string(v).substr(0, std::string(v).find('='));
+        CHECK(r.err.find("core_interceptor: " + name + ": ") == 0);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+    // A bad value names the option it sets.
+    auto r = parse({}, {"CORE_INTERCEPTOR_MAX_CONCURRENCY=lots"});
+    REQUIRE(std::holds_alternative<int>(r.parsed));
+    CHECK(r.err.find("--max-concurrency") != std::string::npos);
+}
+
+TEST_CASE("config: the variables the test suites' Meson files set are not taken for options")
+{
+    // Each daemon a test starts inherits them: one that the daemon refused would stop it.
+    const auto root = std::filesystem::path(CORE_INTERCEPTOR_TEST_DATA).parent_path().parent_path();
+    const std::regex key(R"('(CORE_INTERCEPTOR_[A-Z0-9_]+)'\s*:)");
+    std::size_t seen = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root / "tests")) {
+        if (e.path().filename() != "meson.build")
+            continue;
+        std::ifstream in(e.path());
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        for (std::sregex_iterator m(text.begin(), text.end(), key), end; m != end; ++m) {
+            const std::string name = (*m)[1];
+            INFO(e.path().string(), " sets ", name);
+            auto r = parse({}, {name + "=1"});
+            CHECK(r.err.find(name + ": ") == std::string::npos);
+            ++seen;
+        }
+    }
+    CHECK(seen > 0);
 }

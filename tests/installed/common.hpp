@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// What the installed tests share: small text helpers, a logged child process with a deadline,
+// the host's Debian release and apt sources, and the project's .deb, built once per run.
+#include "support/process.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace core_interceptor::installed {
+
+using steady = std::chrono::steady_clock;
+
+/// The variable's value, "" when unset.
+std::string env(const char* name);
+std::string trim(std::string s);
+/// The non-blank lines of `text`, trimmed.
+std::vector<std::string> lines_of(const std::string& text);
+bool starts_with(const std::string& s, const std::string& prefix);
+long long ms_since(steady::time_point t0);
+/// "12.3 s".
+std::string seconds(long long ms);
+
+/// What each phase of a test took, printed as it ends (prefixed "[tag] ") and summed up.
+struct phase_log {
+    std::string tag;
+    std::vector<std::string> lines;
+    void add(const std::string& line);
+    std::string summary() const;
+};
+
+/// A missing prerequisite: a failure when every part is required, else a skip (false).
+bool prerequisite(bool present, const std::string& why);
+
+/// Runs `argv` in its own process group with stdout and stderr into `log`; nothing when it
+/// outlived `timeout` (then its whole group is killed).
+std::optional<test_support::exit_status> run_logged(
+    std::vector<std::string> argv,
+    const std::filesystem::path& log,
+    std::chrono::milliseconds timeout,
+    std::vector<std::pair<std::string, std::string>> envs);
+
+/// ID and VERSION_CODENAME of the host (/etc/os-release).
+std::pair<std::string, std::string> host_release();
+
+/// The host's apt sources: /etc/apt/sources.list and sources.list.d/*.list, *.sources, each
+/// with at least one line that is not a comment (mmdebstrap pastes each file it is given).
+std::vector<std::filesystem::path> host_apt_sources();
+
+/// The project's package: CORE_INTERCEPTOR_DEB when set, else built by scripts/build-deb.sh
+/// (nocheck, no lintian) under CORE_INTERCEPTOR_SOURCE_ROOT, once per run: every test case of
+/// the run gets the same file. Fails the test when the build fails.
+std::filesystem::path project_deb(phase_log& phases);
+
+}  // namespace core_interceptor::installed

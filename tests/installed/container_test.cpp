@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+// Issue 14, item 2: the daemon as a container. scripts/build-image.sh builds the image from the
+// project's .deb (the one the installed test uses, built once per run) on a Debian rootfs made
+// with mmdebstrap (kept in the installed test's cache) and imports it into the private test
+// dockerd. It is then run as README's "Running it as a container" says: the Engine's socket
+// mounted, --restart unless-stopped, the state directory on a named volume, the configuration
+// from a mounted file (the registry) and CORE_INTERCEPTOR_ variables (sinks, host name). The
+// sinks (tests/manual/run_sinks) run in a container of the same image with --network none, whose
+// network namespace the daemon's container joins: one loopback, nothing else. The registry is
+// on the host's 127.0.0.1: the push is made by the test dockerd, in the host's namespace.
+// Checks: the image's HEALTHCHECK says healthy, a crash is pushed and announced on Kafka and
+// REST, the records are on stdout, the state is in the volume, `docker stop` ends it with exit 0
+// within the grace period; an unknown CORE_INTERCEPTOR_ variable stops it with exit 2.
+#include "installed/common.hpp"
+#include "integration/harness.hpp"
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/json/parse.hpp>
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+namespace ci = core_interceptor::integration;
+namespace ts = core_interceptor::test_support;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using namespace core_interceptor::installed;
+
+// The image build with the package given: mmdebstrap on a first run, then an import.
+constexpr auto image_build_timeout = 600s;
+// `docker stop`'s default grace period: SIGTERM, then SIGKILL after this.
+constexpr auto stop_grace = 10s;
+constexpr const char* hostname = "ci-container-host";
+
+/// Whatever the test started in the private dockerd, removed however the test ends.
+struct leftovers {
+    ci::shared_parts& p;
+    std::vector<std::string> containers;
+    std::vector<std::string> volumes;
+    std::vector<std::string> tags;  ///< crash containers' tags: their committed images
+    std::string image;
+
+    explicit leftovers(ci::shared_parts& parts) : p(parts) {}
+    leftovers(const leftovers&) = delete;
+    leftovers& operator=(const leftovers&) = delete;
+    ~leftovers()
+    {
+        try {
+            for (const auto& c : containers) p.dockerd.docker({"rm", "-f", c}, 60s);
+            for (const auto& v : volumes) p.dockerd.docker({"volume", "rm", "-f", v}, 60s);
+            for (const auto& t : tags) ci::remove_local_images_tagged(p, t);
+            if (!image.empty()) p.dockerd.docker({"rmi", "-f", image}, 60s);
+        }
+        catch (...) {
+        }
+    }
+};
+
+/// The notification run_sinks printed for `tag` on `sink` ("kafka" or "rest", answered 2xx).
+std::optional<json::object> notification(const std::string& sinks_log,
+                                         const std::string& sink,
+                                         const std::string& tag)
+{
+    std::optional<json::object> found;
+    for (const auto& line : lines_of(sinks_log)) {
+        std::string body;
+        if (sink == "kafka" && starts_with(line, "kafka key=")) {
+            const auto v = line.find(" value=");
+            if (v != std::string::npos) body = line.substr(v + 7);
+        }
+        else if (sink == "rest" && starts_with(line, "rest ")) {
+            const auto arrow = line.find(" -> ");
+            if (arrow == std::string::npos) continue;
+            std::istringstream rest(line.substr(arrow + 4));
+            unsigned status = 0;
+            rest >> status;
+            if (status >= 200 && status < 300) std::getline(rest, body);
+        }
+        boost::system::error_code ec;
+        auto v = json::parse(trim(body), ec);
+        if (!ec && v.is_object() && ci::string_field(v.as_object(), "tag") == tag)
+            found = v.as_object();
+    }
+    return found;
+}
+
+bool pushed(const json::object& n)
+{
+    const auto* v = n.if_contains("pushed");
+    return v && v->is_bool() && v->as_bool();
+}
+
+}  // namespace
+
+TEST_CASE("container: the image of scripts/build-image.sh, end to end")
+{
+    const auto t_all = steady::now();
+    phase_log phases{"container"};
+
+    ci::shared_parts* p = ci::parts();
+    if (!p) return;
+
+    // --- prerequisites -------------------------------------------------------------------
+    const auto [os_id, codename] = host_release();
+    if (!prerequisite(os_id == "debian" && !codename.empty(),
+                      "not a Debian host (ID=" + os_id + "): the image's rootfs is made from "
+                                                          "its own apt sources"))
+        return;
+    if (!prerequisite(!ts::find_program("mmdebstrap").empty(),
+                      "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
+                      "installs it)"))
+        return;
+    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb")) return;
+    const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
+    REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
+                    "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
+                    "run `meson test --suite installed`");
+    const auto script = fs::path(env("CORE_INTERCEPTOR_SOURCE_ROOT")) / "scripts" /
+                        "build-image.sh";
+    REQUIRE_MESSAGE(fs::is_regular_file(script), "no ", script.string(),
+                    " (CORE_INTERCEPTOR_SOURCE_ROOT)");
+
+    const fs::path deb = project_deb(phases);
+
+    // What the containers get from the host, mounted read-only.
+    ts::temp_dir work("ci-image-");
+    const auto in = work / "in";
+    fs::create_directories(in);
+    fs::copy_file(run_sinks, in / "run_sinks");
+    const auto config_file = in / "core_interceptor.conf";
+    std::ofstream(config_file) << "# the mounted configuration file\nregistry = "
+                               << p->registry.address() << "\npush-retry-window = 30\n";
+
+    leftovers left(*p);
+    auto& d = p->dockerd;
+
+    // --- 1. the image ----------------------------------------------------------------------
+    const std::string image = ci::unique_name("image") + ":test";
+    {
+        const auto t0 = steady::now();
+        const std::string cache_env = env("CORE_INTERCEPTOR_INSTALLED_CACHE");
+        const fs::path cache = cache_env.empty() ? work.path() : fs::path(cache_env);
+        const auto log = work / "build-image.log";
+        left.image = image;
+        auto st = run_logged({"bash", script.string(), image}, log, image_build_timeout,
+                             {{"DEB", deb.string()},
+                              {"CACHE_DIR", cache.string()},
+                              {"DOCKER_HOST", d.host()},
+                              {"DOCKER_CONFIG", (d.dir() / "cli").string()},
+                              {"SKIP_DEPS", "1"}});
+        const auto text = ts::read_file(log);
+        if (!st || !st->success())
+            FAIL("scripts/build-image.sh ", (st ? "failed (" + st->describe() + ")" : "timed out"),
+                 "; its log ends:\n", ts::tail_lines(text, 40));
+        const bool cached = text.find("rootfs cached") != std::string::npos;
+        phases.add(std::string("image build (") + (cached ? "rootfs cached" : "mmdebstrap") +
+                   ", import): " + seconds(ms_since(t0)));
+    }
+    {
+        auto r = d.docker({"image", "inspect", "-f",
+                           "{{.Size}}|{{json .Config.Healthcheck}}|{{json .Config.Volumes}}|"
+                           "{{json .Config.Entrypoint}}",
+                           image},
+                          60s);
+        REQUIRE_MESSAGE(r.ok(), "docker image inspect ", image, ": ", r.err);
+        const auto fields = trim(r.out);
+        INFO("image config: ", fields);
+        const auto size = std::atoll(fields.c_str());
+        CHECK(fields.find("core_interceptor-healthcheck") != std::string::npos);
+        CHECK(fields.find("\"/var/lib/core_interceptor\"") != std::string::npos);
+        CHECK(size > 0);
+        phases.add("image size: " + std::to_string(size / (1024 * 1024)) + " MiB (" +
+                   std::to_string(size) + " bytes)");
+    }
+
+    // --- 2. an unknown CORE_INTERCEPTOR_ variable: exit 2, naming it ---------------------------
+    {
+        auto r = d.docker({"run", "--rm", "--network", "none", "-e",
+                           "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image},
+                          60s);
+        CHECK_MESSAGE((r.status.exited && r.status.code == 2), "an unknown variable: ", r.status.describe(), "\n", r.out, r.err);
+        CHECK_MESSAGE(r.out.find("CORE_INTERCEPTOR_NO_SUCH_OPTION") != std::string::npos,
+                      "the message does not name the variable (on stdout): ", r.out, r.err);
+    }
+
+    // --- 3. the sinks, in the network namespace the daemon will share ----------------------------
+    const auto sinks = ci::unique_name("image-sinks");
+    left.containers.push_back(sinks);
+    {
+        auto r = d.docker({"run", "-d", "--name", sinks, "--network", "none", "--no-healthcheck",
+                           "-v", in.string() + ":/mnt/ci:ro", "--entrypoint",
+                           "/mnt/ci/run_sinks", image},
+                          60s);
+        REQUIRE_MESSAGE(r.ok(), "starting run_sinks in a container of the image: ", r.err);
+    }
+    std::string kafka_brokers, rest_url;
+    const bool sinks_up = ci::wait_until(
+        [&] {
+            for (const auto& line : lines_of(d.docker({"logs", sinks}, 30s).out)) {
+                if (starts_with(line, "KAFKA_BROKERS=")) kafka_brokers = line.substr(14);
+                if (starts_with(line, "REST_URL=")) rest_url = line.substr(9);
+            }
+            return !kafka_brokers.empty() && !rest_url.empty();
+        },
+        30s);
+    if (!sinks_up) {
+        auto logs = d.docker({"logs", sinks}, 30s);
+        FAIL("run_sinks did not say where it listens:\n", logs.out, logs.err);
+    }
+
+    // --- 4. the daemon, as README runs it ------------------------------------------------------
+    const auto name = ci::unique_name("image-daemon");
+    const auto volume = ci::unique_name("image-state");
+    left.containers.push_back(name);
+    left.volumes.push_back(volume);
+    const auto t_start = steady::now();
+    {
+        auto r = d.docker(
+            {"run", "-d", "--name", name, "--restart", "unless-stopped", "--network",
+             "container:" + sinks, "-v", d.socket_path().string() + ":/var/run/docker.sock", "-v",
+             volume + ":/var/lib/core_interceptor", "-v",
+             config_file.string() + ":/etc/core_interceptor/core_interceptor.conf:ro", "-e",
+             "CORE_INTERCEPTOR_KAFKA_BROKERS=" + kafka_brokers, "-e",
+             "CORE_INTERCEPTOR_REST_URL=" + rest_url, "-e",
+             std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname, image},
+            60s);
+        REQUIRE_MESSAGE(r.ok(), "docker run of the image: ", r.err);
+    }
+    auto daemon_logs = [&] { return d.docker({"logs", name}, 30s); };
+    {
+        std::string health;
+        long long healthy_ms = -1;
+        ci::wait_until(
+            [&] {
+                health = trim(ci::inspect(*p, name, "{{.State.Status}} {{.State.Health.Status}}")
+                                  .value_or("?"));
+                if (health == "running healthy") healthy_ms = ms_since(t_start);
+                return healthy_ms >= 0 || starts_with(health, "exited");
+            },
+            90s, 500ms);
+        const auto probes = ci::inspect(*p, name, "{{json .State.Health.Log}}").value_or("");
+        const auto logs = daemon_logs();
+        REQUIRE_MESSAGE(healthy_ms >= 0, "not healthy: ", health, "\nprobes: ", probes,
+                        "\ndocker logs:\n", ts::tail_lines(logs.out + logs.err, 30));
+        phases.add("healthy after " + seconds(healthy_ms) + " (docker run to health " +
+                   "status healthy; the image probes every 15 s)");
+        CHECK_MESSAGE(probes.find("200 ok") != std::string::npos, probes);
+    }
+
+    // --- 5. a crash: pushed and announced -------------------------------------------------------
+    const auto not_before = std::chrono::system_clock::now();
+    const auto crashed = ci::start_container(
+        *p, {"core", ci::crash_with_core(), 139, std::string("core")}, ci::unique_name("image-core"));
+    left.containers.push_back(crashed.name);
+    left.tags.push_back(crashed.tag());
+    ci::wait_exited(*p, {crashed});
+    const auto conv = ci::wait_all(
+        {{"registry",
+          [&] {
+              try {
+                  const auto tags = p->registry.tags(ci::test_repo);
+                  return std::find(tags.begin(), tags.end(), crashed.tag()) != tags.end();
+              }
+              catch (const std::exception&) {
+                  return false;
+              }
+          }},
+         {"Kafka",
+          [&] {
+              auto n = notification(d.docker({"logs", sinks}, 30s).out, "kafka", crashed.tag());
+              return n && pushed(*n);
+          }},
+         {"REST",
+          [&] {
+              auto n = notification(d.docker({"logs", sinks}, 30s).out, "rest", crashed.tag());
+              return n && pushed(*n);
+          }}},
+        90s);
+    phases.add("crash: " + conv.describe());
+    {
+        const auto logs = daemon_logs();
+        const auto sinks_log = d.docker({"logs", sinks}, 30s).out;
+        REQUIRE_MESSAGE(conv.converged, "the crash was not pushed and announced: ",
+                        conv.describe(), "\nsinks:\n", sinks_log, "\ndaemon:\n",
+                        ts::tail_lines(logs.out + logs.err, 30));
+        const ci::expected_notification e{ci::test_repo, crashed.tag(), hostname, "core", true,
+                                          p->registry.address() + "/" + ci::test_repo + ":" +
+                                              crashed.tag()};
+        for (const char* sink : {"kafka", "rest"}) {
+            INFO("sink ", sink);
+            if (auto n = notification(sinks_log, sink, crashed.tag()))
+                ci::check_notification(*n, e, not_before);
+        }
+        CHECK_MESSAGE(ci::wait_until([&] { return ci::local_images_tagged(*p, crashed.tag()).empty(); },
+                                     30s),
+                      "the pushed image is still on the node");
+
+        // Logs on stdout: the records are there, nothing on stderr.
+        CHECK_MESSAGE(ci::contains_nocase(logs.out, "watching events"),
+                      "no \"watching events\" on the container's stdout:\n", logs.out);
+        CHECK_MESSAGE(trim(logs.err).empty(), "the container wrote to stderr:\n", logs.err);
+    }
+
+    // --- 6. the state directory is the volume ----------------------------------------------
+    {
+        const auto mounts =
+            ci::inspect(*p, name, "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}};{{end}}")
+                .value_or("");
+        CHECK_MESSAGE(mounts.find("volume " + volume + " /var/lib/core_interceptor;") !=
+                          std::string::npos,
+                      mounts);
+        auto ls = d.docker({"exec", name, "ls", "-A", "/var/lib/core_interceptor"}, 30s);
+        CHECK_MESSAGE((ls.ok() && !trim(ls.out).empty()), "nothing in the state volume: ",
+                      ls.out, ls.err);
+    }
+
+    // --- 7. docker stop: exit 0 within the grace period --------------------------------------
+    {
+        const auto t0 = steady::now();
+        auto r = d.docker({"stop", "-t", std::to_string(stop_grace.count()), name}, 60s);
+        const auto stop_ms = ms_since(t0);
+        CHECK_MESSAGE(r.ok(), "docker stop: ", r.err);
+        const auto state = trim(
+            ci::inspect(*p, name, "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}} "
+                                  "{{.RestartCount}}")
+                .value_or("?"));
+        const auto logs = daemon_logs();
+        INFO("docker logs ends:\n", ts::tail_lines(logs.out + logs.err, 10));
+        CHECK(state == "exited 0 false 0");
+        CHECK_MESSAGE(stop_ms < std::chrono::duration_cast<std::chrono::milliseconds>(stop_grace)
+                                    .count(),
+                      "docker stop took ", stop_ms, " ms: the grace period ran out");
+        phases.add("docker stop: " + std::to_string(stop_ms) + " ms, then " + state +
+                   " (status, exit code, OOM-killed, restarts)");
+        // unless-stopped: a container stopped by hand stays stopped.
+        std::this_thread::sleep_for(2s);
+        CHECK(trim(ci::inspect(*p, name, "{{.State.Status}}").value_or("?")) == "exited");
+    }
+    phases.add("whole test: " + seconds(ms_since(t_all)));
+    MESSAGE("phases:", phases.summary());
+}
