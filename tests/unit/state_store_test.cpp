@@ -77,6 +77,7 @@ TEST_CASE("state: a torn or corrupt file is set aside, never a reason to refuse 
     CHECK(fs::exists(t.dir / "jobs" / "zzzz-9.json.corrupt"));
     // And it keeps working.
     s.set_last_event_nano(7);
+    s.flush();  // the event time is written by the store's writer thread
     CHECK(state::store(t.dir).last_event_nano() == 7);
 }
 
