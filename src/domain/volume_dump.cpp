@@ -401,8 +401,10 @@ void dump_extractor::on_entry(const tar_entry& e)
 
 void dump_extractor::on_content(std::string_view bytes)
 {
-    if (mode_ == mode::copy) {
+    if (mode_ == mode::copy)
         out_.append(bytes);
+    if (triaging_) {
+        read_notes(bytes);
         return;
     }
     if (mode_ != mode::collect)
@@ -411,15 +413,48 @@ void dump_extractor::on_content(std::string_view bytes)
     head_.append(bytes.substr(0, n));
     if (head_.size() >= magic_bytes) {
         decide();
+        const auto rest = bytes.substr(std::min(n, bytes.size()));
         if (mode_ == mode::copy)
-            out_.append(bytes.substr(std::min(n, bytes.size())));
+            out_.append(rest);
+        if (triaging_)
+            read_notes(rest);
     }
+}
+
+void dump_extractor::read_notes(std::string_view bytes)
+{
+    // core_notes_end asks in steps (header, first program header, notes): keep asking while
+    // this piece has bytes.
+    while (triaging_) {
+        const auto want = core_notes_end(notes_, notes_cap_);
+        if (want <= notes_.size()) {
+            triage();
+            return;
+        }
+        if (bytes.empty())
+            return;
+        const auto take = std::min(want - notes_.size(), bytes.size());
+        notes_.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+    }
+}
+
+void dump_extractor::triage()
+{
+    if (!triaging_)
+        return;
+    triaging_ = false;
+    if (auto crash = read_core_notes(notes_))
+        dumps_.back().crash = std::move(*crash);
+    notes_.clear();
+    notes_.shrink_to_fit();
 }
 
 void dump_extractor::on_entry_end()
 {
     if (mode_ == mode::collect)
         decide();
+    triage();
     if (mode_ == mode::copy)
         out_.append(padding_of(current_.size), '\0');
     mode_ = mode::ignore;
@@ -437,6 +472,13 @@ void dump_extractor::decide()
         ++skipped_;
         return;
     }
+    // Whether copied or not, the dump streams by: its notes (a core) or header (an hprof) are
+    // read from it as the probe of the writable layer reads them.
+    if (current_.type == dump_type::hprof)
+        current_.heap = read_hprof_header(head_);
+    triaging_ = current_.type == dump_type::core;
+    if (triaging_)
+        notes_ = head_;
     // What the copy costs on disk is what it writes: its tar header(s), its bytes and their
     // padding, plus the end-of-archive marker once.
     const std::string copied_to = copied_dump_path(current_.path);

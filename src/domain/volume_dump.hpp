@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "domain/crash.hpp"
 #include "domain/dump.hpp"
 
 #include <cstddef>
@@ -92,6 +93,10 @@ struct archive_dump {
     std::int64_t mtime = 0;
     std::string copied_to;  ///< its path inside the image; "" when not copied
     std::string reason;     ///< why it was not copied ("" when copied)
+    /// What a core's notes say, read from the bytes that streamed by (unset when unread).
+    std::optional<crash_info> crash;
+    /// What an hprof's header says (unset when unread).
+    std::optional<heap_info> heap;
 };
 
 /// Whether a dump is to be left alone: it is in the writable layer already, or was reported
@@ -177,6 +182,8 @@ public:
     /// At most `n` dumps are recorded (copied or not); the rest are counted in skipped().
     void set_max_dumps(std::size_t n) noexcept { max_dumps_ = n; }
     std::size_t skipped() const noexcept { return skipped_; }
+    /// Bytes of a core's start kept to read its notes (issue 12's --max-notes-size).
+    void set_notes_cap(std::size_t bytes) noexcept { notes_cap_ = bytes; }
 
     void on_entry(const tar_entry& e) override;
     void on_content(std::string_view bytes) override;
@@ -185,6 +192,8 @@ public:
 
 private:
     void decide();
+    void read_notes(std::string_view bytes);
+    void triage();
 
     dump_recognizer recognizer_;
     dump_filter skip_;
@@ -201,6 +210,9 @@ private:
     bool wrote_any_ = false;
     bool finished_ = false;
     std::vector<archive_dump> dumps_;
+    std::size_t notes_cap_ = default_notes_cap;
+    bool triaging_ = false;  // the last of dumps_ is a core whose notes are being read
+    std::string notes_;      // its first bytes, up to the end of its note segment
 };
 
 /// A ustar header block (preceded by a PAX member when the name or size needs one) for a

@@ -354,6 +354,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                              .type = d.type,
                              .original_path = d.path,
                              .copied = in_image,
+                             .crash = d.crash,
+                             .heap = d.heap,
                              .reason = d.reason});
             mtimes.push_back(std::to_string(d.mtime));
         }

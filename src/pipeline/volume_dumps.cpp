@@ -112,6 +112,7 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
         // A dry run keeps nothing (no PUT): it only lists the dumps and says where they would go.
         domain::dump_extractor extract(dir, cfg.dump_patterns, cfg.dry_run ? 0 : budget, skip);
         extract.set_max_dumps(cfg.max_volume_dumps > out.size() ? cfg.max_volume_dumps - out.size() : 0);
+        extract.set_notes_cap(cfg.max_notes_size);
         if (!cfg.dry_run) {
             extract.set_archive_budget(archive_budget);
             extract.set_space(spool_space(cfg));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/volume_dump.hpp"
 
+#include "support/core_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -306,4 +308,50 @@ TEST_CASE("volume dumps: tar headers count against the copy budget; free space i
         CHECK(x.dumps()[0].reason.find("free space") != std::string::npos);
         CHECK_FALSE(x.wrote_any());
     }
+}
+
+TEST_CASE("volume dumps: a core from a mount gets its crash fields, an hprof its header, copied "
+          "or not, whatever the piece size")
+{
+    auto spec = test_support::big_core(40, 3);
+    const std::string notes = test_support::make_core(spec);
+    std::string core = notes + std::string(64 * 1024, '\0');  // the memory the notes precede
+    const std::string tar = member("dumps/core", core) + member("dumps/big.core", core) +
+                            member("dumps/heap.hprof", std::string("JAVA PROFILE 1.0.2\0\0\0\0\x08", 23) +
+                                                          std::string(8, '\0') + "rest") +
+                            end_marker();
+    auto whole = read_core_notes(notes);
+    REQUIRE(whole.has_value());
+    REQUIRE(whole->signal.has_value());
+    for (std::size_t piece : {1u, 100u, 512u, 8192u, 1u << 20}) {
+        CAPTURE(piece);
+        // The budget lets the first core in and not the second: both are triaged.
+        dump_extractor x("/dumps", patterns, core.size() + 10);
+        tar_walker w(x);
+        in_pieces(tar, piece, [&](std::string_view b) {
+            w.feed(b);
+            x.output().clear();
+        });
+        REQUIRE(x.dumps().size() == 3);
+        CHECK_FALSE(x.dumps()[0].copied_to.empty());
+        CHECK(x.dumps()[1].copied_to.empty());
+        for (int i : {0, 1}) {
+            REQUIRE(x.dumps()[i].crash.has_value());
+            CHECK(*x.dumps()[i].crash == *whole);
+            CHECK(x.dumps()[i].crash->signal == 11);
+            CHECK_FALSE(x.dumps()[i].crash->signature.empty());
+        }
+        REQUIRE(x.dumps()[2].heap.has_value());
+        CHECK(x.dumps()[2].heap->format == "JAVA PROFILE 1.0.2");
+        CHECK(x.dumps()[2].heap->id_size == 8u);
+        CHECK_FALSE(x.dumps()[2].crash.has_value());
+    }
+
+    // Notes past the cap: still a dump, with what could be read.
+    dump_extractor capped("/dumps", patterns, 1u << 30);
+    capped.set_notes_cap(1024);
+    tar_walker w(capped);
+    w.feed(member("dumps/core", core) + end_marker());
+    REQUIRE(capped.dumps().size() == 1);
+    CHECK(capped.dumps()[0].type == dump_type::core);
 }
