@@ -38,22 +38,6 @@ std::string env(const char* name)
     return v ? v : "";
 }
 
-std::string trim(std::string s)
-{
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-    std::size_t i = 0;
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    return s.substr(i);
-}
-
-std::vector<std::string> lines_of(const std::string& text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (!trim(line).empty()) out.push_back(trim(line));
-    return out;
-}
 
 bool starts_with(const std::string& s, const std::string& prefix)
 {

@@ -2,6 +2,7 @@
 #pragma once
 // What the installed tests share: small text helpers, a logged child process with a deadline,
 // the host's Debian release and apt sources, and the project's .deb, built once per run.
+#include "integration/harness.hpp"
 #include "support/process.hpp"
 
 #include <chrono>
@@ -18,9 +19,8 @@ using steady = std::chrono::steady_clock;
 
 /// The variable's value, "" when unset.
 std::string env(const char* name);
-std::string trim(std::string s);
-/// The non-blank lines of `text`, trimmed.
-std::vector<std::string> lines_of(const std::string& text);
+using integration::lines_of;
+using integration::trim;
 bool starts_with(const std::string& s, const std::string& prefix);
 long long ms_since(steady::time_point t0);
 /// "12.3 s".

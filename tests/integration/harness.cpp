@@ -25,12 +25,6 @@
 #include <thread>
 
 namespace core_interceptor::integration {
-namespace {
-
-namespace ts = core_interceptor::test_support;
-
-using namespace std::chrono_literals;
-namespace json = boost::json;
 
 std::string trim(std::string s)
 {
@@ -48,6 +42,14 @@ std::vector<std::string> lines_of(const std::string& text)
         if (!trim(line).empty()) out.push_back(trim(line));
     return out;
 }
+
+namespace {
+
+namespace ts = core_interceptor::test_support;
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
 
 // SPEC §7: tests that need a core check first that a crashing process leaves one. This runs
 // the same crash the tests run and reads the core's ELF header back out of the container.

@@ -33,6 +33,11 @@ inline constexpr const char* test_repo = "testimg_1.0";
 /// part fails the test instead of skipping it.
 bool parts_required();
 
+/// `s` without leading and trailing white space.
+std::string trim(std::string s);
+/// The non-blank lines of `text`, trimmed.
+std::vector<std::string> lines_of(const std::string& text);
+
 /// The real parts shared by every test case of a run: one private dockerd and one registry.
 struct shared_parts {
     test_support::private_dockerd dockerd;
