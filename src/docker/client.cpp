@@ -531,6 +531,12 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
         }
         in->close();
     }
+    // A body that ends before the end-of-archive marker (a cut connection, a proxy) may end
+    // inside a dump: it is an error, never a copy padded with zeros. Status 200: the Engine
+    // answered, so the job goes on and reports the dumps as not copied.
+    if (!extract.complete())
+        co_return failure(make_error_code(errc::stream_truncated), 200,
+                          "archive of " + std::string(dir) + " ended before its end-of-archive marker");
     extract.finish();
     if (!spool)
         co_return std::uint64_t{0};  // no dump to copy: no PUT
