@@ -65,8 +65,9 @@ public:
     virtual boost::asio::awaitable<result<std::string>> commit(const commit_request& req) = 0;
 
     /// `POST /images/{repository}/push?tag=`: reads the progress stream to its end; completes
-    /// with the digest ("" when the daemon named none), or errc::push_failed with the error
-    /// line's message.
+    /// with the digest, from the stream or else from the Engine's `GET /distribution` answer for
+    /// the reference; errc::push_failed with the error line's message, or when neither confirms
+    /// the push (the local image must then be kept).
     virtual boost::asio::awaitable<result<std::string>>
     push(std::string_view repository, std::string_view tag, std::string_view registry_auth) = 0;
 

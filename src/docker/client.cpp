@@ -442,7 +442,28 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
     }
     if (progress.failed())
         co_return failure(make_error_code(errc::push_failed), 200, progress.error());
-    co_return progress.digest();
+    if (!progress.digest().empty())
+        co_return progress.digest();
+    // No digest in the stream (Podman sends no aux line; a stream may end early): only the
+    // Engine's own answer for the reference in the registry confirms the push.
+    co_return co_await confirm_push(std::string(repository) + ":" + std::string(tag), registry_auth);
+}
+
+asio::awaitable<result<std::string>> client::confirm_push(std::string reference, std::string_view registry_auth)
+{
+    ++calls_;
+    http::request req;
+    req.target = path("/distribution/" + reference + "/json");
+    req.headers.push_back({"X-Registry-Auth", std::string(registry_auth)});
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    auto digest = r->status == 200 ? domain::distribution_digest(r->body) : std::string();
+    if (digest.empty())
+        co_return failure(make_error_code(errc::push_failed), 0,
+                          "the push of " + reference + " named no digest and the Engine does not confirm it (GET "
+                          "/distribution: " + (r->status == 200 ? std::string("no digest") : "HTTP " + std::to_string(r->status)) + ")");
+    co_return digest;
 }
 
 asio::awaitable<result<void>> client::remove_image(std::string_view reference)

@@ -57,6 +57,9 @@ public:
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
 
 private:
+    /// `GET /distribution/{reference}/json`: the digest the registry holds for a pushed
+    /// reference, or errc::push_failed when the Engine cannot confirm it.
+    boost::asio::awaitable<result<std::string>> confirm_push(std::string reference, std::string_view registry_auth);
     std::string path(std::string_view p) const;
     http::limits limits(std::chrono::seconds timeout) const;
     boost::asio::awaitable<result<http::response>> call(http::request req, std::chrono::seconds timeout);
