@@ -6,6 +6,7 @@
 #include "domain/ndjson.hpp"
 #include "domain/push_stream.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -464,6 +465,43 @@ asio::awaitable<result<std::string>> client::confirm_push(std::string reference,
                           "the push of " + reference + " named no digest and the Engine does not confirm it (GET "
                           "/distribution: " + (r->status == 200 ? std::string("no digest") : "HTTP " + std::to_string(r->status)) + ")");
     co_return digest;
+}
+
+result<std::vector<image_summary>> parse_image_list(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_array())
+        return failure(make_error_code(errc::malformed_response), 200, "image list is not a JSON array");
+    std::vector<image_summary> out;
+    for (const auto& item : v.as_array()) {
+        const auto* obj = item.if_object();
+        const auto* id = obj ? obj->if_contains("Id") : nullptr;
+        if (!id || !id->is_string())
+            return failure(make_error_code(errc::malformed_response), 200, "image list entry has no Id");
+        image_summary s{std::string(id->as_string()), {}};
+        if (const auto* tags = obj->if_contains("RepoTags"); tags && tags->is_array())
+            for (const auto& t : tags->as_array())
+                if (t.is_string() && t.as_string() != "<none>:<none>")
+                    s.repo_tags.emplace_back(t.as_string());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+asio::awaitable<result<std::vector<image_summary>>> client::images_labelled(std::string_view label)
+{
+    ++calls_;
+    json::object filters;
+    filters["label"] = json::array{json::string(label)};
+    http::request req;
+    req.target = path("/images/json?filters=" + encode(json::serialize(filters)));
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return parse_image_list(r->body);
 }
 
 asio::awaitable<result<void>> client::remove_image(std::string_view reference)

@@ -4,6 +4,7 @@
 #include "co/cancel.hpp"
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
+#include "pipeline/earlier_commit.hpp"
 #include "pipeline/volume_dumps.hpp"
 #include "state/store.hpp"
 
@@ -343,8 +344,16 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         {"core_interceptor.container.image", info->image},
         {"core_interceptor.container.exit_code", std::to_string(info->exit_code)},
         {"core_interceptor.dumps", join_paths(dumps)},
+        {std::string(death_label), ev.id + "-" + std::to_string(ev.time_nano)},
     };
-    auto committed = co_await docker_.commit(creq);
+    // A try killed after its commit left an image: reused, or removed before a new commit.
+    // (An answer other than "unavailable" only costs the check: the commit goes ahead.)
+    auto earlier = co_await reuse_earlier_commit(docker_, creq.labels.back().second, reference, fields);
+    result<std::string> committed = std::string();
+    if (!earlier && (transient(earlier.error()) || earlier.error().code == asio::error::operation_aborted))
+        committed = earlier.error();
+    else if (!earlier || !*earlier)
+        committed = co_await docker_.commit(creq);
     if (!committed) {
         if (committed.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
