@@ -433,13 +433,6 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         }
     }
 
-    // The image holds these dumps now: a later death of the same container (restart policy)
-    // must not report them again.
-    if (store_)
-        for (std::size_t i = 0; i < dumps.size(); ++i)
-            store_->mark_reported(ev.id, dumps[i].original_path.empty() ? dumps[i].path : dumps[i].original_path,
-                                  dumps[i].size, mtimes[i]);
-
     if (outbox_.sink_count() > 0) {
         // A named message, not a temporary: g++ 12 may destroy a temporary of a co_await
         // full-expression twice.
@@ -452,6 +445,14 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         log::debug(fields) << "notified " << delivered << " of " << outbox_.sink_count() << " sink(s) of "
                            << reference;
     }
+
+    // The image holds these dumps now: a later death of the same container (restart policy)
+    // must not report them again. Only once the notification is delivered or spooled: a kill
+    // before then leaves the death unfinished and unreported, so the resumed try announces it.
+    if (store_)
+        for (std::size_t i = 0; i < dumps.size(); ++i)
+            store_->mark_reported(ev.id, dumps[i].original_path.empty() ? dumps[i].path : dumps[i].original_path,
+                                  dumps[i].size, mtimes[i]);
     co_return pushed ? outcome::pushed : outcome::committed;
 }
 

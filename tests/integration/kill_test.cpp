@@ -63,10 +63,11 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
     const auto args = fault_daemon_args(*p, kafka.bootstraps(), "", work / "state");
 
     std::mt19937 rng(std::random_device{}());
-    constexpr int rounds = 8;
-    constexpr int per_wave = 3;
+    constexpr int rounds = 12;
+    constexpr int per_wave = 4;
     std::vector<container> all;
     int kills = 0, dockerd_kills = 0;
+    std::string logs;  // every run's log, to count the earlier commits found
     const auto started = std::chrono::steady_clock::now();
     for (int round = 0; round < rounds; ++round) {
         const auto run_dir = work / ("run" + std::to_string(round));
@@ -74,8 +75,9 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
         daemon_under_test d(run_dir, args);
         INFO("round ", round, " daemon log:\n", d.log_tail(30));
         start_watching(d);
-        // Every other round a wave of crashes while it runs; the others find work left over.
-        if (round % 2 == 0) {
+        // Every other round a wave of crashes while it runs (the last round too, so that the
+        // final run has work left); the others find work left over.
+        if (round % 2 == 1) {
             std::vector<container_spec> specs(per_wave, container_spec{"core", crash_with_core(), 139, "core"});
             std::vector<std::string> names;
             for (int i = 0; i < per_wave; ++i) names.push_back(unique_name("kill"));
@@ -83,11 +85,12 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
             all.insert(all.end(), wave.begin(), wave.end());
         }
         // A random moment of the handling: probe, commit, push or delete.
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 2500)(rng)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 1500)(rng)));
         d.proc().signal(SIGKILL);
         REQUIRE(d.proc().wait_for(10s).has_value());
         ++kills;
-        if (round % 4 == 1) {  // dockerd dies too, mid-commit or mid-push
+        logs += d.log();
+        if (round % 4 == 3) {  // dockerd dies too, mid-commit or mid-push
             p->dockerd.kill9();
             p->dockerd.restart();
             ++dockerd_kills;
@@ -110,9 +113,17 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
          {"no image left", [&] { left = images_of(*p, all); return left.empty(); }}},
         120s);
     const auto k = kafka_record(kafka);
+    logs += last.log();
+    auto count = [&](const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = logs.find(needle); at != std::string::npos; at = logs.find(needle, at + 1)) ++n;
+        return n;
+    };
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     MESSAGE(all.size(), " deaths, ", kills, " daemon kills (", dockerd_kills, " with dockerd), Kafka ", describe(k),
-            ", images left ", left.size(), "; final run ", waited.describe(), "; ", total, " s in all");
+            ", images left ", left.size(), "; earlier commits reused ", count("already committed this death"),
+            ", removed ", count("an earlier commit of this death"), "; final run ", waited.describe(), "; ", total,
+            " s in all");
     CHECK_MESSAGE(waited.converged, "not converged: images left: ", [&] {
         std::string s;
         for (const auto& l : left) s += "\n  " + l;

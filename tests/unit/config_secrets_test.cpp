@@ -110,34 +110,31 @@ TEST_CASE("secrets: --config, --registry-auth and --rest-header-file must be pri
                           kind{registry, auth, "--registry-auth"},
                           kind{rest, "X-Token: abc\n", "--rest-header-file"}}) {
         CAPTURE(k.option);
-        // Accepted: private to the owner, or readable by the service's group (0640 root:group).
-        for (mode_t mode : {0600, 0400, 0640, 0440}) {
-            CAPTURE(mode);
+        // The file with `mode` (and, when `owner` is not -1, that owner) given to the option.
+        auto with_file = [&](mode_t mode, int owner = -1) {
             auto file = file_with(k.content, mode);
+            if (owner >= 0)
+                REQUIRE(::chown(file.c_str(), static_cast<uid_t>(owner), static_cast<gid_t>(owner)) == 0);
             auto args = k.before;
             args.push_back(file);
             auto r = run(args);
             std::remove(file.c_str());
+            return r;
+        };
+        // Accepted: private to the owner, or readable by the service's group (0640 root:group).
+        for (mode_t mode : {0600, 0400, 0640, 0440}) {
+            CAPTURE(mode);
+            auto r = with_file(mode);
             CHECK_MESSAGE(std::holds_alternative<config::app_config>(r.parsed), r.err);
         }
         // Refused: readable by everyone, writable by others than the owner.
         for (mode_t mode : {0644, 0604, 0660, 0620, 0602}) {
             CAPTURE(mode);
-            auto file = file_with(k.content, mode);
-            auto args = k.before;
-            args.push_back(file);
-            auto r = run(args);
-            std::remove(file.c_str());
-            refused(r, k.option);
+            refused(with_file(mode), k.option);
         }
         // Refused: owned by another user than root and the one running (only root can chown).
         if (::geteuid() == 0) {
-            auto file = file_with(k.content, 0600);
-            REQUIRE(::chown(file.c_str(), 65534, 65534) == 0);
-            auto args = k.before;
-            args.push_back(file);
-            auto r = run(args);
-            std::remove(file.c_str());
+            auto r = with_file(0600, 65534);
             refused(r, k.option);
             CHECK(r.err.find("owned by") != std::string::npos);
         }
