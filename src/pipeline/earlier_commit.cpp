@@ -5,7 +5,7 @@
 
 namespace core_interceptor::pipeline {
 
-boost::asio::awaitable<result<bool>> reuse_earlier_commit(docker::api& docker,
+boost::asio::awaitable<result<bool>> remove_extra_commits(docker::api& docker,
                                                           std::string death_id,
                                                           std::string reference,
                                                           std::vector<log::field> fields)
@@ -13,16 +13,14 @@ boost::asio::awaitable<result<bool>> reuse_earlier_commit(docker::api& docker,
     auto images = co_await docker.images_labelled(std::string(death_label) + "=" + death_id);
     if (!images)
         co_return images.error();
-    bool reuse = false;
+    bool kept = false;
     for (const auto& image : *images) {
         const auto& tags = image.repo_tags;
-        if (!reuse && std::find(tags.begin(), tags.end(), reference) != tags.end()) {
-            reuse = true;
-            log::info(fields) << "an earlier try already committed this death as " << reference << " ("
-                              << image.id << "): reusing it";
+        if (!kept && std::find(tags.begin(), tags.end(), reference) != tags.end()) {
+            kept = true;
             continue;
         }
-        // A commit of this death that lost its tag to a later commit, or a second copy.
+        // A commit of this death that lost its tag to another commit, or a second copy.
         auto rm = co_await docker.remove_image(image.id);
         if (rm)
             log::info(fields) << "removed image " << image.id << ", an earlier commit of this death";
@@ -30,7 +28,18 @@ boost::asio::awaitable<result<bool>> reuse_earlier_commit(docker::api& docker,
             log::warning(fields) << "cannot remove image " << image.id << ", an earlier commit of this death: "
                                  << rm.error().describe();
     }
-    co_return reuse;
+    co_return kept;
+}
+
+boost::asio::awaitable<result<bool>> reuse_earlier_commit(docker::api& docker,
+                                                          std::string death_id,
+                                                          std::string reference,
+                                                          std::vector<log::field> fields)
+{
+    auto kept = co_await remove_extra_commits(docker, death_id, reference, fields);
+    if (kept && *kept)
+        log::info(fields) << "an earlier try already committed this death as " << reference << ": reusing it";
+    co_return kept;
 }
 
 }  // namespace core_interceptor::pipeline

@@ -27,4 +27,14 @@ boost::asio::awaitable<result<bool>> reuse_earlier_commit(docker::api& docker,
                                                           std::string reference,
                                                           std::vector<log::field> fields);
 
+/// After the push and the deletion: removes every image of the death but one still tagged
+/// `reference` (kept with --keep-image, or waiting for its push). A commit of a killed try
+/// that the Engine finished after the resumed try had looked took the tag from it, leaving
+/// the resumed try's image untagged: that one goes too. True when one tagged `reference` is
+/// left; fails only when the Engine cannot list images.
+boost::asio::awaitable<result<bool>> remove_extra_commits(docker::api& docker,
+                                                          std::string death_id,
+                                                          std::string reference,
+                                                          std::vector<log::field> fields);
+
 }  // namespace core_interceptor::pipeline

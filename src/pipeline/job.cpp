@@ -418,6 +418,11 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         }
     }
 
+    // A killed try's commit that the Engine finished late may have taken the tag: no image of
+    // this death is left but the one tagged, if it is kept.
+    if (auto extra = co_await remove_extra_commits(docker_, creq.labels.back().second, reference, fields); !extra)
+        log::debug(fields) << "cannot list the images of this death: " << extra.error().describe();
+
     // Notify every sink concurrently; each failure is logged.
     note = notification_for(ev, *info, dumps, name, tag, reference, pushed, digest);
     const std::string body = domain::to_json(note);

@@ -268,7 +268,11 @@ void api_recorder::relay(int client)
             }
             const int to = i == 0 ? server : client;
             if (i == 1 && active) {
-                rewrite(server, client, std::string(buf.data(), static_cast<std::size_t>(r)), *active);
+                try {
+                    rewrite(server, client, std::string(buf.data(), static_cast<std::size_t>(r)), *active);
+                } catch (const std::exception&) {
+                    // A malformed answer (a chunk size, a length): the connection is cut.
+                }
                 done = true;  // "Connection: close" was said
                 break;
             }

@@ -118,3 +118,21 @@ TEST_CASE("push confirmation: the digest of GET /distribution/{name}/json")
     CHECK(domain::distribution_digest("not json").empty());
     CHECK(domain::distribution_digest(R"({"Descriptor":{"digest":7}})").empty());
 }
+
+TEST_CASE("earlier commit: after the push, every image of the death but a kept one is removed")
+{
+    images_engine deleted;  // the reference was deleted after the push; a late commit is left
+    deleted.images["sha256:late"] = {"sha256:late", {}};
+    auto d = test::run_coro(pipeline::remove_extra_commits(deleted, death, reference, {}));
+    REQUIRE(d.has_value());
+    CHECK_FALSE(*d);
+    CHECK(deleted.images.empty());
+
+    images_engine kept;  // --keep-image or a pending push: the tagged one stays
+    kept.images["sha256:tagged"] = {"sha256:tagged", {reference}};
+    kept.images["sha256:late"] = {"sha256:late", {}};
+    auto k = test::run_coro(pipeline::remove_extra_commits(kept, death, reference, {}));
+    REQUIRE(k.has_value());
+    CHECK(*k);
+    CHECK(kept.removed == std::vector<std::string>{"sha256:late"});
+}
