@@ -39,8 +39,11 @@ run() {
     status=1
   fi
 }
-run "$conf" "$conf as installed"
+# A copy, private as the daemon wants it (a source tree's files are world-readable).
+install -m 0600 "$conf" "$tmp/installed.conf"
+run "$tmp/installed.conf" "$conf as installed"
 sed 's/^#\([a-z][a-z0-9-]* = ..*\)$/\1/' "$conf" >"$tmp/defaults.conf"
+chmod 0600 "$tmp/defaults.conf"
 run "$tmp/defaults.conf" "$conf with the defaults uncommented"
 
 exit "$status"

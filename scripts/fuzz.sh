@@ -16,7 +16,7 @@ seconds=${FUZZ_SECONDS:-600}
 jobs=${FUZZ_JOBS:-2}
 export CXX=${CXX:-clang++-14}
 
-all_targets=(fuzz_core_notes fuzz_event_stream fuzz_image_name fuzz_path_stat fuzz_push_stream fuzz_tar_prefix fuzz_volume_dump)
+all_targets=(fuzz_config_file fuzz_core_notes fuzz_event_stream fuzz_image_name fuzz_path_stat fuzz_push_stream fuzz_registry_auth fuzz_tar_prefix fuzz_volume_dump)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

@@ -5,12 +5,15 @@
 #include "config/options.hpp"
 #include "log/log.hpp"
 
+#include <csignal>
 #include <iostream>
 #include <variant>
 
 int main(int argc, char* argv[])
 {
     using namespace core_interceptor;
+    // A closed stdout (`--process … | head`) or peer is an EPIPE error to handle, not a death.
+    std::signal(SIGPIPE, SIG_IGN);
     auto parsed = config::parse(argc, argv, std::cout, std::cerr);
     if (auto* status = std::get_if<int>(&parsed))
         return *status;

@@ -214,9 +214,10 @@ check_registry_dockerd(std::string docker_host, std::string registry_host, std::
 /// any HTTP answer means reachable; nothing is POSTed, so no notification is sent.
 asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
 {
+    const std::string shown = redact_url(cfg.url);
     auto ep = http::parse_http_url(cfg.url);
     if (!ep)
-        co_return failed("rest", cfg.url + ": " + ep.error().describe());
+        co_return failed("rest", shown + ": " + ep.error().describe());
     std::unique_ptr<asio::ssl::context> tls;
     if (ep->kind == http::endpoint::transport::tls) {
         try {
@@ -233,10 +234,10 @@ asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
     const auto lim = limits_of(cfg.timeout);
     auto r = co_await http::exchange(*ep, req, lim, tls.get());
     if (!r)
-        co_return rest_outcome(cfg.url,
+        co_return rest_outcome(shown,
                                failure(r.error().code, 0,
-                                       describe_failure(r.error(), peer(*ep), cfg.timeout) + " (" + cfg.url + ")"));
-    co_return rest_outcome(cfg.url, r->status);
+                                       describe_failure(r.error(), peer(*ep), cfg.timeout) + " (" + shown + ")"));
+    co_return rest_outcome(shown, r->status);
 }
 
 #if CORE_INTERCEPTOR_HAVE_KAFKA

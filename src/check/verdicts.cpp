@@ -7,6 +7,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -295,6 +297,21 @@ outcome kafka_outcome(std::string_view brokers, std::string_view topic, const re
     return make("kafka", verdict::ok,
                 b + " answered with " + cluster + "; topic '" + t + "' has " + std::to_string(r->partitions) +
                     " partition(s)");
+}
+
+std::string redact_url(std::string_view url)
+{
+    auto parsed = boost::urls::parse_uri_reference(url);
+    if (!parsed)
+        return "(the --rest-url value)";
+    boost::urls::url u(*parsed);
+    if (u.has_userinfo())
+        u.set_encoded_userinfo("***");
+    if (u.has_query())
+        u.set_encoded_query("***");
+    if (u.has_fragment())
+        u.set_encoded_fragment("***");
+    return std::string(u.buffer());
 }
 
 outcome rest_outcome(std::string_view url, const result<unsigned>& status)

@@ -115,6 +115,10 @@ struct kafka_answer {
 /// not exist or reports an error; OK with the broker and partition count otherwise.
 outcome kafka_outcome(std::string_view brokers, std::string_view topic, const result<kafka_answer>& r);
 
+/// The URL as it may be printed: userinfo, query and fragment (where tokens go) replaced by
+/// "***" ("https://***@host/path?***"); text that is no URL becomes "(the --rest-url value)".
+std::string redact_url(std::string_view url);
+
 /// The REST check's verdict for `OPTIONS <url>`: any HTTP status means the endpoint is
 /// reachable (no notification is sent); a connection or TLS failure is FAIL, its message
 /// (describe_failure's words) the reason.

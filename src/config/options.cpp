@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "config/options.hpp"
 
+#include "domain/config_file.hpp"
 #include "domain/dump.hpp"
 #include "domain/filter.hpp"
 #include "domain/registry_auth.hpp"
@@ -12,6 +13,7 @@
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +72,9 @@ po::options_description describe_options()
             "extra header for the REST sink, repeatable")
         ("rest-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("10"),
             "deadline of one REST request")
+        ("rest-header-file", po::value<std::string>()->value_name("FILE"),
+            "extra HTTP headers, one \"NAME: VALUE\" per line ('#' comments); "
+            "same permission rule as --config")
         ("rest-insecure", po::bool_switch(),
             "do not verify the REST endpoint's TLS certificate")
         ("rest-ca-file", po::value<std::string>()->value_name("FILE"),
@@ -179,16 +184,41 @@ std::uint64_t byte_size(const std::string& option, const std::string& text)
     return *size;
 }
 
-std::string read_file(const std::string& option, const std::string& path)
+/// Reads a file that may hold secrets (--config, --registry-auth, --rest-header-file). It must
+/// be a regular file owned by root or by the user running the daemon, readable by no other
+/// user than its owner and group, writable by its owner only: the packages install the
+/// configuration 0640 root:core_interceptor, which the service's user reads through its group.
+std::string read_private_file(const std::string& option, const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         throw bad_option{option, "cannot read '" + path + "'"};
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad())
-        throw bad_option{option, "cannot read '" + path + "'"};
-    return std::move(s).str();
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } close_fd{fd};
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        throw bad_option{option, "'" + path + "' is not a regular file"};
+    if (st.st_mode & S_IROTH)
+        throw bad_option{option, "'" + path + "' is readable by other users; restrict it (chmod 600, or 640 for the service's group) first"};
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        throw bad_option{option, "'" + path + "' is writable by other users than its owner; restrict it (chmod 600 or 640) first"};
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        throw bad_option{option, "'" + path + "' is owned by user " + std::to_string(st.st_uid) +
+                                     ", neither root nor the user running core_interceptor"};
+    std::string content;
+    char buf[8192];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || content.size() > (std::size_t{16} << 20))
+            throw bad_option{option, "cannot read '" + path + "'"};
+        if (n == 0)
+            return content;
+        content.append(buf, static_cast<std::size_t>(n));
+    }
 }
 
 /// "90", "30s", "10m", "2h", "1d" -> seconds.
@@ -201,7 +231,12 @@ std::chrono::seconds duration(const std::string& option, const std::string& text
     long long scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
     if (digits == 0 || scale == 0 || digits > 9)
         throw bad_option{option, "invalid value '" + text + "' (expected a duration such as 30s, 10m, 2h, 1d)"};
-    return std::chrono::seconds(std::stoll(text.substr(0, digits)) * scale);
+    // At most 100 years: more is surely a mistake, and would overflow the clock's arithmetic.
+    constexpr long long max_seconds = 100LL * 366 * 86400;
+    const long long n = std::stoll(text.substr(0, digits));
+    if (n > max_seconds / scale)
+        throw bad_option{option, "invalid value '" + text + "' (at most 100 years)"};
+    return std::chrono::seconds(n * scale);
 }
 
 std::string machine_hostname()
@@ -223,6 +258,42 @@ bool valid_header_name(std::string_view name)
             return false;
     }
     return true;
+}
+
+/// "NAME: VALUE" -> {NAME, VALUE}. A malformed header names the option (and `where`, a line of
+/// a file), never the text: it may be a token ("Authorization Bearer …").
+std::pair<std::string, std::string> header(const std::string& option, const std::string& h, const std::string& where)
+{
+    auto colon = h.find(':');
+    std::string name = colon == std::string::npos ? "" : h.substr(0, colon);
+    if (colon == std::string::npos || !valid_header_name(name))
+        throw bad_option{option, where + "invalid value (expected \"NAME: VALUE\")"};
+    std::string value = h.substr(colon + 1);
+    auto first = value.find_first_not_of(" \t");
+    auto last = value.find_last_not_of(" \t\r");
+    value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+    if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos)
+        throw bad_option{option, where + "value of '" + name + "' has a line break"};
+    return {std::move(name), std::move(value)};
+}
+
+/// `--rest-header-file`: one "NAME: VALUE" a line; blank lines and '#' comments skipped.
+std::vector<std::pair<std::string, std::string>> header_file(const std::string& path)
+{
+    const std::string text = read_private_file("rest-header-file", path);
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::size_t line = 0, pos = 0;
+    while (pos < text.size()) {
+        ++line;
+        auto end = text.find('\n', pos);
+        std::string l = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        pos = end == std::string::npos ? text.size() : end + 1;
+        auto first = l.find_first_not_of(" \t\r");
+        if (first == std::string::npos || l[first] == '#')
+            continue;
+        headers.push_back(header("rest-header-file", l.substr(first), "line " + std::to_string(line) + ": "));
+    }
+    return headers;
 }
 
 /// "127.0.0.1:9464", "[::1]:9464": an IP literal and a port from 1 to 65535.
@@ -354,11 +425,7 @@ app_config build(const po::variables_map& vm)
         if (!cfg.pipeline.registry)
             throw bad_option{"registry-auth", "given without --registry"};
         // Credentials readable by other users are refused: they would be as good as public.
-        struct stat st{};
-        if (::stat(v->c_str(), &st) == 0 && (st.st_mode & S_IROTH))
-            throw bad_option{"registry-auth",
-                             "'" + *v + "' is readable by other users; restrict it (chmod 600) first"};
-        auth_file = read_file("registry-auth", *v);
+        auth_file = read_private_file("registry-auth", *v);
         cfg.registry_auth_file = *v;
     }
     if (cfg.pipeline.registry) {
@@ -380,9 +447,9 @@ app_config build(const po::variables_map& vm)
         if (vm.count("kafka-property")) {
             for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>()) {
                 auto eq = kv.find('=');
+                // The value may be a password (sasl.password): never echoed.
                 if (eq == std::string::npos || eq == 0)
-                    throw bad_option{"kafka-property",
-                                     "invalid value '" + kv + "' (expected KEY=VALUE)"};
+                    throw bad_option{"kafka-property", "invalid value (expected KEY=VALUE)"};
                 k.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
             }
         }
@@ -394,33 +461,24 @@ app_config build(const po::variables_map& vm)
     if (auto v = str("rest-url")) {
         auto u = boost::urls::parse_absolute_uri(*v);
         if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
-            throw bad_option{"rest-url",
-                             "invalid value '" + *v + "' (expected http://… or https://…)"};
+            throw bad_option{"rest-url",  // may hold a password or token: not echoed
+                             "invalid value (expected http://… or https://…)"};
         sinks::rest_config r;
         r.url = *v;
         r.timeout = std::chrono::seconds(
             integer<int>("rest-timeout", vm["rest-timeout"].as<std::string>(), 1, 3600));
         r.insecure = vm["rest-insecure"].as<bool>();
-        if (vm.count("rest-header")) {
-            for (const auto& h : vm["rest-header"].as<std::vector<std::string>>()) {
-                auto colon = h.find(':');
-                std::string name = colon == std::string::npos ? h : h.substr(0, colon);
-                if (colon == std::string::npos || !valid_header_name(name))
-                    throw bad_option{"rest-header",
-                                     "invalid value '" + name + "…' (expected \"NAME: VALUE\")"};
-                std::string value = h.substr(colon + 1);
-                auto first = value.find_first_not_of(" \t");
-                value = first == std::string::npos ? "" : value.substr(first);
-                if (value.find_first_of("\r\n") != std::string::npos)
-                    throw bad_option{"rest-header", "value of '" + name + "' has a line break"};
-                r.headers.emplace_back(std::move(name), std::move(value));
-            }
-        }
+        if (vm.count("rest-header"))
+            for (const auto& h : vm["rest-header"].as<std::vector<std::string>>())
+                r.headers.push_back(header("rest-header", h, ""));
+        if (auto file = str("rest-header-file"))
+            for (auto& h : header_file(*file))
+                r.headers.push_back(std::move(h));
         rest_tls_files(vm, r);
         cfg.rest = std::move(r);
     } else {
         for (const char* opt :
-             {"rest-header", "rest-ca-file", "rest-client-cert", "rest-client-key"})
+             {"rest-header", "rest-header-file", "rest-ca-file", "rest-client-cert", "rest-client-key"})
             if (vm.count(opt))
                 throw bad_option{opt, "given without --rest-url"};
     }
@@ -594,6 +652,40 @@ po::parsed_options environment_options(const po::options_description& options,
     return parsed;
 }
 
+/// Stores the `--config` file after the command line: values already there are kept, so the
+/// command line wins. Errors name a line, never its text (the file holds secrets).
+void store_config_file(const std::string& file, const po::options_description& options, po::variables_map& vm)
+{
+    auto entries = domain::parse_config_file(read_private_file("config", file));
+    if (!entries)
+        throw bad_option{"config", "'" + file + "' " + entries.error().message};
+    po::parsed_options parsed(&options);
+    for (auto& e : *entries) {
+        if (!options.find_nothrow(e.name, false))
+            throw bad_option{"config", "'" + file + "' line " + std::to_string(e.line) + ": unknown option" +
+                                           (domain::printable_option_name(e.name) ? " '" + e.name + "'" : "")};
+        parsed.options.emplace_back(e.name, std::vector<std::string>{std::move(e.value)});
+    }
+    po::store(parsed, vm);
+}
+
+/// One line for an error of Boost.Program_options: the option's name and what is wrong, never
+/// the value given (it may be a secret).
+std::string describe(const po::error_with_option_name& e)
+{
+    std::string name = e.get_option_name();
+    auto bare = std::string_view(name).substr(std::min(name.find_first_not_of('-'), name.size()));
+    if (!domain::printable_option_name(bare))
+        name = "option";
+    if (dynamic_cast<const po::invalid_option_value*>(&e) || dynamic_cast<const po::invalid_bool_value*>(&e))
+        return name + ": invalid value";
+    if (dynamic_cast<const po::unknown_option*>(&e))
+        return name == "option" ? std::string("unknown option") : name + ": unknown option";
+    if (dynamic_cast<const po::invalid_config_file_syntax*>(&e))
+        return name + ": malformed line in the configuration file";
+    return name + ": " + e.what();
+}
+
 }  // namespace
 
 std::variant<app_config, int> parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err)
@@ -631,14 +723,8 @@ std::variant<app_config, int> parse(int argc,
         // Stored after the command line, before the file: the command line wins over the
         // environment, the environment over the file.
         po::store(environment_options(options, envp), vm);
-        if (vm.count("config")) {
-            const auto& file = vm["config"].as<std::string>();
-            std::ifstream in(file);
-            if (!in)
-                throw bad_option{"config", "cannot read '" + file + "'"};
-            // Stored after the command line: values already there are kept, so it wins.
-            po::store(po::parse_config_file(in, options), vm);
-        }
+        if (vm.count("config"))
+            store_config_file(vm["config"].as<std::string>(), options, vm);
         po::notify(vm);
         return build(vm);
     } catch (const bad_option& e) {
@@ -646,9 +732,7 @@ std::variant<app_config, int> parse(int argc,
     } catch (const bad_variable& e) {
         err << "core_interceptor: " << e.name << ": " << e.why << '\n';
     } catch (const po::error_with_option_name& e) {
-        std::string name = e.get_option_name();
-        err << "core_interceptor: " << (name.empty() ? std::string("option") : name) << ": "
-            << e.what() << '\n';
+        err << "core_interceptor: " << describe(e) << '\n';
     } catch (const po::error& e) {
         err << "core_interceptor: " << e.what() << '\n';
     }

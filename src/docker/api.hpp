@@ -42,6 +42,12 @@ struct commit_request {
     std::vector<std::pair<std::string, std::string>> labels;
 };
 
+/// A local image as `GET /images/json` lists it.
+struct image_summary {
+    std::string id;
+    std::vector<std::string> repo_tags;  ///< "REPOSITORY:TAG"; empty for an untagged image
+};
+
 /// The Engine API calls one job makes: the seam between pipeline and docker, abstract so a
 /// test can stand in for the daemon. Every call completes with a value or a failure carrying
 /// the HTTP status and the daemon's message (errc::not_found for 404, errc::conflict for
@@ -89,13 +95,23 @@ public:
     virtual boost::asio::awaitable<result<std::string>> commit(const commit_request& req) = 0;
 
     /// `POST /images/{repository}/push?tag=`: reads the progress stream to its end; completes
-    /// with the digest ("" when the daemon named none), or errc::push_failed with the error
-    /// line's message.
+    /// with the digest, from the stream or else from the Engine's `GET /distribution` answer for
+    /// the reference; errc::push_failed with the error line's message, or when neither confirms
+    /// the push (the local image must then be kept).
     virtual boost::asio::awaitable<result<std::string>>
     push(std::string_view repository, std::string_view tag, std::string_view registry_auth) = 0;
 
     /// `DELETE /images/{reference}`.
     virtual boost::asio::awaitable<result<void>> remove_image(std::string_view reference) = 0;
+
+    /// `GET /images/json?filters={"label":["KEY=VALUE"]}`: the local images carrying the label
+    /// (the commits of one death, by their `core_interceptor.death` label). The default, for
+    /// stand-ins that commit nothing, lists none.
+    virtual boost::asio::awaitable<result<std::vector<image_summary>>> images_labelled(std::string_view label)
+    {
+        (void)label;
+        co_return std::vector<image_summary>{};
+    }
 
     /// `GET /containers/{id}/archive?path=DIR` (mounts resolved on a stopped container): feeds
     /// the tar stream to `probe` until it reaches a verdict, the archive ends or `max_bytes`

@@ -6,6 +6,7 @@
 #include "domain/ndjson.hpp"
 #include "domain/push_stream.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -464,7 +465,65 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
     }
     if (progress.failed())
         co_return failure(make_error_code(errc::push_failed), 200, progress.error());
-    co_return progress.digest();
+    if (!progress.digest().empty())
+        co_return progress.digest();
+    // No digest in the stream (Podman sends no aux line; a stream may end early): only the
+    // Engine's own answer for the reference in the registry confirms the push.
+    co_return co_await confirm_push(std::string(repository) + ":" + std::string(tag), registry_auth);
+}
+
+asio::awaitable<result<std::string>> client::confirm_push(std::string reference, std::string_view registry_auth)
+{
+    ++calls_;
+    http::request req;
+    req.target = path("/distribution/" + reference + "/json");
+    req.headers.push_back({"X-Registry-Auth", std::string(registry_auth)});
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    auto digest = r->status == 200 ? domain::distribution_digest(r->body) : std::string();
+    if (digest.empty())
+        co_return failure(make_error_code(errc::push_failed), 0,
+                          "the push of " + reference + " named no digest and the Engine does not confirm it (GET "
+                          "/distribution: " + (r->status == 200 ? std::string("no digest") : "HTTP " + std::to_string(r->status)) + ")");
+    co_return digest;
+}
+
+result<std::vector<image_summary>> parse_image_list(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_array())
+        return failure(make_error_code(errc::malformed_response), 200, "image list is not a JSON array");
+    std::vector<image_summary> out;
+    for (const auto& item : v.as_array()) {
+        const auto* obj = item.if_object();
+        const auto* id = obj ? obj->if_contains("Id") : nullptr;
+        if (!id || !id->is_string())
+            return failure(make_error_code(errc::malformed_response), 200, "image list entry has no Id");
+        image_summary s{std::string(id->as_string()), {}};
+        if (const auto* tags = obj->if_contains("RepoTags"); tags && tags->is_array())
+            for (const auto& t : tags->as_array())
+                if (t.is_string() && t.as_string() != "<none>:<none>")
+                    s.repo_tags.emplace_back(t.as_string());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+asio::awaitable<result<std::vector<image_summary>>> client::images_labelled(std::string_view label)
+{
+    ++calls_;
+    json::object filters;
+    filters["label"] = json::array{json::string(label)};
+    http::request req;
+    req.target = path("/images/json?filters=" + encode(json::serialize(filters)));
+    auto r = co_await call(std::move(req), cfg_.request_timeout);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return api_failure(r->status, r->body);
+    co_return parse_image_list(r->body);
 }
 
 asio::awaitable<result<void>> client::remove_image(std::string_view reference)
@@ -553,6 +612,12 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
         }
         in->close();
     }
+    // A body that ends before the end-of-archive marker (a cut connection, a proxy) may end
+    // inside a dump: it is an error, never a copy padded with zeros. Status 200: the Engine
+    // answered, so the job goes on and reports the dumps as not copied.
+    if (!extract.complete())
+        co_return failure(make_error_code(errc::stream_truncated), 200,
+                          "archive of " + std::string(dir) + " ended before its end-of-archive marker");
     extract.finish();
     if (!spool)
         co_return std::uint64_t{0};  // no dump to copy: no PUT

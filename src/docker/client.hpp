@@ -44,6 +44,7 @@ public:
     boost::asio::awaitable<result<std::string>>
     push(std::string_view repository, std::string_view tag, std::string_view registry_auth) override;
     boost::asio::awaitable<result<void>> remove_image(std::string_view reference) override;
+    boost::asio::awaitable<result<std::vector<image_summary>>> images_labelled(std::string_view label) override;
     boost::asio::awaitable<result<std::uint64_t>> probe_archive(std::string_view id,
                                                                 std::string_view dir,
                                                                 domain::volume_probe& probe,
@@ -59,6 +60,9 @@ public:
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
 
 private:
+    /// `GET /distribution/{reference}/json`: the digest the registry holds for a pushed
+    /// reference, or errc::push_failed when the Engine cannot confirm it.
+    boost::asio::awaitable<result<std::string>> confirm_push(std::string reference, std::string_view registry_auth);
     std::string path(std::string_view p) const;
     http::limits limits(std::chrono::seconds timeout) const;
     boost::asio::awaitable<result<http::response>> call(http::request req, std::chrono::seconds timeout);
@@ -74,6 +78,9 @@ private:
 
 /// Parses a `GET /containers/{id}/json` body. errc::malformed_response on anything unexpected.
 result<domain::container_info> parse_inspect(std::string_view body);
+
+/// The answer of `GET /images/json`: each image's Id and RepoTags ("<none>:<none>" dropped).
+result<std::vector<image_summary>> parse_image_list(std::string_view body);
 
 /// "2026-11-24T21:36:42.311007368Z" (RFC 3339, UTC or with an offset) -> ns since the epoch;
 /// 0 for the zero time Docker reports for a container that never ran, or a malformed value.

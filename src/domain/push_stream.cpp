@@ -43,6 +43,18 @@ std::string digest_of_status(std::string_view status, std::string_view tag)
 
 }  // namespace
 
+std::string distribution_digest(std::string_view body)
+{
+    boost::system::error_code ec;
+    json::value doc = json::parse(body, ec);
+    const json::object* obj = ec ? nullptr : doc.if_object();
+    const json::value* descriptor = obj ? obj->if_contains("Descriptor") : nullptr;
+    const json::value* digest =
+        descriptor && descriptor->is_object() ? descriptor->get_object().if_contains("digest") : nullptr;
+    const json::string* s = digest ? digest->if_string() : nullptr;
+    return s && plausible_digest(*s) ? std::string(*s) : std::string();
+}
+
 push_stream_parser::push_stream_parser(std::string tag) : tag_(std::move(tag)) {}
 
 void push_stream_parser::on_line(std::string_view line)

@@ -35,4 +35,9 @@ private:
     std::size_t malformed_ = 0;
 };
 
+/// The digest the Engine reports for a reference in the registry: `Descriptor.digest` of the
+/// `GET /distribution/{name}/json` answer, when plausible ("sha256:<hex>"); "" otherwise. What
+/// confirms a push whose progress stream named no digest.
+std::string distribution_digest(std::string_view body);
+
 }  // namespace core_interceptor::domain

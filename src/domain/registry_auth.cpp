@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <cstdint>
 #include <optional>
 
 namespace core_interceptor::domain {
@@ -94,6 +95,30 @@ std::string host_of_key(std::string_view key)
     return lower(key.substr(0, key.find('/')));
 }
 
+// Well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) noexcept
+{
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+        if (n == 9 || n > s.size() - i - 1)
+            return false;
+        std::uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1f) : n == 2 ? (c & 0x0f) : (c & 0x07);
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc >> 6) != 0x2)
+                return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        constexpr std::uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 // One entry of "auths": {"auth": base64("user:password")} or {"username", "password"}.
 // Messages name the registry, never the content.
 result<credentials> entry_credentials(const json::value& entry, std::string_view host)
@@ -108,7 +133,8 @@ result<credentials> entry_credentials(const json::value& entry, std::string_view
     if (const auto* auth = string_at(*obj, "auth"); auth != nullptr && !auth->empty()) {
         auto decoded = base64_decode(*auth);
         auto colon = decoded ? decoded->find(':') : std::string::npos;
-        if (colon == std::string::npos)
+        // X-Registry-Auth is JSON: credentials that are not UTF-8 cannot be sent in it.
+        if (colon == std::string::npos || !valid_utf8(*decoded))
             return auth_error("registry auth: the \"auth\" field for " + std::string(host) +
                               " is not base64 of user:password");
         c.username = decoded->substr(0, colon);

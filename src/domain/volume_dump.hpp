@@ -166,6 +166,9 @@ public:
     std::string& output() noexcept { return out_; }
     /// Appends the end-of-archive marker, once, when anything was written.
     void finish();
+    /// The archive read was whole: its end-of-archive marker was seen (so its last member is
+    /// complete). A body that ends before it is truncated: nothing of it counts as copied.
+    bool complete() const noexcept { return ended_; }
     /// Whether any member was written.
     bool wrote_any() const noexcept { return wrote_any_; }
     /// Every dump seen, copied or not, in archive order.
@@ -188,7 +191,7 @@ public:
     void on_entry(const tar_entry& e) override;
     void on_content(std::string_view bytes) override;
     void on_entry_end() override;
-    void on_end() override {}
+    void on_end() override { ended_ = true; }
 
 private:
     void decide();
@@ -207,6 +210,7 @@ private:
     std::uint32_t current_mode_ = 0;
     std::string head_;
     std::string out_;
+    bool ended_ = false;
     bool wrote_any_ = false;
     bool finished_ = false;
     std::vector<archive_dump> dumps_;

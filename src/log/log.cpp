@@ -44,6 +44,31 @@ std::atomic<level> min_console_level{level::info};
 std::atomic<bool> journal_active{false};
 std::vector<std::string>* captured = nullptr;
 
+/// Appends `text` escaped by escape_control().
+void append_escaped(std::string& out, std::string_view text)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out += c;
+            continue;
+        }
+        out += '\\';
+        if (c == '\n')
+            out += 'n';
+        else if (c == '\r')
+            out += 'r';
+        else if (c == '\t')
+            out += 't';
+        else {
+            out += 'x';
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        }
+    }
+}
+
 std::string format_line(const blog::record_view& rec)
 {
     std::string line;
@@ -51,13 +76,13 @@ std::string format_line(const blog::record_view& rec)
     line += level_name(sev ? *sev : level::info);
     line += ": ";
     if (auto msg = blog::extract<std::string>("Message", rec))
-        line += *msg;
+        append_escaped(line, *msg);
     if (auto fields = blog::extract<fields_value>("Fields", rec)) {
         for (const auto& [k, v] : *fields) {
             line += ' ';
             line += k;
             line += '=';
-            line += v;
+            append_escaped(line, v);
         }
     }
     return line;
@@ -203,6 +228,14 @@ std::optional<format> parse_format(std::string_view text)
     if (text == "json")
         return format::json;
     return std::nullopt;
+}
+
+std::string escape_control(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    append_escaped(out, text);
+    return out;
 }
 
 std::optional<level> parse_level(std::string_view text)

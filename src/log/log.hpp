@@ -51,6 +51,11 @@ void init(const config& cfg);
 /// True when a record at `l` would be written somewhere.
 bool enabled(level l) noexcept;
 
+/// `text` with every control character (below 0x20, and 0x7f) written as an escape (`\n`,
+/// `\r`, `\t`, `\xNN`): a stderr line stays one line whatever a container chose for a path or
+/// a peer sent, and carries no terminal escape sequence.
+std::string escape_control(std::string_view text);
+
 /// A structured field: journal field name ("CONTAINER_ID") and value.
 using field = std::pair<std::string, std::string>;
 

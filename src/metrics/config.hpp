@@ -16,6 +16,10 @@ struct config {
     /// A client has this long to send its request (and between requests on a kept-alive
     /// connection); a scraper asks within milliseconds.
     std::chrono::milliseconds read_timeout{10000};
+    /// A request must have arrived this long after the connection opened or the previous
+    /// answer: an idle kept-alive connection is closed then, and sooner when a new client
+    /// needs its slot. A scraper sends its request at once.
+    std::chrono::milliseconds idle_timeout{1500};
     /// A scrape is a short GET: a larger request header is not one.
     std::size_t max_request_bytes = 8 * 1024;
     /// Connections served at once; one or two scrapers are usual, more are turned away.

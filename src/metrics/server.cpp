@@ -132,7 +132,9 @@ asio::awaitable<void> server::run()
                 break;
             continue;
         }
-        if (connections_.size() >= cfg_.max_connections) {
+        if (connections_.size() >= cfg_.max_connections && evict_idle()) {
+            log::debug() << "metrics server: every slot taken, an idle connection closed for a new one";
+        } else if (connections_.size() >= cfg_.max_connections) {
             log::debug() << "metrics server: " << connections_.size()
                          << " connections open, turning one away";
             error_code ignored;  // the client sees its connection closed; nothing else to do
@@ -145,22 +147,37 @@ asio::awaitable<void> server::run()
     // Shutdown: no new clients; cut the open connections short and wait for them.
     error_code ignored;  // closing an acceptor that may already be closed
     acceptor_.close(ignored);
-    for (auto *s : open_)
+    for (auto &[s, idle] : open_)
         s->close(ignored);
     connections_.emit(asio::cancellation_type::terminal);
     co_await connections_.join();
     log::debug() << "metrics server stopped";
 }
 
+bool server::evict_idle()
+{
+    for (auto &[s, idle] : open_) {
+        if (!idle)
+            continue;
+        // A connection waiting for its next request; its reader ends quietly.
+        error_code ignored;
+        s->cancel(ignored);
+        s->close(ignored);
+        idle = false;
+        return true;
+    }
+    return false;
+}
+
 asio::awaitable<void> server::serve(tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
     struct registration {
-        std::set<tcp::socket *> &set;
+        std::map<tcp::socket *, bool> &open;
         tcp::socket *s;
-        ~registration() { set.erase(s); }
+        ~registration() { open.erase(s); }
     } reg{open_, &stream.socket()};
-    open_.insert(&stream.socket());
+    open_[&stream.socket()] = true;
 
     beast::flat_buffer buffer(cfg_.max_request_bytes);
     for (;;) {
@@ -168,8 +185,10 @@ asio::awaitable<void> server::serve(tcp::socket socket)
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(cfg_.max_request_bytes));
         parser.body_limit(cfg_.max_request_bytes);
-        stream.expires_after(cfg_.read_timeout);
+        open_[&stream.socket()] = buffer.size() == 0;
+        stream.expires_after(std::min(cfg_.idle_timeout, cfg_.read_timeout));
         auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        open_[&stream.socket()] = false;
         if (ec) {
             if (quiet_end(ec))
                 break;

@@ -11,7 +11,7 @@
 
 #include <functional>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -62,13 +62,17 @@ public:
 
 private:
     boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+    /// Closes one idle connection (waiting for a request, nothing of it read); false if none.
+    bool evict_idle();
 
     config cfg_;
     render_fn metrics_;
     health_fn health_;
     boost::asio::ip::tcp::acceptor acceptor_;
     co::task_group connections_;
-    std::set<boost::asio::ip::tcp::socket *> open_;  // to close them at shutdown
+    /// Open connections, to close them at shutdown; true while one waits for a request (idle),
+    /// so that a new client may take its place when every slot is taken.
+    std::map<boost::asio::ip::tcp::socket *, bool> open_;
 };
 
 }  // namespace core_interceptor::metrics

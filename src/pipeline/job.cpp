@@ -5,6 +5,7 @@
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
 #include "pipeline/triage.hpp"
+#include "pipeline/earlier_commit.hpp"
 #include "pipeline/volume_dumps.hpp"
 #include "state/store.hpp"
 
@@ -389,11 +390,20 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         {"core_interceptor.container.image", info->image},
         {"core_interceptor.container.exit_code", std::to_string(info->exit_code)},
         {"core_interceptor.dumps", join_paths(dumps)},
+        {std::string(death_label), ev.id + "-" + std::to_string(ev.time_nano)},
     };
+    const std::string death_id = creq.labels.back().second;
     if (crash)
         for (auto &l : crash_labels(*crash))
             creq.labels.push_back(std::move(l));
-    auto committed = co_await docker_.commit(creq);
+    // A try killed after its commit left an image: reused, or removed before a new commit.
+    // (An answer other than "unavailable" only costs the check: the commit goes ahead.)
+    auto earlier = co_await reuse_earlier_commit(docker_, death_id, reference, fields);
+    result<std::string> committed = std::string();
+    if (!earlier && (transient(earlier.error()) || earlier.error().code == asio::error::operation_aborted))
+        committed = earlier.error();
+    else if (!earlier || !*earlier)
+        committed = co_await docker_.commit(creq);
     if (!committed) {
         if (committed.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
@@ -459,6 +469,11 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         }
     }
 
+    // A killed try's commit that the Engine finished late may have taken the tag: no image of
+    // this death is left but the one tagged, if it is kept.
+    if (auto extra = co_await remove_extra_commits(docker_, creq.labels.back().second, reference, fields); !extra)
+        log::debug(fields) << "cannot list the images of this death: " << extra.error().describe();
+
     // Notify every sink concurrently; each failure is logged.
     note = notification_for(ev, *info, dumps, name, tag, reference, pushed, digest);
     const std::string body = domain::to_json(note);
@@ -472,10 +487,12 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         }
     }
 
-    // The image holds these dumps now: a later death of the same container (restart policy)
-    // must not report them again.
-    mark_reported(ev, dumps, mtimes);
+    // Notified first: the image holds these dumps now, and a later death of the same container
+    // (restart policy) must not report them again, but only once the notification is delivered
+    // or spooled: a kill before then leaves the death unfinished and unreported, so the resumed
+    // try announces it.
     co_await notify(ev, note, body, fields);
+    mark_reported(ev, dumps, mtimes);
     co_return pushed ? outcome::pushed : outcome::committed;
 }
 

@@ -89,8 +89,8 @@ asio::awaitable<outcome> job_runner::announce_duplicate(const domain::die_event 
     auto note = notification_for(ev, info, dumps, name, domain::image_tag(ev.id), "", false, "");
     note.duplicate_of = of;
     const std::string body = domain::to_json(note);
-    mark_reported(ev, dumps, mtimes);
     co_await notify(ev, note, body, fields);
+    mark_reported(ev, dumps, mtimes);  // once delivered or spooled, as for a commit
     co_return outcome::duplicate;
 }
 

@@ -625,6 +625,7 @@ TEST_CASE("faults: a config file with a bad value exits 2 with one line naming i
     for (const auto& c : cases) {
         const auto file = work / ("bad" + std::to_string(n++) + ".conf");
         std::ofstream(file) << "# core_interceptor\nhostname = testhost\n" << c.line << "\n";
+        ::chmod(file.c_str(), 0600);  // a configuration readable by others is refused
         auto r = ts::run({bin.string(), "--config", file.string(), "--state-dir",
                           (work / "state").string()},
                          10s, no_docker);

@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -47,6 +49,47 @@ bool is_request_line(const std::string& line)
         if (line.rfind(m, 0) == 0)
             return line.find(" HTTP/1.") != std::string::npos;
     return false;
+}
+
+constexpr int answer_timeout_ms = 120000;  // a push may take a while
+
+/// Appends what `fd` sends next to `data`; false at its end, an error or the timeout.
+bool read_more(int fd, std::string& data)
+{
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, answer_timeout_ms) <= 0)
+        return false;
+    std::array<char, 65536> buf;
+    auto r = ::recv(fd, buf.data(), buf.size(), 0);
+    if (r <= 0)
+        return false;
+    data.append(buf.data(), static_cast<std::size_t>(r));
+    return true;
+}
+
+std::string lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+/// The body of a chunked answer from `data` (after its header), reading more from `fd`.
+bool read_chunked(int fd, std::string& data, std::string& body)
+{
+    for (;;) {
+        std::size_t eol;
+        while ((eol = data.find("\r\n")) == std::string::npos)
+            if (!read_more(fd, data))
+                return false;
+        const std::size_t size = std::stoul(data.substr(0, eol), nullptr, 16);
+        while (data.size() < eol + 2 + size + 2)
+            if (!read_more(fd, data))
+                return false;
+        if (size == 0)
+            return true;  // trailers (none from the Engine) are dropped
+        body.append(data, eol + 2, size);
+        data.erase(0, eol + 2 + size + 2);
+    }
 }
 
 }  // namespace
@@ -100,6 +143,78 @@ std::vector<std::string> api_recorder::requests_mentioning(const std::string& ne
     return out;
 }
 
+void api_recorder::add_rule(rule r)
+{
+    std::lock_guard lock(mutex_);
+    rules_.push_back(std::move(r));
+}
+
+std::size_t api_recorder::rewritten() const
+{
+    std::lock_guard lock(mutex_);
+    return rewritten_;
+}
+
+std::optional<api_recorder::rule> api_recorder::rule_for(const std::string& line) const
+{
+    std::lock_guard lock(mutex_);
+    for (const auto& r : rules_)
+        if (line.rfind(r.method + " ", 0) == 0 && line.find(r.needle) != std::string::npos)
+            return r;
+    return std::nullopt;
+}
+
+bool api_recorder::rewrite(int server, int client, std::string data, const rule& r)
+{
+    std::size_t end;
+    while ((end = data.find("\r\n\r\n")) == std::string::npos)
+        if (!read_more(server, data))
+            return false;
+    const std::string head = data.substr(0, end + 2);
+    data.erase(0, end + 4);
+    std::string status_line = head.substr(0, head.find("\r\n"));
+    std::string headers;
+    bool chunked = false;
+    std::optional<std::size_t> length;
+    for (std::size_t at = status_line.size() + 2; at < head.size();) {
+        const auto eol = head.find("\r\n", at);
+        const std::string line = head.substr(at, eol - at);
+        at = eol + 2;
+        const std::string name = lower(line.substr(0, line.find(':')));
+        const std::string value = line.substr(std::min(line.size(), line.find(':') + 1));
+        if (name == "transfer-encoding")
+            chunked = lower(value).find("chunked") != std::string::npos;
+        else if (name == "content-length")
+            length = std::stoul(value);
+        else if (name != "connection")
+            headers += line + "\r\n";
+    }
+    std::string body;
+    if (chunked) {
+        if (!read_chunked(server, data, body))
+            return false;
+    } else if (length) {
+        while (data.size() < *length)
+            if (!read_more(server, data))
+                return false;
+        body = data.substr(0, *length);
+    } else {
+        while (read_more(server, data)) {
+        }
+        body = std::move(data);
+    }
+    body = r.body(std::move(body));
+    if (r.status != 0)
+        status_line = "HTTP/1.1 " + std::to_string(r.status) + " Rewritten";
+    const std::string answer = status_line + "\r\n" + headers + "Content-Length: " + std::to_string(body.size()) +
+                               "\r\nConnection: close\r\n\r\n" + body;
+    {
+        std::lock_guard lock(mutex_);
+        ++rewritten_;
+    }
+    return write_all(client, answer.data(), answer.size());
+}
+
 void api_recorder::record(std::string line)
 {
     std::lock_guard lock(mutex_);
@@ -133,6 +248,7 @@ void api_recorder::relay(int client)
     // Request lines are looked for at line starts of what the client sends; a body that
     // happens to hold one would be counted too, which Engine requests (JSON, small tars) do not.
     std::string pending;
+    std::optional<rule> active;  // the rule of the request whose answer is awaited
     std::array<char, 65536> buf;
     std::array<pollfd, 2> fds{pollfd{client, POLLIN, 0}, pollfd{server, POLLIN, 0}};
     while (!stopping_) {
@@ -151,13 +267,24 @@ void api_recorder::relay(int client)
                 break;
             }
             const int to = i == 0 ? server : client;
+            if (i == 1 && active) {
+                try {
+                    rewrite(server, client, std::string(buf.data(), static_cast<std::size_t>(r)), *active);
+                } catch (const std::exception&) {
+                    // A malformed answer (a chunk size, a length): the connection is cut.
+                }
+                done = true;  // "Connection: close" was said
+                break;
+            }
             if (i == 0) {
                 pending.append(buf.data(), static_cast<std::size_t>(r));
                 for (std::size_t eol; (eol = pending.find("\r\n")) != std::string::npos;) {
                     std::string line = pending.substr(0, eol);
                     pending.erase(0, eol + 2);
-                    if (is_request_line(line))
+                    if (is_request_line(line)) {
                         record(line.substr(0, line.rfind(" HTTP/1.")));
+                        active = rule_for(line);
+                    }
                 }
                 if (pending.size() > 65536)
                     pending.erase(0, pending.size() - 16);

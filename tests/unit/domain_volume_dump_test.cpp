@@ -355,3 +355,25 @@ TEST_CASE("volume dumps: a core from a mount gets its crash fields, an hprof its
     REQUIRE(capped.dumps().size() == 1);
     CHECK(capped.dumps()[0].type == dump_type::core);
 }
+
+TEST_CASE("volume dumps: an archive cut anywhere before its end-of-archive marker is incomplete")
+{
+    const std::string tar = member("dumps/", "", '5') + member("dumps/core", elf_core(3000)) + end_marker();
+    const std::size_t marker_at = tar.size() - end_marker().size();
+    // Cut inside a header, inside the dump, inside its padding, just before the marker, inside
+    // its first block. (Its first zero block ends the archive, as for GNU tar: what came before
+    // is whole.)
+    for (std::size_t cut : {std::size_t{100}, std::size_t{512 + 700}, std::size_t{1024 + 2900},
+                            marker_at - 10, marker_at, marker_at + 511}) {
+        CAPTURE(cut);
+        dump_extractor x("/dumps", patterns, 1 << 20);
+        tar_walker w(x);
+        w.feed(std::string_view(tar).substr(0, cut));
+        CHECK_FALSE(x.complete());
+    }
+    dump_extractor whole("/dumps", patterns, 1 << 20);
+    tar_walker w(whole);
+    w.feed(tar);
+    CHECK(whole.complete());
+    CHECK(whole.dumps().size() == 1);
+}
