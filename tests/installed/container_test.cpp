@@ -139,6 +139,8 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     const auto config_file = in / "core_interceptor.conf";
     std::ofstream(config_file) << "# the mounted configuration file\nregistry = "
                                << p->registry.address() << "\npush-retry-window = 30\n";
+    // Private, as the daemon requires of a file that may hold secrets (root owns it here).
+    fs::permissions(config_file, fs::perms::owner_read | fs::perms::owner_write);
 
     leftovers left(*p);
     auto& d = p->dockerd;
