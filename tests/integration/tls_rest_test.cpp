@@ -171,7 +171,7 @@ TEST_CASE("tls rest: without --rest-ca-file the certificate is refused, with its
 
     const auto c = expect_spooled(
         *p, sink, work / "run1", args, "tls-b", "unable to get local issuer certificate");
-    CHECK(contains_nocase(sink.last_tls_failure(), "unknown ca"));
+    CHECK(contains_nocase(sink.tls_failure_reasons(), "unknown ca"));
     // Nothing lost: the same state directory, now with the CA, delivers the spooled notification.
     expect_delivered(
         sink, work / "run2", plus(args, {"--rest-ca-file", pki->ca_cert.string()}), c.id);
@@ -196,7 +196,7 @@ TEST_CASE("tls rest: an endpoint that requires a client certificate refuses the 
                            {"--rest-ca-file", pki->ca_cert.string()});
 
     const auto c = expect_spooled(*p, sink, work / "run1", args, "tls-c", "certificate required");
-    CHECK(contains_nocase(sink.last_tls_failure(), "certificate"));
+    CHECK(contains_nocase(sink.tls_failure_reasons(), "certificate"));
     expect_delivered(sink, work / "run2", plus(args, client_cert_args(*pki)), c.id);
     const auto requests = sink.requests();
     REQUIRE_FALSE(requests.empty());

@@ -78,6 +78,7 @@ struct http_sink::impl {
     std::optional<asio::ssl::context> tls;
     std::size_t tls_failure_count = 0;
     std::string last_tls_failure;
+    std::string tls_failure_log;  // every failed handshake's reason, a line each
     std::string failure_retry_after;  // Retry-After of the failing answers, if any
 
     // Records the request and picks the status to answer with.
@@ -149,6 +150,7 @@ struct http_sink::impl {
                 std::lock_guard lock(mutex);
                 ++tls_failure_count;
                 last_tls_failure = hec.message();
+                tls_failure_log += hec.message() + "\n";
             }
             changed.notify_all();
             co_return;
@@ -240,6 +242,12 @@ std::size_t http_sink::tls_failures() const
 {
     std::lock_guard lock(impl_->mutex);
     return impl_->tls_failure_count;
+}
+
+std::string http_sink::tls_failure_reasons() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->tls_failure_log;
 }
 
 std::string http_sink::last_tls_failure() const

@@ -63,6 +63,9 @@ public:
     /// and the reason of the last one.
     std::size_t tls_failures() const;
     std::string last_tls_failure() const;
+    /// The reason of every failed handshake so far, one a line (a retry or a closing daemon
+    /// may fail a later handshake for another reason).
+    std::string tls_failure_reasons() const;
 
 private:
     void start();
