@@ -226,6 +226,8 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     left.volumes.push_back(volume);
     const auto t_start = steady::now();
     {
+        // No network of its own: it joins the namespace of the sinks' container, itself started
+        // with --network none, so both see only that namespace's loopback.
         auto r = d.docker(
             {"run", "-d", "--name", name, "--restart", "unless-stopped", "--network",
              "container:" + sinks, "-v", d.socket_path().string() + ":/var/run/docker.sock", "-v",
