@@ -84,17 +84,11 @@ void add_state_metrics(const state::store &st, std::vector<metrics::family> &out
                          "Notifications a sink refused for good, kept in STATE_DIR/dead-letter/.",
                          kind::counter,
                          d(st.dead_letters())));
-    metrics::family spool{"core_interceptor_spool_notifications",
-                          "Notifications waiting in the spool for redelivery, per sink.",
-                          kind::gauge,
-                          {},
-                          {}};
+    // The spool sizes themselves are core_interceptor_spool_notifications, one sample per
+    // configured sink (collect()): a family is written once.
     bool over = false;
-    for (const auto &[sink, n] : st.spool_sizes()) {
-        spool.samples.push_back({metrics::labels{{"sink", sink}}, d(static_cast<std::uint64_t>(n))});
+    for (const auto &[sink, n] : st.spool_sizes())
         over = over || n > st.spool_warning();
-    }
-    out.push_back(std::move(spool));
     out.push_back(scalar("core_interceptor_spool_over_threshold",
                          "1 while a sink's spool holds more notifications than the warning "
                          "threshold (nothing is dropped).",

@@ -68,7 +68,9 @@ page parse_page(const std::string &text)
             std::istringstream t(line.substr(7));
             std::string name, type;
             t >> name >> type;
-            p.types[name] = type;
+            // Prometheus refuses a page that describes a family twice.
+            if (!p.types.emplace(name, type).second)
+                p.bad_lines.push_back(line + "  (a second TYPE line for this family)");
             continue;
         }
         auto space = line.rfind(' ');
