@@ -37,8 +37,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <memory>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -54,11 +54,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 class instance {
 public:
     instance(asio::io_context& io, const config::app_config& cfg)
-        : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker),
-          queue_(io, cfg.queue_capacity),
+        : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir),
+          docker_(cfg.docker), queue_(io, cfg.queue_capacity),
           limiter_(io.get_executor(), cfg.max_concurrency),
           jobs_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a job"); }),
-          services_(io.get_executor(), [this](std::exception_ptr e) { on_exception(e, "a service"); }),
+          services_(io.get_executor(),
+                    [this](std::exception_ptr e) { on_exception(e, "a service"); }),
           signals_(io, SIGINT, SIGTERM),
           watcher_(docker_, cfg.watcher, queue_, cfg.pipeline.dry_run ? nullptr : &store_)
     {
@@ -81,7 +82,8 @@ public:
             rest_sink_ = std::make_unique<sinks::rest_sink>(*cfg.rest);
             sinks.push_back(rest_sink_.get());
         }
-        outbox_ = std::make_unique<sinks::outbox>(io.get_executor(), std::move(sinks), &store_, cfg.delivery);
+        outbox_ = std::make_unique<sinks::outbox>(
+            io.get_executor(), std::move(sinks), &store_, cfg.delivery);
         runner_ = std::make_unique<pipeline::job_runner>(docker_, *outbox_, &store_, cfg.pipeline);
         // Die event (the Engine's clock) to the first confirmed delivery (ours): clamped at 0.
         runner_->on_notified([this](const domain::die_event& ev, std::size_t delivered) {
@@ -91,12 +93,17 @@ public:
         });
         if (cfg.metrics)
             metrics_ = std::make_unique<metrics::server>(
-                io.get_executor(), *cfg.metrics, [this] { return metrics::render(collect_metrics()); },
+                io.get_executor(),
+                *cfg.metrics,
+                [this] { return metrics::render(collect_metrics()); },
                 [this] { return health(watcher_, &store_); });
     }
 
     /// Opens the --metrics-address socket, if one is configured, before anything runs.
-    error_code listen_metrics() { return metrics_ ? metrics_->listen() : error_code{}; }
+    error_code listen_metrics()
+    {
+        return metrics_ ? metrics_->listen() : error_code{};
+    }
 
     void start()
     {
@@ -118,7 +125,10 @@ public:
         notifier_.ready(status_line());
     }
 
-    int exit_status() const noexcept { return exit_status_; }
+    int exit_status() const noexcept
+    {
+        return exit_status_;
+    }
 
     /// --process: handles the named containers now, then ends the run; no event stream.
     void start_processing()
@@ -167,7 +177,8 @@ private:
         std::set<std::string> queued;
         auto unfinished = store_.unfinished_jobs();
         if (!unfinished.empty())
-            log::info() << "resuming " << unfinished.size() << " death(s) left unfinished by the last run";
+            log::info() << "resuming " << unfinished.size()
+                        << " death(s) left unfinished by the last run";
         for (auto& ev : unfinished) {
             queued.insert(ev.id);
             auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
@@ -177,7 +188,9 @@ private:
 
         std::int64_t since = store_.last_event_nano();
         if (since == 0 && cfg_.catch_up_since.count() > 0)
-            since = now_nano() - std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.catch_up_since).count();
+            since =
+                now_nano() -
+                std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.catch_up_since).count();
         if (since == 0)
             co_return;  // a first run without --catch-up-since: only deaths from now on
         co_await catch_up(since, std::move(queued));
@@ -217,15 +230,17 @@ private:
                 continue;
             auto ev = die_event_of(*info);
             if (std::string why; !domain::accepts(cfg_.watcher.filter, ev, &why)) {
-                log::debug({{"CONTAINER_ID", ev.id}}) << "catch-up: container " << ev.name << " ("
-                                                       << ev.id.substr(0, 12) << ") not handled: " << why;
+                log::debug({{"CONTAINER_ID", ev.id}})
+                    << "catch-up: container " << ev.name << " (" << ev.id.substr(0, 12)
+                    << ") not handled: " << why;
                 continue;
             }
             try {
                 if (!cfg_.pipeline.dry_run)
                     store_.job_started(ev);
             } catch (const std::exception& e) {
-                log::error({{"CONTAINER_ID", ev.id}}) << "cannot record the death of " << ev.name << ": " << e.what();
+                log::error({{"CONTAINER_ID", ev.id}})
+                    << "cannot record the death of " << ev.name << ": " << e.what();
             }
             ++found;
             auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
@@ -257,11 +272,11 @@ private:
         std::vector<bool> ok(names.size(), false);
         std::vector<std::optional<pipeline::outcome>> outcomes(names.size());
         std::map<std::string, std::size_t> first_named;  // container ID -> its first name given
-        std::map<std::size_t, std::size_t> same_as;       // a name given again -> the first one
+        std::map<std::size_t, std::size_t> same_as;      // a name given again -> the first one
         std::vector<std::string> ids(names.size());
         std::map<std::string, std::string>
             crashes;  // container ID -> what its core says, for its line
-        runner_->on_crash([&crashes](const domain::die_event &ev, const domain::crash_info &c) {
+        runner_->on_crash([&crashes](const domain::die_event& ev, const domain::crash_info& c) {
             crashes[ev.id] = domain::summary(c);
         });
         auto v = co_await docker_.negotiate();
@@ -280,18 +295,21 @@ private:
             }
             auto info = co_await docker_.inspect(name);
             if (!info) {
-                lines[i] = info.error().code == errc::not_found ? "failed: no such container"
-                                                                : "failed: cannot inspect it: " + info.error().describe();
-                log::error({{"CONTAINER_NAME", name}}) << "--process " << name << ": " << lines[i].substr(8);
+                lines[i] = info.error().code == errc::not_found
+                               ? "failed: no such container"
+                               : "failed: cannot inspect it: " + info.error().describe();
+                log::error({{"CONTAINER_NAME", name}})
+                    << "--process " << name << ": " << lines[i].substr(8);
                 continue;
             }
             if (info->status != "exited" && info->status != "dead") {
-                const std::string why = "is " + (info->status.empty() ? std::string("not exited") : info->status) +
-                                        "; only exited containers can be processed";
+                const std::string why =
+                    "is " + (info->status.empty() ? std::string("not exited") : info->status) +
+                    "; only exited containers can be processed";
                 lines[i] = "failed: it " + why;
                 log::error({{"CONTAINER_ID", info->id}, {"CONTAINER_NAME", info->name}})
-                    << "--process " << name << ": container " << info->name << " (" << info->id.substr(0, 12)
-                    << ") " << why;
+                    << "--process " << name << ": container " << info->name << " ("
+                    << info->id.substr(0, 12) << ") " << why;
                 continue;
             }
             // Named twice (name and ID): one job, or two would commit it at once.
@@ -320,7 +338,8 @@ private:
         for (std::size_t i = 0; i < names.size(); ++i) {
             if (outcomes[i]) {
                 const auto o = *outcomes[i];
-                // Without a registry a committed image is the goal; with one it means the push failed.
+                // Without a registry a committed image is the goal; with one it means the push
+                // failed.
                 ok[i] = o == outcome::pushed || o == outcome::no_dump ||
                         o == outcome::already_reported || o == outcome::dry_run ||
                         o == outcome::duplicate ||
@@ -410,20 +429,23 @@ private:
         }
         if (outcome == pipeline::outcome::engine_unavailable && !stopping_) {
             auto& tries = retries_[id];
-            auto delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000L << std::min(tries, 6u)),
-                                                             cfg_.delivery.backoff_max);
+            auto delay = std::min<std::chrono::milliseconds>(
+                std::chrono::milliseconds(1000L << std::min(tries, 6u)), cfg_.delivery.backoff_max);
             ++tries;
-            log::warning({{"CONTAINER_ID", id}}) << "will handle container " << ev.name << " (" << id.substr(0, 12)
-                                                 << ") again in " << delay.count() << " ms, once the Docker "
-                                                 << "daemon answers";
+            log::warning({{"CONTAINER_ID", id}})
+                << "will handle container " << ev.name << " (" << id.substr(0, 12) << ") again in "
+                << delay.count() << " ms, once the Docker "
+                << "daemon answers";
             jobs_.spawn(requeue_later(ev, delay));
-        } else if (outcome != pipeline::outcome::cancelled && outcome != pipeline::outcome::engine_unavailable &&
+        } else if (outcome != pipeline::outcome::cancelled &&
+                   outcome != pipeline::outcome::engine_unavailable &&
                    !cfg_.pipeline.dry_run) {  // a dry run leaves the death for a real run
             retries_.erase(id);
             try {
                 store_.job_finished(ev);
             } catch (const std::exception& e) {
-                log::error({{"CONTAINER_ID", id}}) << "cannot update the state directory: " << e.what();
+                log::error({{"CONTAINER_ID", id}})
+                    << "cannot update the state directory: " << e.what();
             }
         }
         // The next death of this container, if one arrived meanwhile.
@@ -468,7 +490,9 @@ private:
     void remember_death(const domain::die_event& ev)
     {
         auto now = std::chrono::steady_clock::now();
-        std::erase_if(recent_, [&](const auto& kv) { return now - kv.second.died > std::chrono::minutes(1); });
+        std::erase_if(recent_, [&](const auto& kv) {
+            return now - kv.second.died > std::chrono::minutes(1);
+        });
         recent_[ev.id] = {now, ev.name, ev.image, std::nullopt, false};
     }
 
@@ -477,7 +501,8 @@ private:
     void on_destroy(const domain::die_event& ev)
     {
         auto it = recent_.find(ev.id);
-        if (it == recent_.end() || std::chrono::steady_clock::now() - it->second.died > std::chrono::seconds(10))
+        if (it == recent_.end() ||
+            std::chrono::steady_clock::now() - it->second.died > std::chrono::seconds(10))
             return;
         it->second.destroyed = true;
         warn_if_lost(ev.id, it->second);
@@ -494,14 +519,16 @@ private:
             return;
         log::warning({{"CONTAINER_ID", id}, {"CONTAINER_NAME", d.name}, {"IMAGE", d.image}})
             << "container " << d.name << " (" << id.substr(0, 12) << ", image " << d.image
-            << ") was removed right after its death (started with --rm?): a dump it left could not be kept";
+            << ") was removed right after its death (started with --rm?): a dump it left could not "
+               "be kept";
         ++auto_removed_;
         d.destroyed = false;  // once
     }
 
     static std::int64_t now_nano()
     {
-        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
             .count();
     }
 
@@ -522,19 +549,30 @@ private:
         if (stopping_)
             return "stopping";
         const auto& s = runner_->counters();
-        std::string line = watcher_.connected() ? "watching events on " + docker_.endpoint().describe()
-                                                : "waiting for the Docker daemon at " + docker_.endpoint().describe();
-        line += "; in flight " + std::to_string(jobs_.size()) + ", handled " + std::to_string(s.handled) +
-                ", pushed " + std::to_string(s.pushed) + ", failed " + std::to_string(s.failed);
+        std::string line =
+            watcher_.connected()
+                ? "watching events on " + docker_.endpoint().describe()
+                : "waiting for the Docker daemon at " + docker_.endpoint().describe();
+        line += "; in flight " + std::to_string(jobs_.size()) + ", handled " +
+                std::to_string(s.handled) + ", pushed " + std::to_string(s.pushed) + ", failed " +
+                std::to_string(s.failed);
         return line;
     }
 
-    void publish_status() const { notifier_.status(status_line()); }
+    void publish_status() const
+    {
+        notifier_.status(status_line());
+    }
 
     std::vector<metrics::family> collect_metrics() const
     {
-        return collect(
-            {watcher_, runner_->counters(), *outbox_, docker_.bytes_read(), active_.size(), counters_, &store_});
+        return collect({watcher_,
+                        runner_->counters(),
+                        *outbox_,
+                        docker_.bytes_read(),
+                        active_.size(),
+                        counters_,
+                        &store_});
     }
 
     /// One state directory, one process (issue 10); a dry run writes nothing and may run
@@ -605,8 +643,9 @@ private:
             asio::steady_timer grace(io_, cfg_.shutdown_grace);
             co_await (jobs_.join() || grace.async_wait(use_tuple));
             if (jobs_.size() > 0) {
-                log::warning() << "cancelling " << jobs_.size() << " job(s) still running after the "
-                               << cfg_.shutdown_grace.count() << " ms grace period";
+                log::warning() << "cancelling " << jobs_.size()
+                               << " job(s) still running after the " << cfg_.shutdown_grace.count()
+                               << " ms grace period";
                 jobs_.emit(asio::cancellation_type::terminal);
                 co_await jobs_.join();
             }
@@ -622,8 +661,8 @@ private:
         }
 #endif
         const auto& s = runner_->counters();
-        log::info() << "stopped: " << watcher_.events() << " deaths seen, " << s.dumps_found << " dumps found, "
-                    << s.pushed << " images pushed, " << s.failed << " failed";
+        log::info() << "stopped: " << watcher_.events() << " deaths seen, " << s.dumps_found
+                    << " dumps found, " << s.pushed << " images pushed, " << s.failed << " failed";
     }
 
     void on_exception(std::exception_ptr e, const char* what)
@@ -657,8 +696,9 @@ private:
     std::unique_ptr<sinks::rest_sink> rest_sink_;
     std::unique_ptr<sinks::outbox> outbox_;
     std::unique_ptr<pipeline::job_runner> runner_;
-    std::set<std::string> active_;                                     // containers with a job
-    std::map<std::string, unsigned> retries_;  // containers whose job lost the Engine, and how often
+    std::set<std::string> active_;  // containers with a job
+    std::map<std::string, unsigned>
+        retries_;  // containers whose job lost the Engine, and how often
     std::int64_t disconnected_at_nano_ = 0;
     std::unordered_map<std::string, recent_death> recent_;
     std::uint64_t auto_removed_ = 0;
@@ -701,7 +741,8 @@ int run(const config::app_config& cfg)
     }
 #if CORE_INTERCEPTOR_HAVE_KAFKA
     catch (const kafka::property_error& e) {
-        std::cerr << "core_interceptor: --kafka-property: " << e.property << ": " << e.what() << '\n';
+        std::cerr << "core_interceptor: --kafka-property: " << e.property << ": " << e.what()
+                  << '\n';
         return 2;
     }
 #endif
@@ -712,15 +753,16 @@ int run(const config::app_config& cfg)
         std::cerr << "core_interceptor: --state-dir: " << e.what() << '\n';
         return 2;
     } catch (const std::filesystem::filesystem_error& e) {
-        log::error() << "cannot use the state directory " << cfg.state_dir.string() << ": " << e.code().message();
+        log::error() << "cannot use the state directory " << cfg.state_dir.string() << ": "
+                     << e.code().message();
         return 1;
     } catch (const std::exception& e) {
         log::error() << "cannot start: " << e.what();
         return 1;
     }
     if (auto ec = d->listen_metrics()) {
-        log::error() << "cannot serve metrics on --metrics-address " << cfg.metrics->host << ":" << cfg.metrics->port
-                     << ": " << ec.message();
+        log::error() << "cannot serve metrics on --metrics-address " << cfg.metrics->host << ":"
+                     << cfg.metrics->port << ": " << ec.message();
         return 1;
     }
     if (cfg.process.empty())

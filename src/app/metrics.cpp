@@ -69,12 +69,13 @@ std::vector<double> notification_latency_buckets()
 namespace {
 
 /// The state directory: write errors, dead letters, spool sizes against their threshold.
-void add_state_metrics(const state::store &st, std::vector<metrics::family> &out)
+void add_state_metrics(const state::store& st, std::vector<metrics::family>& out)
 {
-    out.push_back(scalar("core_interceptor_state_write_errors_total",
-                         "Writes to --state-dir that failed (full disk, quota, read-only, I/O error).",
-                         kind::counter,
-                         d(st.write_errors())));
+    out.push_back(
+        scalar("core_interceptor_state_write_errors_total",
+               "Writes to --state-dir that failed (full disk, quota, read-only, I/O error).",
+               kind::counter,
+               d(st.write_errors())));
     out.push_back(scalar("core_interceptor_state_writable",
                          "1 while everything of the state directory is written, 0 while a write "
                          "failure holds state in memory.",
@@ -87,7 +88,7 @@ void add_state_metrics(const state::store &st, std::vector<metrics::family> &out
     // The spool sizes themselves are core_interceptor_spool_notifications, one sample per
     // configured sink (collect()): a family is written once.
     bool over = false;
-    for (const auto &[sink, n] : st.spool_sizes())
+    for (const auto& [sink, n] : st.spool_sizes())
         over = over || n > st.spool_warning();
     out.push_back(scalar("core_interceptor_spool_over_threshold",
                          "1 while a sink's spool holds more notifications than the warning "
@@ -98,7 +99,7 @@ void add_state_metrics(const state::store &st, std::vector<metrics::family> &out
 
 }  // namespace
 
-std::vector<metrics::family> collect(const metric_sources &s)
+std::vector<metrics::family> collect(const metric_sources& s)
 {
     std::vector<family> out;
     out.push_back(
@@ -133,7 +134,7 @@ std::vector<metrics::family> collect(const metric_sources &s)
                    kind::counter,
                    {},
                    {}};
-    for (const auto &[signal, n] : s.pipeline.crashes_by_signal)
+    for (const auto& [signal, n] : s.pipeline.crashes_by_signal)
         crashes.samples.push_back({{{"signal", signal}}, d(n)});
     out.push_back(std::move(crashes));
     out.push_back(scalar("core_interceptor_images_pushed_total",
@@ -162,13 +163,14 @@ std::vector<metrics::family> collect(const metric_sources &s)
                    kind::counter,
                    {},
                    {}};
-    family rejected{"core_interceptor_notifications_rejected_total",
-                    "Notifications refused for good by a sink (HTTP 4xx but 408 and 429, a Kafka error no "
-                    "retry cures), not retried: kept in STATE_DIR/dead-letter/.",
-                    kind::counter,
-                    {},
-                    {}};
-    const auto &per_sink = s.outbox.stats();
+    family rejected{
+        "core_interceptor_notifications_rejected_total",
+        "Notifications refused for good by a sink (HTTP 4xx but 408 and 429, a Kafka error no "
+        "retry cures), not retried: kept in STATE_DIR/dead-letter/.",
+        kind::counter,
+        {},
+        {}};
+    const auto& per_sink = s.outbox.stats();
     for (std::size_t i = 0; i < per_sink.size(); ++i) {
         const metrics::labels l{{"sink", std::string(s.outbox.sink_name(i))}};
         delivered.samples.push_back({l, d(per_sink[i].delivered)});
@@ -214,7 +216,7 @@ std::vector<metrics::family> collect(const metric_sources &s)
     return out;
 }
 
-std::optional<std::string> health(const watcher::watcher &w, const state::store *store)
+std::optional<std::string> health(const watcher::watcher& w, const state::store* store)
 {
     if (store)
         if (auto why = store->problem())

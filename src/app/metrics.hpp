@@ -37,21 +37,21 @@ struct daemon_counters {
 
 /// Everything a scrape reads, at scrape time.
 struct metric_sources {
-    const watcher::watcher &watcher;
-    const pipeline::stats &pipeline;
-    const sinks::outbox &outbox;
+    const watcher::watcher& watcher;
+    const pipeline::stats& pipeline;
+    const sinks::outbox& outbox;
     std::uint64_t docker_bytes_read = 0;
     std::size_t jobs_in_flight = 0;
-    const daemon_counters &daemon;
-    const state::store *store = nullptr;  ///< the state directory's health and spool, if any
+    const daemon_counters& daemon;
+    const state::store* store = nullptr;  ///< the state directory's health and spool, if any
 };
 
 /// The metric families of the daemon (names follow the Prometheus conventions:
 /// core_interceptor_ prefix, _total counters, seconds and bytes).
-std::vector<metrics::family> collect(const metric_sources &s);
+std::vector<metrics::family> collect(const metric_sources& s);
 
 /// Nothing while the event stream is open and the state directory writable, else why not
 /// (for /healthz).
-std::optional<std::string> health(const watcher::watcher &w, const state::store *store = nullptr);
+std::optional<std::string> health(const watcher::watcher& w, const state::store* store = nullptr);
 
 }  // namespace core_interceptor::app

@@ -27,8 +27,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -83,7 +83,7 @@ std::string docker_reason(const failure& f, const http::endpoint& ep)
 {
     if (ep.kind == http::endpoint::transport::unix_socket) {
         if (f.code == boost::system::errc::permission_denied) {
-            struct stat st{};
+            struct stat st {};
             if (::stat(ep.path.c_str(), &st) != 0)
                 return "permission denied on " + ep.path + ": user '" + user_name() +
                        "' cannot reach the socket (a directory on its path is not searchable)";
@@ -98,7 +98,8 @@ std::string docker_reason(const failure& f, const http::endpoint& ep)
         if (f.code == boost::system::errc::no_such_file_or_directory)
             return "no socket at " + ep.path + " (is dockerd running? is --docker-host right?)";
         if (f.code == boost::system::errc::connection_refused)
-            return "nothing accepts connections on " + ep.path + " (a stale socket: is dockerd running?)";
+            return "nothing accepts connections on " + ep.path +
+                   " (a stale socket: is dockerd running?)";
     }
     return describe_failure(f, peer(ep), check_timeout);
 }
@@ -113,8 +114,10 @@ asio::awaitable<result<engine_version>> ask_version(const http::endpoint& ep)
     if (!r)
         co_return failure(r.error().code, 0, docker_reason(r.error(), ep));
     if (r->status != 200)
-        co_return failure(make_error_code(errc::http_status), r->status,
-                          ep.describe() + ": GET /version answered HTTP " + std::to_string(r->status) + ": " +
+        co_return failure(make_error_code(errc::http_status),
+                          r->status,
+                          ep.describe() + ": GET /version answered HTTP " +
+                              std::to_string(r->status) + ": " +
                               docker::api_failure(r->status, r->body).message);
     auto v = parse_engine_version(r->body);
     if (!v)
@@ -150,9 +153,10 @@ asio::awaitable<outcome> check_docker(std::string host)
     if (!p)
         co_return failed("docker", docker_reason(p.error(), *ep));
     if (p->status != 200)
-        co_return failed("docker", ep->describe() + ": the daemon refuses " + ping.target + " (HTTP " +
-                                       std::to_string(p->status) +
-                                       "): " + docker::api_failure(p->status, p->body).message);
+        co_return failed("docker",
+                         ep->describe() + ": the daemon refuses " + ping.target + " (HTTP " +
+                             std::to_string(p->status) +
+                             "): " + docker::api_failure(p->status, p->body).message);
     co_return o;
 }
 
@@ -164,7 +168,8 @@ check_registry(domain::registry_target target, std::string registry_auth, bool h
     auto ep = http::parse_http_url(url);
     if (!ep)
         co_return failed("registry", url + ": " + ep.error().describe());
-    auto tls = ep->kind == http::endpoint::transport::tls ? http::client_tls_context(true) : nullptr;
+    auto tls =
+        ep->kind == http::endpoint::transport::tls ? http::client_tls_context(true) : nullptr;
     http::request req;
     req.target = ep->target;
     auto basic = basic_authorization(registry_auth);
@@ -173,9 +178,11 @@ check_registry(domain::registry_target target, std::string registry_auth, bool h
     const auto lim = limits_of(check_timeout);
     auto r = co_await http::exchange(*ep, req, lim, tls.get());
     if (!r) {
-        std::string reason = describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")";
+        std::string reason =
+            describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")";
         if (std::string_view(r.error().code.category().name()).starts_with("asio.ssl"))
-            reason += "; only a loopback registry is asked over plain HTTP here, even when the Docker daemon "
+            reason += "; only a loopback registry is asked over plain HTTP here, even when the "
+                      "Docker daemon "
                       "has it among its insecure registries (see registry-dockerd)";
         co_return failed("registry", reason);
     }
@@ -183,12 +190,15 @@ check_registry(domain::registry_target target, std::string registry_auth, bool h
 }
 
 /// The Docker daemon's own login to the registry (`POST /auth`): what a push will do.
-asio::awaitable<outcome>
-check_registry_dockerd(std::string docker_host, std::string registry_host, std::string registry_auth, bool have_credentials)
+asio::awaitable<outcome> check_registry_dockerd(std::string docker_host,
+                                                std::string registry_host,
+                                                std::string registry_auth,
+                                                bool have_credentials)
 {
     auto ep = http::parse_docker_host(docker_host);
     if (!ep)
-        co_return failed("registry-dockerd", "--docker-host " + docker_host + ": " + ep.error().describe());
+        co_return failed("registry-dockerd",
+                         "--docker-host " + docker_host + ": " + ep.error().describe());
     auto v = co_await ask_version(*ep);
     if (!v)
         co_return failed("registry-dockerd", "cannot ask the Docker daemon: " + v.error().message);
@@ -204,8 +214,9 @@ check_registry_dockerd(std::string docker_host, std::string registry_host, std::
     lim.timeout = dockerd_login_timeout;
     auto r = co_await http::exchange(*ep, req, lim);
     if (!r)
-        co_return failed("registry-dockerd", "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
-                                                 describe_failure(r.error(), peer(*ep), dockerd_login_timeout));
+        co_return failed("registry-dockerd",
+                         "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
+                             describe_failure(r.error(), peer(*ep), dockerd_login_timeout));
     co_return registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
 }
 
@@ -234,9 +245,11 @@ asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
     const auto lim = limits_of(cfg.timeout);
     auto r = co_await http::exchange(*ep, req, lim, tls.get());
     if (!r)
-        co_return rest_outcome(shown,
-                               failure(r.error().code, 0,
-                                       describe_failure(r.error(), peer(*ep), cfg.timeout) + " (" + shown + ")"));
+        co_return rest_outcome(
+            shown,
+            failure(r.error().code,
+                    0,
+                    describe_failure(r.error(), peer(*ep), cfg.timeout) + " (" + shown + ")"));
     co_return rest_outcome(shown, r->status);
 }
 
@@ -257,11 +270,13 @@ asio::awaitable<outcome> check_kafka(sinks::kafka_config cfg, asio::thread_pool:
     };
     props.insert(props.end(), cfg.properties.begin(), cfg.properties.end());
     try {
-        auto op = asio::co_spawn(pool, fetch_off_loop(std::move(props), cfg.topic), asio::use_awaitable);
+        auto op =
+            asio::co_spawn(pool, fetch_off_loop(std::move(props), cfg.topic), asio::use_awaitable);
         auto md = co_await std::move(op);
-        result<kafka_answer> answer = md ? result<kafka_answer>(kafka_answer{md->brokers, md->topic_found,
-                                                                             md->partitions, md->topic_error})
-                                         : result<kafka_answer>(md.error());
+        result<kafka_answer> answer =
+            md ? result<kafka_answer>(
+                     kafka_answer{md->brokers, md->topic_found, md->partitions, md->topic_error})
+               : result<kafka_answer>(md.error());
         co_return kafka_outcome(cfg.brokers, cfg.topic, answer);
     } catch (const kafka::property_error& e) {
         co_return failed("kafka", "--kafka-property " + e.property + ": " + e.what());
@@ -294,7 +309,9 @@ outcome state_dir_outcome(const fs::path& dir)
         std::string probe = (dir / ".check-XXXXXX").string();
         int fd = ::mkstemp(probe.data());
         if (fd < 0)
-            return failed("state-dir", "cannot write in " + d + " as user '" + user_name() + "': " + std::strerror(errno));
+            return failed("state-dir",
+                          "cannot write in " + d + " as user '" + user_name() +
+                              "': " + std::strerror(errno));
         ::close(fd);
         ::unlink(probe.c_str());
         return outcome{"state-dir", verdict::ok, d + " is a writable directory"};
@@ -305,23 +322,28 @@ outcome state_dir_outcome(const fs::path& dir)
         parent = parent.parent_path();
     const std::string p = parent.string();
     if (!fs::is_directory(parent, ec))
-        return failed("state-dir", d + " does not exist and cannot be created: " + p + " is not a directory");
+        return failed("state-dir",
+                      d + " does not exist and cannot be created: " + p + " is not a directory");
     std::string probe = (parent / ".check-XXXXXX").string();
     if (::mkdtemp(probe.data()) == nullptr)
-        return failed("state-dir", d + " does not exist and cannot be created in " + p + " as user '" + user_name() +
-                                       "': " + std::strerror(errno));
+        return failed("state-dir",
+                      d + " does not exist and cannot be created in " + p + " as user '" +
+                          user_name() + "': " + std::strerror(errno));
     ::rmdir(probe.c_str());
-    return outcome{"state-dir", verdict::ok, d + " does not exist yet; it is created at start (" + p + " is writable)"};
+    return outcome{"state-dir",
+                   verdict::ok,
+                   d + " does not exist yet; it is created at start (" + p + " is writable)"};
 }
 
 outcome registry_auth_outcome(const std::string& file, std::string_view registry_host)
 {
-    struct stat st{};
+    struct stat st {};
     if (::stat(file.c_str(), &st) != 0)
         return failed("registry-auth", "cannot read " + file + ": " + std::strerror(errno));
     if (st.st_mode & S_IROTH)
-        return failed("registry-auth", file + " is readable by other users (mode " + octal_mode(st.st_mode) +
-                                           "): restrict it (chmod 600)");
+        return failed("registry-auth",
+                      file + " is readable by other users (mode " + octal_mode(st.st_mode) +
+                          "): restrict it (chmod 600)");
     std::ifstream in(file, std::ios::binary);
     if (!in)
         return failed("registry-auth", "cannot read " + file + ": " + std::strerror(errno));
@@ -331,10 +353,14 @@ outcome registry_auth_outcome(const std::string& file, std::string_view registry
     if (!header)
         return failed("registry-auth", file + ": " + header.error().message);
     if (*header == domain::base64url_encode("{}"))
-        return outcome{"registry-auth", verdict::ok,
-                       file + " (mode " + octal_mode(st.st_mode) + ") is empty: pushes are anonymous"};
-    return outcome{"registry-auth", verdict::ok,
-                   file + " (mode " + octal_mode(st.st_mode) + ") has credentials for " + std::string(registry_host)};
+        return outcome{"registry-auth",
+                       verdict::ok,
+                       file + " (mode " + octal_mode(st.st_mode) +
+                           ") is empty: pushes are anonymous"};
+    return outcome{"registry-auth",
+                   verdict::ok,
+                   file + " (mode " + octal_mode(st.st_mode) + ") has credentials for " +
+                       std::string(registry_host)};
 }
 
 int run(const config::app_config& cfg, std::ostream& out)
@@ -376,9 +402,13 @@ int run(const config::app_config& cfg, std::ostream& out)
     if (cfg.pipeline.registry) {
         const bool have_credentials = !cfg.registry_auth_file.empty();
         if (have_credentials)
-            outcomes.push_back(registry_auth_outcome(cfg.registry_auth_file, cfg.pipeline.registry->host));
-        spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth, have_credentials), "registry");
-        spawn(check_registry_dockerd(cfg.docker.host, cfg.pipeline.registry->host, cfg.pipeline.registry_auth,
+            outcomes.push_back(
+                registry_auth_outcome(cfg.registry_auth_file, cfg.pipeline.registry->host));
+        spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth, have_credentials),
+              "registry");
+        spawn(check_registry_dockerd(cfg.docker.host,
+                                     cfg.pipeline.registry->host,
+                                     cfg.pipeline.registry_auth,
                                      have_credentials),
               "registry-dockerd");
     }
@@ -386,7 +416,8 @@ int run(const config::app_config& cfg, std::ostream& out)
 #if CORE_INTERCEPTOR_HAVE_KAFKA
         spawn(check_kafka(*cfg.kafka, pool.get_executor()), "kafka");
 #else
-        outcomes.push_back(failed("kafka", "this build has no Kafka support: --kafka-brokers would be ignored"));
+        outcomes.push_back(
+            failed("kafka", "this build has no Kafka support: --kafka-brokers would be ignored"));
 #endif
     }
     if (cfg.rest)

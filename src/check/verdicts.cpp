@@ -27,7 +27,8 @@ outcome make(std::string name, verdict v, std::string reason)
 std::string lower(std::string_view s)
 {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(
+        out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
     return out;
 }
 
@@ -76,7 +77,8 @@ std::string format(const outcome& o)
 {
     const char* tag = o.v == verdict::ok ? "OK  " : o.v == verdict::warn ? "WARN" : "FAIL";
     std::string line = std::string(tag) + " " + o.name + ": " + o.reason;
-    std::replace_if(line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     while (!line.empty() && line.back() == ' ')
         line.pop_back();
     return line;
@@ -84,8 +86,11 @@ std::string format(const outcome& o)
 
 int exit_status(std::span<const outcome> outcomes)
 {
-    return std::any_of(outcomes.begin(), outcomes.end(), [](const outcome& o) { return o.v == verdict::fail; }) ? 1
-                                                                                                                : 0;
+    return std::any_of(outcomes.begin(),
+                       outcomes.end(),
+                       [](const outcome& o) { return o.v == verdict::fail; })
+               ? 1
+               : 0;
 }
 
 result<engine_version> parse_engine_version(std::string_view body)
@@ -93,13 +98,15 @@ result<engine_version> parse_engine_version(std::string_view body)
     error_code ec;
     auto v = json::parse(body, ec);
     if (ec || !v.is_object())
-        return failure(make_error_code(errc::malformed_response), 200, "GET /version is not a JSON object");
+        return failure(
+            make_error_code(errc::malformed_response), 200, "GET /version is not a JSON object");
     const auto& o = v.as_object();
     engine_version out;
     out.version = string_at(o, "Version");
     auto api = domain::parse_api_version(string_at(o, "ApiVersion"));
     if (!api)
-        return failure(make_error_code(errc::malformed_response), 200, "GET /version has no ApiVersion");
+        return failure(
+            make_error_code(errc::malformed_response), 200, "GET /version has no ApiVersion");
     out.api = *api;
     out.min_api = domain::parse_api_version(string_at(o, "MinAPIVersion"));
     return out;
@@ -109,21 +116,29 @@ outcome docker_outcome(std::string_view endpoint, const engine_version& v)
 {
     using domain::to_string;
     const auto use = domain::negotiate(domain::our_api_version, v.api, v.min_api);
-    std::string versions = "ours " + to_string(domain::our_api_version) + ", daemon " + to_string(v.api);
+    std::string versions =
+        "ours " + to_string(domain::our_api_version) + ", daemon " + to_string(v.api);
     if (v.min_api)
         versions += ", minimum " + to_string(*v.min_api);
     std::string engine = v.version.empty() ? "Engine (version not given)" : "Engine " + v.version;
     if (v.api < oldest_api_version)
-        return make("docker", verdict::fail,
-                    std::string(endpoint) + ", " + engine + " speaks API " + to_string(v.api) + ", older than " +
-                        to_string(oldest_api_version) + ", the oldest supported (" + versions + ")");
+        return make("docker",
+                    verdict::fail,
+                    std::string(endpoint) + ", " + engine + " speaks API " + to_string(v.api) +
+                        ", older than " + to_string(oldest_api_version) +
+                        ", the oldest supported (" + versions + ")");
     if (v.min_api && *v.min_api > domain::our_api_version)
-        return make("docker", verdict::warn,
-                    std::string(endpoint) + ", " + engine + ", API " + to_string(use) +
-                        ": the daemon's minimum is newer than the API this build knows; its answers may "
-                        "have changed (" + versions + ")");
-    return make("docker", verdict::ok,
-                std::string(endpoint) + ", " + engine + ", API " + to_string(use) + " (" + versions + ")");
+        return make(
+            "docker",
+            verdict::warn,
+            std::string(endpoint) + ", " + engine + ", API " + to_string(use) +
+                ": the daemon's minimum is newer than the API this build knows; its answers may "
+                "have changed (" +
+                versions + ")");
+    return make("docker",
+                verdict::ok,
+                std::string(endpoint) + ", " + engine + ", API " + to_string(use) + " (" +
+                    versions + ")");
 }
 
 std::string describe_failure(const failure& f, std::string_view where, std::chrono::seconds timeout)
@@ -169,29 +184,36 @@ std::string socket_access_reason(std::string_view socket_path,
 {
     char octal[8];
     std::snprintf(octal, sizeof octal, "%04o", mode & 07777);
-    std::string out = "permission denied on " + std::string(socket_path) + " (" + std::string(owner) + ":" +
-                      std::string(group) + ", mode " + octal + "): user '" + std::string(user) +
-                      "' needs access to the socket";
+    std::string out = "permission denied on " + std::string(socket_path) + " (" +
+                      std::string(owner) + ":" + std::string(group) + ", mode " + octal +
+                      "): user '" + std::string(user) + "' needs access to the socket";
     if (!group.empty() && group != "root")
-        out += ", e.g. as a member of group '" + std::string(group) + "' (usermod -aG " + std::string(group) + " " +
-               std::string(user) + ", then log in again; the service unit has SupplementaryGroups=" +
-               std::string(group) + ")";
+        out +=
+            ", e.g. as a member of group '" + std::string(group) + "' (usermod -aG " +
+            std::string(group) + " " + std::string(user) +
+            ", then log in again; the service unit has SupplementaryGroups=" + std::string(group) +
+            ")";
     return out;
 }
 
 outcome core_pattern_outcome(const std::optional<std::string>& pattern, std::string_view why)
 {
     if (!pattern)
-        return make("core_pattern", verdict::warn,
-                    "cannot read /proc/sys/kernel/core_pattern" + (why.empty() ? std::string() : ": " + std::string(why)) +
+        return make("core_pattern",
+                    verdict::warn,
+                    "cannot read /proc/sys/kernel/core_pattern" +
+                        (why.empty() ? std::string() : ": " + std::string(why)) +
                         "; whether cores land inside containers is unknown");
     if (auto w = app::core_pattern_warning(*pattern))
         return make("core_pattern", verdict::warn, *w);
     std::string p = *pattern;
     while (!p.empty() && (p.back() == '\n' || p.back() == ' '))
         p.pop_back();
-    return make("core_pattern", verdict::ok, "kernel.core_pattern is '" + p + "': cores are written inside the "
-                                             "crashing container");
+    return make("core_pattern",
+                verdict::ok,
+                "kernel.core_pattern is '" + p +
+                    "': cores are written inside the "
+                    "crashing container");
 }
 
 bool is_loopback_registry(std::string_view host)
@@ -219,22 +241,30 @@ outcome registry_outcome(std::string_view url,
 {
     const std::string u(url);
     if (status == 200)
-        return make("registry", verdict::ok,
-                    u + " answered 200" + (have_credentials ? " to the credentials of --registry-auth" : ""));
+        return make("registry",
+                    verdict::ok,
+                    u + " answered 200" +
+                        (have_credentials ? " to the credentials of --registry-auth" : ""));
     if (status == 401) {
-        const std::string scheme = www_authenticate ? lower(www_authenticate->substr(0, www_authenticate->find(' ')))
-                                                    : std::string();
+        const std::string scheme =
+            www_authenticate ? lower(www_authenticate->substr(0, www_authenticate->find(' ')))
+                             : std::string();
         if (!have_credentials)
-            return make("registry", verdict::fail,
+            return make("registry",
+                        verdict::fail,
                         u + " asks for a login (401" + (scheme.empty() ? "" : ", " + scheme) +
                             ") and --registry-auth is not given");
         if (scheme == "bearer")
-            return make("registry", verdict::ok,
-                        u + " answered 401 asking for a token login: reachable; the credentials are checked "
+            return make("registry",
+                        verdict::ok,
+                        u + " answered 401 asking for a token login: reachable; the credentials "
+                            "are checked "
                             "through the Docker daemon (registry-dockerd)");
-        return make("registry", verdict::fail, u + " refused the credentials of --registry-auth (401)");
+        return make(
+            "registry", verdict::fail, u + " refused the credentials of --registry-auth (401)");
     }
-    return make("registry", verdict::fail,
+    return make("registry",
+                verdict::fail,
                 u + " answered HTTP " + std::to_string(status) +
                     ": not a registry (GET /v2/ of a registry answers 200 or 401)");
 }
@@ -246,21 +276,25 @@ outcome registry_dockerd_outcome(std::string_view host,
 {
     const std::string h(host);
     if (status == 200)
-        return make("registry-dockerd", verdict::ok,
+        return make("registry-dockerd",
+                    verdict::ok,
                     "the Docker daemon reached " + h +
                         (have_credentials ? " and logged in with the credentials of --registry-auth"
                                           : " (no credentials given, none asked for)"));
     std::string msg = daemon_message(body);
-    return make("registry-dockerd", verdict::fail,
-                "the Docker daemon cannot log in to " + h + " (POST /auth: HTTP " + std::to_string(status) + ")" +
-                    (msg.empty() ? "" : ": " + msg));
+    return make("registry-dockerd",
+                verdict::fail,
+                "the Docker daemon cannot log in to " + h + " (POST /auth: HTTP " +
+                    std::to_string(status) + ")" + (msg.empty() ? "" : ": " + msg));
 }
 
 result<std::string> auth_request_body(std::string_view registry_auth, std::string_view host)
 {
     auto o = decode_auth(registry_auth);
     if (!o)
-        return failure(make_error_code(errc::malformed_response), 0, "X-Registry-Auth is not base64 of a JSON object");
+        return failure(make_error_code(errc::malformed_response),
+                       0,
+                       "X-Registry-Auth is not base64 of a JSON object");
     (*o)["serveraddress"] = host;
     return json::serialize(*o);
 }
@@ -270,14 +304,17 @@ std::optional<std::string> basic_authorization(std::string_view registry_auth)
     auto o = decode_auth(registry_auth);
     if (!o || !o->contains("username"))
         return std::nullopt;
-    return "Basic " + domain::base64_encode(string_at(*o, "username") + ":" + string_at(*o, "password"));
+    return "Basic " +
+           domain::base64_encode(string_at(*o, "username") + ":" + string_at(*o, "password"));
 }
 
-outcome kafka_outcome(std::string_view brokers, std::string_view topic, const result<kafka_answer>& r)
+outcome
+kafka_outcome(std::string_view brokers, std::string_view topic, const result<kafka_answer>& r)
 {
     const std::string b(brokers), t(topic);
     if (!r)
-        return make("kafka", verdict::fail,
+        return make("kafka",
+                    verdict::fail,
                     "no broker of " + b + " answered: " +
                         (r.error().message.empty() ? r.error().describe() : r.error().message));
     std::string cluster = std::to_string(r->brokers.size()) + " broker(s)";
@@ -288,15 +325,19 @@ outcome kafka_outcome(std::string_view brokers, std::string_view topic, const re
         cluster += ")";
     }
     if (!r->topic_found)
-        return make("kafka", verdict::fail,
+        return make("kafka",
+                    verdict::fail,
                     b + " answered with " + cluster + ", but topic '" + t +
                         "' does not exist: create it (or set --kafka-topic)");
     if (!r->topic_error.empty())
-        return make("kafka", verdict::fail,
-                    b + " answered with " + cluster + ", but topic '" + t + "' reports: " + r->topic_error);
-    return make("kafka", verdict::ok,
-                b + " answered with " + cluster + "; topic '" + t + "' has " + std::to_string(r->partitions) +
-                    " partition(s)");
+        return make("kafka",
+                    verdict::fail,
+                    b + " answered with " + cluster + ", but topic '" + t +
+                        "' reports: " + r->topic_error);
+    return make("kafka",
+                verdict::ok,
+                b + " answered with " + cluster + "; topic '" + t + "' has " +
+                    std::to_string(r->partitions) + " partition(s)");
 }
 
 std::string redact_url(std::string_view url)
@@ -318,9 +359,10 @@ outcome rest_outcome(std::string_view url, const result<unsigned>& status)
 {
     if (!status)
         return make("rest", verdict::fail, status.error().message);
-    return make("rest", verdict::ok,
-                std::string(url) + " is reachable: it answered OPTIONS with HTTP " + std::to_string(*status) +
-                    " (no notification sent)");
+    return make("rest",
+                verdict::ok,
+                std::string(url) + " is reachable: it answered OPTIONS with HTTP " +
+                    std::to_string(*status) + " (no notification sent)");
 }
 
 }  // namespace core_interceptor::check

@@ -33,9 +33,9 @@ int exit_status(std::span<const outcome> outcomes);
 
 /// What `GET /version` of the Engine says.
 struct engine_version {
-    std::string version;                          ///< "20.10.24+dfsg1"
-    domain::api_version api;                      ///< ApiVersion: the newest it speaks
-    std::optional<domain::api_version> min_api;   ///< MinAPIVersion
+    std::string version;                         ///< "20.10.24+dfsg1"
+    domain::api_version api;                     ///< ApiVersion: the newest it speaks
+    std::optional<domain::api_version> min_api;  ///< MinAPIVersion
 };
 
 /// Parses a `GET /version` body. errc::malformed_response without ApiVersion.
@@ -54,7 +54,8 @@ outcome docker_outcome(std::string_view endpoint, const engine_version& v);
 /// connection", "/run/docker.sock does not exist", "… did not answer within 5 s".
 /// `where` names the peer (an address, a socket path or a URL); `timeout` is the deadline
 /// that applied, for the words of a timeout.
-std::string describe_failure(const failure& f, std::string_view where, std::chrono::seconds timeout);
+std::string
+describe_failure(const failure& f, std::string_view where, std::chrono::seconds timeout);
 
 /// The reason of a docker check that got EACCES on a unix socket: names the socket, its
 /// owner and mode, and that `user` needs access to it (e.g. through group `group`).
@@ -113,7 +114,8 @@ struct kafka_answer {
 /// The Kafka check's verdict: FAIL when no broker answered (`r` failed: its message, else its
 /// description, is the reason), when the topic does
 /// not exist or reports an error; OK with the broker and partition count otherwise.
-outcome kafka_outcome(std::string_view brokers, std::string_view topic, const result<kafka_answer>& r);
+outcome
+kafka_outcome(std::string_view brokers, std::string_view topic, const result<kafka_answer>& r);
 
 /// The URL as it may be printed: userinfo, query and fragment (where tokens go) replaced by
 /// "***" ("https://***@host/path?***"); text that is no URL becomes "(the --rest-url value)".

@@ -27,9 +27,9 @@ enum class errc {
     bad_url,              ///< an URL or address could not be parsed
     delivery_failed,      ///< a notification was not confirmed by its sink
     not_configured,       ///< the operation needs an option that is not set
-    local_io,             ///< a read or write of our own files failed (full disk, I/O error): not the peer
-    delivery_refused,     ///< the sink refuses this notification for good (no retry can cure it)
-    no_space,             ///< not enough free space in the state directory for a copy
+    local_io,  ///< a read or write of our own files failed (full disk, I/O error): not the peer
+    delivery_refused,  ///< the sink refuses this notification for good (no retry can cure it)
+    no_space,          ///< not enough free space in the state directory for a copy
 };
 
 /// The "core_interceptor" error category.
@@ -43,12 +43,12 @@ inline error_code make_error_code(errc e) noexcept
 /// An error code plus what the peer said: the HTTP status and its message, if any.
 struct failure {
     error_code code;
-    unsigned status = 0;  ///< HTTP status when the peer answered, else 0
-    std::string message;  ///< the peer's own message ("No such container: …"), may be empty
+    unsigned status = 0;       ///< HTTP status when the peer answered, else 0
+    std::string message;       ///< the peer's own message ("No such container: …"), may be empty
     unsigned retry_after = 0;  ///< seconds the peer asked us to wait (HTTP Retry-After), 0: none
 
     failure() = default;
-    failure(error_code c) : code(c) {}  // NOLINT: implicit on purpose, like error_code
+    failure(error_code c) : code(c) {}             // NOLINT: implicit on purpose, like error_code
     failure(errc e) : code(make_error_code(e)) {}  // NOLINT
     failure(error_code c, unsigned s, std::string m) : code(c), status(s), message(std::move(m)) {}
 
@@ -60,16 +60,14 @@ struct failure {
 std::ostream& operator<<(std::ostream& os, const failure& f);
 
 /// Throws a system_error carrying the failure's description; used by result<T>::value().
-[[noreturn]] void throw_exception_from_error(const failure& f,
-                                             const boost::source_location& loc);
+[[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);
 
 /// Expected outcomes are values: a T or a failure.
-template <class T = void>
-using result = boost::system::result<T, failure>;
+template <class T = void> using result = boost::system::result<T, failure>;
 
 }  // namespace core_interceptor
 
 namespace boost::system {
-template <>
-struct is_error_code_enum<core_interceptor::errc> : std::true_type {};
+template <> struct is_error_code_enum<core_interceptor::errc> : std::true_type {
+};
 }  // namespace boost::system

@@ -10,8 +10,10 @@ namespace asio = boost::asio;
 
 namespace core_interceptor::co {
 
-task_group::task_group(asio::any_io_executor ex, std::function<void(std::exception_ptr)> on_exception)
-    : ex_(ex), on_exception_(std::move(on_exception)), idle_(ex, asio::steady_timer::time_point::max())
+task_group::task_group(asio::any_io_executor ex,
+                       std::function<void(std::exception_ptr)> on_exception)
+    : ex_(ex), on_exception_(std::move(on_exception)),
+      idle_(ex, asio::steady_timer::time_point::max())
 {
 }
 

@@ -22,7 +22,8 @@ class task_group {
 public:
     /// `on_exception` is called (on the loop) with any exception a task let escape — a bug,
     /// which its owner turns into a shutdown with exit status 1.
-    task_group(boost::asio::any_io_executor ex, std::function<void(std::exception_ptr)> on_exception);
+    task_group(boost::asio::any_io_executor ex,
+               std::function<void(std::exception_ptr)> on_exception);
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
 

@@ -163,8 +163,7 @@ po::options_description describe_modes()
     return modes;
 }
 
-template <class T>
-T integer(const std::string& option, const std::string& text, T min, T max)
+template <class T> T integer(const std::string& option, const std::string& text, T min, T max)
 {
     T v{};
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -180,7 +179,8 @@ std::uint64_t byte_size(const std::string& option, const std::string& text)
 {
     auto size = domain::parse_byte_size(text);
     if (!size)
-        throw bad_option{option, "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
+        throw bad_option{
+            option, "invalid value '" + text + "' (expected bytes, or a number with K, M, G or T)"};
     return *size;
 }
 
@@ -197,16 +197,23 @@ std::string read_private_file(const std::string& option, const std::string& path
         int fd;
         ~closer() { ::close(fd); }
     } close_fd{fd};
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         throw bad_option{option, "'" + path + "' is not a regular file"};
     if (st.st_mode & S_IROTH)
-        throw bad_option{option, "'" + path + "' is readable by other users; restrict it (chmod 600, or 640 for the service's group) first"};
+        throw bad_option{option,
+                         "'" + path +
+                             "' is readable by other users; restrict it (chmod 600, or 640 for the "
+                             "service's group) first"};
     if (st.st_mode & (S_IWGRP | S_IWOTH))
-        throw bad_option{option, "'" + path + "' is writable by other users than its owner; restrict it (chmod 600 or 640) first"};
+        throw bad_option{option,
+                         "'" + path +
+                             "' is writable by other users than its owner; restrict it (chmod 600 "
+                             "or 640) first"};
     if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        throw bad_option{option, "'" + path + "' is owned by user " + std::to_string(st.st_uid) +
-                                     ", neither root nor the user running core_interceptor"};
+        throw bad_option{option,
+                         "'" + path + "' is owned by user " + std::to_string(st.st_uid) +
+                             ", neither root nor the user running core_interceptor"};
     std::string content;
     char buf[8192];
     for (;;) {
@@ -228,9 +235,14 @@ std::chrono::seconds duration(const std::string& option, const std::string& text
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
         ++digits;
     std::string unit = text.substr(digits);
-    long long scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+    long long scale = unit.empty() || unit == "s" ? 1
+                      : unit == "m"               ? 60
+                      : unit == "h"               ? 3600
+                      : unit == "d"               ? 86400
+                                                  : 0;
     if (digits == 0 || scale == 0 || digits > 9)
-        throw bad_option{option, "invalid value '" + text + "' (expected a duration such as 30s, 10m, 2h, 1d)"};
+        throw bad_option{
+            option, "invalid value '" + text + "' (expected a duration such as 30s, 10m, 2h, 1d)"};
     // At most 100 years: more is surely a mistake, and would overflow the clock's arithmetic.
     constexpr long long max_seconds = 100LL * 366 * 86400;
     const long long n = std::stoll(text.substr(0, digits));
@@ -262,7 +274,8 @@ bool valid_header_name(std::string_view name)
 
 /// "NAME: VALUE" -> {NAME, VALUE}. A malformed header names the option (and `where`, a line of
 /// a file), never the text: it may be a token ("Authorization Bearer …").
-std::pair<std::string, std::string> header(const std::string& option, const std::string& h, const std::string& where)
+std::pair<std::string, std::string>
+header(const std::string& option, const std::string& h, const std::string& where)
 {
     auto colon = h.find(':');
     std::string name = colon == std::string::npos ? "" : h.substr(0, colon);
@@ -291,7 +304,8 @@ std::vector<std::pair<std::string, std::string>> header_file(const std::string& 
         auto first = l.find_first_not_of(" \t\r");
         if (first == std::string::npos || l[first] == '#')
             continue;
-        headers.push_back(header("rest-header-file", l.substr(first), "line " + std::to_string(line) + ": "));
+        headers.push_back(
+            header("rest-header-file", l.substr(first), "line " + std::to_string(line) + ": "));
     }
     return headers;
 }
@@ -299,8 +313,10 @@ std::vector<std::pair<std::string, std::string>> header_file(const std::string& 
 /// "127.0.0.1:9464", "[::1]:9464": an IP literal and a port from 1 to 65535.
 metrics::config listen_address(const std::string& option, const std::string& text)
 {
-    const bad_option bad{option, "invalid value '" + text + "' (expected HOST:PORT with an IP address, "
-                                 "e.g. 127.0.0.1:9464 or [::1]:9464)"};
+    const bad_option bad{option,
+                         "invalid value '" + text +
+                             "' (expected HOST:PORT with an IP address, "
+                             "e.g. 127.0.0.1:9464 or [::1]:9464)"};
     auto colon = text.rfind(':');
     if (colon == std::string::npos || colon == 0)
         throw bad;
@@ -381,7 +397,8 @@ app_config build(const po::variables_map& vm)
         auto l = log::parse_level(*v);
         if (!l)
             throw bad_option{"log-level",
-                             "invalid value '" + *v + "' (expected trace|debug|info|warning|error)"};
+                             "invalid value '" + *v +
+                                 "' (expected trace|debug|info|warning|error)"};
         cfg.logging.min_level = *l;
     }
     if (auto v = str("log-format")) {
@@ -410,7 +427,8 @@ app_config build(const po::variables_map& vm)
                    boost::urls::parse_uri(h).has_value());
         if (!ok)
             throw bad_option{"docker-host",
-                             "invalid value '" + h + "' (expected unix:///path or tcp://host:port)"};
+                             "invalid value '" + h +
+                                 "' (expected unix:///path or tcp://host:port)"};
     }
 
     // Registry
@@ -477,8 +495,11 @@ app_config build(const po::variables_map& vm)
         rest_tls_files(vm, r);
         cfg.rest = std::move(r);
     } else {
-        for (const char* opt :
-             {"rest-header", "rest-header-file", "rest-ca-file", "rest-client-cert", "rest-client-key"})
+        for (const char* opt : {"rest-header",
+                                "rest-header-file",
+                                "rest-ca-file",
+                                "rest-client-cert",
+                                "rest-client-key"})
             if (vm.count(opt))
                 throw bad_option{opt, "given without --rest-url"};
     }
@@ -501,7 +522,8 @@ app_config build(const po::variables_map& vm)
             auto dir = domain::normalize_dump_dir(d);
             if (!dir)
                 throw bad_option{"dump-path",
-                                 "invalid value '" + d + "' (expected an absolute directory other than /)"};
+                                 "invalid value '" + d +
+                                     "' (expected an absolute directory other than /)"};
             if (std::find(cfg.pipeline.dump_paths.begin(), cfg.pipeline.dump_paths.end(), *dir) ==
                 cfg.pipeline.dump_paths.end())
                 cfg.pipeline.dump_paths.push_back(std::move(*dir));
@@ -509,7 +531,7 @@ app_config build(const po::variables_map& vm)
     }
     cfg.pipeline.max_dump_size = byte_size("max-dump-size", vm["max-dump-size"].as<std::string>());
     {
-        const auto &text = vm["max-notes-size"].as<std::string>();
+        const auto& text = vm["max-notes-size"].as<std::string>();
         auto size = domain::parse_byte_size(text);
         // Below 1K not even the program headers of a small core fit; above 256M a probe would
         // hold more than any real note segment in memory.
@@ -519,8 +541,8 @@ app_config build(const po::variables_map& vm)
                                  "' (expected 1K to 256M: bytes, or a number with K or M)"};
         cfg.pipeline.max_notes_size = static_cast<std::size_t>(*size);
     }
-    cfg.pipeline.max_volume_dumps =
-        integer<std::size_t>("max-volume-dumps", vm["max-volume-dumps"].as<std::string>(), 1, 100000);
+    cfg.pipeline.max_volume_dumps = integer<std::size_t>(
+        "max-volume-dumps", vm["max-volume-dumps"].as<std::string>(), 1, 100000);
     cfg.pipeline.state_reserve = byte_size("state-reserve", vm["state-reserve"].as<std::string>());
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
@@ -553,15 +575,16 @@ app_config build(const po::variables_map& vm)
     cfg.pipeline.dump_spool_dir = cfg.docker.spool_dir;
     if (auto v = str("catch-up-since"))
         cfg.catch_up_since = duration("catch-up-since", *v);
-    cfg.pipeline.max_per_container =
-        integer<std::size_t>("max-per-container", vm["max-per-container"].as<std::string>(), 0, 1000000);
+    cfg.pipeline.max_per_container = integer<std::size_t>(
+        "max-per-container", vm["max-per-container"].as<std::string>(), 0, 1000000);
     cfg.pipeline.max_per_signature = integer<std::size_t>(
         "max-per-signature", vm["max-per-signature"].as<std::string>(), 0, 1000000);
     auto max_backoff = std::chrono::seconds(
         integer<int>("retry-max-backoff", vm["retry-max-backoff"].as<std::string>(), 1, 3600));
     cfg.delivery.backoff_max = max_backoff;
     cfg.pipeline.push_retry_max = max_backoff;
-    cfg.watcher.reconnect_max = std::min<std::chrono::milliseconds>(cfg.watcher.reconnect_max, max_backoff);
+    cfg.watcher.reconnect_max =
+        std::min<std::chrono::milliseconds>(cfg.watcher.reconnect_max, max_backoff);
     cfg.shutdown_grace = std::chrono::seconds(
         integer<int>("shutdown-grace", vm["shutdown-grace"].as<std::string>(), 0, 3600));
     if (auto v = str("metrics-address"))
@@ -576,7 +599,8 @@ app_config build(const po::variables_map& vm)
                 name.erase(0, 1);
             bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
             for (char c : name)
-                ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+                ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                            c == '-');
             if (!ok)
                 throw bad_option{"process", "invalid container name or ID '" + name + "'"};
             cfg.process.push_back(std::move(name));
@@ -598,9 +622,22 @@ struct bad_variable {
 /// whose variables reach the daemons it starts.
 constexpr std::array<std::string_view, 17> not_options{
     "OPTS",
-    "BIN", "SOURCE_ROOT", "RUN_SINKS", "INSTALLED_CACHE", "REQUIRE_PARTS", "DEB", "DEB_JOBS",
-    "KEEP_TEMP", "KAFKA_DEBUG", "HAVE_KAFKA", "HAVE_SYSTEMD", "EXPECTED_VERSION", "CHAOS_SEED",
-    "BENCH_DIR", "BENCH_STATE", "MONITORING_DIR",
+    "BIN",
+    "SOURCE_ROOT",
+    "RUN_SINKS",
+    "INSTALLED_CACHE",
+    "REQUIRE_PARTS",
+    "DEB",
+    "DEB_JOBS",
+    "KEEP_TEMP",
+    "KAFKA_DEBUG",
+    "HAVE_KAFKA",
+    "HAVE_SYSTEMD",
+    "EXPECTED_VERSION",
+    "CHAOS_SEED",
+    "BENCH_DIR",
+    "BENCH_STATE",
+    "MONITORING_DIR",
 };
 
 /// CORE_INTERCEPTOR_<OPTION> variables as options: CORE_INTERCEPTOR_METRICS_ADDRESS is
@@ -629,9 +666,10 @@ po::parsed_options environment_options(const po::options_description& options,
             upper = upper && (std::isupper(static_cast<unsigned char>(c)) ||
                               std::isdigit(static_cast<unsigned char>(c)) || c == '_');
         if (!d || !upper || name == "help" || name == "version")
-            throw bad_variable{variable, "names no option that the environment can set "
-                                         "(CORE_INTERCEPTOR_REGISTRY sets --registry, "
-                                         "CORE_INTERCEPTOR_METRICS_ADDRESS --metrics-address)"};
+            throw bad_variable{variable,
+                               "names no option that the environment can set "
+                               "(CORE_INTERCEPTOR_REGISTRY sets --registry, "
+                               "CORE_INTERCEPTOR_METRICS_ADDRESS --metrics-address)"};
         const std::string_view value = entry.substr(eq + 1);
         if (value.empty())
             continue;
@@ -654,7 +692,9 @@ po::parsed_options environment_options(const po::options_description& options,
 
 /// Stores the `--config` file after the command line: values already there are kept, so the
 /// command line wins. Errors name a line, never its text (the file holds secrets).
-void store_config_file(const std::string& file, const po::options_description& options, po::variables_map& vm)
+void store_config_file(const std::string& file,
+                       const po::options_description& options,
+                       po::variables_map& vm)
 {
     auto entries = domain::parse_config_file(read_private_file("config", file));
     if (!entries)
@@ -662,8 +702,10 @@ void store_config_file(const std::string& file, const po::options_description& o
     po::parsed_options parsed(&options);
     for (auto& e : *entries) {
         if (!options.find_nothrow(e.name, false))
-            throw bad_option{"config", "'" + file + "' line " + std::to_string(e.line) + ": unknown option" +
-                                           (domain::printable_option_name(e.name) ? " '" + e.name + "'" : "")};
+            throw bad_option{
+                "config",
+                "'" + file + "' line " + std::to_string(e.line) + ": unknown option" +
+                    (domain::printable_option_name(e.name) ? " '" + e.name + "'" : "")};
         parsed.options.emplace_back(e.name, std::vector<std::string>{std::move(e.value)});
     }
     po::store(parsed, vm);
@@ -677,7 +719,8 @@ std::string describe(const po::error_with_option_name& e)
     auto bare = std::string_view(name).substr(std::min(name.find_first_not_of('-'), name.size()));
     if (!domain::printable_option_name(bare))
         name = "option";
-    if (dynamic_cast<const po::invalid_option_value*>(&e) || dynamic_cast<const po::invalid_bool_value*>(&e))
+    if (dynamic_cast<const po::invalid_option_value*>(&e) ||
+        dynamic_cast<const po::invalid_bool_value*>(&e))
         return name + ": invalid value";
     if (dynamic_cast<const po::unknown_option*>(&e))
         return name == "option" ? std::string("unknown option") : name + ": unknown option";
@@ -688,7 +731,8 @@ std::string describe(const po::error_with_option_name& e)
 
 }  // namespace
 
-std::variant<app_config, int> parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err)
+std::variant<app_config, int>
+parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err)
 {
     return parse(argc, argv, environ, out, err);
 }

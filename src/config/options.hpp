@@ -17,7 +17,8 @@ inline constexpr int exit_usage = 2;
 /// environment over the file. Returns the config to run with, or an exit status: 0 after
 /// `--help`/`--version` (printed to `out`), 2 after a one-line message naming the bad option or
 /// variable (printed to `err`).
-std::variant<app_config, int> parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err);
+std::variant<app_config, int>
+parse(int argc, const char* const argv[], std::ostream& out, std::ostream& err);
 
 /// `parse` with the environment `envp` (NAME=VALUE strings, null-terminated) instead of the
 /// process's.

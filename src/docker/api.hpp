@@ -20,8 +20,8 @@ namespace core_interceptor::docker {
 
 /// The first bytes of a file in a container, read through the archive endpoint.
 struct file_prefix {
-    std::string content;     ///< at most the bytes asked for
-    std::int64_t size = 0;   ///< the file's size per its tar header
+    std::string content;    ///< at most the bytes asked for
+    std::int64_t size = 0;  ///< the file's size per its tar header
 };
 
 /// How many bytes of a file's start a probe wants, given those read so far (the file's first
@@ -74,7 +74,7 @@ public:
     /// connection is dropped as soon as they have arrived, whatever the file's size. The
     /// default, for a stand-in, asks read_prefix() again for each larger need.
     virtual boost::asio::awaitable<result<file_prefix>>
-    read_head(std::string_view id, std::string_view path, const prefix_need &need)
+    read_head(std::string_view id, std::string_view path, const prefix_need& need)
     {
         auto head = co_await read_prefix(id, path, need({}));
         // Until the need is met, the file ends, or a read brings nothing new.
@@ -107,7 +107,8 @@ public:
     /// `GET /images/json?filters={"label":["KEY=VALUE"]}`: the local images carrying the label
     /// (the commits of one death, by their `core_interceptor.death` label). The default, for
     /// stand-ins that commit nothing, lists none.
-    virtual boost::asio::awaitable<result<std::vector<image_summary>>> images_labelled(std::string_view label)
+    virtual boost::asio::awaitable<result<std::vector<image_summary>>>
+    images_labelled(std::string_view label)
     {
         (void)label;
         co_return std::vector<image_summary>{};
@@ -118,8 +119,10 @@ public:
     /// have been read, then drops the connection. Completes with the bytes of archive read;
     /// errc::not_found when DIR does not exist. Defaults to errc::not_configured for a stand-in
     /// that knows no archives.
-    virtual boost::asio::awaitable<result<std::uint64_t>>
-    probe_archive(std::string_view id, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes)
+    virtual boost::asio::awaitable<result<std::uint64_t>> probe_archive(std::string_view id,
+                                                                        std::string_view dir,
+                                                                        domain::volume_probe& probe,
+                                                                        std::size_t max_bytes)
     {
         (void)id, (void)dir, (void)probe, (void)max_bytes;
         co_return failure(make_error_code(errc::not_configured), 0, "archive probes not supported");

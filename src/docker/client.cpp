@@ -54,7 +54,9 @@ public:
                 ::unlink(name.c_str());
         }
         if (fd < 0)
-            return failure(make_error_code(errc::local_io), 0, "spool file in " + dir + ": " + std::strerror(errno));
+            return failure(make_error_code(errc::local_io),
+                           0,
+                           "spool file in " + dir + ": " + std::strerror(errno));
         return spool_file(fd);
     }
     spool_file(spool_file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), size_(o.size_) {}
@@ -72,7 +74,9 @@ public:
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                return failure(make_error_code(errc::local_io), 0, std::string("writing the dump spool: ") + std::strerror(errno));
+                return failure(make_error_code(errc::local_io),
+                               0,
+                               std::string("writing the dump spool: ") + std::strerror(errno));
             bytes.remove_prefix(static_cast<std::size_t>(n));
             size_ += static_cast<std::uint64_t>(n);
         }
@@ -86,7 +90,9 @@ public:
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                return failure(make_error_code(errc::local_io), 0, std::string("reading the dump spool: ") + std::strerror(errno));
+                return failure(make_error_code(errc::local_io),
+                               0,
+                               std::string("reading the dump spool: ") + std::strerror(errno));
             return std::string_view(buf.data(), static_cast<std::size_t>(n));
         }
     }
@@ -129,10 +135,12 @@ std::int64_t parse_rfc3339_nano(std::string_view t)
         }
         return v;
     };
-    if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != ' ') || t[13] != ':' || t[16] != ':')
+    if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != ' ') ||
+        t[13] != ':' || t[16] != ':')
         return 0;
     std::tm tm{};
-    int year = num(0, 4), mon = num(5, 2), day = num(8, 2), hh = num(11, 2), mm = num(14, 2), ss = num(17, 2);
+    int year = num(0, 4), mon = num(5, 2), day = num(8, 2), hh = num(11, 2), mm = num(14, 2),
+        ss = num(17, 2);
     if (year < 1971 || mon < 1 || day < 1 || hh < 0 || mm < 0 || ss < 0)
         return 0;  // includes Docker's "0001-01-01T00:00:00Z" for never
     tm.tm_year = year - 1900;
@@ -174,7 +182,8 @@ result<domain::container_info> parse_inspect(std::string_view body)
     error_code ec;
     auto v = json::parse(body, ec);
     if (ec || !v.is_object())
-        return failure(make_error_code(errc::malformed_response), 0, "container inspect is not a JSON object");
+        return failure(
+            make_error_code(errc::malformed_response), 0, "container inspect is not a JSON object");
     const auto& o = v.as_object();
     auto str = [](const json::object& obj, std::string_view key) -> std::string {
         if (auto* p = obj.if_contains(key); p && p->is_string())
@@ -196,7 +205,8 @@ result<domain::container_info> parse_inspect(std::string_view body)
     }
     auto* state = o.if_contains("State");
     if (info.id.empty() || !state || !state->is_object())
-        return failure(make_error_code(errc::malformed_response), 0, "container inspect lacks Id or State");
+        return failure(
+            make_error_code(errc::malformed_response), 0, "container inspect lacks Id or State");
     if (auto* code = state->as_object().if_contains("ExitCode"); code && code->is_int64())
         info.exit_code = static_cast<int>(code->as_int64());
     info.finished_nano = parse_rfc3339_nano(str(state->as_object(), "FinishedAt"));
@@ -231,7 +241,8 @@ http::limits client::limits(std::chrono::seconds timeout) const
     return lim;
 }
 
-asio::awaitable<result<http::response>> client::call(http::request req, std::chrono::seconds timeout)
+asio::awaitable<result<http::response>> client::call(http::request req,
+                                                     std::chrono::seconds timeout)
 {
     ++calls_;
     co_return co_await http::exchange(endpoint_, req, limits(timeout), nullptr, &bytes_read_);
@@ -255,7 +266,8 @@ asio::awaitable<result<domain::api_version>> client::negotiate()
     error_code ec;
     auto v = json::parse(r->body, ec);
     if (ec || !v.is_object())
-        co_return failure(make_error_code(errc::malformed_response), 200, "GET /version is not a JSON object");
+        co_return failure(
+            make_error_code(errc::malformed_response), 200, "GET /version is not a JSON object");
     const auto& o = v.as_object();
     std::optional<domain::api_version> daemon, minimum;
     if (auto* p = o.if_contains("ApiVersion"); p && p->is_string())
@@ -263,7 +275,8 @@ asio::awaitable<result<domain::api_version>> client::negotiate()
     if (auto* p = o.if_contains("MinAPIVersion"); p && p->is_string())
         minimum = domain::parse_api_version(p->as_string());
     if (!daemon)
-        co_return failure(make_error_code(errc::malformed_response), 200, "GET /version has no ApiVersion");
+        co_return failure(
+            make_error_code(errc::malformed_response), 200, "GET /version has no ApiVersion");
     auto use = domain::negotiate(domain::our_api_version, *daemon, minimum);
     prefix_ = "/v" + domain::to_string(use);
     co_return use;
@@ -276,7 +289,8 @@ asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_n
     req.target = path("/events?filters=" + encode(domain::die_filter()));
     if (since_nano > 0)
         req.target += "&since=" + domain::since_param(since_nano);
-    auto s = co_await http::stream_reader::open(endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
+    auto s = co_await http::stream_reader::open(
+        endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
     if (!s)
         co_return s.error();
     if (s->status() != 200)
@@ -287,7 +301,8 @@ asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_n
 asio::awaitable<result<std::vector<std::string>>> client::exited_containers()
 {
     http::request req;
-    req.target = path("/containers/json?all=1&filters=" + encode(R"({"status":["exited","dead"]})"));
+    req.target =
+        path("/containers/json?all=1&filters=" + encode(R"({"status":["exited","dead"]})"));
     auto r = co_await call(std::move(req), cfg_.request_timeout);
     if (!r)
         co_return r.error();
@@ -296,7 +311,8 @@ asio::awaitable<result<std::vector<std::string>>> client::exited_containers()
     error_code ec;
     auto v = json::parse(r->body, ec);
     if (ec || !v.is_array())
-        co_return failure(make_error_code(errc::malformed_response), 200, "container list is not a JSON array");
+        co_return failure(
+            make_error_code(errc::malformed_response), 200, "container list is not a JSON array");
     std::vector<std::string> ids;
     for (const auto& c : v.as_array())
         if (c.is_object())
@@ -305,8 +321,8 @@ asio::awaitable<result<std::vector<std::string>>> client::exited_containers()
     co_return ids;
 }
 
-asio::awaitable<result<changes>>
-client::dump_candidates(std::string_view id, const std::vector<std::string>& patterns)
+asio::awaitable<result<changes>> client::dump_candidates(std::string_view id,
+                                                         const std::vector<std::string>& patterns)
 {
     http::request req;
     req.target = path("/containers/" + encode(id) + "/changes");
@@ -323,7 +339,8 @@ client::dump_candidates(std::string_view id, const std::vector<std::string>& pat
     co_return out;
 }
 
-asio::awaitable<result<domain::path_stat>> client::stat_path(std::string_view id, std::string_view p)
+asio::awaitable<result<domain::path_stat>> client::stat_path(std::string_view id,
+                                                             std::string_view p)
 {
     http::request req;
     req.method = "HEAD";
@@ -335,19 +352,21 @@ asio::awaitable<result<domain::path_stat>> client::stat_path(std::string_view id
         co_return api_failure(r->status, r->body);
     const std::string* stat = r->header("X-Docker-Container-Path-Stat");
     if (!stat)
-        co_return failure(make_error_code(errc::malformed_response), r->status,
+        co_return failure(make_error_code(errc::malformed_response),
+                          r->status,
                           "no X-Docker-Container-Path-Stat header for " + std::string(p));
     co_return domain::decode_path_stat(*stat);
 }
 
-asio::awaitable<result<file_prefix>> client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
+asio::awaitable<result<file_prefix>>
+client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
 {
     const prefix_need fixed = [n](std::string_view) { return n; };
     co_return co_await read_head(id, p, fixed);
 }
 
 asio::awaitable<result<file_prefix>>
-client::read_head(std::string_view id, std::string_view p, const prefix_need &need)
+client::read_head(std::string_view id, std::string_view p, const prefix_need& need)
 {
     ++calls_;
     http::request req;
@@ -387,13 +406,15 @@ client::read_head(std::string_view id, std::string_view p, const prefix_need &ne
                 tar.want(more);
         }
         if (!enough && !tar.collecting() && seen > max_probe_bytes)
-            co_return failure(make_error_code(errc::limit_exceeded), 200,
+            co_return failure(make_error_code(errc::limit_exceeded),
+                              200,
                               "archive of " + std::string(p) + ": no file content within 64 KiB");
     }
     // Hang up: the rest of the file (possibly gigabytes) is never transferred (SPEC §4.3).
     s->close();
     if (!tar.done())
-        co_return failure(make_error_code(errc::stream_truncated), 200, "archive of " + std::string(p));
+        co_return failure(
+            make_error_code(errc::stream_truncated), 200, "archive of " + std::string(p));
     co_return file_prefix{tar.content(), tar.file_size()};
 }
 
@@ -419,8 +440,9 @@ asio::awaitable<result<std::string>> client::commit(const commit_request& c)
 
     http::request req;
     req.method = "POST";
-    req.target = path("/commit?container=" + encode(c.container_id) + "&repo=" + encode(c.repository) +
-                      "&tag=" + encode(c.tag) + "&comment=" + encode(c.comment) + "&pause=false");
+    req.target =
+        path("/commit?container=" + encode(c.container_id) + "&repo=" + encode(c.repository) +
+             "&tag=" + encode(c.tag) + "&comment=" + encode(c.comment) + "&pause=false");
     req.content_type = "application/json";
     req.body = json::serialize(body);
     auto r = co_await call(std::move(req), cfg_.commit_timeout);
@@ -433,7 +455,8 @@ asio::awaitable<result<std::string>> client::commit(const commit_request& c)
     if (!ec && v.is_object())
         if (auto* id = v.as_object().if_contains("Id"); id && id->is_string())
             co_return std::string(id->as_string());
-    co_return failure(make_error_code(errc::malformed_response), r->status, "commit answer has no Id");
+    co_return failure(
+        make_error_code(errc::malformed_response), r->status, "commit answer has no Id");
 }
 
 asio::awaitable<result<std::string>>
@@ -446,7 +469,8 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
     req.target = path("/images/" + std::string(repository) + "/push?tag=" + encode(tag));
     // Sent even for anonymous pushes: the Engine refuses a push without it (SPEC §4a).
     req.headers.push_back({"X-Registry-Auth", std::string(registry_auth)});
-    auto s = co_await http::stream_reader::open(endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
+    auto s = co_await http::stream_reader::open(
+        endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
     if (!s)
         co_return s.error();
     if (s->status() != 200)
@@ -469,10 +493,12 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
         co_return progress.digest();
     // No digest in the stream (Podman sends no aux line; a stream may end early): only the
     // Engine's own answer for the reference in the registry confirms the push.
-    co_return co_await confirm_push(std::string(repository) + ":" + std::string(tag), registry_auth);
+    co_return co_await confirm_push(std::string(repository) + ":" + std::string(tag),
+                                    registry_auth);
 }
 
-asio::awaitable<result<std::string>> client::confirm_push(std::string reference, std::string_view registry_auth)
+asio::awaitable<result<std::string>> client::confirm_push(std::string reference,
+                                                          std::string_view registry_auth)
 {
     ++calls_;
     http::request req;
@@ -483,9 +509,14 @@ asio::awaitable<result<std::string>> client::confirm_push(std::string reference,
         co_return r.error();
     auto digest = r->status == 200 ? domain::distribution_digest(r->body) : std::string();
     if (digest.empty())
-        co_return failure(make_error_code(errc::push_failed), 0,
-                          "the push of " + reference + " named no digest and the Engine does not confirm it (GET "
-                          "/distribution: " + (r->status == 200 ? std::string("no digest") : "HTTP " + std::to_string(r->status)) + ")");
+        co_return failure(make_error_code(errc::push_failed),
+                          0,
+                          "the push of " + reference +
+                              " named no digest and the Engine does not confirm it (GET "
+                              "/distribution: " +
+                              (r->status == 200 ? std::string("no digest")
+                                                : "HTTP " + std::to_string(r->status)) +
+                              ")");
     co_return digest;
 }
 
@@ -494,13 +525,15 @@ result<std::vector<image_summary>> parse_image_list(std::string_view body)
     error_code ec;
     auto v = json::parse(body, ec);
     if (ec || !v.is_array())
-        return failure(make_error_code(errc::malformed_response), 200, "image list is not a JSON array");
+        return failure(
+            make_error_code(errc::malformed_response), 200, "image list is not a JSON array");
     std::vector<image_summary> out;
     for (const auto& item : v.as_array()) {
         const auto* obj = item.if_object();
         const auto* id = obj ? obj->if_contains("Id") : nullptr;
         if (!id || !id->is_string())
-            return failure(make_error_code(errc::malformed_response), 200, "image list entry has no Id");
+            return failure(
+                make_error_code(errc::malformed_response), 200, "image list entry has no Id");
         image_summary s{std::string(id->as_string()), {}};
         if (const auto* tags = obj->if_contains("RepoTags"); tags && tags->is_array())
             for (const auto& t : tags->as_array())
@@ -539,8 +572,10 @@ asio::awaitable<result<void>> client::remove_image(std::string_view reference)
     co_return result<void>{};
 }
 
-asio::awaitable<result<std::uint64_t>>
-client::probe_archive(std::string_view id, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes)
+asio::awaitable<result<std::uint64_t>> client::probe_archive(std::string_view id,
+                                                             std::string_view dir,
+                                                             domain::volume_probe& probe,
+                                                             std::size_t max_bytes)
 {
     ++calls_;
     http::request req;
@@ -563,7 +598,8 @@ client::probe_archive(std::string_view id, std::string_view dir, domain::volume_
         seen += piece->size();
         tar.feed(*piece);
         if (tar.failed())
-            co_return failure(make_error_code(errc::malformed_response), 200,
+            co_return failure(make_error_code(errc::malformed_response),
+                              200,
                               "archive of " + std::string(dir) + ": " + tar.error());
     }
     // Hang up: a dump's bytes are never transferred by a probe (SPEC §4.3).
@@ -596,7 +632,8 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
                 break;
             tar.feed(*piece);
             if (tar.failed())
-                co_return failure(make_error_code(errc::malformed_response), 200,
+                co_return failure(make_error_code(errc::malformed_response),
+                                  200,
                                   "archive of " + std::string(dir) + ": " + tar.error());
             if (extract.output().empty())
                 continue;
@@ -616,8 +653,10 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
     // inside a dump: it is an error, never a copy padded with zeros. Status 200: the Engine
     // answered, so the job goes on and reports the dumps as not copied.
     if (!extract.complete())
-        co_return failure(make_error_code(errc::stream_truncated), 200,
-                          "archive of " + std::string(dir) + " ended before its end-of-archive marker");
+        co_return failure(make_error_code(errc::stream_truncated),
+                          200,
+                          "archive of " + std::string(dir) +
+                              " ended before its end-of-archive marker");
     extract.finish();
     if (!spool)
         co_return std::uint64_t{0};  // no dump to copy: no PUT

@@ -38,19 +38,21 @@ public:
     boost::asio::awaitable<result<file_prefix>>
     read_prefix(std::string_view id, std::string_view path, std::size_t n) override;
     boost::asio::awaitable<result<file_prefix>>
-    read_head(std::string_view id, std::string_view path, const prefix_need &need) override;
+    read_head(std::string_view id, std::string_view path, const prefix_need& need) override;
     boost::asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override;
     boost::asio::awaitable<result<std::string>> commit(const commit_request& req) override;
-    boost::asio::awaitable<result<std::string>>
-    push(std::string_view repository, std::string_view tag, std::string_view registry_auth) override;
+    boost::asio::awaitable<result<std::string>> push(std::string_view repository,
+                                                     std::string_view tag,
+                                                     std::string_view registry_auth) override;
     boost::asio::awaitable<result<void>> remove_image(std::string_view reference) override;
-    boost::asio::awaitable<result<std::vector<image_summary>>> images_labelled(std::string_view label) override;
+    boost::asio::awaitable<result<std::vector<image_summary>>>
+    images_labelled(std::string_view label) override;
     boost::asio::awaitable<result<std::uint64_t>> probe_archive(std::string_view id,
                                                                 std::string_view dir,
                                                                 domain::volume_probe& probe,
                                                                 std::size_t max_bytes) override;
-    boost::asio::awaitable<result<std::uint64_t>>
-    copy_archive(std::string_view id, std::string_view dir, domain::dump_extractor& extract) override;
+    boost::asio::awaitable<result<std::uint64_t>> copy_archive(
+        std::string_view id, std::string_view dir, domain::dump_extractor& extract) override;
 
     /// The endpoint in use, for log lines.
     const http::endpoint& endpoint() const noexcept { return endpoint_; }
@@ -62,10 +64,12 @@ public:
 private:
     /// `GET /distribution/{reference}/json`: the digest the registry holds for a pushed
     /// reference, or errc::push_failed when the Engine cannot confirm it.
-    boost::asio::awaitable<result<std::string>> confirm_push(std::string reference, std::string_view registry_auth);
+    boost::asio::awaitable<result<std::string>> confirm_push(std::string reference,
+                                                             std::string_view registry_auth);
     std::string path(std::string_view p) const;
     http::limits limits(std::chrono::seconds timeout) const;
-    boost::asio::awaitable<result<http::response>> call(http::request req, std::chrono::seconds timeout);
+    boost::asio::awaitable<result<http::response>> call(http::request req,
+                                                        std::chrono::seconds timeout);
     /// The failure for a streamed answer that is not 200: its (short) body read, then mapped.
     boost::asio::awaitable<failure> stream_failure(http::stream_reader& s);
 

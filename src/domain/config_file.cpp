@@ -17,7 +17,8 @@ std::string_view trim(std::string_view s) noexcept
 
 failure bad_line(std::size_t line, std::string_view why)
 {
-    return failure(make_error_code(errc::malformed_response), 0,
+    return failure(make_error_code(errc::malformed_response),
+                   0,
                    "line " + std::to_string(line) + ": " + std::string(why));
 }
 
@@ -50,7 +51,8 @@ result<std::vector<config_entry>> parse_config_file(std::string_view text)
         auto name = trim(line.substr(0, eq));
         if (name.empty())
             return bad_line(number, "no option name before '='");
-        entries.push_back({prefix + std::string(name), std::string(trim(line.substr(eq + 1))), number});
+        entries.push_back(
+            {prefix + std::string(name), std::string(trim(line.substr(eq + 1))), number});
     }
     return entries;
 }

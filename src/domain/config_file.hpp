@@ -19,8 +19,8 @@ struct config_entry {
 
 /// Reads the `--config` INI file the way Boost.Program_options does: `#` starts a comment,
 /// names and values are trimmed of blanks, `[section]` prefixes the names that follow with
-/// `section.`, a blank line is skipped. A line that is none of these is errc::malformed_response with
-/// its line number only: the file holds secrets (SASL passwords, Authorization headers), so an
+/// `section.`, a blank line is skipped. A line that is none of these is errc::malformed_response
+/// with its line number only: the file holds secrets (SASL passwords, Authorization headers), so an
 /// error never quotes a line.
 result<std::vector<config_entry>> parse_config_file(std::string_view text);
 

@@ -84,7 +84,7 @@ struct note_segment {
 
 // The header needs ehdr_size bytes; the first program header e_phoff + phdr_size. `need` is
 // set to the prefix length that would tell more when the answer is nullopt for want of bytes.
-std::optional<note_segment> find_notes(std::string_view b, std::uint64_t &need) noexcept
+std::optional<note_segment> find_notes(std::string_view b, std::uint64_t& need) noexcept
 {
     need = 0;
     if (!looks_like_core(b))
@@ -155,7 +155,7 @@ std::optional<file_note> parse_nt_file(std::string_view d)
         f.mappings.push_back({u64(d, at), u64(d, at + 8), u64(d, at + 16), {}});
     }
     std::string_view names = d.substr(16 + n * 24);
-    for (auto &m : f.mappings) {
+    for (auto& m : f.mappings) {
         const auto nul = names.find('\0');
         if (nul == std::string_view::npos)
             return std::nullopt;
@@ -165,9 +165,9 @@ std::optional<file_note> parse_nt_file(std::string_view d)
     return f;
 }
 
-const mapping *mapping_at(const file_note &f, std::uint64_t address) noexcept
+const mapping* mapping_at(const file_note& f, std::uint64_t address) noexcept
 {
-    for (const auto &m : f.mappings)
+    for (const auto& m : f.mappings)
         if (address >= m.start && address < m.end)
             return &m;
     return nullptr;
@@ -282,7 +282,7 @@ bool is_core_name(std::string_view name) noexcept
 
 // Walks the notes in `seg` (the part of the segment at hand); true when every note was whole
 // and they filled the segment exactly.
-bool read_notes(std::string_view seg, bool whole_segment, note_reader &r)
+bool read_notes(std::string_view seg, bool whole_segment, note_reader& r)
 {
     const auto pad4 = [](std::uint64_t n) { return (n + 3) & ~std::uint64_t{3}; };
     std::size_t at = 0;
@@ -304,18 +304,18 @@ bool read_notes(std::string_view seg, bool whole_segment, note_reader &r)
     return whole_segment && at == seg.size();
 }
 
-void finish(note_reader &r)
+void finish(note_reader& r)
 {
-    auto &info = r.info;
+    auto& info = r.info;
     info.signal = r.siginfo_signal ? r.siginfo_signal : r.prstatus_signal;
     if (info.complete)
         info.threads = r.prstatus_count;
     if (r.files && r.entry) {
-        if (const auto *m = mapping_at(*r.files, *r.entry))
+        if (const auto* m = mapping_at(*r.files, *r.entry))
             info.executable = detail::utf8(m->name);
     }
     if (r.files && r.pc) {
-        const auto *m = mapping_at(*r.files, *r.pc);
+        const auto* m = mapping_at(*r.files, *r.pc);
         std::uint64_t file_bytes = 0;
         if (m && !__builtin_mul_overflow(m->file_offset, r.files->page_size, &file_bytes)) {
             info.frame = crash_frame{detail::utf8(m->name), *r.pc - m->start + file_bytes};

@@ -56,7 +56,7 @@ std::uint64_t read_be(std::string_view b, std::size_t at, std::size_t n) noexcep
 // The program (the executable's basename, else the command name), the signal and the frame
 // (module basename and offset), none of which depends on the address layout, the host or the
 // container. "" when the signal or the program is unknown: such a crash is like no other.
-std::string detail::crash_signature(const crash_info &c)
+std::string detail::crash_signature(const crash_info& c)
 {
     if (!c.signal || (c.executable.empty() && c.command.empty()))
         return {};
@@ -153,7 +153,7 @@ std::optional<heap_info> read_hprof_header(std::string_view prefix)
     return h;
 }
 
-json::object to_json(const crash_info &c)
+json::object to_json(const crash_info& c)
 {
     json::object o;
     if (c.signal) {
@@ -184,7 +184,7 @@ json::object to_json(const crash_info &c)
     return o;
 }
 
-json::object to_json(const heap_info &h)
+json::object to_json(const heap_info& h)
 {
     json::object o;
     o["format"] = h.format;
@@ -197,7 +197,7 @@ json::object to_json(const heap_info &h)
     return o;
 }
 
-std::string summary(const crash_info &c)
+std::string summary(const crash_info& c)
 {
     std::string out;
     if (c.signal) {

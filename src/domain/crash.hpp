@@ -31,7 +31,7 @@ struct crash_frame {
     std::string module;
     std::uint64_t offset = 0;
 
-    bool operator==(const crash_frame &) const = default;
+    bool operator==(const crash_frame&) const = default;
 };
 
 /// What the notes of a core say about the crash; unknown fields stay empty, never guessed.
@@ -56,7 +56,7 @@ struct crash_info {
     /// The whole note segment was within the prefix and every note in it was whole.
     bool complete = false;
 
-    bool operator==(const crash_info &) const = default;
+    bool operator==(const crash_info&) const = default;
 };
 
 /// Parses the notes of an ELF ET_CORE (ELFCLASS64, little-endian; x86-64 and aarch64, other
@@ -74,7 +74,7 @@ struct heap_info {
     std::optional<std::uint32_t> id_size;
     std::optional<std::int64_t> dumped_at_ms;  ///< milliseconds since the epoch
 
-    bool operator==(const heap_info &) const = default;
+    bool operator==(const heap_info&) const = default;
 };
 
 /// `JAVA PROFILE 1.0.x\0`, u4 id size, u8 ms (big-endian). nullopt when not an hprof header;
@@ -84,19 +84,19 @@ std::optional<heap_info> read_hprof_header(std::string_view prefix);
 /// The notification's `crash` object: signal, signal_name, si_code, fault_address ("0x…"),
 /// pid, uid, command, command_line, executable, threads, frame {module, offset ("0x…")},
 /// signature; every unknown field left out.
-boost::json::object to_json(const crash_info &c);
+boost::json::object to_json(const crash_info& c);
 
 /// The notification's `heap` object: format, id_size, dumped_at (RFC 3339 UTC, ms); every
 /// unknown field left out.
-boost::json::object to_json(const heap_info &h);
+boost::json::object to_json(const heap_info& h);
 
 /// One line for the log: "SIGSEGV in /usr/bin/app (libfoo.so.1+0x1a2b)"; unknown parts are
 /// left out ("" when nothing is known).
-std::string summary(const crash_info &c);
+std::string summary(const crash_info& c);
 
 namespace detail {
 /// The `signature` of crash_info from its other fields (read_core_notes fills it in).
-std::string crash_signature(const crash_info &c);
+std::string crash_signature(const crash_info& c);
 /// Bytes from the file as valid UTF-8: each byte of a cut or malformed sequence becomes U+FFFD,
 /// so that the JSON and the journal get text.
 std::string utf8(std::string_view bytes);

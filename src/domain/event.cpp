@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <limits>
 #include <cstdio>
+#include <limits>
 
 namespace core_interceptor::domain {
 namespace json = boost::json;

@@ -196,8 +196,7 @@ bool valid_host(std::string_view host) noexcept
 
 bool is_docker_hub(std::string_view domain) noexcept
 {
-    return domain == "docker.io" || domain == "index.docker.io" ||
-           domain == "registry-1.docker.io";
+    return domain == "docker.io" || domain == "index.docker.io" || domain == "registry-1.docker.io";
 }
 
 /// The repository path as the docker CLI shows it: without its registry domain, and for Docker
@@ -251,9 +250,8 @@ std::optional<registry_target> parse_registry(std::string_view text)
     return target;
 }
 
-std::string image_name(std::string_view config_image,
-                       std::string_view image_id,
-                       std::size_t max_length)
+std::string
+image_name(std::string_view config_image, std::string_view image_id, std::size_t max_length)
 {
     std::string raw;
     if (auto id = image_id_of(config_image, image_id)) {

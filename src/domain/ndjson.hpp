@@ -30,9 +30,9 @@ public:
 private:
     std::size_t max_line_;
     std::string buffer_;
-    std::size_t pos_ = 0;       // start of the unread part of buffer_
-    std::size_t tail_ = 0;      // start of the incomplete last line in buffer_
-    bool discarding_ = false;   // inside an over-long line: drop bytes up to its newline
+    std::size_t pos_ = 0;      // start of the unread part of buffer_
+    std::size_t tail_ = 0;     // start of the incomplete last line in buffer_
+    bool discarding_ = false;  // inside an over-long line: drop bytes up to its newline
     std::size_t dropped_ = 0;
 };
 

@@ -78,9 +78,9 @@ std::string to_json(const notification& n)
     body["digest"] = n.digest;
     body["container"] = std::move(container);
     body["dumps"] = std::move(dumps);
-    if (const auto *c = first_crash(n.dumps))
+    if (const auto* c = first_crash(n.dumps))
         body["crash"] = to_json(*c);
-    for (const auto &d : n.dumps)
+    for (const auto& d : n.dumps)
         if (d.heap) {
             body["heap"] = to_json(*d.heap);
             break;
@@ -90,9 +90,9 @@ std::string to_json(const notification& n)
     return json::serialize(body);
 }
 
-const crash_info *first_crash(const std::vector<dump_info> &dumps) noexcept
+const crash_info* first_crash(const std::vector<dump_info>& dumps) noexcept
 {
-    for (const auto &d : dumps)
+    for (const auto& d : dumps)
         if (d.crash)
             return &*d.crash;
     return nullptr;

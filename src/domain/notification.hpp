@@ -41,7 +41,7 @@ struct container_info {
     std::int64_t finished_nano = 0;  ///< State.FinishedAt, 0 when unknown
     /// Config.Labels (string values only, all of them), for the filters when no event carried them.
     std::vector<std::pair<std::string, std::string>> labels;
-    std::int64_t started_nano = 0;   ///< State.StartedAt, 0 when unknown
+    std::int64_t started_nano = 0;  ///< State.StartedAt, 0 when unknown
 };
 
 /// The notification of SPEC §5, one per committed image.
@@ -49,8 +49,8 @@ struct notification {
     std::string id;  ///< unique to the death: "<container id>-<timeNano>"
     std::chrono::system_clock::time_point timestamp;
     bool pushed = false;
-    std::string name;      ///< IMAGE_NAME
-    std::string tag;       ///< TAG
+    std::string name;  ///< IMAGE_NAME
+    std::string tag;   ///< TAG
     std::string hostname;
     std::string image;     ///< full reference: pushed one, or the local one when not pushed
     std::string registry;  ///< "" when no registry is configured
@@ -63,7 +63,7 @@ struct notification {
 };
 
 /// The crash of the first core whose notes could be read; nullptr when none.
-const crash_info *first_crash(const std::vector<dump_info> &dumps) noexcept;
+const crash_info* first_crash(const std::vector<dump_info>& dumps) noexcept;
 
 /// "core" when any dump is a core, else "hprof" (SPEC §5 `object`).
 std::string_view object_of(const std::vector<dump_info>& dumps) noexcept;

@@ -41,8 +41,7 @@ bool read_string(const json::object& obj, std::string_view key, std::string& out
     return true;
 }
 
-template <class T>
-bool read_number(const json::object& obj, std::string_view key, T& out)
+template <class T> bool read_number(const json::object& obj, std::string_view key, T& out)
 {
     const auto* v = obj.if_contains(key);
     if (v == nullptr)

@@ -101,7 +101,11 @@ bool valid_utf8(std::string_view s) noexcept
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+        std::size_t n = c < 0x80           ? 0
+                        : (c >> 5) == 0x6  ? 1
+                        : (c >> 4) == 0xe  ? 2
+                        : (c >> 3) == 0x1e ? 3
+                                           : 9;
         if (n == 9 || n > s.size() - i - 1)
             return false;
         std::uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1f) : n == 2 ? (c & 0x0f) : (c & 0x07);

@@ -28,7 +28,8 @@ constexpr const char* date_formats[] = {
 
 }  // namespace
 
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now)
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now)
 {
     value = trim(value);
     if (value.empty())

@@ -34,7 +34,7 @@ void signature_limit::prune(clock::time_point now)
     const std::int64_t oldest =
         ms_of(now) - std::chrono::duration_cast<std::chrono::milliseconds>(window_).count();
     for (auto it = by_signature_.begin(); it != by_signature_.end();) {
-        auto &times = it->second.times_ms;
+        auto& times = it->second.times_ms;
         while (!times.empty() && times.front() <= oldest)
             times.pop_front();
         it = times.empty() ? by_signature_.erase(it) : std::next(it);
@@ -62,12 +62,12 @@ void signature_limit::record(std::string_view signature,
     prune(now);
     if (by_signature_.size() >= max_signatures && !by_signature_.contains(signature)) {
         auto oldest = std::min_element(
-            by_signature_.begin(), by_signature_.end(), [](const auto &a, const auto &b) {
+            by_signature_.begin(), by_signature_.end(), [](const auto& a, const auto& b) {
                 return a.second.times_ms.back() < b.second.times_ms.back();
             });
         by_signature_.erase(oldest);
     }
-    auto &e = by_signature_[std::string(signature)];
+    auto& e = by_signature_[std::string(signature)];
     e.times_ms.push_back(ms_of(now));
     while (e.times_ms.size() > max_)
         e.times_ms.pop_front();
@@ -77,7 +77,7 @@ void signature_limit::record(std::string_view signature,
 std::string signature_limit::to_json() const
 {
     json::object o;
-    for (const auto &[sig, e] : by_signature_) {
+    for (const auto& [sig, e] : by_signature_) {
         json::array times;
         for (auto t : e.times_ms)
             times.emplace_back(t);
@@ -93,10 +93,10 @@ bool signature_limit::load(std::string_view text, clock::time_point now)
     auto v = json::parse(text, ec);
     if (ec || !v.is_object())
         return false;
-    for (const auto &[sig, e] : v.as_object()) {
-        const auto *o = e.if_object();
-        const auto *times = o ? o->if_contains("times_ms") : nullptr;
-        const auto *image = o ? o->if_contains("image") : nullptr;
+    for (const auto& [sig, e] : v.as_object()) {
+        const auto* o = e.if_object();
+        const auto* times = o ? o->if_contains("times_ms") : nullptr;
+        const auto* image = o ? o->if_contains("image") : nullptr;
         if (!times || !times->is_array() || !image || !image->is_string() || sig.empty() ||
             sig.size() > max_signature_length || by_signature_.size() >= max_signatures) {
             by_signature_.clear();
@@ -104,7 +104,7 @@ bool signature_limit::load(std::string_view text, clock::time_point now)
         }
         entry en;
         en.image = std::string(image->as_string()).substr(0, max_image_length);
-        for (const auto &t : times->as_array())
+        for (const auto& t : times->as_array())
             if (t.is_int64() && (en.times_ms.empty() || t.as_int64() >= en.times_ms.back()))
                 en.times_ms.push_back(t.as_int64());
         while (max_ > 0 && en.times_ms.size() > max_)

@@ -26,11 +26,13 @@ constexpr std::uint64_t padding_of(std::uint64_t n) noexcept
 }
 
 /// An octal field: optional leading spaces, digits, then NUL or space padding.
-std::optional<std::uint64_t> parse_octal(std::string_view field, blank if_blank = blank::invalid) noexcept;
+std::optional<std::uint64_t> parse_octal(std::string_view field,
+                                         blank if_blank = blank::invalid) noexcept;
 
 /// A numeric field: octal, or GNU base-256 when the first byte's high bit is set (sizes beyond
 /// 8 GiB, far mtimes). `field` must not be empty.
-std::optional<std::uint64_t> parse_number(std::string_view field, blank if_blank = blank::invalid) noexcept;
+std::optional<std::uint64_t> parse_number(std::string_view field,
+                                          blank if_blank = blank::invalid) noexcept;
 
 /// True when `stored` is the checksum of the 512-byte `header` (its checksum field counted as
 /// spaces), summed as unsigned or, as some old tars did, signed chars (GNU tar accepts both).

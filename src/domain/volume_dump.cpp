@@ -15,7 +15,8 @@ using tar::block;
 using tar::c_string;
 using tar::max_extension_size;
 using tar::padding_of;
-constexpr std::uint64_t max_size = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+constexpr std::uint64_t max_size =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 // Numeric fields here read as GNU tar reads them: octal or base-256, and an all-blank field is 0.
 std::optional<std::uint64_t> parse_number(std::string_view field) noexcept
@@ -40,7 +41,11 @@ std::string_view basename(std::string_view path) noexcept
 void put_octal(char* field, std::size_t width, std::uint64_t value)
 {
     // width - 1 digits and a NUL, as Go's archive/tar writes them.
-    std::snprintf(field, width, "%0*llo", static_cast<int>(width - 1), static_cast<unsigned long long>(value));
+    std::snprintf(field,
+                  width,
+                  "%0*llo",
+                  static_cast<int>(width - 1),
+                  static_cast<unsigned long long>(value));
 }
 
 std::string pax_record(std::string_view key, std::string_view value)
@@ -53,7 +58,8 @@ std::string pax_record(std::string_view key, std::string_view value)
     return std::to_string(len) + " " + std::string(key) + "=" + std::string(value) + "\n";
 }
 
-std::string ustar_block(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime, char type)
+std::string ustar_block(
+    std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime, char type)
 {
     std::string h(block, '\0');
     std::copy_n(name.begin(), std::min<std::size_t>(name.size(), 100), h.begin());
@@ -61,9 +67,13 @@ std::string ustar_block(std::string_view name, std::uint64_t size, std::uint32_t
     put_octal(&h[108], 8, 0);
     put_octal(&h[116], 8, 0);
     put_octal(&h[124], 12, std::min<std::uint64_t>(size, 077777777777));
-    put_octal(&h[136], 12, static_cast<std::uint64_t>(std::clamp<std::int64_t>(mtime, 0, 077777777777)));
+    put_octal(
+        &h[136], 12, static_cast<std::uint64_t>(std::clamp<std::int64_t>(mtime, 0, 077777777777)));
     h[156] = type;
-    std::copy_n("ustar\0" "00", 8, h.begin() + 257);
+    std::copy_n("ustar\0"
+                "00",
+                8,
+                h.begin() + 257);
     std::uint64_t sum = 0;
     for (std::size_t i = 0; i < block; ++i)
         sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
@@ -123,7 +133,8 @@ std::optional<std::string> normalize_dump_dir(std::string_view dir)
     std::size_t pos = 0;
     while (pos < dir.size()) {
         auto next = dir.find('/', pos);
-        auto part = dir.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+        auto part =
+            dir.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
         pos = next == std::string_view::npos ? dir.size() : next + 1;
         if (part.empty() || part == ".")
             continue;
@@ -233,7 +244,8 @@ void tar_walker::on_header()
     e.type = type;
     e.size = next_size_ ? *next_size_ : *size;
     e.mode = static_cast<std::uint32_t>(parse_number(hv.substr(100, 8)).value_or(0));
-    e.mtime = static_cast<std::int64_t>(std::min(parse_number(hv.substr(136, 12)).value_or(0), max_size));
+    e.mtime =
+        static_cast<std::int64_t>(std::min(parse_number(hv.substr(136, 12)).value_or(0), max_size));
     next_name_.reset();
     next_size_.reset();
     // Only regular files carry content here; links, directories and devices have none even
@@ -329,13 +341,15 @@ std::string dump_recognizer::path_of(std::string_view name) const
 
 bool dump_recognizer::candidate(const tar_entry& e) const
 {
-    return (e.type == '0' || e.type == '\0') && e.size > 0 && matches_dump_pattern(patterns_, basename(e.name)) &&
-           !path_of(e.name).empty();
+    return (e.type == '0' || e.type == '\0') && e.size > 0 &&
+           matches_dump_pattern(patterns_, basename(e.name)) && !path_of(e.name).empty();
 }
 
 // --- volume_probe ----------------------------------------------------------------------------
 
-volume_probe::volume_probe(std::string_view dir, std::vector<std::string> patterns, dump_filter skip)
+volume_probe::volume_probe(std::string_view dir,
+                           std::vector<std::string> patterns,
+                           dump_filter skip)
     : recognizer_(dir, std::move(patterns)), skip_(std::move(skip))
 {
 }
@@ -482,8 +496,8 @@ void dump_extractor::decide()
     // What the copy costs on disk is what it writes: its tar header(s), its bytes and their
     // padding, plus the end-of-archive marker once.
     const std::string copied_to = copied_dump_path(current_.path);
-    std::string header =
-        tar_file_header(std::string_view(copied_to).substr(1), current_.size, current_mode_ & 0777, current_.mtime);
+    std::string header = tar_file_header(
+        std::string_view(copied_to).substr(1), current_.size, current_mode_ & 0777, current_.mtime);
     const std::uint64_t cost =
         header.size() + current_.size + padding_of(current_.size) + (wrote_any_ ? 0 : 2 * block);
     if (current_.size > budget_ || cost > archive_budget_) {
@@ -514,7 +528,8 @@ void dump_extractor::finish()
     finished_ = true;
 }
 
-std::string tar_file_header(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime)
+std::string
+tar_file_header(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime)
 {
     std::string out;
     std::string records;

@@ -75,11 +75,11 @@ private:
 
     tar_handler& handler_;
     state state_ = state::header;
-    std::string block_;             // the header being assembled
-    std::string ext_;               // content of a PAX or GNU long-name member
+    std::string block_;  // the header being assembled
+    std::string ext_;    // content of a PAX or GNU long-name member
     char ext_type_ = 0;
-    std::uint64_t left_ = 0;        // content or padding bytes still to come
-    std::uint64_t padding_ = 0;     // padding after the current content
+    std::uint64_t left_ = 0;     // content or padding bytes still to come
+    std::uint64_t padding_ = 0;  // padding after the current content
     std::optional<std::string> next_name_;
     std::optional<std::uint64_t> next_size_;
     std::string error_;
@@ -155,11 +155,13 @@ private:
 /// The copy of a `--dump-path` directory's dumps: turns the directory's archive into a tar
 /// holding only its dumps, each renamed to copied_dump_path() (relative, to be put at "/"),
 /// while the bytes stream through. Dumps whose copy (header, content and padding) is larger
-/// than what is left of `budget` are recorded but left out. Holds at most one input piece (plus a header) of output at a time: the
-/// caller drains output() after each feed.
+/// than what is left of `budget` are recorded but left out. Holds at most one input piece (plus a
+/// header) of output at a time: the caller drains output() after each feed.
 class dump_extractor final : public tar_handler {
 public:
-    dump_extractor(std::string_view dir, std::vector<std::string> patterns, std::uint64_t budget,
+    dump_extractor(std::string_view dir,
+                   std::vector<std::string> patterns,
+                   std::uint64_t budget,
                    dump_filter skip = {});
 
     /// Output ready to be sent; clear it once sent.
@@ -221,6 +223,7 @@ private:
 
 /// A ustar header block (preceded by a PAX member when the name or size needs one) for a
 /// regular file: for tests and the extractor.
-std::string tar_file_header(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime);
+std::string
+tar_file_header(std::string_view name, std::uint64_t size, std::uint32_t mode, std::int64_t mtime);
 
 }  // namespace core_interceptor::domain

@@ -43,8 +43,14 @@ public:
 
 private:
     friend beast::rate_policy_access;
-    std::size_t available_read_bytes() const noexcept { return (std::numeric_limits<std::size_t>::max)(); }
-    std::size_t available_write_bytes() const noexcept { return (std::numeric_limits<std::size_t>::max)(); }
+    std::size_t available_read_bytes() const noexcept
+    {
+        return (std::numeric_limits<std::size_t>::max)();
+    }
+    std::size_t available_write_bytes() const noexcept
+    {
+        return (std::numeric_limits<std::size_t>::max)();
+    }
     void transfer_read_bytes(std::size_t n) noexcept
     {
         if (counter_)
@@ -75,8 +81,7 @@ const std::string* find_header(const std::vector<header_field>& headers, std::st
     return nullptr;
 }
 
-template <class Fields>
-std::vector<header_field> copy_headers(const Fields& fields)
+template <class Fields> std::vector<header_field> copy_headers(const Fields& fields)
 {
     std::vector<header_field> out;
     for (const auto& f : fields)
@@ -117,7 +122,8 @@ failure with_context(error_code ec, const endpoint& ep)
 }
 
 /// Connects a plain stream to a unix socket or to the first reachable resolved TCP address.
-asio::awaitable<error_code> connect(plain_stream& s, const endpoint& ep, std::chrono::milliseconds timeout)
+asio::awaitable<error_code>
+connect(plain_stream& s, const endpoint& ep, std::chrono::milliseconds timeout)
 {
     if (ep.kind == endpoint::transport::unix_socket) {
         s.expires_after(timeout);
@@ -147,7 +153,8 @@ asio::awaitable<error_code> connect(plain_stream& s, const endpoint& ep, std::ch
 
 /// Writes the request and reads a whole response on a connected stream.
 template <class Stream>
-asio::awaitable<result<response>> round_trip(Stream& s, const endpoint& ep, const request& req, const limits& lim)
+asio::awaitable<result<response>>
+round_trip(Stream& s, const endpoint& ep, const request& req, const limits& lim)
 {
     auto r = make_request(ep, req);
     auto [wec, wn] = co_await bhttp::async_write(s, r, use_tuple);
@@ -156,7 +163,8 @@ asio::awaitable<result<response>> round_trip(Stream& s, const endpoint& ep, cons
 
     beast::flat_buffer buf;
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header, UINT32_MAX)));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header, UINT32_MAX)));
     parser.body_limit(lim.max_body);
     if (req.method == "HEAD")
         parser.skip(true);
@@ -228,7 +236,8 @@ asio::awaitable<result<response>> exchange(const endpoint& ep,
     }
 
     if (!tls)
-        co_return failure(make_error_code(errc::not_configured), 0, "TLS context for " + ep.describe());
+        co_return failure(
+            make_error_code(errc::not_configured), 0, "TLS context for " + ep.describe());
     beast::ssl_stream<beast::tcp_stream> s(ex, *tls);
     {
         asio::ip::tcp::resolver resolver(ex);
@@ -255,9 +264,8 @@ namespace {
 // The state of a streaming exchange (a stream_reader's or stream_writer's impl), connected:
 // there is no TLS for streams.
 template <class Impl>
-asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(const endpoint& ep,
-                                                          const limits& lim,
-                                                          std::uint64_t* bytes_read)
+asio::awaitable<result<std::unique_ptr<Impl>>>
+open_stream(const endpoint& ep, const limits& lim, std::uint64_t* bytes_read)
 {
     if (ep.kind == endpoint::transport::tls)
         co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
@@ -273,7 +281,8 @@ asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(const endpoint& ep,
 
 struct stream_reader::impl {
     impl(asio::any_io_executor ex, std::uint64_t* counter, const endpoint& e, const limits& l)
-        : stream(counting_policy(counter), ex), ep(e), lim(l), buf(std::max<std::size_t>(l.read_chunk, 4096)),
+        : stream(counting_policy(counter), ex), ep(e), lim(l),
+          buf(std::max<std::size_t>(l.read_chunk, 4096)),
           chunk(std::max<std::size_t>(l.read_chunk, 4096))
     {
     }
@@ -307,7 +316,8 @@ asio::awaitable<result<stream_reader>> stream_reader::open(const endpoint& ep,
     if (wec)
         co_return with_context(phase_error(wec, errc::request_timeout), ep);
 
-    p->parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header, UINT32_MAX)));
+    p->parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header, UINT32_MAX)));
     p->parser.body_limit(boost::none);  // streams end when their owner says so
     if (req.method == "HEAD")
         p->parser.skip(true);
@@ -331,7 +341,8 @@ const std::string* stream_reader::header(std::string_view name) const
     return find_header(impl_->headers, name);
 }
 
-asio::awaitable<result<std::string_view>> stream_reader::read_some(std::optional<std::chrono::milliseconds> idle)
+asio::awaitable<result<std::string_view>>
+stream_reader::read_some(std::optional<std::chrono::milliseconds> idle)
 {
     auto& p = *impl_;
     for (;;) {
@@ -357,7 +368,8 @@ asio::awaitable<result<std::string_view>> stream_reader::read_some(std::optional
     }
 }
 
-asio::awaitable<result<std::string>> stream_reader::read_rest(std::size_t max, std::chrono::milliseconds timeout)
+asio::awaitable<result<std::string>> stream_reader::read_rest(std::size_t max,
+                                                              std::chrono::milliseconds timeout)
 {
     std::string out;
     for (;;) {
@@ -463,7 +475,8 @@ asio::awaitable<result<response>> stream_writer::finish()
 
     beast::flat_buffer buf;
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(p.lim.max_header, UINT32_MAX)));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(p.lim.max_header, UINT32_MAX)));
     parser.body_limit(p.lim.max_body);
     auto [rec, rn] = co_await bhttp::async_read(p.stream, buf, parser, use_tuple);
     if (rec == bhttp::error::body_limit || rec == bhttp::error::header_limit)

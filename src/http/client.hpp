@@ -92,7 +92,8 @@ public:
     read_some(std::optional<std::chrono::milliseconds> idle = std::nullopt);
 
     /// The rest of the body as a string, at most `max` bytes (for error answers).
-    boost::asio::awaitable<result<std::string>> read_rest(std::size_t max, std::chrono::milliseconds timeout);
+    boost::asio::awaitable<result<std::string>> read_rest(std::size_t max,
+                                                          std::chrono::milliseconds timeout);
 
     /// Drops the connection without reading the rest of the body.
     void close() noexcept;

@@ -7,7 +7,8 @@
 namespace core_interceptor::http {
 namespace {
 
-result<endpoint> from_url(boost::urls::url_view u, endpoint::transport kind, std::string_view dflt_port)
+result<endpoint>
+from_url(boost::urls::url_view u, endpoint::transport kind, std::string_view dflt_port)
 {
     endpoint ep;
     ep.kind = kind;
@@ -15,7 +16,8 @@ result<endpoint> from_url(boost::urls::url_view u, endpoint::transport kind, std
     if (ep.host.size() > 2 && ep.host.front() == '[' && ep.host.back() == ']')
         ep.host = ep.host.substr(1, ep.host.size() - 2);
     if (ep.host.empty())
-        return failure(make_error_code(errc::bad_url), 0, "no host in '" + std::string(u.buffer()) + "'");
+        return failure(
+            make_error_code(errc::bad_url), 0, "no host in '" + std::string(u.buffer()) + "'");
     ep.port = u.has_port() ? std::string(u.port()) : std::string(dflt_port);
     ep.host_header = std::string(u.encoded_host_and_port());
     ep.target = std::string(u.encoded_path());

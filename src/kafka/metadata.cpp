@@ -7,8 +7,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
-#include <string_view>
 #include <stdexcept>
+#include <string_view>
 
 namespace core_interceptor::kafka {
 namespace {
@@ -35,9 +35,10 @@ struct handle_deleter {
 
 }  // namespace
 
-result<cluster_metadata> fetch_metadata(const std::vector<std::pair<std::string, std::string>>& properties,
-                                        std::string_view topic,
-                                        std::chrono::milliseconds timeout)
+result<cluster_metadata>
+fetch_metadata(const std::vector<std::pair<std::string, std::string>>& properties,
+               std::string_view topic,
+               std::chrono::milliseconds timeout)
 {
     reasons seen;
     char err[512];
@@ -46,7 +47,8 @@ result<cluster_metadata> fetch_metadata(const std::vector<std::pair<std::string,
     rd_kafka_conf_set_opaque(conf, &seen);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
-    std::unique_ptr<rd_kafka_t, handle_deleter> rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
+    std::unique_ptr<rd_kafka_t, handle_deleter> rk(
+        rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
     if (!rk) {
         rd_kafka_conf_destroy(conf);
         throw std::runtime_error(std::string("cannot create a Kafka client: ") + err);
@@ -72,7 +74,8 @@ result<cluster_metadata> fetch_metadata(const std::vector<std::pair<std::string,
     }
     cluster_metadata out;
     for (int i = 0; i < md->broker_cnt; ++i)
-        out.brokers.push_back(std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
+        out.brokers.push_back(std::string(md->brokers[i].host) + ":" +
+                              std::to_string(md->brokers[i].port));
     for (int i = 0; i < md->topic_cnt; ++i) {
         const auto& t = md->topics[i];
         if (topic != t.topic)

@@ -25,8 +25,9 @@ struct cluster_metadata {
 /// loop. Completes with the metadata, or a failure whose message is librdkafka's reason (the
 /// first connection error it reported, e.g. "… Connection refused"). Throws property_error
 /// for a property librdkafka refuses.
-result<cluster_metadata> fetch_metadata(const std::vector<std::pair<std::string, std::string>>& properties,
-                                        std::string_view topic,
-                                        std::chrono::milliseconds timeout);
+result<cluster_metadata>
+fetch_metadata(const std::vector<std::pair<std::string, std::string>>& properties,
+               std::string_view topic,
+               std::chrono::milliseconds timeout);
 
 }  // namespace core_interceptor::kafka

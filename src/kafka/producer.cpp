@@ -36,8 +36,10 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*)
     if (!owner)
         return;
     if (msg->err)
-        (*owner)->done.try_send(make_error_code(permanent_error(msg->err) ? errc::delivery_refused : errc::delivery_failed),
-                                std::string(rd_kafka_err2name(msg->err)) + ": " + rd_kafka_err2str(msg->err));
+        (*owner)->done.try_send(make_error_code(permanent_error(msg->err) ? errc::delivery_refused
+                                                                          : errc::delivery_failed),
+                                std::string(rd_kafka_err2name(msg->err)) + ": " +
+                                    rd_kafka_err2str(msg->err));
     else
         (*owner)->done.try_send(error_code{}, std::string{});
     delete owner;
@@ -52,10 +54,10 @@ void on_error(rd_kafka_t*, int err, const char* reason, void*)
 void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf)
 {
     // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
-    auto l = level <= 3 ? log::level::error
-           : level == 4 ? log::level::warning
-           : level <= 6 ? log::level::info
-                        : log::level::debug;
+    auto l = level <= 3   ? log::level::error
+             : level == 4 ? log::level::warning
+             : level <= 6 ? log::level::info
+                          : log::level::debug;
     log::record(l, {}, std::source_location::current()) << "kafka " << fac << ": " << buf;
 }
 
@@ -149,28 +151,33 @@ void producer::arm_idle_close()
             arm_idle_close();  // something librdkafka still holds (not ours to lose)
             return;
         }
-        log::debug() << "kafka: idle for " << idle_close_.count() << " ms, closing the producer until the next notification";
+        log::debug() << "kafka: idle for " << idle_close_.count()
+                     << " ms, closing the producer until the next notification";
         stop();
     });
 }
 
 void producer::arm()
 {
-    wake_read_.async_wait(asio::posix::descriptor_base::wait_read, [this, gen = generation_](error_code ec) {
-        if (ec || closed_ || gen != generation_)
-            return;  // operation_aborted after close() or stop(), or a wake-up of an earlier handle
-        char drain[256];
-        while (::read(wake_read_.native_handle(), drain, sizeof drain) > 0) {
-        }
-        rd_kafka_poll(rk_, 0);
-        arm();
-    });
+    wake_read_.async_wait(asio::posix::descriptor_base::wait_read,
+                          [this, gen = generation_](error_code ec) {
+                              if (ec || closed_ || gen != generation_)
+                                  return;  // operation_aborted after close() or stop(), or a
+                                           // wake-up of an earlier handle
+                              char drain[256];
+                              while (::read(wake_read_.native_handle(), drain, sizeof drain) > 0) {
+                              }
+                              rd_kafka_poll(rk_, 0);
+                              arm();
+                          });
 }
 
-asio::awaitable<result<void>> producer::produce(std::string_view topic, std::string_view key, std::string_view value)
+asio::awaitable<result<void>>
+producer::produce(std::string_view topic, std::string_view key, std::string_view value)
 {
     if (closed_)
-        co_return failure(make_error_code(errc::delivery_failed), 0, "the Kafka producer is shut down");
+        co_return failure(
+            make_error_code(errc::delivery_failed), 0, "the Kafka producer is shut down");
     if (!rk_) {
         try {
             start();
@@ -195,17 +202,20 @@ asio::awaitable<result<void>> producer::produce(std::string_view topic, std::str
     } guard{*this};
     auto d = std::make_shared<delivery>(co_await asio::this_coro::executor);
     auto* owner = new std::shared_ptr<delivery>(d);
-    rd_kafka_resp_err_t err = rd_kafka_producev(rk_,
-                                                RD_KAFKA_V_TOPIC(std::string(topic).c_str()),
-                                                RD_KAFKA_V_KEY(key.data(), key.size()),
-                                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                                RD_KAFKA_V_OPAQUE(owner),
-                                                RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_,
+                          RD_KAFKA_V_TOPIC(std::string(topic).c_str()),
+                          RD_KAFKA_V_KEY(key.data(), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_OPAQUE(owner),
+                          RD_KAFKA_V_END);
     if (err) {
         delete owner;
-        co_return failure(make_error_code(permanent_error(err) ? errc::delivery_refused : errc::delivery_failed), 0,
-                          std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err));
+        co_return failure(
+            make_error_code(permanent_error(err) ? errc::delivery_refused : errc::delivery_failed),
+            0,
+            std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err));
     }
     auto [ec, reason] = co_await d->done.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec)

@@ -55,7 +55,8 @@ public:
     /// Queues one message and completes when librdkafka's delivery report for it arrives:
     /// success only when the report says so; errc::delivery_failed with librdkafka's reason
     /// otherwise. Cancellation (terminal) stops the wait, not the delivery.
-    boost::asio::awaitable<result<void>> produce(std::string_view topic, std::string_view key, std::string_view value);
+    boost::asio::awaitable<result<void>>
+    produce(std::string_view topic, std::string_view key, std::string_view value);
 
     /// Waits at most `timeout` for outstanding messages, serving their reports; returns how
     /// many are still undelivered. Blocks the loop: for shutdown only.

@@ -4,6 +4,7 @@
 #include "build_config.hpp"
 #include "log/json_line.hpp"
 
+#include <boost/core/null_deleter.hpp>
 #include <boost/log/attributes/value_extraction.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
@@ -14,7 +15,6 @@
 #include <boost/log/sources/severity_logger.hpp>
 #include <boost/log/utility/manipulators/add_value.hpp>
 #include <boost/shared_ptr.hpp>
-#include <boost/core/null_deleter.hpp>
 
 #if CORE_INTERCEPTOR_HAVE_SYSTEMD
 #define SD_JOURNAL_SUPPRESS_LOCATION
@@ -169,7 +169,7 @@ public:
 
 bool journal_socket_exists()
 {
-    struct stat st{};
+    struct stat st {};
     return ::stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
@@ -180,13 +180,14 @@ bool stderr_is_journal()
     const char* env = std::getenv("JOURNAL_STREAM");
     if (!env || !*env)
         return false;
-    struct stat st{};
+    struct stat st {};
     if (::fstat(STDERR_FILENO, &st) != 0)
         return false;
     unsigned long long dev = 0, ino = 0;
     if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2)
         return false;
-    return dev == static_cast<unsigned long long>(st.st_dev) && ino == static_cast<unsigned long long>(st.st_ino);
+    return dev == static_cast<unsigned long long>(st.st_dev) &&
+           ino == static_cast<unsigned long long>(st.st_ino);
 }
 
 blog::sources::severity_logger_mt<level>& logger()

@@ -68,8 +68,7 @@ public:
     record& operator=(const record&) = delete;
     ~record();
 
-    template <class T>
-    record& operator<<(const T& v)
+    template <class T> record& operator<<(const T& v)
     {
         if (active_)
             msg_ << v;
@@ -84,23 +83,28 @@ private:
     std::ostringstream msg_;
 };
 
-inline record trace(std::vector<field> f = {}, std::source_location l = std::source_location::current())
+inline record trace(std::vector<field> f = {},
+                    std::source_location l = std::source_location::current())
 {
     return record(level::trace, std::move(f), l);
 }
-inline record debug(std::vector<field> f = {}, std::source_location l = std::source_location::current())
+inline record debug(std::vector<field> f = {},
+                    std::source_location l = std::source_location::current())
 {
     return record(level::debug, std::move(f), l);
 }
-inline record info(std::vector<field> f = {}, std::source_location l = std::source_location::current())
+inline record info(std::vector<field> f = {},
+                   std::source_location l = std::source_location::current())
 {
     return record(level::info, std::move(f), l);
 }
-inline record warning(std::vector<field> f = {}, std::source_location l = std::source_location::current())
+inline record warning(std::vector<field> f = {},
+                      std::source_location l = std::source_location::current())
 {
     return record(level::warning, std::move(f), l);
 }
-inline record error(std::vector<field> f = {}, std::source_location l = std::source_location::current())
+inline record error(std::vector<field> f = {},
+                    std::source_location l = std::source_location::current())
 {
     return record(level::error, std::move(f), l);
 }

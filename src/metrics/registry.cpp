@@ -9,7 +9,7 @@
 namespace core_interceptor::metrics {
 namespace {
 
-const char *type_name(kind k) noexcept
+const char* type_name(kind k) noexcept
 {
     switch (k) {
     case kind::counter: return "counter";
@@ -20,13 +20,13 @@ const char *type_name(kind k) noexcept
 }
 
 /// `{a="x",b="y"}`, with `extra` (e.g. le) last; nothing for no labels at all.
-void append_labels(std::string &out, const labels &ls, const label *extra = nullptr)
+void append_labels(std::string& out, const labels& ls, const label* extra = nullptr)
 {
     if (ls.empty() && !extra)
         return;
     out += '{';
     bool first = true;
-    auto one = [&](const label &l) {
+    auto one = [&](const label& l) {
         if (!first)
             out += ',';
         first = false;
@@ -35,18 +35,18 @@ void append_labels(std::string &out, const labels &ls, const label *extra = null
         out += escape_label_value(l.value);
         out += '"';
     };
-    for (const auto &l : ls)
+    for (const auto& l : ls)
         one(l);
     if (extra)
         one(*extra);
     out += '}';
 }
 
-void append_line(std::string &out,
+void append_line(std::string& out,
                  std::string_view name,
-                 const labels &ls,
+                 const labels& ls,
                  double v,
-                 const label *extra = nullptr)
+                 const label* extra = nullptr)
 {
     out += name;
     append_labels(out, ls, extra);
@@ -123,10 +123,10 @@ std::string format_value(double v)
     return std::string(buf, ec == std::errc{} ? end : buf);
 }
 
-std::string render(const std::vector<family> &families)
+std::string render(const std::vector<family>& families)
 {
     std::string out;
-    for (const auto &f : families) {
+    for (const auto& f : families) {
         out += "# HELP ";
         out += f.name;
         out += ' ';
@@ -137,16 +137,16 @@ std::string render(const std::vector<family> &families)
         out += type_name(f.kind);
         out += '\n';
         if (f.kind != kind::histogram) {
-            for (const auto &s : f.samples)
+            for (const auto& s : f.samples)
                 append_line(out, f.name, s.labels, s.value);
             continue;
         }
         const std::string bucket = f.name + "_bucket";
-        for (const auto &h : f.histograms) {
+        for (const auto& h : f.histograms) {
             if (!h.values)
                 continue;
-            const auto &bounds = h.values->upper_bounds();
-            const auto &counts = h.values->bucket_counts();
+            const auto& bounds = h.values->upper_bounds();
+            const auto& counts = h.values->bucket_counts();
             std::uint64_t cumulative = 0;
             for (std::size_t i = 0; i < counts.size(); ++i) {
                 cumulative += counts[i];

@@ -25,9 +25,9 @@ public:
 
     void observe(double v) noexcept;
 
-    const std::vector<double> &upper_bounds() const noexcept { return bounds_; }
+    const std::vector<double>& upper_bounds() const noexcept { return bounds_; }
     /// Observations per bucket, not cumulative; one more than `upper_bounds()` (the +Inf one).
-    const std::vector<std::uint64_t> &bucket_counts() const noexcept { return counts_; }
+    const std::vector<std::uint64_t>& bucket_counts() const noexcept { return counts_; }
     double sum() const noexcept { return sum_; }
     std::uint64_t count() const noexcept { return count_; }
 
@@ -47,7 +47,7 @@ struct sample {
 
 struct histogram_sample {
     metrics::labels labels;
-    const histogram *values = nullptr;  ///< must outlive the render call
+    const histogram* values = nullptr;  ///< must outlive the render call
 };
 
 /// One metric family: a name, its help text and type, and its samples (a counter's or a
@@ -63,7 +63,7 @@ struct family {
 /// The families in the Prometheus text exposition format 0.0.4: `# HELP`, `# TYPE`, then a
 /// line per sample; a histogram gets cumulative `_bucket{le=...}` lines ending with `+Inf`,
 /// `_sum` and `_count`. A family with no sample still gets its HELP and TYPE lines.
-std::string render(const std::vector<family> &families);
+std::string render(const std::vector<family>& families);
 
 /// A label value as the format quotes it: `\` -> `\\`, `"` -> `\"`, newline -> `\n`.
 std::string escape_label_value(std::string_view v);

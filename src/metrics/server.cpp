@@ -28,7 +28,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 /// A client that sends nothing more, closes, or is cut off at shutdown: not worth a log line.
-bool quiet_end(const error_code &ec)
+bool quiet_end(const error_code& ec)
 {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
            ec == asio::error::operation_aborted || ec == beast::error::timeout ||
@@ -39,8 +39,8 @@ bool quiet_end(const error_code &ec)
 
 reply answer(std::string_view method,
              std::string_view target,
-             const render_fn &metrics,
-             const health_fn &health)
+             const render_fn& metrics,
+             const health_fn& health)
 {
     std::string_view path = target.substr(0, target.find('?'));
     reply r;
@@ -76,7 +76,7 @@ server::server(asio::any_io_executor ex, config cfg, render_fn metrics, health_f
           // A bug in rendering one page: that client goes without an answer, the daemon runs on.
           try {
               std::rethrow_exception(e);
-          } catch (const std::exception &err) {
+          } catch (const std::exception& err) {
               log::error() << "metrics server: a request failed: " << err.what();
           } catch (...) {
               log::error() << "metrics server: a request failed with an unknown exception";
@@ -133,7 +133,8 @@ asio::awaitable<void> server::run()
             continue;
         }
         if (connections_.size() >= cfg_.max_connections && evict_idle()) {
-            log::debug() << "metrics server: every slot taken, an idle connection closed for a new one";
+            log::debug()
+                << "metrics server: every slot taken, an idle connection closed for a new one";
         } else if (connections_.size() >= cfg_.max_connections) {
             log::debug() << "metrics server: " << connections_.size()
                          << " connections open, turning one away";
@@ -147,7 +148,7 @@ asio::awaitable<void> server::run()
     // Shutdown: no new clients; cut the open connections short and wait for them.
     error_code ignored;  // closing an acceptor that may already be closed
     acceptor_.close(ignored);
-    for (auto &[s, idle] : open_)
+    for (auto& [s, idle] : open_)
         s->close(ignored);
     connections_.emit(asio::cancellation_type::terminal);
     co_await connections_.join();
@@ -156,7 +157,7 @@ asio::awaitable<void> server::run()
 
 bool server::evict_idle()
 {
-    for (auto &[s, idle] : open_) {
+    for (auto& [s, idle] : open_) {
         if (!idle)
             continue;
         // A connection waiting for its next request; its reader ends quietly.
@@ -173,8 +174,8 @@ asio::awaitable<void> server::serve(tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
     struct registration {
-        std::map<tcp::socket *, bool> &open;
-        tcp::socket *s;
+        std::map<tcp::socket*, bool>& open;
+        tcp::socket* s;
         ~registration() { open.erase(s); }
     } reg{open_, &stream.socket()};
     open_[&stream.socket()] = true;
@@ -204,7 +205,7 @@ asio::awaitable<void> server::serve(tcp::socket socket)
             (void)wec;  // the connection is closed next either way
             break;
         }
-        const auto &req = parser.get();
+        const auto& req = parser.get();
         auto r = answer(req.method_string(), req.target(), metrics_, health_);
         bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status),
                                                 req.version()};

@@ -10,8 +10,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,8 +34,8 @@ struct reply {
 /// other path 404; any other method 405. A query string is ignored.
 reply answer(std::string_view method,
              std::string_view target,
-             const render_fn &metrics,
-             const health_fn &health);
+             const render_fn& metrics,
+             const health_fn& health);
 
 /// The opt-in HTTP endpoint for Prometheus (`--metrics-address`): /metrics and /healthz.
 /// Runs on the daemon's own loop (one thread, no timers of its own while idle): each
@@ -44,8 +44,8 @@ reply answer(std::string_view method,
 class server {
 public:
     server(boost::asio::any_io_executor ex, config cfg, render_fn metrics, health_fn health);
-    server(const server &) = delete;
-    server &operator=(const server &) = delete;
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
     ~server();
 
     /// Opens the listening socket (with SO_REUSEADDR). Fails with the socket error, e.g.
@@ -72,7 +72,7 @@ private:
     co::task_group connections_;
     /// Open connections, to close them at shutdown; true while one waits for a request (idle),
     /// so that a new client may take its place when every slot is taken.
-    std::map<boost::asio::ip::tcp::socket *, bool> open_;
+    std::map<boost::asio::ip::tcp::socket*, bool> open_;
 };
 
 }  // namespace core_interceptor::metrics

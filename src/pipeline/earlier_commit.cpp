@@ -23,10 +23,11 @@ boost::asio::awaitable<result<bool>> remove_extra_commits(docker::api& docker,
         // A commit of this death that lost its tag to another commit, or a second copy.
         auto rm = co_await docker.remove_image(image.id);
         if (rm)
-            log::info(fields) << "removed image " << image.id << ", an earlier commit of this death";
+            log::info(fields) << "removed image " << image.id
+                              << ", an earlier commit of this death";
         else if (rm.error().code != errc::not_found)
-            log::warning(fields) << "cannot remove image " << image.id << ", an earlier commit of this death: "
-                                 << rm.error().describe();
+            log::warning(fields) << "cannot remove image " << image.id
+                                 << ", an earlier commit of this death: " << rm.error().describe();
     }
     co_return kept;
 }
@@ -38,7 +39,8 @@ boost::asio::awaitable<result<bool>> reuse_earlier_commit(docker::api& docker,
 {
     auto kept = co_await remove_extra_commits(docker, death_id, reference, fields);
     if (kept && *kept)
-        log::info(fields) << "an earlier try already committed this death as " << reference << ": reusing it";
+        log::info(fields) << "an earlier try already committed this death as " << reference
+                          << ": reusing it";
     co_return kept;
 }
 

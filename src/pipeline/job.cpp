@@ -4,8 +4,8 @@
 #include "co/cancel.hpp"
 #include "domain/image_name.hpp"
 #include "log/log.hpp"
-#include "pipeline/triage.hpp"
 #include "pipeline/earlier_commit.hpp"
+#include "pipeline/triage.hpp"
 #include "pipeline/volume_dumps.hpp"
 #include "state/store.hpp"
 
@@ -50,11 +50,12 @@ bool transient(const failure& f) noexcept
     if (f.status != 0 || f.code == asio::error::operation_aborted)
         return false;
     if (f.code.category() == error_category())
-        return f.code == errc::connect_timeout || f.code == errc::request_timeout || f.code == errc::stream_truncated;
+        return f.code == errc::connect_timeout || f.code == errc::request_timeout ||
+               f.code == errc::stream_truncated;
     return true;  // socket and HTTP-parser errors: the connection failed, not the request
 }
 
-job_runner::job_runner(docker::api &docker, sinks::outbox &outbox, state::store *store, config cfg)
+job_runner::job_runner(docker::api& docker, sinks::outbox& outbox, state::store* store, config cfg)
     : docker_(docker), outbox_(outbox), store_(store), cfg_(std::move(cfg)),
       signatures_(cfg_.max_per_signature, cfg_.rate_window)
 {
@@ -71,9 +72,10 @@ job_runner::job_runner(docker::api &docker, sinks::outbox &outbox, state::store 
 outcome job_runner::removed(const domain::die_event& ev, const std::vector<log::field>& fields)
 {
     ++stats_.auto_removed;
-    log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
-                         << ") was removed before it could be probed for dumps (started with --rm?): "
-                         << "any dump it left is lost";
+    log::warning(fields)
+        << "container " << ev.name << " (" << short_id(ev.id) << ", image " << ev.image
+        << ") was removed before it could be probed for dumps (started with --rm?): "
+        << "any dump it left is lost";
     return outcome::gone;
 }
 
@@ -120,9 +122,11 @@ outcome job_runner::would_handle(const domain::die_event& ev,
                       << " dump " << join_paths(dumps) << " as image " << reference;
     if (cfg_.registry)
         log::info(fields) << "dry run: would push " << reference
-                          << (cfg_.keep_image ? " and keep it locally" : " and then delete it locally");
+                          << (cfg_.keep_image ? " and keep it locally"
+                                              : " and then delete it locally");
     // What a successful push would announce.
-    const auto note = notification_for(ev, info, dumps, name, tag, reference, cfg_.registry.has_value(), "");
+    const auto note =
+        notification_for(ev, info, dumps, name, tag, reference, cfg_.registry.has_value(), "");
     log::info(fields) << "dry run: would notify " << outbox_.sink_count() << " sink(s) with "
                       << domain::to_json(note);
     return outcome::dry_run;
@@ -169,7 +173,8 @@ asio::awaitable<outcome> job_runner::run(domain::die_event ev)
 
 asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
 {
-    std::vector<log::field> fields{{"CONTAINER_ID", ev.id}, {"CONTAINER_NAME", ev.name}, {"IMAGE", ev.image}};
+    std::vector<log::field> fields{
+        {"CONTAINER_ID", ev.id}, {"CONTAINER_NAME", ev.name}, {"IMAGE", ev.image}};
 
     // Candidates: one API call; a clean exit ends here.
     auto candidates = co_await docker_.dump_candidates(ev.id, cfg_.dump_patterns);
@@ -177,8 +182,9 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         if (candidates.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
         if (transient(candidates.error())) {
-            log::warning(fields) << "Docker daemon unavailable while probing container " << ev.name << " ("
-                                 << short_id(ev.id) << "): " << candidates.error().describe();
+            log::warning(fields) << "Docker daemon unavailable while probing container " << ev.name
+                                 << " (" << short_id(ev.id)
+                                 << "): " << candidates.error().describe();
             co_return outcome::engine_unavailable;
         }
         // SPEC §4a: an --rm container is removed right after its death; while the removal
@@ -190,8 +196,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         }
         if (gone)
             co_return removed(ev, fields);
-        log::error(fields) << "cannot list changes of container " << ev.name << " (" << short_id(ev.id)
-                           << "): " << candidates.error().describe();
+        log::error(fields) << "cannot list changes of container " << ev.name << " ("
+                           << short_id(ev.id) << "): " << candidates.error().describe();
         co_return outcome::probe_failed;
     }
     if (candidates->candidates.empty()) {
@@ -199,7 +205,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         // either way there is no dump in it, and the daemon tells the removal from the destroy
         // event that follows (app: on_destroy), at no Engine call.
         if (cfg_.dump_paths.empty()) {
-            log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") exited without a dump";
+            log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id)
+                               << ") exited without a dump";
             co_return outcome::no_dump;
         }
     }
@@ -212,7 +219,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     for (const auto& path : candidates->candidates) {
         if (probed++ == cfg_.max_candidates) {
             log::warning(fields) << "container " << ev.name << ": " << candidates->candidates.size()
-                                 << " candidate dumps, only the first " << cfg_.max_candidates << " probed";
+                                 << " candidate dumps, only the first " << cfg_.max_candidates
+                                 << " probed";
             break;
         }
         auto f = fields;
@@ -223,11 +231,13 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                 co_return outcome::cancelled;
             if (transient(st.error()))
                 co_return outcome::engine_unavailable;
-            log::warning(f) << "cannot stat " << path << " in container " << ev.name << ": " << st.error().describe();
+            log::warning(f) << "cannot stat " << path << " in container " << ev.name << ": "
+                            << st.error().describe();
             continue;
         }
         if (!st->is_regular() || st->size <= 0) {
-            log::debug(f) << path << " in container " << ev.name << " is not a non-empty regular file";
+            log::debug(f) << path << " in container " << ev.name
+                          << " is not a non-empty regular file";
             continue;
         }
         auto head = co_await docker_.read_head(ev.id, path, probe_need(cfg_.max_notes_size));
@@ -236,17 +246,19 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                 co_return outcome::cancelled;
             if (transient(head.error()))
                 co_return outcome::engine_unavailable;
-            log::warning(f) << "cannot read the start of " << path << " in container " << ev.name << ": "
-                            << head.error().describe();
+            log::warning(f) << "cannot read the start of " << path << " in container " << ev.name
+                            << ": " << head.error().describe();
             continue;
         }
         auto type = domain::classify(head->content);
         if (type == domain::dump_type::none) {
-            log::debug(f) << path << " in container " << ev.name << " is neither a core nor a heap dump";
+            log::debug(f) << path << " in container " << ev.name
+                          << " is neither a core nor a heap dump";
             continue;
         }
         if (store_ && store_->reported(ev.id, path, st->size, st->mtime)) {
-            log::debug(f) << path << " in container " << ev.name << " was reported at an earlier death";
+            log::debug(f) << path << " in container " << ev.name
+                          << " was reported at an earlier death";
             ++already;
             continue;
         }
@@ -257,17 +269,22 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     // Dumps in volumes and bind mounts (--dump-path): not in the layer, so not in /changes. A
     // path /changes lists is in the layer (handled above); one reported at an earlier death
     // (restart policy) is not reported again.
-    std::set<std::string, std::less<>> in_layer(candidates->candidates.begin(), candidates->candidates.end());
+    std::set<std::string, std::less<>> in_layer(candidates->candidates.begin(),
+                                                candidates->candidates.end());
     domain::dump_filter skip_volume_dump = [&, this](const domain::archive_dump& d) {
         return in_layer.contains(d.path) ||
-               (store_ && store_->reported(ev.id, d.path, static_cast<std::int64_t>(d.size), std::to_string(d.mtime)));
+               (store_ &&
+                store_->reported(
+                    ev.id, d.path, static_cast<std::int64_t>(d.size), std::to_string(d.mtime)));
     };
     std::vector<std::string> volume_dirs;
     if (!cfg_.dump_paths.empty()) {
-        auto in_mounts = co_await probe_dump_paths(docker_, ev.id, ev.name, cfg_, skip_volume_dump, fields);
+        auto in_mounts =
+            co_await probe_dump_paths(docker_, ev.id, ev.name, cfg_, skip_volume_dump, fields);
         if (!in_mounts)
-            co_return in_mounts.error().code == asio::error::operation_aborted ? outcome::cancelled
-                                                                                : outcome::engine_unavailable;
+            co_return in_mounts.error().code == asio::error::operation_aborted
+                ? outcome::cancelled
+                : outcome::engine_unavailable;
         volume_dirs = std::move(*in_mounts);
     }
     if (dumps.empty() && volume_dirs.empty()) {
@@ -276,18 +293,19 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
                               << ") died again; its dump was already reported";
             co_return outcome::already_reported;
         }
-        log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") left no dump";
+        log::debug(fields) << "container " << ev.name << " (" << short_id(ev.id)
+                           << ") left no dump";
         co_return outcome::no_dump;
     }
     stats_.dumps_found += dumps.size();
     for (const auto& d : dumps)
         ++(d.type == domain::dump_type::core ? stats_.cores_found : stats_.heap_dumps_found);
     fields.emplace_back("DUMP_PATH", join_paths(dumps));
-    const domain::crash_info *crash = domain::first_crash(dumps);
+    const domain::crash_info* crash = domain::first_crash(dumps);
     if (crash) {
         if (auto signal = signal_label(*crash); !signal.empty())
             ++stats_.crashes_by_signal[signal];
-        for (auto &f : crash_fields(*crash))
+        for (auto& f : crash_fields(*crash))
             fields.push_back(std::move(f));
         if (on_crash_)
             on_crash_(ev, *crash);
@@ -299,10 +317,11 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
 
     if (!cfg_.dry_run && over_rate_limit(ev.id)) {
         ++stats_.rate_limited;
-        log::warning(fields) << "container " << ev.name << " (" << short_id(ev.id) << ") left a dump again but was "
-                             << "already committed " << cfg_.max_per_container
-                             << " times within the hour (--max-per-container): not committing; the dump stays "
-                                "in the container";
+        log::warning(fields)
+            << "container " << ev.name << " (" << short_id(ev.id) << ") left a dump again but was "
+            << "already committed " << cfg_.max_per_container
+            << " times within the hour (--max-per-container): not committing; the dump stays "
+               "in the container";
         co_return outcome::rate_limited;
     }
 
@@ -339,15 +358,18 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         // A dump older than the run that died is not its own (a volume shared with other
         // containers, or kept from an earlier run). Once the container runs again its start
         // says nothing about the run that died: then only the reported-dumps memory applies.
-        const std::int64_t started =
-            info->started_nano > 0 && info->started_nano <= ev.time_nano ? info->started_nano / 1'000'000'000 : 0;
+        const std::int64_t started = info->started_nano > 0 && info->started_nano <= ev.time_nano
+                                         ? info->started_nano / 1'000'000'000
+                                         : 0;
         domain::dump_filter skip_copy = [&](const domain::archive_dump& d) {
             return d.mtime < started || skip_volume_dump(d);
         };
-        auto copied = co_await copy_dump_paths(docker_, ev.id, info->name, volume_dirs, cfg_, skip_copy, fields);
+        auto copied = co_await copy_dump_paths(
+            docker_, ev.id, info->name, volume_dirs, cfg_, skip_copy, fields);
         if (!copied)
-            co_return copied.error().code == asio::error::operation_aborted ? outcome::cancelled
-                                                                             : outcome::engine_unavailable;
+            co_return copied.error().code == asio::error::operation_aborted
+                ? outcome::cancelled
+                : outcome::engine_unavailable;
         for (const auto& d : *copied) {
             const bool in_image = !d.copied_to.empty();
             dumps.push_back({.path = in_image ? d.copied_to : d.path,
@@ -364,10 +386,11 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         for (const auto& d : *copied)
             ++(d.type == domain::dump_type::core ? stats_.cores_found : stats_.heap_dumps_found);
         if (dumps.empty()) {
-            log::debug(fields) << "container " << info->name << " (" << short_id(ev.id) << ") left no new dump";
+            log::debug(fields) << "container " << info->name << " (" << short_id(ev.id)
+                               << ") left no new dump";
             co_return outcome::no_dump;
         }
-        for (auto &f : fields)
+        for (auto& f : fields)
             if (f.first == "DUMP_PATH")
                 f.second = join_paths(dumps);
         crash = domain::first_crash(dumps);  // `dumps` may have moved
@@ -382,8 +405,9 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     creq.container_id = ev.id;
     creq.repository = repo;
     creq.tag = tag;
-    creq.comment = "core_interceptor: " + std::string(object) + " dump left by container " + info->name + " (" +
-                   short_id(ev.id) + "), exit code " + std::to_string(info->exit_code);
+    creq.comment = "core_interceptor: " + std::string(object) + " dump left by container " +
+                   info->name + " (" + short_id(ev.id) + "), exit code " +
+                   std::to_string(info->exit_code);
     creq.labels = {
         {"core_interceptor.container.id", ev.id},
         {"core_interceptor.container.name", info->name},
@@ -394,13 +418,14 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     };
     const std::string death_id = creq.labels.back().second;
     if (crash)
-        for (auto &l : crash_labels(*crash))
+        for (auto& l : crash_labels(*crash))
             creq.labels.push_back(std::move(l));
     // A try killed after its commit left an image: reused, or removed before a new commit.
     // (An answer other than "unavailable" only costs the check: the commit goes ahead.)
     auto earlier = co_await reuse_earlier_commit(docker_, death_id, reference, fields);
     result<std::string> committed = std::string();
-    if (!earlier && (transient(earlier.error()) || earlier.error().code == asio::error::operation_aborted))
+    if (!earlier &&
+        (transient(earlier.error()) || earlier.error().code == asio::error::operation_aborted))
         committed = earlier.error();
     else if (!earlier || !*earlier)
         committed = co_await docker_.commit(creq);
@@ -408,12 +433,14 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         if (committed.error().code == asio::error::operation_aborted)
             co_return outcome::cancelled;
         if (transient(committed.error())) {
-            log::warning(fields) << "Docker daemon unavailable while committing container " << info->name << " ("
-                                 << short_id(ev.id) << "): " << committed.error().describe();
+            log::warning(fields) << "Docker daemon unavailable while committing container "
+                                 << info->name << " (" << short_id(ev.id)
+                                 << "): " << committed.error().describe();
             co_return outcome::engine_unavailable;
         }
-        log::error(fields) << "cannot commit container " << info->name << " (" << short_id(ev.id) << ") with "
-                           << object << " dump as " << reference << ": " << committed.error().describe()
+        log::error(fields) << "cannot commit container " << info->name << " (" << short_id(ev.id)
+                           << ") with " << object << " dump as " << reference << ": "
+                           << committed.error().describe()
                            << (info->auto_remove ? " (the container was started with --rm)" : "");
         co_return outcome::commit_failed;
     }
@@ -442,15 +469,16 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             auto wait = co::jittered(delay);
             if (co_await co::cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
                 log::error(fields) << "push of " << reference << " failed after " << attempt
-                                   << (attempt == 1 ? " attempt: " : " attempts: ") << p.error().describe()
-                                   << "; the image is kept locally"
+                                   << (attempt == 1 ? " attempt: " : " attempts: ")
+                                   << p.error().describe() << "; the image is kept locally"
                                    << (store_ ? " and its push retried in the background" : "");
                 push_later = true;
                 ++stats_.push_failed;
                 break;
             }
             log::warning(fields) << "push of " << reference << " failed (attempt " << attempt
-                                 << "): " << p.error().describe() << "; retrying in " << wait.count() << " ms";
+                                 << "): " << p.error().describe() << "; retrying in "
+                                 << wait.count() << " ms";
             timer.expires_after(wait);
             auto [ec] = co_await timer.async_wait(use_tuple);
             if (ec)
@@ -463,15 +491,18 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
             if (!cfg_.keep_image) {
                 auto rm = co_await docker_.remove_image(reference);
                 if (!rm)
-                    log::error(fields) << "pushed " << reference
-                                       << " but cannot delete the local copy: " << rm.error().describe();
+                    log::error(fields)
+                        << "pushed " << reference
+                        << " but cannot delete the local copy: " << rm.error().describe();
             }
         }
     }
 
     // A killed try's commit that the Engine finished late may have taken the tag: no image of
     // this death is left but the one tagged, if it is kept.
-    if (auto extra = co_await remove_extra_commits(docker_, creq.labels.back().second, reference, fields); !extra)
+    if (auto extra =
+            co_await remove_extra_commits(docker_, creq.labels.back().second, reference, fields);
+        !extra)
         log::debug(fields) << "cannot list the images of this death: " << extra.error().describe();
 
     // Notify every sink concurrently; each failure is logged.
@@ -479,7 +510,8 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     const std::string body = domain::to_json(note);
     if (push_later && store_) {
         if (auto ec = store_->add_pending_push(repo, tag, body))
-            log::error(fields) << "cannot record the failed push of " << reference << ": " << ec.message()
+            log::error(fields) << "cannot record the failed push of " << reference << ": "
+                               << ec.message()
                                << "; the image stays local and is announced with pushed: false";
         if (retry_wake_) {
             retry_woken_ = true;
@@ -524,19 +556,21 @@ asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds 
                 if (r.error().code == asio::error::operation_aborted)
                     co_return;
                 if (r.error().code == errc::not_found) {
-                    log::error() << "image " << reference << " waiting for its push is gone: " << r.error().describe();
+                    log::error() << "image " << reference
+                                 << " waiting for its push is gone: " << r.error().describe();
                     store_->remove_pending_push(p);
                     continue;
                 }
-                log::debug() << "push of " << reference << " still failing: " << r.error().describe();
+                log::debug() << "push of " << reference
+                             << " still failing: " << r.error().describe();
                 break;  // the registry is still away: try again at the next round
             }
             ++stats_.pushed;
             log::info() << "pushed " << reference << " " << *r << " (after an earlier failure)";
             if (!cfg_.keep_image)
                 if (auto rm = co_await docker_.remove_image(reference); !rm)
-                    log::error() << "pushed " << reference << " but cannot delete the local copy: "
-                                 << rm.error().describe();
+                    log::error() << "pushed " << reference
+                                 << " but cannot delete the local copy: " << rm.error().describe();
             // Announce again, same id, now pushed.
             error_code ec;
             auto v = boost::json::parse(p.notification, ec);
@@ -549,7 +583,8 @@ asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds 
                     auto* x = o.if_contains(k);
                     return x && x->is_string() ? std::string(x->as_string()) : std::string{};
                 };
-                const sinks::message msg{text("id"), text("name") + ":" + text("tag"), boost::json::serialize(o)};
+                const sinks::message msg{
+                    text("id"), text("name") + ":" + text("tag"), boost::json::serialize(o)};
                 co_await outbox_.send(msg);
             }
             store_->remove_pending_push(p);

@@ -86,7 +86,7 @@ public:
 
     /// Called (on the loop) when a death's core could be read, with its crash (the first
     /// core's), before anything is committed.
-    void on_crash(std::function<void(const domain::die_event &, const domain::crash_info &)> f)
+    void on_crash(std::function<void(const domain::die_event&, const domain::crash_info&)> f)
     {
         on_crash_ = std::move(f);
     }
@@ -105,26 +105,26 @@ private:
     bool over_rate_limit(const std::string& container_id);
     /// Over --max-per-signature: announces the death as a duplicate of `of`, commits nothing.
     boost::asio::awaitable<outcome>
-    announce_duplicate(const domain::die_event &ev,
-                       const domain::container_info &info,
-                       const std::vector<domain::dump_info> &dumps,
-                       const std::vector<std::string> &mtimes,
-                       const std::string &of,
-                       const std::vector<std::pair<std::string, std::string>> &fields);
+    announce_duplicate(const domain::die_event& ev,
+                       const domain::container_info& info,
+                       const std::vector<domain::dump_info>& dumps,
+                       const std::vector<std::string>& mtimes,
+                       const std::string& of,
+                       const std::vector<std::pair<std::string, std::string>>& fields);
     /// Counts the commit of `reference` about to be made for the crash signature of `dumps`
     /// (before it is made, so that concurrent deaths of one crash are decided in turn; one that
     /// then fails still counts) and queues the counts for the state directory.
-    void count_signature(const std::vector<domain::dump_info> &dumps, const std::string &reference);
+    void count_signature(const std::vector<domain::dump_info>& dumps, const std::string& reference);
     /// Remembers `dumps` as reported (restart policy: a later death must not report them again).
-    void mark_reported(const domain::die_event &ev,
-                       const std::vector<domain::dump_info> &dumps,
-                       const std::vector<std::string> &mtimes);
+    void mark_reported(const domain::die_event& ev,
+                       const std::vector<domain::dump_info>& dumps,
+                       const std::vector<std::string>& mtimes);
     /// Sends `note` to every sink and counts the deliveries.
     boost::asio::awaitable<void>
-    notify(const domain::die_event &ev,
-           const domain::notification &note,
-           const std::string &body,
-           const std::vector<std::pair<std::string, std::string>> &fields);
+    notify(const domain::die_event& ev,
+           const domain::notification& note,
+           const std::string& body,
+           const std::vector<std::pair<std::string, std::string>>& fields);
     /// Records a commit made, for over_rate_limit.
     void count_commit(const std::string& container_id);
     /// --dry-run: logs the commit, push, delete and notification a real run would make.
@@ -145,19 +145,22 @@ private:
                                           bool pushed,
                                           const std::string& digest) const;
     /// Counts and reports a container removed before its probe (SPEC §4a, --rm).
-    outcome removed(const domain::die_event& ev, const std::vector<std::pair<std::string, std::string>>& fields);
+    outcome removed(const domain::die_event& ev,
+                    const std::vector<std::pair<std::string, std::string>>& fields);
 
     docker::api& docker_;
     sinks::outbox& outbox_;
     state::store* store_;
     config cfg_;
     stats stats_;
-    std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> commits_;  // per container
+    std::map<std::string, std::deque<std::chrono::steady_clock::time_point>>
+        commits_;  // per container
     std::function<void(const domain::die_event&, std::size_t)> on_notified_;
-    std::function<void(const domain::die_event &, const domain::crash_info &)> on_crash_;
+    std::function<void(const domain::die_event&, const domain::crash_info&)> on_crash_;
     domain::signature_limit signatures_;  // commits per crash signature, saved in the store
-    boost::asio::steady_timer* retry_wake_ = nullptr;  // retry_failed_pushes' sleep, while it sleeps
-    bool retry_woken_ = false;                         // its sleep was ended by a failed push
+    boost::asio::steady_timer* retry_wake_ =
+        nullptr;                // retry_failed_pushes' sleep, while it sleeps
+    bool retry_woken_ = false;  // its sleep was ended by a failed push
 };
 
 }  // namespace core_interceptor::pipeline

@@ -14,9 +14,9 @@ namespace asio = boost::asio;
 
 namespace core_interceptor::pipeline {
 
-void job_runner::mark_reported(const domain::die_event &ev,
-                               const std::vector<domain::dump_info> &dumps,
-                               const std::vector<std::string> &mtimes)
+void job_runner::mark_reported(const domain::die_event& ev,
+                               const std::vector<domain::dump_info>& dumps,
+                               const std::vector<std::string>& mtimes)
 {
     if (!store_)
         return;
@@ -31,10 +31,10 @@ void job_runner::mark_reported(const domain::die_event &ev,
     store_->save_reported();
 }
 
-asio::awaitable<void> job_runner::notify(const domain::die_event &ev,
-                                         const domain::notification &note,
-                                         const std::string &body,
-                                         const std::vector<log::field> &fields)
+asio::awaitable<void> job_runner::notify(const domain::die_event& ev,
+                                         const domain::notification& note,
+                                         const std::string& body,
+                                         const std::vector<log::field>& fields)
 {
     if (outbox_.sink_count() == 0)
         co_return;
@@ -50,10 +50,10 @@ asio::awaitable<void> job_runner::notify(const domain::die_event &ev,
                        << " sink(s) of " << (note.image.empty() ? note.duplicate_of : note.image);
 }
 
-void job_runner::count_signature(const std::vector<domain::dump_info> &dumps,
-                                 const std::string &reference)
+void job_runner::count_signature(const std::vector<domain::dump_info>& dumps,
+                                 const std::string& reference)
 {
-    const auto *crash = domain::first_crash(dumps);
+    const auto* crash = domain::first_crash(dumps);
     if (!crash || crash->signature.empty() || cfg_.max_per_signature == 0)
         return;
     signatures_.record(crash->signature, reference, std::chrono::system_clock::now());
@@ -62,20 +62,20 @@ void job_runner::count_signature(const std::vector<domain::dump_info> &dumps,
     // Queued for the store's writer thread: no fsync on the loop.
     try {
         store_->save_signatures(signatures_.to_json());
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
         log::error() << "cannot save the per-signature counts: " << e.what();
     }
 }
 
-asio::awaitable<outcome> job_runner::announce_duplicate(const domain::die_event &ev,
-                                                        const domain::container_info &info,
-                                                        const std::vector<domain::dump_info> &dumps,
-                                                        const std::vector<std::string> &mtimes,
-                                                        const std::string &of,
-                                                        const std::vector<log::field> &fields)
+asio::awaitable<outcome> job_runner::announce_duplicate(const domain::die_event& ev,
+                                                        const domain::container_info& info,
+                                                        const std::vector<domain::dump_info>& dumps,
+                                                        const std::vector<std::string>& mtimes,
+                                                        const std::string& of,
+                                                        const std::vector<log::field>& fields)
 {
     ++stats_.duplicates;
-    const auto *crash = domain::first_crash(dumps);
+    const auto* crash = domain::first_crash(dumps);
     const std::string what = crash ? domain::summary(*crash) : std::string{};
     log::warning(fields)
         << "container " << info.name << " (" << ev.id.substr(0, 12) << ") died of the same crash"

@@ -18,7 +18,7 @@ docker::prefix_need probe_need(std::size_t notes_cap)
     };
 }
 
-void read_triage(domain::dump_info &d, std::string_view head)
+void read_triage(domain::dump_info& d, std::string_view head)
 {
     if (d.type == domain::dump_type::core) {
         if (auto c = domain::read_core_notes(head))
@@ -28,7 +28,7 @@ void read_triage(domain::dump_info &d, std::string_view head)
     }
 }
 
-std::string signal_label(const domain::crash_info &c)
+std::string signal_label(const domain::crash_info& c)
 {
     if (!c.signal)
         return {};
@@ -36,7 +36,7 @@ std::string signal_label(const domain::crash_info &c)
     return name.empty() ? std::to_string(*c.signal) : std::string(name);
 }
 
-std::vector<log::field> crash_fields(const domain::crash_info &c)
+std::vector<log::field> crash_fields(const domain::crash_info& c)
 {
     std::vector<log::field> f;
     if (c.signal) {
@@ -53,7 +53,7 @@ std::vector<log::field> crash_fields(const domain::crash_info &c)
     return f;
 }
 
-std::vector<std::pair<std::string, std::string>> crash_labels(const domain::crash_info &c)
+std::vector<std::pair<std::string, std::string>> crash_labels(const domain::crash_info& c)
 {
     std::vector<std::pair<std::string, std::string>> l;
     if (auto s = signal_label(c); !s.empty())
@@ -65,7 +65,7 @@ std::vector<std::pair<std::string, std::string>> crash_labels(const domain::cras
     return l;
 }
 
-std::string died_of(const domain::crash_info *c)
+std::string died_of(const domain::crash_info* c)
 {
     if (!c)
         return {};

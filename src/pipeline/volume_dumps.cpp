@@ -42,7 +42,7 @@ std::uint64_t spool_space(const config& cfg)
 {
     if (cfg.dump_spool_dir.empty())
         return UINT64_MAX;
-    struct statvfs st{};
+    struct statvfs st {};
     if (::statvfs(cfg.dump_spool_dir.c_str(), &st) != 0)
         return UINT64_MAX;  // the copy itself reports what is wrong with the directory
     const std::uint64_t avail = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
@@ -52,11 +52,11 @@ std::uint64_t spool_space(const config& cfg)
 }  // namespace
 
 asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& docker,
-                                                                  std::string id,
-                                                                  std::string name,
-                                                                  const config& cfg,
-                                                                  domain::dump_filter skip,
-                                                                  std::vector<log::field> fields)
+                                                                   std::string id,
+                                                                   std::string name,
+                                                                   const config& cfg,
+                                                                   domain::dump_filter skip,
+                                                                   std::vector<log::field> fields)
 {
     std::vector<std::string> out;
     for (const auto& dir : cfg.dump_paths) {
@@ -70,24 +70,26 @@ asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& 
                 log::debug(f) << "container " << name << " has no " << dir;
                 continue;
             }
-            log::warning(f) << "cannot probe " << dir << " of container " << name << " (" << short_id(id)
-                            << ") for dumps: " << r.error().describe();
+            log::warning(f) << "cannot probe " << dir << " of container " << name << " ("
+                            << short_id(id) << ") for dumps: " << r.error().describe();
             continue;
         }
         switch (probe.result()) {
         case domain::volume_probe::verdict::none:
-            log::debug(f) << "no dump in " << dir << " of container " << name << " (" << *r << " bytes read)";
+            log::debug(f) << "no dump in " << dir << " of container " << name << " (" << *r
+                          << " bytes read)";
             break;
         case domain::volume_probe::verdict::found:
-            log::debug(f) << domain::to_string(probe.found().type) << " dump " << probe.found().path << " ("
-                          << probe.found().size << " bytes) in container " << name << " (" << *r << " bytes read)";
+            log::debug(f) << domain::to_string(probe.found().type) << " dump " << probe.found().path
+                          << " (" << probe.found().size << " bytes) in container " << name << " ("
+                          << *r << " bytes read)";
             out.push_back(dir);
             break;
         case domain::volume_probe::verdict::open:
             // Many files, or a large one that is not a new dump: the copy reads the whole
             // directory rather than miss a dump.
-            log::debug(f) << "probe of " << dir << " in container " << name << " undecided after " << *r
-                          << " bytes; the copy step scans it whole";
+            log::debug(f) << "probe of " << dir << " in container " << name << " undecided after "
+                          << *r << " bytes; the copy step scans it whole";
             out.push_back(dir);
             break;
         }
@@ -95,13 +97,14 @@ asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& 
     co_return out;
 }
 
-asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docker::api& docker,
-                                                                          std::string id,
-                                                                          std::string name,
-                                                                          std::vector<std::string> dirs,
-                                                                          const config& cfg,
-                                                                          domain::dump_filter skip,
-                                                                          std::vector<log::field> fields)
+asio::awaitable<result<std::vector<domain::archive_dump>>>
+copy_dump_paths(docker::api& docker,
+                std::string id,
+                std::string name,
+                std::vector<std::string> dirs,
+                const config& cfg,
+                domain::dump_filter skip,
+                std::vector<log::field> fields)
 {
     std::vector<domain::archive_dump> out;
     std::uint64_t budget = cfg.max_dump_size;
@@ -111,7 +114,8 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
         auto f = with_path(fields, dir);
         // A dry run keeps nothing (no PUT): it only lists the dumps and says where they would go.
         domain::dump_extractor extract(dir, cfg.dump_patterns, cfg.dry_run ? 0 : budget, skip);
-        extract.set_max_dumps(cfg.max_volume_dumps > out.size() ? cfg.max_volume_dumps - out.size() : 0);
+        extract.set_max_dumps(cfg.max_volume_dumps > out.size() ? cfg.max_volume_dumps - out.size()
+                                                                : 0);
         extract.set_notes_cap(cfg.max_notes_size);
         if (!cfg.dry_run) {
             extract.set_archive_budget(archive_budget);
@@ -126,11 +130,13 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
                 if (d.size <= budget) {
                     budget -= d.size;
                     d.copied_to = domain::copied_dump_path(d.path);
-                    log::info(df) << "dry run: would copy " << domain::to_string(d.type) << " dump " << d.path << " ("
-                                  << d.size << " bytes) of container " << name << " to " << d.copied_to;
+                    log::info(df) << "dry run: would copy " << domain::to_string(d.type) << " dump "
+                                  << d.path << " (" << d.size << " bytes) of container " << name
+                                  << " to " << d.copied_to;
                 } else {
-                    log::info(df) << "dry run: would report " << domain::to_string(d.type) << " dump " << d.path
-                                  << " (" << d.size << " bytes) of container " << name
+                    log::info(df) << "dry run: would report " << domain::to_string(d.type)
+                                  << " dump " << d.path << " (" << d.size << " bytes) of container "
+                                  << name
                                   << " without copying it: more than is left of --max-dump-size";
                 }
                 out.push_back(std::move(d));
@@ -141,8 +147,8 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
             if (fatal_to_job(r.error()))
                 co_return r.error();
             if (r.error().code != errc::not_found)
-                log::error(f) << "cannot copy the dumps of " << dir << " into container " << name << " ("
-                              << short_id(id) << "): " << r.error().describe()
+                log::error(f) << "cannot copy the dumps of " << dir << " into container " << name
+                              << " (" << short_id(id) << "): " << r.error().describe()
                               << "; they stay where they are and are reported as not copied";
             for (auto& d : seen) {
                 if (!d.copied_to.empty())
@@ -156,25 +162,29 @@ asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docke
         for (auto& d : seen) {
             auto df = with_path(fields, d.path);
             if (!d.copied_to.empty())
-                log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path << " (" << d.size
-                              << " bytes) of container " << name << " to " << d.copied_to;
+                log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path
+                              << " (" << d.size << " bytes) of container " << name << " to "
+                              << d.copied_to;
             else if (r && d.reason.find("--max-dump-size") != std::string::npos)
-                log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container " << name
-                                 << " (" << short_id(id) << ") is " << d.size
-                                 << " bytes, more than is left of --max-dump-size (" << cfg.max_dump_size
+                log::warning(df) << domain::to_string(d.type) << " dump " << d.path
+                                 << " of container " << name << " (" << short_id(id) << ") is "
+                                 << d.size << " bytes, more than is left of --max-dump-size ("
+                                 << cfg.max_dump_size
                                  << " bytes per container): reported, not copied into the image";
             else if (r)
-                log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container " << name
-                                 << " (" << short_id(id) << ", " << d.size << " bytes) is reported, not copied into "
+                log::warning(df) << domain::to_string(d.type) << " dump " << d.path
+                                 << " of container " << name << " (" << short_id(id) << ", "
+                                 << d.size << " bytes) is reported, not copied into "
                                  << "the image: " << d.reason;
             out.push_back(std::move(d));
         }
     }
     if (skipped > 0)
-        log::warning(fields) << "container " << name << " (" << short_id(id) << ") left " << skipped
-                             << " more dump(s) in its --dump-path directories than --max-volume-dumps ("
-                             << cfg.max_volume_dumps << "): only the first " << cfg.max_volume_dumps
-                             << " are reported; the others stay where they are";
+        log::warning(fields)
+            << "container " << name << " (" << short_id(id) << ") left " << skipped
+            << " more dump(s) in its --dump-path directories than --max-volume-dumps ("
+            << cfg.max_volume_dumps << "): only the first " << cfg.max_volume_dumps
+            << " are reported; the others stay where they are";
     co_return out;
 }
 

@@ -20,12 +20,13 @@ namespace core_interceptor::pipeline {
 /// probe could not settle within `cfg.dump_path_probe_bytes`. A directory the Engine refuses
 /// is logged and left out. Fails only with operation_aborted (terminal cancellation) or a
 /// transient failure of the connection (see `transient`).
-boost::asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& docker,
-                                                                         std::string id,
-                                                                         std::string name,
-                                                                         const config& cfg,
-                                                                         domain::dump_filter skip,
-                                                                         std::vector<log::field> fields);
+boost::asio::awaitable<result<std::vector<std::string>>>
+probe_dump_paths(docker::api& docker,
+                 std::string id,
+                 std::string name,
+                 const config& cfg,
+                 domain::dump_filter skip,
+                 std::vector<log::field> fields);
 
 /// Copies the dumps of `dirs` into the container's own filesystem under
 /// domain::copied_dumps_root, streaming each directory's archive into a PUT, within
@@ -33,12 +34,13 @@ boost::asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker
 /// not (`copied_to` empty): one too large is logged as a warning naming the container, the
 /// path and its size; a failed copy is logged as an error and its dumps reported as not
 /// copied. Fails like probe_dump_paths.
-boost::asio::awaitable<result<std::vector<domain::archive_dump>>> copy_dump_paths(docker::api& docker,
-                                                                                 std::string id,
-                                                                                 std::string name,
-                                                                                 std::vector<std::string> dirs,
-                                                                                 const config& cfg,
-                                                                                 domain::dump_filter skip,
-                                                                                 std::vector<log::field> fields);
+boost::asio::awaitable<result<std::vector<domain::archive_dump>>>
+copy_dump_paths(docker::api& docker,
+                std::string id,
+                std::string name,
+                std::vector<std::string> dirs,
+                const config& cfg,
+                domain::dump_filter skip,
+                std::vector<log::field> fields);
 
 }  // namespace core_interceptor::pipeline

@@ -5,7 +5,10 @@
 
 namespace core_interceptor::sinks {
 
-kafka_sink::kafka_sink(kafka::producer& p, std::string topic) : producer_(p), topic_(std::move(topic)) {}
+kafka_sink::kafka_sink(kafka::producer& p, std::string topic)
+    : producer_(p), topic_(std::move(topic))
+{
+}
 
 boost::asio::awaitable<result<void>> kafka_sink::deliver(const message& m)
 {

@@ -45,7 +45,8 @@ bool retryable(const failure& f) noexcept
     return domain::retryable_status(f.status);
 }
 
-std::chrono::milliseconds retry_delay(const failure& f, std::chrono::milliseconds backoff, std::chrono::milliseconds cap)
+std::chrono::milliseconds
+retry_delay(const failure& f, std::chrono::milliseconds backoff, std::chrono::milliseconds cap)
 {
     // Retry-After is the sink's own word on when to come back: at least that, within the cap
     // (--retry-max-backoff) so that a sink asking for a day is still tried again.
@@ -57,11 +58,14 @@ std::chrono::milliseconds retry_delay(const failure& f, std::chrono::millisecond
 struct outbox::lane {
     explicit lane(asio::any_io_executor ex) : wake(ex, asio::steady_timer::time_point::max()) {}
     asio::steady_timer wake;
-    std::string head_id;             // the oldest spooled notification that failed last round
-    unsigned head_failures = 0;      // rounds in a row it failed
+    std::string head_id;         // the oldest spooled notification that failed last round
+    unsigned head_failures = 0;  // rounds in a row it failed
 };
 
-outbox::outbox(asio::any_io_executor ex, std::vector<sink*> sinks, state::store* store, delivery_config cfg)
+outbox::outbox(asio::any_io_executor ex,
+               std::vector<sink*> sinks,
+               state::store* store,
+               delivery_config cfg)
     : sinks_(std::move(sinks)), store_(store), cfg_(cfg), stats_(sinks_.size())
 {
     for (std::size_t i = 0; i < sinks_.size(); ++i)
@@ -83,7 +87,8 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         store_->spool(s.name(), m.id, m.key, m.body);  // held in memory when it cannot be written
         ++stats_[i].spooled;
         lanes_[i]->wake.cancel();
-        log::info({{"NOTIFICATION_ID", m.id}}) << s.name() << ": notification " << m.id << " queued behind the spool";
+        log::info({{"NOTIFICATION_ID", m.id}})
+            << s.name() << ": notification " << m.id << " queued behind the spool";
         co_return false;
     }
     asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -117,14 +122,16 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
                     << "cannot notify " << s.name() << " of " << m.key << " after " << attempt
                     << " attempts: " << r.error().describe() << "; spooled for redelivery";
             } else {
-                log::error({{"NOTIFICATION_ID", m.id}}) << "cannot notify " << s.name() << " of " << m.key << ": "
-                                                        << r.error().describe();
+                log::error({{"NOTIFICATION_ID", m.id}}) << "cannot notify " << s.name() << " of "
+                                                        << m.key << ": " << r.error().describe();
             }
             co_return false;
         }
-        log::warning({{"NOTIFICATION_ID", m.id}}) << s.name() << " delivery of " << m.id << " failed (attempt "
-                                                  << attempt << "): " << r.error().describe();
-        if (!co_await sleep_for(timer, retry_delay(r.error(), co::jittered(delay), cfg_.backoff_max)))
+        log::warning({{"NOTIFICATION_ID", m.id}})
+            << s.name() << " delivery of " << m.id << " failed (attempt " << attempt
+            << "): " << r.error().describe();
+        if (!co_await sleep_for(timer,
+                                retry_delay(r.error(), co::jittered(delay), cfg_.backoff_max)))
             co_return false;
         delay = std::min(delay * 2, cfg_.backoff_max);
     }
@@ -156,14 +163,15 @@ void outbox::reject(std::size_t i, const state::spooled& item, const std::string
     sink& s = *sinks_[i];
     ++stats_[i].rejected;
     if (!store_) {
-        log::error({{"NOTIFICATION_ID", item.id}}) << s.name() << " refused notification " << item.id << ": "
-                                                   << reason << "; not retried";
+        log::error({{"NOTIFICATION_ID", item.id}})
+            << s.name() << " refused notification " << item.id << ": " << reason << "; not retried";
         return;
     }
     // Kept for an operator, out of the way of the notifications behind it.
     store_->dead_letter(s.name(), item, reason);
-    log::error({{"NOTIFICATION_ID", item.id}}) << s.name() << " refused notification " << item.id << " for good: "
-                                               << reason << "; kept in " << (store_->dir() / "dead-letter").string();
+    log::error({{"NOTIFICATION_ID", item.id}})
+        << s.name() << " refused notification " << item.id << " for good: " << reason
+        << "; kept in " << (store_->dir() / "dead-letter").string();
 }
 
 asio::awaitable<void> outbox::redeliver(std::size_t i)
@@ -188,8 +196,8 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
                 ++stats_[i].delivered;
                 delay = cfg_.backoff_initial;
                 l.head_failures = item.id == l.head_id ? 0 : l.head_failures;
-                log::info({{"NOTIFICATION_ID", item.id}}) << "redelivered notification " << item.id << " to "
-                                                          << s.name();
+                log::info({{"NOTIFICATION_ID", item.id}})
+                    << "redelivered notification " << item.id << " to " << s.name();
                 continue;
             }
             ++stats_[i].failed;
@@ -203,15 +211,19 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
             // The same head failing round after round while the sink may be up: try the one
             // behind it; if that one is taken, the head is what the sink refuses (issue 10:
             // never retry only the oldest for ever).
-            if (k == 0 && item.id == l.head_id && ++l.head_failures >= poison_rounds && items.size() > 1) {
+            if (k == 0 && item.id == l.head_id && ++l.head_failures >= poison_rounds &&
+                items.size() > 1) {
                 const message next{items[1].id, items[1].key, items[1].body};
                 auto r2 = co_await s.deliver(next);
                 if (r2) {
                     store_->unspool(items[1]);
                     ++stats_[i].delivered;
                     store_->unspool(item);
-                    reject(i, item, "failed " + std::to_string(l.head_failures) + " times while " + std::string(s.name()) +
-                                        " took the next one: " + r.error().describe());
+                    reject(i,
+                           item,
+                           "failed " + std::to_string(l.head_failures) + " times while " +
+                               std::string(s.name()) +
+                               " took the next one: " + r.error().describe());
                     l.head_failures = 0;
                     ++k;  // items[1] is delivered
                     continue;
@@ -229,13 +241,15 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
         // Wait: after a failure, the backoff (or what the sink asked for); with an empty
         // spool, until a new spool entry.
         if (stalled) {
-            if (!co_await sleep_for(l.wake, retry_delay(*stalled, co::jittered(delay), cfg_.backoff_max)))
+            if (!co_await sleep_for(l.wake,
+                                    retry_delay(*stalled, co::jittered(delay), cfg_.backoff_max)))
                 if (co_await co::cancelled())
                     co_return;
             delay = std::min(delay * 2, cfg_.backoff_max);
         } else if (store_->spool_size(s.name()) == 0) {
             l.wake.expires_at(asio::steady_timer::time_point::max());
-            co_await l.wake.async_wait(use_tuple);  // woken by a cancel() from send_one or by shutdown
+            co_await l.wake.async_wait(
+                use_tuple);  // woken by a cancel() from send_one or by shutdown
         }
     }
 }
@@ -250,7 +264,8 @@ asio::awaitable<void> outbox::run_redelivery()
     for (std::size_t i = 0; i < sinks_.size(); ++i)
         ops.push_back(asio::co_spawn(ex, redeliver(i), asio::deferred));
     auto group = asio::experimental::make_parallel_group(std::move(ops));
-    auto [order, exceptions] = co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    auto [order, exceptions] =
+        co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
     for (auto& e : exceptions)
         if (e)
             std::rethrow_exception(e);

@@ -10,23 +10,23 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace core_interceptor::state {
 class store;
 struct spooled;
-}
+}  // namespace core_interceptor::state
 
 namespace core_interceptor::sinks {
 
 /// Per-sink delivery counters.
 struct sink_stats {
     std::uint64_t delivered = 0;
-    std::uint64_t failed = 0;   ///< attempts that failed
-    std::uint64_t spooled = 0;  ///< notifications put in the spool
-    std::uint64_t rejected = 0; ///< refused for good (4xx, a permanent Kafka error): dead-lettered
+    std::uint64_t failed = 0;    ///< attempts that failed
+    std::uint64_t spooled = 0;   ///< notifications put in the spool
+    std::uint64_t rejected = 0;  ///< refused for good (4xx, a permanent Kafka error): dead-lettered
 };
 
 /// Delivers every notification to every sink, concurrently, at least once: each sink gets a
@@ -39,7 +39,10 @@ struct sink_stats {
 class outbox {
 public:
     /// `store` may be null: then nothing is spooled and a failure is only logged.
-    outbox(boost::asio::any_io_executor ex, std::vector<sink*> sinks, state::store* store, delivery_config cfg);
+    outbox(boost::asio::any_io_executor ex,
+           std::vector<sink*> sinks,
+           state::store* store,
+           delivery_config cfg);
     ~outbox();
 
     /// Sends `m` to every sink; completes when each has confirmed it or spooled it. Returns how
@@ -78,6 +81,7 @@ bool retryable(const failure& f) noexcept;
 
 /// The wait before the next attempt: `backoff`, or longer when the sink asked for it
 /// (Retry-After), never more than `cap`.
-std::chrono::milliseconds retry_delay(const failure& f, std::chrono::milliseconds backoff, std::chrono::milliseconds cap);
+std::chrono::milliseconds
+retry_delay(const failure& f, std::chrono::milliseconds backoff, std::chrono::milliseconds cap);
 
 }  // namespace core_interceptor::sinks

@@ -60,11 +60,14 @@ boost::asio::awaitable<result<void>> rest_sink::deliver(const message& m)
     if (!r)
         co_return r.error();
     if (r->status < 200 || r->status > 299) {
-        failure f(make_error_code(domain::retryable_status(r->status) ? errc::delivery_failed : errc::delivery_refused),
-                  r->status, r->body.substr(0, 200));
+        failure f(make_error_code(domain::retryable_status(r->status) ? errc::delivery_failed
+                                                                      : errc::delivery_refused),
+                  r->status,
+                  r->body.substr(0, 200));
         if (const auto* h = r->header("Retry-After"))
             if (auto wait = domain::parse_retry_after(*h, std::chrono::system_clock::now()))
-                f.retry_after = static_cast<unsigned>(std::min<std::chrono::seconds::rep>(wait->count(), 86400));
+                f.retry_after = static_cast<unsigned>(
+                    std::min<std::chrono::seconds::rep>(wait->count(), 86400));
         co_return f;
     }
     co_return result<void>{};

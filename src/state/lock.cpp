@@ -28,9 +28,10 @@ directory_lock::directory_lock(const std::filesystem::path& dir)
         fd_ = -1;
         if (e != EWOULDBLOCK)
             throw std::system_error(e, std::generic_category(), "cannot lock " + path.string());
-        throw directory_in_use("the state directory " + dir.string() + " is in use by another core_interceptor" +
-                                   (holder > 0 ? " (PID " + std::to_string(holder) + ")" : std::string{}),
-                               holder);
+        throw directory_in_use(
+            "the state directory " + dir.string() + " is in use by another core_interceptor" +
+                (holder > 0 ? " (PID " + std::to_string(holder) + ")" : std::string{}),
+            holder);
     }
     // Ours now: the PID for the message of the next one that tries. No fsync: the lock is
     // the truth, the PID only a hint, and a crash drops both.

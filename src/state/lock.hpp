@@ -10,7 +10,10 @@ namespace core_interceptor::state {
 
 /// Another process holds the lock of the state directory.
 struct directory_in_use : std::runtime_error {
-    directory_in_use(const std::string& what, pid_t holder) : std::runtime_error(what), holder(holder) {}
+    directory_in_use(const std::string& what, pid_t holder)
+        : std::runtime_error(what), holder(holder)
+    {
+    }
     pid_t holder;  ///< the PID written in the lock file, 0 when unreadable
 };
 

@@ -51,7 +51,8 @@ void store::count_spool()
             if (e.path().extension() != ".json")
                 continue;
             ++n;
-            spool_seq_ = std::max<std::uint64_t>(spool_seq_, std::strtoull(e.path().filename().c_str(), nullptr, 10));
+            spool_seq_ = std::max<std::uint64_t>(
+                spool_seq_, std::strtoull(e.path().filename().c_str(), nullptr, 10));
         }
         spool_count_[sink_dir.path().filename().string()] = n;
     }
@@ -79,7 +80,10 @@ error_code store::write_spooled(const std::string& sink, const spooled& s)
     return ec;
 }
 
-error_code store::spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body)
+error_code store::spool(std::string_view sink,
+                        std::string_view id,
+                        std::string_view key,
+                        std::string_view body)
 {
     const std::string name(sink);
     spooled s{{}, 0, std::string(id), std::string(key), std::string(body)};
@@ -87,16 +91,17 @@ error_code store::spool(std::string_view sink, std::string_view id, std::string_
     if (ec) {
         // Not lost while the process runs: redelivered from memory, written by catch_up().
         s.seq = ++spool_seq_;
-        log::error({{"NOTIFICATION_ID", s.id}}) << "cannot spool notification " << s.id << " for " << name << ": "
-                                                << ec.message() << "; held in memory until the state directory "
-                                                << "is writable again";
+        log::error({{"NOTIFICATION_ID", s.id}})
+            << "cannot spool notification " << s.id << " for " << name << ": " << ec.message()
+            << "; held in memory until the state directory "
+            << "is writable again";
         held_[name].push_back(std::move(s));
     }
     const std::size_t n = ++spool_count_[name];
     if (n > spool_warn_ && !spool_warned_) {
         spool_warned_ = true;
-        log::warning() << "the spool of " << name << " holds " << n << " notifications, more than " << spool_warn_
-                       << ": the sink has been away for long; nothing is dropped";
+        log::warning() << "the spool of " << name << " holds " << n << " notifications, more than "
+                       << spool_warn_ << ": the sink has been away for long; nothing is dropped";
     } else if (n <= spool_warn_ / 2) {
         spool_warned_ = false;
     }
@@ -130,7 +135,8 @@ std::vector<spooled> store::spooled_for(std::string_view sink, std::size_t limit
         std::string text = read_small_file(p, ok);
         error_code jec;
         auto v = ok ? json::parse(text, jec) : json::value{};
-        if (!ok || jec || !v.is_object() || !v.as_object().contains("body") || !v.as_object().at("body").is_string()) {
+        if (!ok || jec || !v.is_object() || !v.as_object().contains("body") ||
+            !v.as_object().at("body").is_string()) {
             set_aside(p, "not a valid spooled notification");
             if (auto it = spool_count_.find(sink); it != spool_count_.end() && it->second > 0)
                 --it->second;
@@ -159,7 +165,8 @@ void store::unspool(const spooled& s)
         s.file.empty() ? std::string{} : s.file.parent_path().filename().string();
     if (s.file.empty()) {
         for (auto& [name, q] : held_) {
-            auto it = std::find_if(q.begin(), q.end(), [&](const spooled& h) { return h.seq == s.seq; });
+            auto it =
+                std::find_if(q.begin(), q.end(), [&](const spooled& h) { return h.seq == s.seq; });
             if (it != q.end()) {
                 q.erase(it);
                 if (auto c = spool_count_.find(name); c != spool_count_.end() && c->second > 0)
@@ -201,19 +208,23 @@ error_code store::dead_letter(std::string_view sink, const spooled& s, std::stri
     std::string what;
     for (int i = 0; i < max_name_clashes; ++i) {
         ++spool_seq_;
-        ec = try_write_file(d / (std::string(sink) + "-" + seq_name(spool_seq_) + ".json"), text, what, true, true);
+        ec = try_write_file(
+            d / (std::string(sink) + "-" + seq_name(spool_seq_) + ".json"), text, what, true, true);
         if (ec != boost::system::errc::file_exists)
             break;
     }
     note_write(ec, what);
     if (ec)
         // The last place it can be kept: the log (the body holds no secret, SPEC §5).
-        log::error({{"NOTIFICATION_ID", s.id}}) << "cannot keep dead letter " << s.id << " for " << sink << ": "
-                                                << ec.message() << "; its body: " << s.body;
+        log::error({{"NOTIFICATION_ID", s.id}})
+            << "cannot keep dead letter " << s.id << " for " << sink << ": " << ec.message()
+            << "; its body: " << s.body;
     return ec;
 }
 
-error_code store::add_pending_push(std::string_view repository, std::string_view tag, std::string_view notification)
+error_code store::add_pending_push(std::string_view repository,
+                                   std::string_view tag,
+                                   std::string_view notification)
 {
     json::object o;
     o["repository"] = repository;
@@ -254,7 +265,8 @@ std::vector<pending_push> store::pending_pushes()
         std::error_code tec;
         found.emplace_back(fs::last_write_time(e.path(), tec), std::move(p));
     }
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(
+        found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<pending_push> out;
     for (auto& f : found)
         out.push_back(std::move(f.second));

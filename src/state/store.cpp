@@ -13,17 +13,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <cstdio>
 #include <cstdlib>
-#include <chrono>
+#include <deque>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -42,7 +42,8 @@ constexpr std::uintmax_t max_file_bytes = 16 * 1024 * 1024;
 
 std::int64_t now_seconds()
 {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -138,8 +139,9 @@ public:
     {
         {
             std::lock_guard lock(mutex_);
-            auto it = std::find_if(queue_.begin(), queue_.end(),
-                                   [&](const op& o) { return !o.remove && o.path == path; });
+            auto it = std::find_if(queue_.begin(), queue_.end(), [&](const op& o) {
+                return !o.remove && o.path == path;
+            });
             if (it != queue_.end()) {
                 queue_.erase(it);
                 return;
@@ -161,7 +163,9 @@ public:
             if (failed_.empty())
                 return false;
             for (auto it = failed_.rbegin(); it != failed_.rend(); ++it)
-                if (std::none_of(queue_.begin(), queue_.end(), [&](const op& o) { return o.path == it->path; }))
+                if (std::none_of(queue_.begin(), queue_.end(), [&](const op& o) {
+                        return o.path == it->path;
+                    }))
                     queue_.push_front(std::move(*it));
             failed_.clear();
         }
@@ -240,7 +244,10 @@ private:
     std::thread thread_;  // last: starts once the rest exists
 };
 
-error_code try_write_file(const fs::path& path, std::string_view content, std::string& what, bool durable,
+error_code try_write_file(const fs::path& path,
+                          std::string_view content,
+                          std::string& what,
+                          bool durable,
                           bool no_replace)
 {
     auto fail = [&](int e, const char* step, const fs::path& p) {
@@ -330,7 +337,8 @@ store::store(fs::path dir) : dir_(std::move(dir))
         note_write(ec, what);
     }
     load();
-    writer_ = std::make_unique<writer>([this](const error_code& ec, const std::string& what) { note_write(ec, what); });
+    writer_ = std::make_unique<writer>(
+        [this](const error_code& ec, const std::string& what) { note_write(ec, what); });
     count_spool();
 }
 
@@ -344,10 +352,11 @@ void store::note_write(const error_code& ec, std::string_view what)
     }
     ++write_errors_;
     const bool first = !problem_;
-    problem_ = "state directory " + dir_.string() + " not writable: " + ec.message() + " (" + std::string(what) + ")";
+    problem_ = "state directory " + dir_.string() + " not writable: " + ec.message() + " (" +
+               std::string(what) + ")";
     if (first)
-        log::error({{"STATE_DIR", dir_.string()}}) << *problem_
-                                                   << "; going on, holding in memory what cannot be written";
+        log::error({{"STATE_DIR", dir_.string()}})
+            << *problem_ << "; going on, holding in memory what cannot be written";
 }
 
 std::optional<std::string> store::problem() const
@@ -366,7 +375,8 @@ bool store::backlog() const
 {
     if (reported_dirty_ || writer_->has_failed())
         return true;
-    return std::any_of(held_.begin(), held_.end(), [](const auto& kv) { return !kv.second.empty(); });
+    return std::any_of(
+        held_.begin(), held_.end(), [](const auto& kv) { return !kv.second.empty(); });
 }
 
 void store::catch_up()
@@ -380,7 +390,8 @@ void store::catch_up()
             if (write_spooled(sink, q.front()))
                 break;
             log::info({{"NOTIFICATION_ID", q.front().id}})
-                << "notification " << q.front().id << " for " << sink << " held in memory is spooled now";
+                << "notification " << q.front().id << " for " << sink
+                << " held in memory is spooled now";
             q.pop_front();
         }
     }
@@ -389,8 +400,9 @@ void store::catch_up()
     if (!backlog()) {
         std::lock_guard lock(health_mutex_);
         if (problem_) {
-            log::info({{"STATE_DIR", dir_.string()}}) << "state directory " << dir_.string()
-                                                      << " is writable again; the state has caught up";
+            log::info({{"STATE_DIR", dir_.string()}})
+                << "state directory " << dir_.string()
+                << " is writable again; the state has caught up";
             problem_.reset();
         }
     }
@@ -402,8 +414,9 @@ void store::set_aside(const fs::path& p, std::string_view why)
     aside += ".corrupt";
     std::error_code ec;
     fs::rename(p, aside, ec);
-    log::error({{"STATE_FILE", p.string()}}) << "state file " << p.string() << " is " << why << "; set aside as "
-                                             << aside.filename().string() << " and starting without it";
+    log::error({{"STATE_FILE", p.string()}})
+        << "state file " << p.string() << " is " << why << "; set aside as "
+        << aside.filename().string() << " and starting without it";
 }
 
 void store::load()
@@ -454,7 +467,8 @@ error_code store::save_reported()
 {
     // Marks of a container that left no dump for reported_ttl expire: a container that old is
     // long gone or long fixed, and a forgotten dump is at worst reported twice.
-    const auto oldest = now_seconds() - std::chrono::duration_cast<std::chrono::seconds>(reported_ttl).count();
+    const auto oldest =
+        now_seconds() - std::chrono::duration_cast<std::chrono::seconds>(reported_ttl).count();
     std::erase_if(reported_, [&](const auto& kv) {
         auto it = reported_at_.find(kv.first);
         return it != reported_at_.end() && it->second < oldest;
@@ -540,7 +554,9 @@ std::vector<domain::die_event> store::unfinished_jobs()
         }
         out.push_back(std::move(ev));
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time_nano < b.time_nano; });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.time_nano < b.time_nano;
+    });
     return out;
 }
 
@@ -566,7 +582,10 @@ void store::save_signatures(std::string json)
     writer_->write(dir_ / "signatures.json", std::move(json), true);
 }
 
-bool store::reported(std::string_view id, std::string_view path, std::int64_t size, std::string_view mtime) const
+bool store::reported(std::string_view id,
+                     std::string_view path,
+                     std::int64_t size,
+                     std::string_view mtime) const
 {
     auto it = reported_.find(id);
     if (it == reported_.end())
@@ -575,14 +594,19 @@ bool store::reported(std::string_view id, std::string_view path, std::int64_t si
     return std::find(it->second.begin(), it->second.end(), key) != it->second.end();
 }
 
-void store::mark_reported(std::string_view id, std::string_view path, std::int64_t size, std::string_view mtime)
+void store::mark_reported(std::string_view id,
+                          std::string_view path,
+                          std::int64_t size,
+                          std::string_view mtime)
 {
     if (reported(id, path, size, mtime))
         return;
     if (reported_.size() >= max_reported_containers && reported_.find(id) == reported_.end()) {
         // Full: forget the container whose newest mark is the oldest.
-        auto oldest = std::min_element(reported_at_.begin(), reported_at_.end(),
-                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+        auto oldest =
+            std::min_element(reported_at_.begin(),
+                             reported_at_.end(),
+                             [](const auto& a, const auto& b) { return a.second < b.second; });
         if (oldest != reported_at_.end()) {
             reported_.erase(oldest->first);
             reported_at_.erase(oldest);
@@ -602,4 +626,3 @@ void store::mark_reported(std::string_view id, std::string_view path, std::int64
 }
 
 }  // namespace core_interceptor::state
-

@@ -81,9 +81,15 @@ public:
     void flush();
 
     /// Whether this dump (container, path, size, mtime) was reported already.
-    bool reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime) const;
+    bool reported(std::string_view container_id,
+                  std::string_view path,
+                  std::int64_t size,
+                  std::string_view mtime) const;
     /// Remembers a reported dump, in memory: save_reported() writes them (once per job).
-    void mark_reported(std::string_view container_id, std::string_view path, std::int64_t size, std::string_view mtime);
+    void mark_reported(std::string_view container_id,
+                       std::string_view path,
+                       std::int64_t size,
+                       std::string_view mtime);
     /// Writes state.json if a dump was marked since it was last written. Marks older than
     /// `reported_ttl` (per container, from its newest mark) are dropped first.
     boost::system::error_code save_reported();
@@ -91,8 +97,8 @@ public:
     /// Appends a notification to `sink`'s spool, in a file of a new name (O_EXCL). When it
     /// cannot be written it is held in memory (and logged at error level with its id) until
     /// catch_up() writes it: the error is returned, nothing is lost while the process runs.
-    boost::system::error_code spool(std::string_view sink, std::string_view id, std::string_view key,
-                                    std::string_view body);
+    boost::system::error_code
+    spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body);
     /// `sink`'s oldest `limit` spooled notifications, oldest first (the directory is read as a
     /// stream: only `limit` of them are ever held), then those held in memory.
     std::vector<spooled> spooled_for(std::string_view sink, std::size_t limit = 256);
@@ -101,16 +107,21 @@ public:
     /// Number of notifications spooled for `sink` (a running count, no directory scan).
     std::size_t spool_size(std::string_view sink) const;
     /// Every sink's spool size.
-    const std::map<std::string, std::size_t, std::less<>>& spool_sizes() const noexcept { return spool_count_; }
+    const std::map<std::string, std::size_t, std::less<>>& spool_sizes() const noexcept
+    {
+        return spool_count_;
+    }
 
     /// Keeps a notification a sink refuses for good in `dead-letter/`, one file each with the
     /// sink, the reason and the body; logged at error level by the caller.
-    boost::system::error_code dead_letter(std::string_view sink, const spooled& s, std::string_view reason);
+    boost::system::error_code
+    dead_letter(std::string_view sink, const spooled& s, std::string_view reason);
     /// Notifications put in `dead-letter/` (or held, when it could not be written) by this run.
     std::uint64_t dead_letters() const noexcept { return dead_letters_; }
 
     /// Records an image whose push is to be retried later.
-    boost::system::error_code add_pending_push(std::string_view repository, std::string_view tag,
+    boost::system::error_code add_pending_push(std::string_view repository,
+                                               std::string_view tag,
                                                std::string_view notification);
     /// Images waiting for a later push, oldest first.
     std::vector<pending_push> pending_pushes();
@@ -152,12 +163,13 @@ private:
     std::int64_t last_event_nano_ = 0;
     // container ID -> "path\nsize\nmtime" keys of reported dumps
     std::map<std::string, std::vector<std::string>, std::less<>> reported_;
-    std::map<std::string, std::int64_t, std::less<>> reported_at_;  // container -> newest mark (epoch s)
+    std::map<std::string, std::int64_t, std::less<>>
+        reported_at_;  // container -> newest mark (epoch s)
     bool reported_dirty_ = false;
     std::int64_t marked_event_nano_ = 0;  // the event time when the newest mark was made
     std::uint64_t spool_seq_ = 0;
-    std::map<std::string, std::size_t, std::less<>> spool_count_;         // on disk + held, per sink
-    std::map<std::string, std::deque<spooled>, std::less<>> held_;        // could not be spooled
+    std::map<std::string, std::size_t, std::less<>> spool_count_;   // on disk + held, per sink
+    std::map<std::string, std::deque<spooled>, std::less<>> held_;  // could not be spooled
     std::size_t spool_warn_ = 10000;
     bool spool_warned_ = false;
     std::uint64_t dead_letters_ = 0;
@@ -171,7 +183,9 @@ private:
 /// Writes `content` to `path` crash-safely: `path.tmp`, fsync, rename over `path`, fsync the
 /// directory. Not `durable`: no fsync (after a crash the file may be old, new, or empty).
 /// Throws std::system_error on failure.
-void write_file_atomically(const std::filesystem::path& path, std::string_view content, bool durable = true);
+void write_file_atomically(const std::filesystem::path& path,
+                           std::string_view content,
+                           bool durable = true);
 
 /// write_file_atomically as a value: the error (ENOSPC, EROFS, ...) instead of an exception,
 /// with `what` set to the step that failed. `no_replace`: fails with EEXIST rather than

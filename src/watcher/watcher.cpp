@@ -23,7 +23,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::int64_t now_nano()
 {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -91,9 +92,11 @@ asio::awaitable<bool> watcher::read_stream()
     const auto where = docker_.endpoint().describe();
     auto version = co_await docker_.negotiate();
     if (!version) {
-        last_error_ = "Docker daemon at " + where + " is not answering: " + version.error().describe();
+        last_error_ =
+            "Docker daemon at " + where + " is not answering: " + version.error().describe();
         if (version.error().code != asio::error::operation_aborted)
-            log::warning() << "Docker daemon at " << where << " is not answering: " << version.error().describe();
+            log::warning() << "Docker daemon at " << where
+                           << " is not answering: " << version.error().describe();
         co_return false;
     }
 
@@ -104,7 +107,8 @@ asio::awaitable<bool> watcher::read_stream()
     if (!stream) {
         last_error_ = "cannot open the event stream of " + where + ": " + stream.error().describe();
         if (stream.error().code != asio::error::operation_aborted)
-            log::warning() << "cannot open the event stream of " << where << ": " << stream.error().describe();
+            log::warning() << "cannot open the event stream of " << where << ": "
+                           << stream.error().describe();
         co_return false;
     }
     if (opened_at_nano_ == 0)
@@ -119,7 +123,8 @@ asio::awaitable<bool> watcher::read_stream()
         if (!piece) {
             last_error_ = "event stream of " + where + " ended: " + piece.error().describe();
             if (piece.error().code != asio::error::operation_aborted)
-                log::warning() << "event stream of " << where << " ended: " << piece.error().describe();
+                log::warning() << "event stream of " << where
+                               << " ended: " << piece.error().describe();
             co_return true;
         }
         if (piece->empty()) {
@@ -132,8 +137,8 @@ asio::awaitable<bool> watcher::read_stream()
             auto parsed = domain::parse_event_line(*line);
             if (!parsed) {
                 ++malformed_;
-                log::warning() << "skipping a malformed event: " << parsed.error().describe() << ": "
-                               << line->substr(0, 200);
+                log::warning() << "skipping a malformed event: " << parsed.error().describe()
+                               << ": " << line->substr(0, 200);
                 continue;
             }
             if (parsed->kind == domain::event_kind::destroy && on_destroy_) {
@@ -151,8 +156,9 @@ asio::awaitable<bool> watcher::read_stream()
             ++events_;
             if (std::string why; !domain::accepts(cfg_.filter, ev, &why)) {
                 ++filtered_;
-                log::debug({{"CONTAINER_ID", ev.id}}) << "container " << ev.name << " (" << ev.id.substr(0, 12)
-                                                       << ") died; not handled: " << why;
+                log::debug({{"CONTAINER_ID", ev.id}})
+                    << "container " << ev.name << " (" << ev.id.substr(0, 12)
+                    << ") died; not handled: " << why;
                 continue;
             }
             if (store_) {
@@ -161,14 +167,16 @@ asio::awaitable<bool> watcher::read_stream()
                     store_->set_last_event_nano(ev.time_nano);
                 } catch (const std::exception& e) {
                     // The death is still handled now; only its survival across a crash is lost.
-                    log::error({{"CONTAINER_ID", ev.id}}) << "cannot record the death of " << ev.name
-                                                           << " in the state directory: " << e.what();
+                    log::error({{"CONTAINER_ID", ev.id}})
+                        << "cannot record the death of " << ev.name
+                        << " in the state directory: " << e.what();
                 }
             }
-            log::debug({{"CONTAINER_ID", ev.id}}) << "container " << ev.name << " (" << ev.id.substr(0, 12)
-                                                   << ") died";
+            log::debug({{"CONTAINER_ID", ev.id}})
+                << "container " << ev.name << " (" << ev.id.substr(0, 12) << ") died";
             if (!out_.try_send(error_code{}, ev)) {
-                log::warning() << "job queue full: waiting for a free slot before reading more events";
+                log::warning()
+                    << "job queue full: waiting for a free slot before reading more events";
                 auto [ec] = co_await out_.async_send(error_code{}, std::move(ev), use_tuple);
                 if (ec)
                     co_return true;

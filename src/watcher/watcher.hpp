@@ -23,7 +23,8 @@ class store;
 namespace core_interceptor::watcher {
 
 /// Die events handed from the reader to the dispatcher.
-using job_channel = boost::asio::experimental::channel<void(boost::system::error_code, domain::die_event)>;
+using job_channel =
+    boost::asio::experimental::channel<void(boost::system::error_code, domain::die_event)>;
 
 /// Reads `GET /events` (container die only), parsing lines as the bytes arrive, and sends each
 /// new die to `out`. When the Docker daemon goes away it reconnects with jittered backoff and
@@ -71,8 +72,8 @@ private:
     bool connected_ = false;
     std::function<void(bool)> on_change_;
     std::function<void(const domain::die_event&)> on_destroy_;
-    std::int64_t last_time_nano_ = 0;   // newest timeNano seen
-    std::int64_t opened_at_nano_ = 0;   // when the stream was first opened (resume point)
+    std::int64_t last_time_nano_ = 0;  // newest timeNano seen
+    std::int64_t opened_at_nano_ = 0;  // when the stream was first opened (resume point)
     std::unordered_set<std::string> seen_;
     std::deque<std::string> seen_order_;
     std::uint64_t events_ = 0;

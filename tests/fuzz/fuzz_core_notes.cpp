@@ -16,7 +16,7 @@ using namespace core_interceptor::domain;
 
 namespace {
 
-void check_valid_utf8_json(const boost::json::object &o)
+void check_valid_utf8_json(const boost::json::object& o)
 {
     // The serializer and the parser agree: what goes to the sinks parses back.
     const auto text = boost::json::serialize(o);
@@ -28,7 +28,7 @@ void check_valid_utf8_json(const boost::json::object &o)
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const fuzz::cut_input input(data, size);
     const std::string_view file = input.stream();

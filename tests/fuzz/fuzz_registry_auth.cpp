@@ -17,8 +17,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view hosts[] = {"127.0.0.1:5000", "registry.example.com", "Docker.IO",
-                                      "[::1]:5000"};
+constexpr std::string_view hosts[] = {
+    "127.0.0.1:5000", "registry.example.com", "Docker.IO", "[::1]:5000"};
 
 bool known_error(const std::string& m, const std::string& host)
 {
@@ -30,7 +30,8 @@ bool known_error(const std::string& m, const std::string& host)
         "registry auth: neither \"auths\" nor \"username\" and \"password\"",
         "registry auth: the entry for " + host + " is not an object",
         "registry auth: the \"auth\" field for " + host + " is not base64 of user:password",
-        "registry auth: the entry for " + host + " has neither \"auth\" nor \"username\" and \"password\"",
+        "registry auth: the entry for " + host +
+            " has neither \"auth\" nor \"username\" and \"password\"",
     };
     for (const auto& f : fixed)
         if (m == f)

@@ -21,7 +21,8 @@ struct recorder final : tar_handler {
     void on_entry(const tar_entry& e) override
     {
         ++entries;
-        log += "E" + e.name + "|" + e.type + "|" + std::to_string(e.size) + "|" + std::to_string(e.mtime) + "\n";
+        log += "E" + e.name + "|" + e.type + "|" + std::to_string(e.size) + "|" +
+               std::to_string(e.mtime) + "\n";
     }
     void on_content(std::string_view b) override { log.append(b); }
     void on_entry_end() override { log += "\nX\n"; }

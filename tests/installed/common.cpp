@@ -38,7 +38,6 @@ std::string env(const char* name)
     return v ? v : "";
 }
 
-
 bool starts_with(const std::string& s, const std::string& prefix)
 {
     return s.rfind(prefix, 0) == 0;
@@ -65,15 +64,18 @@ void phase_log::add(const std::string& line)
 std::string phase_log::summary() const
 {
     std::string out;
-    for (const auto& l : lines) out += "\n  " + l;
+    for (const auto& l : lines)
+        out += "\n  " + l;
     return out;
 }
 
 /// A missing prerequisite: a failure when every part is required, else a skip (false).
 bool prerequisite(bool present, const std::string& why)
 {
-    if (present) return true;
-    if (ci::parts_required()) FAIL("a part the installed test needs is missing: ", why);
+    if (present)
+        return true;
+    if (ci::parts_required())
+        FAIL("a part the installed test needs is missing: ", why);
     MESSAGE("SKIPPED: a part the installed test needs is missing: ", why);
     return false;
 }
@@ -96,9 +98,11 @@ std::optional<ts::exit_status> run_logged(std::vector<std::string> argv,
     ts::process p(std::move(o));
     ::close(fd);
     auto st = p.wait_for(timeout);
-    if (st) return st;
+    if (st)
+        return st;
     ::kill(-p.pid(), SIGTERM);  // its group: the build's compilers, mmdebstrap's apt
-    if (!p.wait_for(10s)) ::kill(-p.pid(), SIGKILL);
+    if (!p.wait_for(10s))
+        ::kill(-p.pid(), SIGKILL);
     p.stop(5s);
     return std::nullopt;
 }
@@ -114,8 +118,10 @@ std::pair<std::string, std::string> host_release()
                 v = v.substr(1, v.size() - 2);
             return v;
         };
-        if (starts_with(line, "ID=")) id = value("ID=");
-        if (starts_with(line, "VERSION_CODENAME=")) codename = value("VERSION_CODENAME=");
+        if (starts_with(line, "ID="))
+            id = value("ID=");
+        if (starts_with(line, "VERSION_CODENAME="))
+            codename = value("VERSION_CODENAME=");
     }
     return {id, codename};
 }
@@ -127,7 +133,8 @@ std::vector<fs::path> host_apt_sources()
     std::vector<fs::path> files;
     auto usable = [](const fs::path& f) {
         for (const auto& line : lines_of(ts::read_file(f)))
-            if (line[0] != '#') return true;
+            if (line[0] != '#')
+                return true;
         return false;
     };
     if (fs::is_regular_file("/etc/apt/sources.list") && usable("/etc/apt/sources.list"))
@@ -154,10 +161,11 @@ fs::path project_deb(phase_log& phases)
         phases.add("deb: built earlier in this run, " + built.filename().string());
         return built;
     }
-    if (!failed.empty()) FAIL("the package build failed earlier in this run: ", failed);
+    if (!failed.empty())
+        FAIL("the package build failed earlier in this run: ", failed);
     if (const fs::path given = env("CORE_INTERCEPTOR_DEB"); !given.empty()) {
-        REQUIRE_MESSAGE(fs::is_regular_file(given), "CORE_INTERCEPTOR_DEB=", given.string(),
-                        " is not a file");
+        REQUIRE_MESSAGE(
+            fs::is_regular_file(given), "CORE_INTERCEPTOR_DEB=", given.string(), " is not a file");
         phases.add("deb: given, " + given.string());
         return given;
     }
@@ -184,10 +192,14 @@ fs::path project_deb(phase_log& phases)
                     : "scripts/build-deb.sh timed out after " +
                           std::to_string(deb_build_timeout.count()) + " s";
     if (!st)
-        FAIL("scripts/build-deb.sh did not finish within ", deb_build_timeout.count(),
-             " s; its log ends:\n", ts::tail_lines(ts::read_file(log), 40));
+        FAIL("scripts/build-deb.sh did not finish within ",
+             deb_build_timeout.count(),
+             " s; its log ends:\n",
+             ts::tail_lines(ts::read_file(log), 40));
     if (!st->success())
-        FAIL("scripts/build-deb.sh failed (", st->describe(), "); its log ends:\n",
+        FAIL("scripts/build-deb.sh failed (",
+             st->describe(),
+             "); its log ends:\n",
              ts::tail_lines(ts::read_file(log), 60));
     fs::path deb;
     std::error_code ec;
@@ -196,9 +208,9 @@ fs::path project_deb(phase_log& phases)
         if (starts_with(name, "core-interceptor_") && e.path().extension() == ".deb")
             deb = e.path();
     }
-    if (deb.empty()) failed = "scripts/build-deb.sh made no package";
-    REQUIRE_MESSAGE(!deb.empty(), "build-deb.sh made no core-interceptor_*.deb in ",
-                    dist.string());
+    if (deb.empty())
+        failed = "scripts/build-deb.sh made no package";
+    REQUIRE_MESSAGE(!deb.empty(), "build-deb.sh made no core-interceptor_*.deb in ", dist.string());
     phases.add("deb build: " + seconds(ms_since(t0)) + " (" + deb.filename().string() +
                ", nocheck, no lintian)");
     built = deb;

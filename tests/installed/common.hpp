@@ -39,11 +39,11 @@ bool prerequisite(bool present, const std::string& why);
 
 /// Runs `argv` in its own process group with stdout and stderr into `log`; nothing when it
 /// outlived `timeout` (then its whole group is killed).
-std::optional<test_support::exit_status> run_logged(
-    std::vector<std::string> argv,
-    const std::filesystem::path& log,
-    std::chrono::milliseconds timeout,
-    std::vector<std::pair<std::string, std::string>> envs);
+std::optional<test_support::exit_status>
+run_logged(std::vector<std::string> argv,
+           const std::filesystem::path& log,
+           std::chrono::milliseconds timeout,
+           std::vector<std::pair<std::string, std::string>> envs);
 
 /// ID and VERSION_CODENAME of the host (/etc/os-release).
 std::pair<std::string, std::string> host_release();

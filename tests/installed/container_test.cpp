@@ -55,35 +55,39 @@ struct leftovers {
     ~leftovers()
     {
         try {
-            for (const auto& c : containers) p.dockerd.docker({"rm", "-f", c}, 60s);
-            for (const auto& v : volumes) p.dockerd.docker({"volume", "rm", "-f", v}, 60s);
-            for (const auto& t : tags) ci::remove_local_images_tagged(p, t);
-            if (!image.empty()) p.dockerd.docker({"rmi", "-f", image}, 60s);
-        }
-        catch (...) {
+            for (const auto& c : containers)
+                p.dockerd.docker({"rm", "-f", c}, 60s);
+            for (const auto& v : volumes)
+                p.dockerd.docker({"volume", "rm", "-f", v}, 60s);
+            for (const auto& t : tags)
+                ci::remove_local_images_tagged(p, t);
+            if (!image.empty())
+                p.dockerd.docker({"rmi", "-f", image}, 60s);
+        } catch (...) {
         }
     }
 };
 
 /// The notification run_sinks printed for `tag` on `sink` ("kafka" or "rest", answered 2xx).
-std::optional<json::object> notification(const std::string& sinks_log,
-                                         const std::string& sink,
-                                         const std::string& tag)
+std::optional<json::object>
+notification(const std::string& sinks_log, const std::string& sink, const std::string& tag)
 {
     std::optional<json::object> found;
     for (const auto& line : lines_of(sinks_log)) {
         std::string body;
         if (sink == "kafka" && starts_with(line, "kafka key=")) {
             const auto v = line.find(" value=");
-            if (v != std::string::npos) body = line.substr(v + 7);
-        }
-        else if (sink == "rest" && starts_with(line, "rest ")) {
+            if (v != std::string::npos)
+                body = line.substr(v + 7);
+        } else if (sink == "rest" && starts_with(line, "rest ")) {
             const auto arrow = line.find(" -> ");
-            if (arrow == std::string::npos) continue;
+            if (arrow == std::string::npos)
+                continue;
             std::istringstream rest(line.substr(arrow + 4));
             unsigned status = 0;
             rest >> status;
-            if (status >= 200 && status < 300) std::getline(rest, body);
+            if (status >= 200 && status < 300)
+                std::getline(rest, body);
         }
         boost::system::error_code ec;
         auto v = json::parse(trim(body), ec);
@@ -107,27 +111,30 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     phase_log phases{"container"};
 
     ci::shared_parts* p = ci::parts();
-    if (!p) return;
+    if (!p)
+        return;
 
     // --- prerequisites -------------------------------------------------------------------
     const auto [os_id, codename] = host_release();
     if (!prerequisite(os_id == "debian" && !codename.empty(),
-                      "not a Debian host (ID=" + os_id + "): the image's rootfs is made from "
-                                                          "its own apt sources"))
+                      "not a Debian host (ID=" + os_id +
+                          "): the image's rootfs is made from "
+                          "its own apt sources"))
         return;
     if (!prerequisite(!ts::find_program("mmdebstrap").empty(),
                       "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
                       "installs it)"))
         return;
-    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb")) return;
+    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb"))
+        return;
     const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
     REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
                     "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
                     "run `meson test --suite installed`");
-    const auto script = fs::path(env("CORE_INTERCEPTOR_SOURCE_ROOT")) / "scripts" /
-                        "build-image.sh";
-    REQUIRE_MESSAGE(fs::is_regular_file(script), "no ", script.string(),
-                    " (CORE_INTERCEPTOR_SOURCE_ROOT)");
+    const auto script =
+        fs::path(env("CORE_INTERCEPTOR_SOURCE_ROOT")) / "scripts" / "build-image.sh";
+    REQUIRE_MESSAGE(
+        fs::is_regular_file(script), "no ", script.string(), " (CORE_INTERCEPTOR_SOURCE_ROOT)");
 
     const fs::path deb = project_deb(phases);
 
@@ -153,7 +160,9 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         const fs::path cache = cache_env.empty() ? work.path() : fs::path(cache_env);
         const auto log = work / "build-image.log";
         left.image = image;
-        auto st = run_logged({"bash", script.string(), image}, log, image_build_timeout,
+        auto st = run_logged({"bash", script.string(), image},
+                             log,
+                             image_build_timeout,
                              {{"DEB", deb.string()},
                               {"CACHE_DIR", cache.string()},
                               {"DOCKER_HOST", d.host()},
@@ -161,14 +170,18 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
                               {"SKIP_DEPS", "1"}});
         const auto text = ts::read_file(log);
         if (!st || !st->success())
-            FAIL("scripts/build-image.sh ", (st ? "failed (" + st->describe() + ")" : "timed out"),
-                 "; its log ends:\n", ts::tail_lines(text, 40));
+            FAIL("scripts/build-image.sh ",
+                 (st ? "failed (" + st->describe() + ")" : "timed out"),
+                 "; its log ends:\n",
+                 ts::tail_lines(text, 40));
         const bool cached = text.find("rootfs cached") != std::string::npos;
         phases.add(std::string("image build (") + (cached ? "rootfs cached" : "mmdebstrap") +
                    ", import): " + seconds(ms_since(t0)));
     }
     {
-        auto r = d.docker({"image", "inspect", "-f",
+        auto r = d.docker({"image",
+                           "inspect",
+                           "-f",
                            "{{.Size}}|{{json .Config.Healthcheck}}|{{json .Config.Volumes}}|"
                            "{{json .Config.Entrypoint}}",
                            image},
@@ -186,21 +199,37 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
 
     // --- 2. an unknown CORE_INTERCEPTOR_ variable: exit 2, naming it ---------------------------
     {
-        auto r = d.docker({"run", "--rm", "--network", "none", "-e",
-                           "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image},
-                          60s);
-        CHECK_MESSAGE((r.status.exited && r.status.code == 2), "an unknown variable: ", r.status.describe(), "\n", r.out, r.err);
+        auto r = d.docker(
+            {"run", "--rm", "--network", "none", "-e", "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image},
+            60s);
+        CHECK_MESSAGE((r.status.exited && r.status.code == 2),
+                      "an unknown variable: ",
+                      r.status.describe(),
+                      "\n",
+                      r.out,
+                      r.err);
         CHECK_MESSAGE(r.out.find("CORE_INTERCEPTOR_NO_SUCH_OPTION") != std::string::npos,
-                      "the message does not name the variable (on stdout): ", r.out, r.err);
+                      "the message does not name the variable (on stdout): ",
+                      r.out,
+                      r.err);
     }
 
     // --- 3. the sinks, in the network namespace the daemon will share ----------------------------
     const auto sinks = ci::unique_name("image-sinks");
     left.containers.push_back(sinks);
     {
-        auto r = d.docker({"run", "-d", "--name", sinks, "--network", "none", "--no-healthcheck",
-                           "-v", in.string() + ":/mnt/ci:ro", "--entrypoint",
-                           "/mnt/ci/run_sinks", image},
+        auto r = d.docker({"run",
+                           "-d",
+                           "--name",
+                           sinks,
+                           "--network",
+                           "none",
+                           "--no-healthcheck",
+                           "-v",
+                           in.string() + ":/mnt/ci:ro",
+                           "--entrypoint",
+                           "/mnt/ci/run_sinks",
+                           image},
                           60s);
         REQUIRE_MESSAGE(r.ok(), "starting run_sinks in a container of the image: ", r.err);
     }
@@ -208,8 +237,10 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     const bool sinks_up = ci::wait_until(
         [&] {
             for (const auto& line : lines_of(d.docker({"logs", sinks}, 30s).out)) {
-                if (starts_with(line, "KAFKA_BROKERS=")) kafka_brokers = line.substr(14);
-                if (starts_with(line, "REST_URL=")) rest_url = line.substr(9);
+                if (starts_with(line, "KAFKA_BROKERS="))
+                    kafka_brokers = line.substr(14);
+                if (starts_with(line, "REST_URL="))
+                    rest_url = line.substr(9);
             }
             return !kafka_brokers.empty() && !rest_url.empty();
         },
@@ -229,13 +260,17 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         // No network of its own: it joins the namespace of the sinks' container, itself started
         // with --network none, so both see only that namespace's loopback.
         auto r = d.docker(
-            {"run", "-d", "--name", name, "--restart", "unless-stopped", "--network",
-             "container:" + sinks, "-v", d.socket_path().string() + ":/var/run/docker.sock", "-v",
-             volume + ":/var/lib/core_interceptor", "-v",
-             config_file.string() + ":/etc/core_interceptor/core_interceptor.conf:ro", "-e",
-             "CORE_INTERCEPTOR_KAFKA_BROKERS=" + kafka_brokers, "-e",
-             "CORE_INTERCEPTOR_REST_URL=" + rest_url, "-e",
-             std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname, image},
+            {"run",       "-d",
+             "--name",    name,
+             "--restart", "unless-stopped",
+             "--network", "container:" + sinks,
+             "-v",        d.socket_path().string() + ":/var/run/docker.sock",
+             "-v",        volume + ":/var/lib/core_interceptor",
+             "-v",        config_file.string() + ":/etc/core_interceptor/core_interceptor.conf:ro",
+             "-e",        "CORE_INTERCEPTOR_KAFKA_BROKERS=" + kafka_brokers,
+             "-e",        "CORE_INTERCEPTOR_REST_URL=" + rest_url,
+             "-e",        std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname,
+             image},
             60s);
         REQUIRE_MESSAGE(r.ok(), "docker run of the image: ", r.err);
     }
@@ -247,14 +282,21 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
             [&] {
                 health = trim(ci::inspect(*p, name, "{{.State.Status}} {{.State.Health.Status}}")
                                   .value_or("?"));
-                if (health == "running healthy") healthy_ms = ms_since(t_start);
+                if (health == "running healthy")
+                    healthy_ms = ms_since(t_start);
                 return healthy_ms >= 0 || starts_with(health, "exited");
             },
-            90s, 500ms);
+            90s,
+            500ms);
         const auto probes = ci::inspect(*p, name, "{{json .State.Health.Log}}").value_or("");
         const auto logs = daemon_logs();
-        REQUIRE_MESSAGE(healthy_ms >= 0, "not healthy: ", health, "\nprobes: ", probes,
-                        "\ndocker logs:\n", ts::tail_lines(logs.out + logs.err, 30));
+        REQUIRE_MESSAGE(healthy_ms >= 0,
+                        "not healthy: ",
+                        health,
+                        "\nprobes: ",
+                        probes,
+                        "\ndocker logs:\n",
+                        ts::tail_lines(logs.out + logs.err, 30));
         phases.add("healthy after " + seconds(healthy_ms) + " (docker run to health " +
                    "status healthy; the image probes every 15 s)");
         CHECK_MESSAGE(probes.find("200 ok") != std::string::npos, probes);
@@ -262,8 +304,10 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
 
     // --- 5. a crash: pushed and announced -------------------------------------------------------
     const auto not_before = std::chrono::system_clock::now();
-    const auto crashed = ci::start_container(
-        *p, {"core", ci::crash_with_core(), 139, std::string("core")}, ci::unique_name("image-core"));
+    const auto crashed =
+        ci::start_container(*p,
+                            {"core", ci::crash_with_core(), 139, std::string("core")},
+                            ci::unique_name("image-core"));
     left.containers.push_back(crashed.name);
     left.tags.push_back(crashed.tag());
     ci::wait_exited(*p, {crashed});
@@ -273,8 +317,7 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
               try {
                   const auto tags = p->registry.tags(ci::test_repo);
                   return std::find(tags.begin(), tags.end(), crashed.tag()) != tags.end();
-              }
-              catch (const std::exception&) {
+              } catch (const std::exception&) {
                   return false;
               }
           }},
@@ -293,10 +336,18 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     {
         const auto logs = daemon_logs();
         const auto sinks_log = d.docker({"logs", sinks}, 30s).out;
-        REQUIRE_MESSAGE(conv.converged, "the crash was not pushed and announced: ",
-                        conv.describe(), "\nsinks:\n", sinks_log, "\ndaemon:\n",
+        REQUIRE_MESSAGE(conv.converged,
+                        "the crash was not pushed and announced: ",
+                        conv.describe(),
+                        "\nsinks:\n",
+                        sinks_log,
+                        "\ndaemon:\n",
                         ts::tail_lines(logs.out + logs.err, 30));
-        const ci::expected_notification e{ci::test_repo, crashed.tag(), hostname, "core", true,
+        const ci::expected_notification e{ci::test_repo,
+                                          crashed.tag(),
+                                          hostname,
+                                          "core",
+                                          true,
                                           p->registry.address() + "/" + ci::test_repo + ":" +
                                               crashed.tag()};
         for (const char* sink : {"kafka", "rest"}) {
@@ -304,13 +355,14 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
             if (auto n = notification(sinks_log, sink, crashed.tag()))
                 ci::check_notification(*n, e, not_before);
         }
-        CHECK_MESSAGE(ci::wait_until([&] { return ci::local_images_tagged(*p, crashed.tag()).empty(); },
-                                     30s),
-                      "the pushed image is still on the node");
+        CHECK_MESSAGE(
+            ci::wait_until([&] { return ci::local_images_tagged(*p, crashed.tag()).empty(); }, 30s),
+            "the pushed image is still on the node");
 
         // Logs on stdout: the records are there, nothing on stderr.
         CHECK_MESSAGE(ci::contains_nocase(logs.out, "watching events"),
-                      "no \"watching events\" on the container's stdout:\n", logs.out);
+                      "no \"watching events\" on the container's stdout:\n",
+                      logs.out);
         CHECK_MESSAGE(trim(logs.err).empty(), "the container wrote to stderr:\n", logs.err);
     }
 
@@ -323,8 +375,8 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
                           std::string::npos,
                       mounts);
         auto ls = d.docker({"exec", name, "ls", "-A", "/var/lib/core_interceptor"}, 30s);
-        CHECK_MESSAGE((ls.ok() && !trim(ls.out).empty()), "nothing in the state volume: ",
-                      ls.out, ls.err);
+        CHECK_MESSAGE(
+            (ls.ok() && !trim(ls.out).empty()), "nothing in the state volume: ", ls.out, ls.err);
     }
 
     // --- 7. docker stop: exit 0 within the grace period --------------------------------------
@@ -333,16 +385,20 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         auto r = d.docker({"stop", "-t", std::to_string(stop_grace.count()), name}, 60s);
         const auto stop_ms = ms_since(t0);
         CHECK_MESSAGE(r.ok(), "docker stop: ", r.err);
-        const auto state = trim(
-            ci::inspect(*p, name, "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}} "
-                                  "{{.RestartCount}}")
-                .value_or("?"));
+        const auto state =
+            trim(ci::inspect(*p,
+                             name,
+                             "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}} "
+                             "{{.RestartCount}}")
+                     .value_or("?"));
         const auto logs = daemon_logs();
         INFO("docker logs ends:\n", ts::tail_lines(logs.out + logs.err, 10));
         CHECK(state == "exited 0 false 0");
-        CHECK_MESSAGE(stop_ms < std::chrono::duration_cast<std::chrono::milliseconds>(stop_grace)
-                                    .count(),
-                      "docker stop took ", stop_ms, " ms: the grace period ran out");
+        CHECK_MESSAGE(stop_ms <
+                          std::chrono::duration_cast<std::chrono::milliseconds>(stop_grace).count(),
+                      "docker stop took ",
+                      stop_ms,
+                      " ms: the grace period ran out");
         phases.add("docker stop: " + std::to_string(stop_ms) + " ms, then " + state +
                    " (status, exit code, OOM-killed, restarts)");
         // unless-stopped: a container stopped by hand stays stopped.

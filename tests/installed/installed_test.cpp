@@ -62,7 +62,8 @@ std::set<std::string> depends_packages(const std::string& depends)
         std::string first = trim(item.substr(0, item.find('|')));
         first = trim(first.substr(0, first.find('(')));
         first = first.substr(0, first.find(':'));
-        if (!first.empty()) out.insert(first);
+        if (!first.empty())
+            out.insert(first);
     }
     return out;
 }
@@ -83,7 +84,8 @@ std::string fnv1a(const std::string& text)
 std::string joined(const std::set<std::string>& s, const char* sep)
 {
     std::string out;
-    for (const auto& x : s) out += (out.empty() ? "" : sep) + x;
+    for (const auto& x : s)
+        out += (out.empty() ? "" : sep) + x;
     return out;
 }
 
@@ -93,7 +95,8 @@ std::map<std::string, std::string> key_values(const std::string& text)
     std::map<std::string, std::string> out;
     for (const auto& line : lines_of(text)) {
         const auto eq = line.find('=');
-        if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+        if (eq != std::string::npos)
+            out[line.substr(0, eq)] = line.substr(eq + 1);
     }
     return out;
 }
@@ -119,8 +122,13 @@ struct systemd_box {
     {
         auto r = sh(script, timeout);
         if (!r.ok())
-            FAIL("in the systemd container: `", script, "` failed (",
-                 r.timed_out ? "timed out" : r.status.describe(), "):\n", r.out, r.err);
+            FAIL("in the systemd container: `",
+                 script,
+                 "` failed (",
+                 r.timed_out ? "timed out" : r.status.describe(),
+                 "):\n",
+                 r.out,
+                 r.err);
         return r.out;
     }
 
@@ -133,13 +141,16 @@ struct systemd_box {
     /// (SIGRTMIN+3: systemd halts), removes it and the imported image.
     void remove_everything()
     {
-        for (const auto& n : crash_containers) p.dockerd.docker({"rm", "-f", n}, 60s);
-        for (const auto& t : crash_tags) ci::remove_local_images_tagged(p, t);
+        for (const auto& n : crash_containers)
+            p.dockerd.docker({"rm", "-f", n}, 60s);
+        for (const auto& t : crash_tags)
+            ci::remove_local_images_tagged(p, t);
         if (!id.empty()) {
             p.dockerd.docker({"stop", "-t", "30", id}, 90s);
             p.dockerd.docker({"rm", "-f", id}, 60s);
         }
-        if (!image.empty()) p.dockerd.docker({"rmi", "-f", image}, 60s);
+        if (!image.empty())
+            p.dockerd.docker({"rmi", "-f", image}, 60s);
     }
 
     systemd_box(ci::shared_parts& parts) : p(parts) {}
@@ -147,11 +158,11 @@ struct systemd_box {
     systemd_box& operator=(const systemd_box&) = delete;
     ~systemd_box()
     {
-        if (finished) return;
+        if (finished)
+            return;
         try {
             remove_everything();
-        }
-        catch (...) {
+        } catch (...) {
         }
     }
 };
@@ -168,28 +179,30 @@ std::vector<received> read_sinks(const systemd_box& box)
 {
     std::vector<received> out;
     auto r = box.sh("cat /run/ci-sinks.log", 30s);
-    if (!r.ok()) return out;
+    if (!r.ok())
+        return out;
     for (const auto& line : lines_of(r.out)) {
         received n;
         std::string body;
         if (starts_with(line, "kafka key=")) {
             const auto v = line.find(" value=");
-            if (v == std::string::npos) continue;
+            if (v == std::string::npos)
+                continue;
             n.sink = "kafka";
             n.key = line.substr(10, v - 10);
             body = line.substr(v + 7);
-        }
-        else if (starts_with(line, "rest ")) {
+        } else if (starts_with(line, "rest ")) {
             const auto arrow = line.find(" -> ");
-            if (arrow == std::string::npos) continue;
+            if (arrow == std::string::npos)
+                continue;
             std::istringstream rest(line.substr(arrow + 4));
             unsigned status = 0;
             rest >> status;
-            if (status < 200 || status >= 300) continue;
+            if (status < 200 || status >= 300)
+                continue;
             std::getline(rest, body);
             n.sink = "rest";
-        }
-        else {
+        } else {
             continue;
         }
         boost::system::error_code ec;
@@ -205,13 +218,13 @@ std::vector<received> read_sinks(const systemd_box& box)
 }
 
 /// The notification of container `c` on `sink` (by tag), the last one if several.
-std::optional<received> notification_of(const std::vector<received>& all,
-                                        const std::string& sink,
-                                        const ci::container& c)
+std::optional<received>
+notification_of(const std::vector<received>& all, const std::string& sink, const ci::container& c)
 {
     std::optional<received> found;
     for (const auto& n : all)
-        if (n.sink == sink && ci::string_field(n.body, "tag") == c.tag()) found = n;
+        if (n.sink == sink && ci::string_field(n.body, "tag") == c.tag())
+            found = n;
     return found;
 }
 
@@ -241,7 +254,8 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     phase_log phases{"installed"};
 
     ci::shared_parts* p = ci::parts();
-    if (!p) return;
+    if (!p)
+        return;
 
     // --- prerequisites -------------------------------------------------------------------
     const auto [os_id, codename] = host_release();
@@ -253,7 +267,8 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                       "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
                       "installs it)"))
         return;
-    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb")) return;
+    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb"))
+        return;
 
     const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
     REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
@@ -283,10 +298,12 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     // The container has no network: the package's dependencies come with the rootfs, so that
     // `dpkg -i` installs it as apt would.
     std::set<std::string> include{"systemd", "systemd-sysv", "dbus"};
-    for (auto& d : depends_packages(depends.out)) include.insert(d);
+    for (auto& d : depends_packages(depends.out))
+        include.insert(d);
     const auto sources = host_apt_sources();
     std::string key_text = codename + "\nminbase\n" + joined(include, ",");
-    for (const auto& s : sources) key_text += "\n" + s.string() + "\n" + ts::read_file(s);
+    for (const auto& s : sources)
+        key_text += "\n" + s.string() + "\n" + ts::read_file(s);
     const auto key = fnv1a(key_text);
 
     const std::string cache_env = env("CORE_INTERCEPTOR_INSTALLED_CACHE");
@@ -297,22 +314,26 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         const auto t0 = steady::now();
         if (fs::is_regular_file(rootfs)) {
             phases.add("rootfs: cached, " + rootfs.string());
-        }
-        else {
+        } else {
             const auto partial = cache / ("rootfs-" + key + ".partial.tar");
             const auto log = work / "mmdebstrap.log";
-            std::vector<std::string> argv{"mmdebstrap", "--variant=minbase",
-                                          "--include=" + joined(include, ","), codename,
+            std::vector<std::string> argv{"mmdebstrap",
+                                          "--variant=minbase",
+                                          "--include=" + joined(include, ","),
+                                          codename,
                                           partial.string()};
-            for (const auto& s : sources) argv.push_back(s.string());
+            for (const auto& s : sources)
+                argv.push_back(s.string());
             if (sources.empty())
                 MESSAGE("no apt sources on this host: mmdebstrap uses its default mirror");
             auto st = run_logged(argv, log, mmdebstrap_timeout, {});
             if (!st || !st->success()) {
                 std::error_code ec;
                 fs::remove(partial, ec);
-                FAIL("mmdebstrap ", (st ? "failed (" + st->describe() + ")" : "timed out"),
-                     "; its log ends:\n", ts::tail_lines(ts::read_file(log), 40));
+                FAIL("mmdebstrap ",
+                     (st ? "failed (" + st->describe() + ")" : "timed out"),
+                     "; its log ends:\n",
+                     ts::tail_lines(ts::read_file(log), 40));
             }
             // Only the newest rootfs is kept in the cache.
             std::error_code ec;
@@ -322,8 +343,7 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                     fs::remove(e.path(), ec);
             fs::rename(partial, rootfs);
             phases.add("rootfs (mmdebstrap " + codename + ", minbase + " +
-                       std::to_string(include.size()) + " packages): " +
-                       seconds(ms_since(t0)));
+                       std::to_string(include.size()) + " packages): " + seconds(ms_since(t0)));
         }
     }
 
@@ -333,8 +353,11 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         const auto t0 = steady::now();
         const std::string image = "ci-installed-systemd:" + key.substr(0, 12);
         auto imp = p->dockerd.docker({"import", rootfs.string(), image}, 300s);
-        REQUIRE_MESSAGE(imp.ok(), "docker import of the rootfs failed (", imp.status.describe(),
-                        "): ", imp.err);
+        REQUIRE_MESSAGE(imp.ok(),
+                        "docker import of the rootfs failed (",
+                        imp.status.describe(),
+                        "): ",
+                        imp.err);
         box.image = image;
         phases.add("docker import: " + seconds(ms_since(t0)));
     }
@@ -344,22 +367,49 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         // systemd as PID 1 on these machines: SYS_ADMIN and a cgroup namespace of its own
         // (--privileged does not work here), tmpfs where systemd expects them, SIGRTMIN+3 to
         // halt it. /var/run is /run inside: the socket lands on the /run tmpfs.
-        auto run = p->dockerd.docker(
-            {"run", "-d", "--name", name, "--hostname", box_hostname, "--network", "none",
-             "--cap-add", "SYS_ADMIN", "--cgroupns=private", "--tmpfs", "/run", "--tmpfs",
-             "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "RTMIN+3", "-e", "container=docker",
-             "-v", p->dockerd.socket_path().string() + ":/run/docker.sock", "-v",
-             in.string() + ":/mnt/ci:ro", box.image, "/sbin/init"},
-            120s);
-        REQUIRE_MESSAGE(run.ok(), "starting the systemd container failed (",
-                        run.status.describe(), "): ", run.err);
+        auto run = p->dockerd.docker({"run",
+                                      "-d",
+                                      "--name",
+                                      name,
+                                      "--hostname",
+                                      box_hostname,
+                                      "--network",
+                                      "none",
+                                      "--cap-add",
+                                      "SYS_ADMIN",
+                                      "--cgroupns=private",
+                                      "--tmpfs",
+                                      "/run",
+                                      "--tmpfs",
+                                      "/run/lock",
+                                      "--tmpfs",
+                                      "/tmp",
+                                      "--stop-signal",
+                                      "RTMIN+3",
+                                      "-e",
+                                      "container=docker",
+                                      "-v",
+                                      p->dockerd.socket_path().string() + ":/run/docker.sock",
+                                      "-v",
+                                      in.string() + ":/mnt/ci:ro",
+                                      box.image,
+                                      "/sbin/init"},
+                                     120s);
+        REQUIRE_MESSAGE(run.ok(),
+                        "starting the systemd container failed (",
+                        run.status.describe(),
+                        "): ",
+                        run.err);
         box.id = trim(run.out);
-        REQUIRE_MESSAGE(box.id.size() == 64, "starting a container printed no container id: ", run.out);
+        REQUIRE_MESSAGE(
+            box.id.size() == 64, "starting a container printed no container id: ", run.out);
 
         // Until systemd listens on its private bus socket, systemctl cannot even ask: retry.
         const auto limit = std::to_string(boot_timeout.count() - 10);
-        auto state = box.sh("end=$(( $(date +%s) + " + limit + " )); "
-                            "while :; do s=$(timeout " + limit +
+        auto state = box.sh("end=$(( $(date +%s) + " + limit +
+                                " )); "
+                                "while :; do s=$(timeout " +
+                                limit +
                                 " systemctl is-system-running --wait 2>&1); "
                                 "case \"$s\" in running|degraded) break;; esac; "
                                 "[ \"$(date +%s)\" -lt \"$end\" ] || break; sleep 0.1; "
@@ -370,9 +420,16 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
             auto logs = p->dockerd.docker({"logs", "--tail", "40", box.id}, 30s);
             auto failed = box.sh("systemctl --failed --no-pager; journalctl -b --no-pager "
                                  "-p warning | tail -n 40");
-            FAIL("systemd did not finish booting within ", boot_timeout.count(),
-                 " s (is-system-running: '", booted, "' ", state.err, ")\n", failed.out,
-                 logs.out, logs.err);
+            FAIL("systemd did not finish booting within ",
+                 boot_timeout.count(),
+                 " s (is-system-running: '",
+                 booted,
+                 "' ",
+                 state.err,
+                 ")\n",
+                 failed.out,
+                 logs.out,
+                 logs.err);
         }
         if (booted == "degraded")
             MESSAGE("the system booted degraded; failed units:\n",
@@ -384,16 +441,20 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     // The service's SupplementaryGroups=docker must be the group of the bind-mounted socket, as
     // on a host where docker.io created the group before this package came.
     {
-        struct stat st{};
+        struct stat st {};
         REQUIRE(::stat(p->dockerd.socket_path().c_str(), &st) == 0);
         const auto gid = std::to_string(st.st_gid);
-        const auto inside = trim(box.must(
-            "getent group docker >/dev/null || { getent group " + gid + " >/dev/null && "
-            "groupadd --system docker || groupadd -g " + gid + " docker; }; "
-            "getent group docker | cut -d: -f3"));
+        const auto inside =
+            trim(box.must("getent group docker >/dev/null || { getent group " + gid +
+                          " >/dev/null && "
+                          "groupadd --system docker || groupadd -g " +
+                          gid +
+                          " docker; }; "
+                          "getent group docker | cut -d: -f3"));
         if (inside != gid) {
             // The socket's gid is taken inside: give the socket the group "docker" has there.
-            REQUIRE(::chown(p->dockerd.socket_path().c_str(), static_cast<uid_t>(-1),
+            REQUIRE(::chown(p->dockerd.socket_path().c_str(),
+                            static_cast<uid_t>(-1),
                             static_cast<gid_t>(std::stoul(inside))) == 0);
         }
     }
@@ -402,8 +463,14 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     {
         const auto t0 = steady::now();
         auto inst = box.sh("dpkg -i /mnt/ci/" + deb_name + " 2>&1", 180s);
-        REQUIRE_MESSAGE(inst.ok(), "dpkg -i ", deb_name, " failed (", inst.status.describe(),
-                        "):\n", inst.out, inst.err);
+        REQUIRE_MESSAGE(inst.ok(),
+                        "dpkg -i ",
+                        deb_name,
+                        " failed (",
+                        inst.status.describe(),
+                        "):\n",
+                        inst.out,
+                        inst.err);
         phases.add("dpkg -i: " + std::to_string(ms_since(t0)) + " ms");
     }
     CHECK_MESSAGE(trim(box.sh("systemctl is-enabled " + std::string(unit)).out) == "enabled",
@@ -412,7 +479,8 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     REQUIRE_MESSAGE(!passwd.empty(), "installing the package created no core_interceptor user");
     const auto user_groups = trim(box.sh("id -nG core_interceptor").out);
     CHECK_MESSAGE((" " + user_groups + " ").find(" docker ") != std::string::npos,
-                  "core_interceptor is not in the docker group: ", user_groups);
+                  "core_interceptor is not in the docker group: ",
+                  user_groups);
 
     // The sinks, inside: the container's loopback is the daemon's.
     {
@@ -427,15 +495,19 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     const bool sinks_up = ci::wait_until(
         [&] {
             for (const auto& line : lines_of(box.sh("cat /run/ci-sinks.log").out)) {
-                if (starts_with(line, "KAFKA_BROKERS=")) kafka_brokers = line.substr(14);
-                if (starts_with(line, "REST_URL=")) rest_url = line.substr(9);
+                if (starts_with(line, "KAFKA_BROKERS="))
+                    kafka_brokers = line.substr(14);
+                if (starts_with(line, "REST_URL="))
+                    rest_url = line.substr(9);
             }
             return !kafka_brokers.empty() && !rest_url.empty();
         },
         30s);
-    REQUIRE_MESSAGE(sinks_up, "run_sinks did not say where it listens:\n",
+    REQUIRE_MESSAGE(sinks_up,
+                    "run_sinks did not say where it listens:\n",
                     box.sh("cat /run/ci-sinks.log /run/ci-sinks.err; systemctl status ci-sinks "
-                           "--no-pager").out);
+                           "--no-pager")
+                        .out);
 
     // The installed configuration as an operator edits it: the file for where things are,
     // /etc/default for extra options (a deliberately failing push is announced at once).
@@ -449,9 +521,9 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     // The package started the service with its default configuration; stop it, then time a
     // start with ours: `systemctl start` of a Type=notify unit returns once READY=1 came.
     box.must(std::string("systemctl stop ") + unit);
-    const auto started = lines_of(box.must(std::string("a=$(date +%s%N); systemctl start ") +
-                                           unit + "; rc=$?; b=$(date +%s%N); "
-                                                  "echo \"$rc $(( (b - a) / 1000000 ))\""));
+    const auto started = lines_of(box.must(std::string("a=$(date +%s%N); systemctl start ") + unit +
+                                           "; rc=$?; b=$(date +%s%N); "
+                                           "echo \"$rc $(( (b - a) / 1000000 ))\""));
     REQUIRE(!started.empty());
     int start_rc = -1;
     long long start_ms = -1;
@@ -459,9 +531,16 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     {
         auto props = box.show("Type,ActiveState,SubState,Result,NRestarts,StatusText,MainPID,"
                               "ExecMainStartTimestampMonotonic,ActiveEnterTimestampMonotonic");
-        INFO("systemctl show: Type=", props["Type"], " ActiveState=", props["ActiveState"],
-             " SubState=", props["SubState"], " StatusText=", props["StatusText"]);
-        REQUIRE_MESSAGE(start_rc == 0, "systemctl start failed:\n",
+        INFO("systemctl show: Type=",
+             props["Type"],
+             " ActiveState=",
+             props["ActiveState"],
+             " SubState=",
+             props["SubState"],
+             " StatusText=",
+             props["StatusText"]);
+        REQUIRE_MESSAGE(start_rc == 0,
+                        "systemctl start failed:\n",
                         box.sh(std::string("systemctl status --no-pager -n 30 ") + unit).out);
         CHECK(props["Type"] == "notify");
         CHECK(props["ActiveState"] == "active");
@@ -472,8 +551,9 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         const auto active_us = std::atoll(props["ActiveEnterTimestampMonotonic"].c_str());
         CHECK(active_us >= exec_us);
         std::ostringstream ready;
-        ready << "READY after " << start_ms << " ms (systemctl start to active; exec to READY=1: "
-              << (active_us - exec_us) / 1000 << " ms)";
+        ready << "READY after " << start_ms
+              << " ms (systemctl start to active; exec to READY=1: " << (active_us - exec_us) / 1000
+              << " ms)";
         phases.add(ready.str());
         MESSAGE(ready.str());
 
@@ -488,7 +568,9 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         const auto docker_gid = trim(box.must("getent group docker | cut -d: -f3"));
         const auto groups = status.count("Groups") ? status.at("Groups") : "";
         CHECK_MESSAGE((" " + groups + " ").find(" " + docker_gid + " ") != std::string::npos,
-                      "the daemon is not in the docker group (", docker_gid, "): Groups ",
+                      "the daemon is not in the docker group (",
+                      docker_gid,
+                      "): Groups ",
                       groups);
         const auto cmdline = box.must("tr '\\0' ' ' < /proc/" + pid + "/cmdline");
         CHECK_MESSAGE(cmdline.find("--config /etc/core_interceptor/core_interceptor.conf") !=
@@ -506,7 +588,10 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
             return starts_with(status_text, "watching events");
         },
         30s);
-    REQUIRE_MESSAGE(watching, "STATUS= never said \"watching events\": ", status_text, "\n",
+    REQUIRE_MESSAGE(watching,
+                    "STATUS= never said \"watching events\": ",
+                    status_text,
+                    "\n",
                     box.sh(std::string("journalctl --no-pager -n 30 -u ") + unit).out);
 
     // --- 6. a crash: pushed and announced ---------------------------------------------------
@@ -525,8 +610,7 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                 if (pushed_ms < 0) {
                     try {
                         tags = p->registry.tags(ci::test_repo);
-                    }
-                    catch (const std::exception&) {
+                    } catch (const std::exception&) {
                         tags.clear();
                     }
                     if (std::find(tags.begin(), tags.end(), c1.tag()) != tags.end())
@@ -535,8 +619,10 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                 got = read_sinks(box);
                 auto k = notification_of(got, "kafka", c1);
                 auto r = notification_of(got, "rest", c1);
-                if (kafka_ms < 0 && k && pushed_is(k->body, true)) kafka_ms = ms_since(t_crash);
-                if (rest_ms < 0 && r && pushed_is(r->body, true)) rest_ms = ms_since(t_crash);
+                if (kafka_ms < 0 && k && pushed_is(k->body, true))
+                    kafka_ms = ms_since(t_crash);
+                if (rest_ms < 0 && r && pushed_is(r->body, true))
+                    rest_ms = ms_since(t_crash);
                 return pushed_ms >= 0 && kafka_ms >= 0 && rest_ms >= 0;
             },
             90s);
@@ -545,12 +631,23 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                    " ms; on Kafka after " + std::to_string(kafka_ms) + " ms; on REST after " +
                    std::to_string(rest_ms) + " ms");
         const auto journal = box.sh(std::string("journalctl --no-pager -n 40 -u ") + unit).out;
-        CHECK_MESSAGE(pushed_ms >= 0, "the registry has no ", ci::test_repo, ":", c1.tag(),
-                      " (tags: ", tags.size(), ")\n", journal);
-        CHECK_MESSAGE((kafka_ms >= 0 && rest_ms >= 0), "no pushed notification of ", c1.tag(),
-                      " on both sinks:\n", box.sh("cat /run/ci-sinks.log").out, journal);
-        const ci::expected_notification e{ci::test_repo, c1.tag(), box_hostname, "core", true,
-                                          expected_ref};
+        CHECK_MESSAGE(pushed_ms >= 0,
+                      "the registry has no ",
+                      ci::test_repo,
+                      ":",
+                      c1.tag(),
+                      " (tags: ",
+                      tags.size(),
+                      ")\n",
+                      journal);
+        CHECK_MESSAGE((kafka_ms >= 0 && rest_ms >= 0),
+                      "no pushed notification of ",
+                      c1.tag(),
+                      " on both sinks:\n",
+                      box.sh("cat /run/ci-sinks.log").out,
+                      journal);
+        const ci::expected_notification e{
+            ci::test_repo, c1.tag(), box_hostname, "core", true, expected_ref};
         for (const char* sink : {"kafka", "rest"}) {
             INFO("sink ", sink);
             if (auto n = notification_of(got, sink, c1)) {
@@ -560,9 +657,9 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
             }
         }
         // Pushed, so deleted locally.
-        CHECK_MESSAGE(ci::wait_until([&] { return ci::local_images_tagged(*p, c1.tag()).empty(); },
-                                     30s),
-                      "the pushed image is still on the node");
+        CHECK_MESSAGE(
+            ci::wait_until([&] { return ci::local_images_tagged(*p, c1.tag()).empty(); }, 30s),
+            "the pushed image is still on the node");
         // STATUS= keeps count.
         CHECK_MESSAGE(ci::wait_until(
                           [&] {
@@ -570,7 +667,8 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                               return status_text.find("pushed 1") != std::string::npos;
                           },
                           15s),
-                      "STATUS= does not count the push: ", status_text);
+                      "STATUS= does not count the push: ",
+                      status_text);
         // WATCHDOG=1 reached systemd (the unit sets WatchdogSec=).
         const auto wd = box.show("WatchdogUSec,WatchdogTimestampMonotonic");
         if (wd.count("WatchdogUSec") && wd.at("WatchdogUSec") != "0" &&
@@ -578,16 +676,21 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
             CHECK_MESSAGE(std::atoll(wd.count("WatchdogTimestampMonotonic")
                                          ? wd.at("WatchdogTimestampMonotonic").c_str()
                                          : "0") > 0,
-                          "WatchdogSec=", wd.at("WatchdogUSec"), " but no WATCHDOG=1 came");
+                          "WatchdogSec=",
+                          wd.at("WatchdogUSec"),
+                          " but no WATCHDOG=1 came");
         // Under systemd the records go to the journal once, with their fields: none of them
         // comes through the stdout/stderr stream as well.
         const auto streamed = trim(box.sh("journalctl --no-pager -o cat _COMM=core_intercepto "
-                                          "_TRANSPORT=stdout").out);
-        CHECK_MESSAGE(streamed.empty(), "records also written to stderr under systemd:\n",
-                      streamed);
+                                          "_TRANSPORT=stdout")
+                                       .out);
+        CHECK_MESSAGE(
+            streamed.empty(), "records also written to stderr under systemd:\n", streamed);
         // A job that went well logs no error.
         CHECK_MESSAGE(trim(box.sh("journalctl --no-pager -o cat _COMM=core_intercepto -p err "
-                                  "CONTAINER_ID=" + c1.id).out)
+                                  "CONTAINER_ID=" +
+                                  c1.id)
+                               .out)
                           .empty(),
                       "errors logged for a container that was pushed");
     }
@@ -598,8 +701,8 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         p->registry.stop();
         const auto t_nopush = steady::now();
         const auto c2 = crash(box, "inst-nopush");
-        const auto query = "journalctl --no-pager _COMM=core_intercepto -p err CONTAINER_ID=" +
-                           c2.id;
+        const auto query =
+            "journalctl --no-pager _COMM=core_intercepto -p err CONTAINER_ID=" + c2.id;
         std::string errors;
         const bool logged = ci::wait_until(
             [&] {
@@ -609,11 +712,15 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
             60s);
         phases.add("failing push (registry stopped): error in the journal after " +
                    std::to_string(ms_since(t_nopush)) + " ms");
-        CHECK_MESSAGE(logged, "no error in `journalctl _COMM=core_intercepto` for container ",
-                      c2.tag(), " whose push failed; the unit's journal:\n",
+        CHECK_MESSAGE(logged,
+                      "no error in `journalctl _COMM=core_intercepto` for container ",
+                      c2.tag(),
+                      " whose push failed; the unit's journal:\n",
                       box.sh(std::string("journalctl --no-pager -n 40 -u ") + unit).out);
         if (logged) {
-            MESSAGE("journalctl _COMM=core_intercepto -p err CONTAINER_ID=", c2.tag(), "...:\n",
+            MESSAGE("journalctl _COMM=core_intercepto -p err CONTAINER_ID=",
+                    c2.tag(),
+                    "...:\n",
                     errors);
             CHECK(ci::contains_nocase(errors, "push"));
             const auto verbose = box.sh(query + " -o verbose").out;
@@ -633,8 +740,11 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                 return k && r && pushed_is(k->body, false) && pushed_is(r->body, false);
             },
             60s);
-        CHECK_MESSAGE(announced, "no \"pushed\": false notification of ", c2.tag(),
-                      " on both sinks:\n", box.sh("cat /run/ci-sinks.log").out);
+        CHECK_MESSAGE(announced,
+                      "no \"pushed\": false notification of ",
+                      c2.tag(),
+                      " on both sinks:\n",
+                      box.sh("cat /run/ci-sinks.log").out);
         // Nobody loses a dump: the committed image stays on the node.
         CHECK_MESSAGE(!ci::local_images_tagged(*p, c2.tag()).empty(),
                       "the image whose push failed is not kept locally");
@@ -647,9 +757,15 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         const auto stop_ms = ms_since(t0);
         CHECK_MESSAGE(stop.ok(), "systemctl stop: ", stop.out, stop.err);
         auto props = box.show("ActiveState,Result,ExecMainCode,ExecMainStatus");
-        INFO("after systemctl stop: ActiveState=", props["ActiveState"], " Result=",
-             props["Result"], " ExecMainCode=", props["ExecMainCode"], " ExecMainStatus=",
-             props["ExecMainStatus"], "\n",
+        INFO("after systemctl stop: ActiveState=",
+             props["ActiveState"],
+             " Result=",
+             props["Result"],
+             " ExecMainCode=",
+             props["ExecMainCode"],
+             " ExecMainStatus=",
+             props["ExecMainStatus"],
+             "\n",
              box.sh(std::string("journalctl --no-pager -n 20 -u ") + unit).out);
         CHECK(props["ActiveState"] == "inactive");
         CHECK(props["Result"] == "success");
@@ -662,32 +778,36 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     {
         auto purge = box.sh("dpkg --purge core-interceptor 2>&1", 120s);
         REQUIRE_MESSAGE(purge.ok(), "dpkg --purge failed:\n", purge.out, purge.err);
-        const auto left = trim(box.sh(
-            "for f in /etc/core_interceptor /etc/default/core_interceptor /var/lib/core_interceptor "
-            "/usr/sbin/core_interceptor /lib/systemd/system/core_interceptor.service "
-            "/usr/lib/systemd/system/core_interceptor.service "
-            "/etc/systemd/system/core_interceptor.service "
-            "/etc/systemd/system/multi-user.target.wants/core_interceptor.service "
-            "/usr/lib/sysusers.d/core_interceptor.conf /usr/lib/tmpfiles.d/core_interceptor.conf "
-            "/usr/share/man/man8/core_interceptor.8.gz /usr/share/doc/core-interceptor "
-            "/var/lib/systemd/deb-systemd-helper-enabled/core_interceptor.service.dsh-also "
-            "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/"
-            "core_interceptor.service; do [ ! -e \"$f\" ] && [ ! -L \"$f\" ] || echo \"$f\"; done")
-                                        .out);
+        const auto left = trim(
+            box.sh("for f in /etc/core_interceptor /etc/default/core_interceptor "
+                   "/var/lib/core_interceptor "
+                   "/usr/sbin/core_interceptor /lib/systemd/system/core_interceptor.service "
+                   "/usr/lib/systemd/system/core_interceptor.service "
+                   "/etc/systemd/system/core_interceptor.service "
+                   "/etc/systemd/system/multi-user.target.wants/core_interceptor.service "
+                   "/usr/lib/sysusers.d/core_interceptor.conf "
+                   "/usr/lib/tmpfiles.d/core_interceptor.conf "
+                   "/usr/share/man/man8/core_interceptor.8.gz /usr/share/doc/core-interceptor "
+                   "/var/lib/systemd/deb-systemd-helper-enabled/core_interceptor.service.dsh-also "
+                   "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/"
+                   "core_interceptor.service; do [ ! -e \"$f\" ] && [ ! -L \"$f\" ] || echo "
+                   "\"$f\"; done")
+                .out);
         CHECK_MESSAGE(left.empty(), "dpkg --purge left:\n", left);
         const auto status =
             trim(box.sh("dpkg-query -W -f='${db:Status-Status}' core-interceptor").out);
         CHECK_MESSAGE((status.empty() || status == "not-installed"),
-                      "dpkg still knows the package: ", status);
+                      "dpkg still knows the package: ",
+                      status);
         auto units = box.sh(std::string("systemctl list-unit-files --no-legend ") + unit).out;
         CHECK_MESSAGE(trim(units).empty(), "systemd still knows the unit: ", units);
         const auto user = trim(box.sh("getent passwd core_interceptor").out);
         if (purge_removes_user) {
-            CHECK_MESSAGE(user.empty(), "the package's postrm removes the user, but it is still "
-                                        "there: ",
+            CHECK_MESSAGE(user.empty(),
+                          "the package's postrm removes the user, but it is still "
+                          "there: ",
                           user);
-        }
-        else {
+        } else {
             // Debian's policy for system users: kept, so that files elsewhere keep an owner.
             MESSAGE("the system user stays after purge (the package's policy): ",
                     user.empty() ? std::string("<gone>") : user);
@@ -696,8 +816,8 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                                                "-o -group core_interceptor \\) 2>/dev/null",
                                                120s)
                                             .out);
-                CHECK_MESSAGE(owned.empty(), "files of core_interceptor left after purge:\n",
-                              owned);
+                CHECK_MESSAGE(
+                    owned.empty(), "files of core_interceptor left after purge:\n", owned);
             }
         }
     }

@@ -80,14 +80,21 @@ std::vector<fault> plan_faults(std::mt19937& rng)
 {
     auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
     std::vector<fault> f;
-    f.push_back({uniform(2, 35), fault_kind::registry_stop, 0,
+    f.push_back({uniform(2, 35),
+                 fault_kind::registry_stop,
+                 0,
                  std::chrono::milliseconds(uniform(3000, 12000))});
-    f.push_back({uniform(2, 35), fault_kind::kafka_down, 0,
+    f.push_back({uniform(2, 35),
+                 fault_kind::kafka_down,
+                 0,
                  std::chrono::milliseconds(uniform(3000, 12000))});
     for (int i = 0; i < 3; ++i)
-        f.push_back({uniform(0, deaths - 1), fault_kind::rest_500,
+        f.push_back({uniform(0, deaths - 1),
+                     fault_kind::rest_500,
                      static_cast<std::size_t>(uniform(2, 5))});
-    f.push_back({uniform(8, 42), fault_kind::dockerd_kill, 0,
+    f.push_back({uniform(8, 42),
+                 fault_kind::dockerd_kill,
+                 0,
                  std::chrono::milliseconds(uniform(300, 2000))});
     std::stable_sort(f.begin(), f.end(), [](const fault& a, const fault& b) {
         return a.before_death < b.before_death;
@@ -132,7 +139,8 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     p->dockerd.build_test_image(chaos_image);
     registry_guard registry_back(p->registry);
@@ -171,8 +179,10 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
     // Outages in progress, healed when due.
     std::vector<std::pair<std::chrono::steady_clock::time_point, fault_kind>> heals;
     auto heal = [&](fault_kind k) {
-        if (k == fault_kind::registry_start) p->registry.start();
-        if (k == fault_kind::kafka_up) kafka.set_up();
+        if (k == fault_kind::registry_start)
+            p->registry.start();
+        if (k == fault_kind::kafka_up)
+            kafka.set_up();
         note(name_of(k));
     };
     auto heal_due = [&](bool all) {
@@ -180,7 +190,8 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
         while (!heals.empty()) {
             const auto now = std::chrono::steady_clock::now();
             if (heals.front().first > now) {
-                if (!all) break;
+                if (!all)
+                    break;
                 std::this_thread::sleep_until(heals.front().first);
             }
             heal(heals.front().second);
@@ -217,7 +228,8 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
                 // requests in flight.
                 if (!cs.empty()) {
                     std::vector<std::string> wait{"wait"};
-                    for (const auto& c : cs) wait.push_back(c.name);
+                    for (const auto& c : cs)
+                        wait.push_back(c.name);
                     p->dockerd.docker(wait, 60s);
                 }
                 note("#" + std::to_string(i) + " dockerd kill -9, restart after " +
@@ -231,15 +243,19 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
             default: break;
             }
         }
-        cs.push_back(start_container(*p, specs[static_cast<std::size_t>(i)],
-                                     unique_name("chaos" + std::to_string(i))));
+        cs.push_back(start_container(
+            *p, specs[static_cast<std::size_t>(i)], unique_name("chaos" + std::to_string(i))));
     }
     note("last death started");
     heal_due(true);  // the outages still in progress end when due
     p->registry.start();
     const double burst_s = elapsed();
-    MESSAGE("burst of ", deaths, " deaths over ", static_cast<int>(burst_s),
-            " s; faults:", fault_log.str());
+    MESSAGE("burst of ",
+            deaths,
+            " deaths over ",
+            static_cast<int>(burst_s),
+            " s; faults:",
+            fault_log.str());
 
     wait_exited(*p, cs);
     std::vector<container> dumping;
@@ -262,18 +278,19 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
         try {
             images.clear();
             for (const auto& t : p->registry.tags(chaos_repo))
-                if (!tags_before.count(t)) images.insert(t);
-        }
-        catch (const std::exception&) {
+                if (!tags_before.count(t))
+                    images.insert(t);
+        } catch (const std::exception&) {
             return false;
         }
         return images == expected_tags;
     };
-    const auto waited = wait_all(
-        {{"registry", registry_done},
-         {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
-        converge_limit, 1s);
+    const auto waited =
+        wait_all({{"registry", registry_done},
+                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
+                 converge_limit,
+                 1s);
     const bool converged = waited.converged;
     const double converge_s = waited.seconds;
     const double total_s = elapsed();
@@ -282,7 +299,8 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
     std::size_t rest_500s = 0;
-    for (const auto& q : rest.requests()) rest_500s += q.status == 500 ? 1 : 0;
+    for (const auto& q : rest.requests())
+        rest_500s += q.status == 500 ? 1 : 0;
 
     std::ostringstream figures;
     figures.setf(std::ios::fixed);
@@ -291,18 +309,26 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
             << " kafka_ids=" << k.count.size() << " kafka_notifications=" << k.total
             << " kafka_duplicates=" << k.duplicates() << " rest_ids=" << r.count.size()
             << " rest_notifications=" << r.total << " rest_duplicates=" << r.duplicates()
-            << " rest_500_answers=" << rest_500s
-            << " burst_s=" << burst_s << " converge_after_heal_s=" << converge_s
-            << " converge_total_s=" << total_s << " converged=" << (converged ? "yes" : "no");
+            << " rest_500_answers=" << rest_500s << " burst_s=" << burst_s
+            << " converge_after_heal_s=" << converge_s << " converge_total_s=" << total_s
+            << " converged=" << (converged ? "yes" : "no");
     for (const auto& [what, t] : waited.first_true)
         figures << " " << what << "_done_after_heal_s=" << t;
     figures << " seed=" << seed;
     MESSAGE("chaos figures: ", figures.str());
     std::cout << "CHAOS: " << figures.str() << std::endl;
 
-    CHECK_MESSAGE(converged, "no convergence within ", converge_limit.count(),
-                  " s of the last fault: registry ", joined(images), " vs ", joined(expected_tags),
-                  "; Kafka ", describe(k), "; REST ", describe(r));
+    CHECK_MESSAGE(converged,
+                  "no convergence within ",
+                  converge_limit.count(),
+                  " s of the last fault: registry ",
+                  joined(images),
+                  " vs ",
+                  joined(expected_tags),
+                  "; Kafka ",
+                  describe(k),
+                  "; REST ",
+                  describe(r));
     CHECK(joined(images) == joined(expected_tags));
     CHECK(images.size() == static_cast<std::size_t>(dumps));
     check_sink("Kafka", k, expected, true);
@@ -320,8 +346,8 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
                 return left.empty();
             },
             15s);
-        CHECK_MESSAGE(left.empty(), "still on the node after the push: ",
-                      left.empty() ? "" : left.front());
+        CHECK_MESSAGE(
+            left.empty(), "still on the node after the push: ", left.empty() ? "" : left.front());
     }
     for (const auto& c : cs)
         if (!c.spec.object) {
@@ -334,7 +360,8 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
     auto st = daemon.proc().wait_for(10s);
     REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 10 s of SIGTERM");
     CHECK(st->describe() == "exit 0");
-    for (const auto& c : cs) remove_local_images_tagged(*p, c.tag());
+    for (const auto& c : cs)
+        remove_local_images_tagged(*p, c.tag());
     remove_all_containers(*p);
 }
 

@@ -75,9 +75,21 @@ struct good_settings {
 
     std::vector<std::string> args() const
     {
-        return {"--check",       "--docker-host",   docker_host,   "--registry",   registry,
-                "--registry-auth", registry_auth,   "--kafka-brokers", kafka_brokers, "--kafka-topic",
-                kafka_topic,     "--rest-url",      rest_url,      "--state-dir",  state_dir};
+        return {"--check",
+                "--docker-host",
+                docker_host,
+                "--registry",
+                registry,
+                "--registry-auth",
+                registry_auth,
+                "--kafka-brokers",
+                kafka_brokers,
+                "--kafka-topic",
+                kafka_topic,
+                "--rest-url",
+                rest_url,
+                "--state-dir",
+                state_dir};
     }
 };
 
@@ -90,7 +102,8 @@ ts::run_result run_check(std::vector<std::string> args, const std::vector<std::s
 }
 
 /// Replaces the value of `option` in `args`.
-std::vector<std::string> with(std::vector<std::string> args, const std::string& option, const std::string& value)
+std::vector<std::string>
+with(std::vector<std::string> args, const std::string& option, const std::string& value)
 {
     for (std::size_t i = 0; i + 1 < args.size(); ++i)
         if (args[i] == option)
@@ -98,7 +111,8 @@ std::vector<std::string> with(std::vector<std::string> args, const std::string& 
     return args;
 }
 
-std::string write_private_file(const std::filesystem::path& path, const std::string& content, mode_t mode)
+std::string
+write_private_file(const std::filesystem::path& path, const std::string& content, mode_t mode)
 {
     std::ofstream(path) << content;
     REQUIRE(::chmod(path.c_str(), mode) == 0);
@@ -112,19 +126,21 @@ good_settings settings_for(shared_parts& p,
                            const ts::http_sink& rest,
                            const ts::temp_dir& work)
 {
-    return {p.dockerd.host(),
-            p.registry.address(),
-            write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0600),
-            kafka.bootstraps(),
-            kafka.topic(),
-            rest.url(),
-            (work / "state").string()};
+    return {
+        p.dockerd.host(),
+        p.registry.address(),
+        write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0600),
+        kafka.bootstraps(),
+        kafka.topic(),
+        rest.url(),
+        (work / "state").string()};
 }
 
 TEST_CASE("--check: every check passes against the real parts, and nothing is sent or left behind")
 {
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     ts::temp_dir work("ci-chk-");
     ts::mock_kafka kafka("cores", 3);
     ts::http_sink rest;
@@ -136,7 +152,13 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
     CHECK(r.status.describe() == "exit 0");
     auto lines = parse_lines(r.out);
     CHECK(lines.size() == 8);
-    for (const char* name : {"docker", "state-dir", "registry-auth", "registry", "registry-dockerd", "kafka", "rest"}) {
+    for (const char* name : {"docker",
+                             "state-dir",
+                             "registry-auth",
+                             "registry",
+                             "registry-dockerd",
+                             "kafka",
+                             "rest"}) {
         CAPTURE(name);
         REQUIRE(lines.count(name));
         CHECK(lines[name].verdict == "OK");
@@ -145,7 +167,8 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
     CHECK(lines["core_pattern"].verdict == expected_core_pattern_verdict());
 
     // What each line says matches the parts it talked to.
-    auto engine = p->dockerd.docker({"version", "--format", "{{.Server.Version}}|{{.Server.APIVersion}}"});
+    auto engine =
+        p->dockerd.docker({"version", "--format", "{{.Server.Version}}|{{.Server.APIVersion}}"});
     REQUIRE(engine.ok());
     auto bar = engine.out.find('|');
     REQUIRE(bar != std::string::npos);
@@ -156,9 +179,11 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
     CHECK(lines["docker"].reason.find(p->dockerd.host()) != std::string::npos);
     CHECK(lines["docker"].reason.find("Engine " + version) != std::string::npos);
     CHECK(lines["docker"].reason.find("daemon " + api) != std::string::npos);
-    CHECK(lines["registry"].reason.find("http://" + p->registry.address() + "/v2/") != std::string::npos);
+    CHECK(lines["registry"].reason.find("http://" + p->registry.address() + "/v2/") !=
+          std::string::npos);
     CHECK(lines["registry-dockerd"].reason.find(p->registry.address()) != std::string::npos);
-    CHECK(lines["kafka"].reason.find("'" + kafka.topic() + "' has 3 partition(s)") != std::string::npos);
+    CHECK(lines["kafka"].reason.find("'" + kafka.topic() + "' has 3 partition(s)") !=
+          std::string::npos);
     CHECK(lines["rest"].reason.find(rest.url()) != std::string::npos);
 
     // The REST endpoint was reached (OPTIONS) but got no notification.
@@ -174,7 +199,8 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
 TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
 {
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     ts::temp_dir work("ci-chk-");
     ts::mock_kafka kafka;
     ts::http_sink rest;
@@ -193,18 +219,47 @@ TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
         std::vector<std::string> says;  ///< what that line contains
     };
     const broken cases[] = {
-        {"a docker socket that does not exist", "--docker-host", "unix://" + no_socket,
-         {"docker", "registry-dockerd"}, "docker", {no_socket, "no socket"}},
-        {"a registry port where nothing listens", "--registry", dead_registry,
-         {"registry", "registry-dockerd"}, "registry", {dead_registry, "refused"}},
-        {"dockerd cannot reach that registry either", "--registry", dead_registry,
-         {"registry", "registry-dockerd"}, "registry-dockerd", {dead_registry, "connection refused"}},
-        {"a Kafka broker on a dead port", "--kafka-brokers", dead_broker, {"kafka"}, "kafka",
+        {"a docker socket that does not exist",
+         "--docker-host",
+         "unix://" + no_socket,
+         {"docker", "registry-dockerd"},
+         "docker",
+         {no_socket, "no socket"}},
+        {"a registry port where nothing listens",
+         "--registry",
+         dead_registry,
+         {"registry", "registry-dockerd"},
+         "registry",
+         {dead_registry, "refused"}},
+        {"dockerd cannot reach that registry either",
+         "--registry",
+         dead_registry,
+         {"registry", "registry-dockerd"},
+         "registry-dockerd",
+         {dead_registry, "connection refused"}},
+        {"a Kafka broker on a dead port",
+         "--kafka-brokers",
+         dead_broker,
+         {"kafka"},
+         "kafka",
          {dead_broker, "Connection refused"}},
-        {"a Kafka topic that does not exist", "--kafka-topic", "ci-no-such-topic", {"kafka"}, "kafka",
+        {"a Kafka topic that does not exist",
+         "--kafka-topic",
+         "ci-no-such-topic",
+         {"kafka"},
+         "kafka",
          {"'ci-no-such-topic' does not exist"}},
-        {"a REST URL on a dead port", "--rest-url", dead_rest, {"rest"}, "rest", {dead_rest, "refused"}},
-        {"a state directory that is a file", "--state-dir", (work / "a-file").string(), {"state-dir"}, "state-dir",
+        {"a REST URL on a dead port",
+         "--rest-url",
+         dead_rest,
+         {"rest"},
+         "rest",
+         {dead_rest, "refused"}},
+        {"a state directory that is a file",
+         "--state-dir",
+         (work / "a-file").string(),
+         {"state-dir"},
+         "state-dir",
          {"a-file", "not a directory"}},
     };
     for (const auto& c : cases) {
@@ -224,7 +279,8 @@ TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
         }
         REQUIRE(lines.count(c.check));
         for (const auto& part : c.says)
-            CHECK_MESSAGE(contains_nocase(lines[c.check].reason, part), "the line does not say ", part);
+            CHECK_MESSAGE(
+                contains_nocase(lines[c.check].reason, part), "the line does not say ", part);
     }
     // Nothing was sent by any of these runs.
     for (const auto& req : rest.requests())
@@ -235,11 +291,20 @@ TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
 TEST_CASE("--check: a credentials file readable by others is a configuration error (exit 2)")
 {
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     ts::temp_dir work("ci-chk-");
-    const auto auth = write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0644);
-    auto r = run_check({"--check", "--docker-host", p->dockerd.host(), "--registry", p->registry.address(),
-                        "--registry-auth", auth, "--state-dir", (work / "state").string()});
+    const auto auth =
+        write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0644);
+    auto r = run_check({"--check",
+                        "--docker-host",
+                        p->dockerd.host(),
+                        "--registry",
+                        p->registry.address(),
+                        "--registry-auth",
+                        auth,
+                        "--state-dir",
+                        (work / "state").string()});
     INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
     REQUIRE_FALSE(r.timed_out);
     CHECK(r.status.describe() == "exit 2");
@@ -277,8 +342,10 @@ TEST_CASE("--check: a Docker socket the user may not open names the socket and t
     auto lines = parse_lines(r.out);
     REQUIRE(lines.count("docker"));
     CHECK(lines["docker"].verdict == "FAIL");
-    for (const std::string& part : std::vector<std::string>{"permission denied on " + sock_path, "mode 0660", "needs access"})
-        CHECK_MESSAGE(lines["docker"].reason.find(part) != std::string::npos, "the line does not say ", part);
+    for (const std::string& part :
+         std::vector<std::string>{"permission denied on " + sock_path, "mode 0660", "needs access"})
+        CHECK_MESSAGE(
+            lines["docker"].reason.find(part) != std::string::npos, "the line does not say ", part);
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ std::vector<std::string> non_empty_lines(const std::string& text)
     std::vector<std::string> out;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);)
-        if (line.find_first_not_of(" \t\r") != std::string::npos) out.push_back(line);
+        if (line.find_first_not_of(" \t\r") != std::string::npos)
+            out.push_back(line);
     return out;
 }
 
@@ -62,8 +63,8 @@ TEST_CASE("command line: --help and --version exit 0")
     REQUIRE_FALSE(help.timed_out);
     CHECK(help.status.describe() == "exit 0");
     for (const char* option : {"--docker-host", "--registry", "--max-concurrency"})
-        CHECK_MESSAGE((help.out + help.err).find(option) != std::string::npos, "usage lacks ",
-                      option);
+        CHECK_MESSAGE(
+            (help.out + help.err).find(option) != std::string::npos, "usage lacks ", option);
 
     auto version = run_daemon({"--version"});
     INFO("version: ", version.out, version.err);

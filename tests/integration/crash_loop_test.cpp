@@ -36,34 +36,40 @@ void wait_stopped_after(shared_parts& p, const container& c, int restarts, int l
                         .value_or("<gone>");
             return state == want;
         },
-        90s, 250ms);
-    REQUIRE_MESSAGE(done, c.name, ": expected '", want, "' (status, restarts, exit code), got '",
-                    state, "' after 90 s");
+        90s,
+        250ms);
+    REQUIRE_MESSAGE(done,
+                    c.name,
+                    ": expected '",
+                    want,
+                    "' (status, restarts, exit code), got '",
+                    state,
+                    "' after 90 s");
 }
 
 TEST_CASE("crash loop: crashed once, then a clean exit on restart: exactly one notification")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-cl1-");
     ts::mock_kafka kafka;
     ts::http_sink rest;
-    daemon_under_test daemon(
-        work.path(), fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    daemon_under_test daemon(work.path(),
+                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
     // First run: leaves a marker and dies of SIGSEGV (core in /tmp); second run: exits 0.
-    container_spec spec{
-        "crash once",
-        shell("if [ -e /tmp/ran ]; then exit 0; fi; touch /tmp/ran; "
-              "sh -c \"kill -SEGV \\$\\$\"; exit $?"),
-        0,
-        "core",
-        {"--restart", "on-failure"}};
+    container_spec spec{"crash once",
+                        shell("if [ -e /tmp/ran ]; then exit 0; fi; touch /tmp/ran; "
+                              "sh -c \"kill -SEGV \\$\\$\"; exit $?"),
+                        0,
+                        "core",
+                        {"--restart", "on-failure"}};
     const auto c = start_container(*p, spec, unique_name("cl1"));
     wait_stopped_after(*p, c, 1, 0);
     REQUIRE_MESSAGE(has_file(*p, c.name, "/tmp/core"), "the first run left no /tmp/core");
@@ -74,7 +80,8 @@ TEST_CASE("crash loop: crashed once, then a clean exit on restart: exactly one n
             return sink_complete(kafka_record(kafka), expected, true) &&
                    sink_complete(rest_record(rest), expected, true);
         },
-        60s, 500ms);
+        60s,
+        500ms);
     std::this_thread::sleep_for(settle);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
@@ -83,7 +90,9 @@ TEST_CASE("crash loop: crashed once, then a clean exit on restart: exactly one n
     check_sink("Kafka", k, expected, true, 1);
     check_sink("REST", r, expected, true, 1);
     const auto tags = p->registry.tags(test_repo);
-    CHECK_MESSAGE(std::find(tags.begin(), tags.end(), c.tag()) != tags.end(), "tag ", c.tag(),
+    CHECK_MESSAGE(std::find(tags.begin(), tags.end(), c.tag()) != tags.end(),
+                  "tag ",
+                  c.tag(),
                   " is not in the registry");
 
     stop_cleanly(daemon);
@@ -96,7 +105,8 @@ TEST_CASE("crash loop: four crashes, each with a fresh core, --max-per-container
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-cl2-");
@@ -141,12 +151,15 @@ TEST_CASE("crash loop: four crashes, each with a fresh core, --max-per-container
                 MESSAGE("the rate-limit warning: ", line);
                 CHECK_MESSAGE((line.find(c.name) != std::string::npos ||
                                line.find(c.tag()) != std::string::npos),
-                              "the warning does not name the container: ", line);
+                              "the warning does not name the container: ",
+                              line);
                 break;
             }
     }
     const auto tags = p->registry.tags(test_repo);
-    CHECK_MESSAGE(std::find(tags.begin(), tags.end(), c.tag()) != tags.end(), "tag ", c.tag(),
+    CHECK_MESSAGE(std::find(tags.begin(), tags.end(), c.tag()) != tags.end(),
+                  "tag ",
+                  c.tag(),
                   " is not in the registry");
 
     stop_cleanly(daemon);

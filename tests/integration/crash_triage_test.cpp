@@ -31,10 +31,10 @@ using namespace std::chrono_literals;
 // A handful of containers dying one after the other: seconds; a loaded CI machine gets more.
 constexpr auto notification_timeout = 120s;
 constexpr auto quiet_period = 5s;
-constexpr const char *crash_image = "crashy:1.0";
-constexpr const char *crash_repo = "crashy_1.0";
+constexpr const char* crash_image = "crashy:1.0";
+constexpr const char* crash_repo = "crashy_1.0";
 
-constexpr const char *static_source = R"(#include <pthread.h>
+constexpr const char* static_source = R"(#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 static pthread_barrier_t ready;
@@ -50,16 +50,16 @@ int main(int argc, char **argv)
     return 0;
 }
 )";
-constexpr const char *library_source =
+constexpr const char* library_source =
     R"(__attribute__((noinline)) void crashy_fault(volatile int *p) { *p = 7; }
 void crashy_run(void) { crashy_fault((volatile int *)0); }
 )";
-constexpr const char *dynamic_source = R"(void crashy_run(void);
+constexpr const char* dynamic_source = R"(void crashy_run(void);
 int main(void) { crashy_run(); return 0; }
 )";
 
 /// Fails under CI=true, else says why and gives false: the test returns.
-bool part(bool ok, const std::string &why)
+bool part(bool ok, const std::string& why)
 {
     if (ok)
         return true;
@@ -70,7 +70,7 @@ bool part(bool ok, const std::string &why)
 }
 
 /// `gcc -O0 FLAGS -o OUT SRC EXTRA...`
-bool build(const std::string &out, const fs::path &src, std::vector<std::string> flags)
+bool build(const std::string& out, const fs::path& src, std::vector<std::string> flags)
 {
     std::vector<std::string> args{"gcc", "-O0", "-o", out, src.string()};
     args.insert(args.end(), flags.begin(), flags.end());
@@ -79,7 +79,7 @@ bool build(const std::string &out, const fs::path &src, std::vector<std::string>
 }
 
 /// Copies the host's `from` (links resolved) to `rootfs/to`.
-bool copy_in(const fs::path &from, const fs::path &rootfs, const std::string &to)
+bool copy_in(const fs::path& from, const fs::path& rootfs, const std::string& to)
 {
     std::error_code ec;
     fs::copy_file(fs::canonical(from, ec), rootfs / to, ec);
@@ -88,14 +88,14 @@ bool copy_in(const fs::path &from, const fs::path &rootfs, const std::string &to
 
 /// `crashy:1.0`: busybox, /app/crashy_static (static, pthreads), /app/crashy_dyn with
 /// /app/libcrashy.so, and the loader and C library it needs, copied from the host.
-bool build_crash_image(shared_parts &p, const fs::path &dir)
+bool build_crash_image(shared_parts& p, const fs::path& dir)
 {
     for (auto [name, text] : {std::pair{"crashy_static.c", static_source},
                               std::pair{"libcrashy.c", library_source},
                               std::pair{"crashy_dyn.c", dynamic_source}})
         std::ofstream(dir / name) << text;
     const auto rootfs = dir / "rootfs";
-    for (const char *d :
+    for (const char* d :
          {"app", "bin", "tmp", "lib64", "lib/x86_64-linux-gnu", "proc", "sys", "dev", "etc"})
         fs::create_directories(rootfs / d);
     fs::permissions(rootfs / "tmp", fs::perms::all | fs::perms::sticky_bit);
@@ -134,7 +134,7 @@ bool build_crash_image(shared_parts &p, const fs::path &dir)
 }
 
 /// The crash image, built once per run in the private dockerd's directory.
-bool have_crash_image(shared_parts &p)
+bool have_crash_image(shared_parts& p)
 {
     static bool built = false;
     if (built)
@@ -159,7 +159,7 @@ struct crash_case {
     std::string module;
 };
 
-std::vector<std::string> busybox_kill(const std::string &sig)
+std::vector<std::string> busybox_kill(const std::string& sig)
 {
     // The inner shell is not PID 1 (see crash_with_core), so the signal kills it.
     return shell("sh -c \"kill -" + sig + " \\$\\$\"; exit $?");
@@ -167,7 +167,7 @@ std::vector<std::string> busybox_kill(const std::string &sig)
 
 std::vector<crash_case> crash_cases()
 {
-    auto bb = [](const char *sig, int num, int code) {
+    auto bb = [](const char* sig, int num, int code) {
         const std::string what = std::string("busybox ") + sig;
         return crash_case{what,
                           {what, busybox_kill(sig), code, "core"},
@@ -180,10 +180,10 @@ std::vector<crash_case> crash_cases()
                           "/bin/busybox"};
     };
     // The executable is the command line's first word.
-    auto program = [](const std::string &what,
-                      const std::string &line,
+    auto program = [](const std::string& what,
+                      const std::string& line,
                       int threads,
-                      const std::string &module) {
+                      const std::string& module) {
         container_spec spec{what, shell(line + "; exit $?"), 139, "core", {}, crash_image};
         const auto exe = line.substr(0, line.find(' '));
         return crash_case{
@@ -197,27 +197,27 @@ std::vector<crash_case> crash_cases()
             program("dynamic, crash in a library", "/app/crashy_dyn", 1, "/app/libcrashy.so")};
 }
 
-std::int64_t num(const json::object &o, const char *k)
+std::int64_t num(const json::object& o, const char* k)
 {
-    auto *v = o.if_contains(k);
+    auto* v = o.if_contains(k);
     return v && v->is_int64() ? v->as_int64() : -1;
 }
 
 /// The notifications the REST sink received, by tag.
-std::map<std::string, json::object> by_tag(const ts::http_sink &rest)
+std::map<std::string, json::object> by_tag(const ts::http_sink& rest)
 {
     std::map<std::string, json::object> out;
-    for (const auto &r : rest.requests())
+    for (const auto& r : rest.requests())
         if (auto n = parse_notification(r.body))
             out[string_field(*n, "tag")] = *n;
     return out;
 }
 
-void check_crash(const crash_case &c, const json::object &n)
+void check_crash(const crash_case& c, const json::object& n)
 {
     INFO("crash: ", c.what, "; notification: ", json::serialize(n));
     REQUIRE(n.contains("crash"));
-    const auto &k = n.at("crash").as_object();
+    const auto& k = n.at("crash").as_object();
     CHECK(num(k, "signal") == c.signal);
     CHECK(string_field(k, "signal_name") == c.signal_name);
     CHECK(string_field(k, "command") == c.command);
@@ -233,9 +233,9 @@ void check_crash(const crash_case &c, const json::object &n)
 
 /// Checks each container's notification against its case; their signatures, by tag. The same
 /// crash in two containers (cases 0 and 1) shares a signature; different crashes do not.
-std::map<std::string, std::string> check_crashes(const std::vector<crash_case> &cases,
-                                                 const std::vector<container> &cs,
-                                                 const ts::http_sink &rest)
+std::map<std::string, std::string> check_crashes(const std::vector<crash_case>& cases,
+                                                 const std::vector<container>& cs,
+                                                 const ts::http_sink& rest)
 {
     auto notes = by_tag(rest);
     std::map<std::string, std::string> signature;
@@ -256,10 +256,10 @@ std::map<std::string, std::string> check_crashes(const std::vector<crash_case> &
 }
 
 /// The labels of the dynamic program's image, and the commit's log line.
-void check_labels_and_log(shared_parts &p,
-                          const daemon_under_test &daemon,
-                          const container &dyn,
-                          const std::string &signature)
+void check_labels_and_log(shared_parts& p,
+                          const daemon_under_test& daemon,
+                          const container& dyn,
+                          const std::string& signature)
 {
     const std::string ref = p.registry.address() + "/" + crash_repo + ":" + dyn.tag();
     auto labels = p.dockerd.docker({"image",
@@ -291,7 +291,7 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
           "signature")
 {
     const auto bin = daemon_binary();
-    auto *p = parts();
+    auto* p = parts();
     if (!p)
         return;
     remove_all_containers(*p);
@@ -333,7 +333,7 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     std::this_thread::sleep_for(quiet_period);
     const auto notes = by_tag(rest);
     REQUIRE(notes.count(third.tag()));
-    const auto &dup = notes.at(third.tag());
+    const auto& dup = notes.at(third.tag());
     INFO("duplicate: ", json::serialize(dup));
     check_crash(cases[0], dup);
     CHECK_FALSE(dup.at("pushed").as_bool());
@@ -348,14 +348,14 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
     // Five SIGSEGV deaths (two of busybox, both programs, the duplicate), one SIGABRT, one SIGBUS.
     check_crash_metrics(port, 5, 1, 1);
     stop_cleanly(daemon);
-    for (const auto &c : cs)
+    for (const auto& c : cs)
         remove_local_images_tagged(*p, c.tag());
 }
 
 TEST_CASE("crash triage: --dry-run --process prints what the container died of")
 {
     const auto bin = daemon_binary();
-    auto *p = parts();
+    auto* p = parts();
     if (!p)
         return;
     remove_all_containers(*p);

@@ -34,24 +34,26 @@ constexpr auto local_delete_timeout = 15s;
 std::set<std::string> ids_of(const std::vector<container>& cs)
 {
     std::set<std::string> out;
-    for (const auto& c : cs) out.insert(c.id);
+    for (const auto& c : cs)
+        out.insert(c.id);
     return out;
 }
 
 std::set<std::string> tags_of(const std::vector<container>& cs)
 {
     std::set<std::string> out;
-    for (const auto& c : cs) out.insert(c.tag());
+    for (const auto& c : cs)
+        out.insert(c.tag());
     return out;
 }
 
-std::set<std::string> new_tags(shared_parts& p,
-                               const std::string& repo,
-                               const std::set<std::string>& before)
+std::set<std::string>
+new_tags(shared_parts& p, const std::string& repo, const std::set<std::string>& before)
 {
     std::set<std::string> out;
     for (const auto& t : p.registry.tags(repo))
-        if (!before.count(t)) out.insert(t);
+        if (!before.count(t))
+            out.insert(t);
     return out;
 }
 
@@ -61,10 +63,10 @@ bool registry_has_all(shared_parts& p, const std::string& repo, const std::set<s
         const auto have = p.registry.tags(repo);
         const std::set<std::string> s(have.begin(), have.end());
         for (const auto& t : tags)
-            if (!s.count(t)) return false;
+            if (!s.count(t))
+                return false;
         return true;
-    }
-    catch (const std::exception&) {
+    } catch (const std::exception&) {
         return false;  // not answering (yet)
     }
 }
@@ -80,15 +82,17 @@ void check_deleted_locally(shared_parts& p, const std::vector<container>& cs)
                 left = local_images_tagged(p, c.tag());
                 return left.empty();
             },
-            local_delete_timeout, 250ms);
-        CHECK_MESSAGE(left.empty(), "still on the node after the push: ",
-                      left.empty() ? "" : left.front());
+            local_delete_timeout,
+            250ms);
+        CHECK_MESSAGE(
+            left.empty(), "still on the node after the push: ", left.empty() ? "" : left.front());
     }
 }
 
 void clean_up(shared_parts& p, const std::vector<container>& cs)
 {
-    for (const auto& c : cs) remove_local_images_tagged(p, c.tag());
+    for (const auto& c : cs)
+        remove_local_images_tagged(p, c.tag());
     remove_all_containers(p);
 }
 
@@ -99,7 +103,8 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     dockerd_guard dockerd_back(p->dockerd);
 
@@ -111,8 +116,8 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
         return std::set<std::string>(v.begin(), v.end());
     }();
 
-    daemon_under_test daemon(
-        work.path(), fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    daemon_under_test daemon(work.path(),
+                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
@@ -128,14 +133,16 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
         {"hprof 1",
          ballast("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > /tmp/heap.hprof; "
                  "exit 3"),
-         3, "hprof"},
+         3,
+         "hprof"},
         {"decoy: core.js", shell("echo 'x' > /tmp/core.js; exit 1"), 1, std::nullopt},
         {"core 2", ballast("sh -c \"kill -SEGV \\$\\$\"; exit $?"), 139, "core"},
         {"decoy: still running", shell("sleep 4; exit 1"), 1, std::nullopt},
         {"hprof 2",
          ballast("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > "
                  "/tmp/java_pid7.hprof; exit 3"),
-         3, "hprof"},
+         3,
+         "hprof"},
         {"decoy: empty core", shell(": > /tmp/core; exit 1"), 1, std::nullopt},
     };
     std::vector<std::string> names;
@@ -144,17 +151,22 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
     const auto cs = start_containers_at_once(*p, specs, names, work.path());
     std::vector<container> dumping;
     for (const auto& c : cs)
-        if (c.spec.object) dumping.push_back(c);
+        if (c.spec.object)
+            dumping.push_back(c);
     // The dumps are written once the dumping containers have exited: then dockerd dies.
     {
         std::vector<std::string> wait{"wait"};
-        for (const auto& c : dumping) wait.push_back(c.name);
+        for (const auto& c : dumping)
+            wait.push_back(c.name);
         auto w = p->dockerd.docker(wait, 60s);
         REQUIRE_MESSAGE(w.ok(), "docker wait for the dumping containers: ", w.err);
     }
     const auto before_kill = rest_record(rest);
     p->dockerd.kill9();
-    MESSAGE("dockerd killed with ", before_kill.count.size(), " of ", dumping.size(),
+    MESSAGE("dockerd killed with ",
+            before_kill.count.size(),
+            " of ",
+            dumping.size(),
             " notification(s) already on the REST sink");
     if (before_kill.count.size() == dumping.size())
         MESSAGE("NOTE: the daemon had finished before dockerd was killed; this run shows "
@@ -170,31 +182,42 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
                     return false;
             return true;
         },
-        30s, 250ms);
+        30s,
+        250ms);
     const std::map<std::string, std::string> dump_path{{"core 1", "/tmp/core"},
                                                        {"core 2", "/tmp/core"},
                                                        {"hprof 1", "/tmp/heap.hprof"},
                                                        {"hprof 2", "/tmp/java_pid7.hprof"}};
     for (const auto& c : dumping) {
         const auto& path = dump_path.at(c.spec.role);
-        REQUIRE_MESSAGE(has_file(*p, c.name, path), c.name, " (", c.spec.role, ") holds no ",
-                        path, " after the dockerd restart");
+        REQUIRE_MESSAGE(has_file(*p, c.name, path),
+                        c.name,
+                        " (",
+                        c.spec.role,
+                        ") holds no ",
+                        path,
+                        " after the dockerd restart");
     }
 
     const auto expected = ids_of(dumping);
-    const auto waited = wait_all(
-        {{"registry", [&] { return registry_has_all(*p, test_repo, tags_of(dumping)); }},
-         {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
-        120s);
+    const auto waited =
+        wait_all({{"registry", [&] { return registry_has_all(*p, test_repo, tags_of(dumping)); }},
+                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
+                 120s);
     const bool converged = waited.converged;
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
-    MESSAGE("after the dockerd restart: ", waited.describe(), "; Kafka ", describe(k), "; REST ",
+    MESSAGE("after the dockerd restart: ",
+            waited.describe(),
+            "; Kafka ",
+            describe(k),
+            "; REST ",
             describe(r));
-    CHECK_MESSAGE(converged, "not every dump was pushed and notified within 120 s of the "
-                             "dockerd restart");
+    CHECK_MESSAGE(converged,
+                  "not every dump was pushed and notified within 120 s of the "
+                  "dockerd restart");
     check_sink("Kafka", k, expected, true);
     check_sink("REST", r, expected, true);
     CHECK(joined(new_tags(*p, test_repo, tags_before)) == joined(tags_of(dumping)));
@@ -216,7 +239,8 @@ TEST_CASE("faults: registry stopped then started: the push completes later, noth
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     registry_guard registry_back(p->registry);
 
@@ -231,8 +255,7 @@ TEST_CASE("faults: registry stopped then started: the push completes later, noth
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
-    const auto c =
-        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f2"));
+    const auto c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f2"));
     wait_exited(*p, {c});
 
     // Committed and kept while the registry is away; nothing announced as pushed.
@@ -242,7 +265,8 @@ TEST_CASE("faults: registry stopped then started: the push completes later, noth
             local = local_images_tagged(*p, c.tag());
             return !local.empty();
         },
-        30s, 250ms);
+        30s,
+        250ms);
     CHECK_MESSAGE(committed, "no committed image with tag ", c.tag(), " on the node within 30 s");
     std::this_thread::sleep_for(5s);  // a few failed attempts
     CHECK_MESSAGE(!local_images_tagged(*p, c.tag()).empty(),
@@ -259,17 +283,21 @@ TEST_CASE("faults: registry stopped then started: the push completes later, noth
 
     p->registry.start();
     const std::set<std::string> expected{c.id};
-    const auto waited = wait_all(
-        {{"registry", [&] { return registry_has_all(*p, test_repo, {c.tag()}); }},
-         {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
-        60s);
+    const auto waited =
+        wait_all({{"registry", [&] { return registry_has_all(*p, test_repo, {c.tag()}); }},
+                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
+                 60s);
     const bool converged = waited.converged;
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
-    MESSAGE("after the registry came back: ", waited.describe(), "; Kafka ", describe(k),
-            "; REST ", describe(r));
+    MESSAGE("after the registry came back: ",
+            waited.describe(),
+            "; Kafka ",
+            describe(k),
+            "; REST ",
+            describe(r));
     CHECK_MESSAGE(converged, "the push did not complete within 60 s of the registry's return");
     check_sink("Kafka", k, expected, true);
     check_sink("REST", r, expected, true);
@@ -286,7 +314,8 @@ TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-f3-");
@@ -294,16 +323,16 @@ TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every
     ts::http_sink rest;
     rest.fail_next(3, 500);
 
-    daemon_under_test daemon(
-        work.path(), fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    daemon_under_test daemon(work.path(),
+                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
     kafka.set_down();
 
     std::vector<container> cs{
         start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f3a")),
-        start_container(*p, {"hprof", write_hprof("/tmp/heap.hprof", 3), 3, "hprof"},
-                        unique_name("f3b")),
+        start_container(
+            *p, {"hprof", write_hprof("/tmp/heap.hprof", 3), 3, "hprof"}, unique_name("f3b")),
         start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f3c")),
     };
     wait_exited(*p, cs);
@@ -312,28 +341,41 @@ TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every
     std::this_thread::sleep_for(10s);
     {
         const auto k = kafka_record(kafka);
-        MESSAGE("while the broker was down: Kafka ", describe(k), "; REST ",
+        MESSAGE("while the broker was down: Kafka ",
+                describe(k),
+                "; REST ",
                 describe(rest_record(rest)));
     }
     kafka.set_up();
 
     const auto expected = ids_of(cs);
-    const auto waited = wait_all(
-        {{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, false); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), expected, false); }}},
-        90s);
+    const auto waited =
+        wait_all({{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, false); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), expected, false); }}},
+                 90s);
     const bool converged = waited.converged;
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
     std::size_t rest_failures = 0;
-    for (const auto& q : rest.requests()) rest_failures += q.status == 500 ? 1 : 0;
-    MESSAGE("after the broker came back: ", waited.describe(), "; Kafka ",
-            describe(k), "; REST ", describe(r), "; REST answered 500 ", rest_failures,
-            " time(s); duplicates: Kafka ", k.duplicates(), ", REST ", r.duplicates());
+    for (const auto& q : rest.requests())
+        rest_failures += q.status == 500 ? 1 : 0;
+    MESSAGE("after the broker came back: ",
+            waited.describe(),
+            "; Kafka ",
+            describe(k),
+            "; REST ",
+            describe(r),
+            "; REST answered 500 ",
+            rest_failures,
+            " time(s); duplicates: Kafka ",
+            k.duplicates(),
+            ", REST ",
+            r.duplicates());
     CHECK_MESSAGE(converged, "not every id arrived on both sinks within 90 s");
-    CHECK_MESSAGE(rest_failures == 3, "the REST sink should have failed 3 requests (were there "
-                                      "fewer attempts?)");
+    CHECK_MESSAGE(rest_failures == 3,
+                  "the REST sink should have failed 3 requests (were there "
+                  "fewer attempts?)");
     check_sink("Kafka", k, expected, true);
     check_sink("REST", r, expected, true);
     // SPEC §5: the same body on every sink, per id.
@@ -358,7 +400,8 @@ TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the wor
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     registry_guard registry_back(p->registry);
 
@@ -379,8 +422,8 @@ TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the wor
         start_watching(first);
         c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f4"));
         wait_exited(*p, {c});
-        const bool committed = wait_until(
-            [&] { return !local_images_tagged(*p, c.tag()).empty(); }, 30s, 250ms);
+        const bool committed =
+            wait_until([&] { return !local_images_tagged(*p, c.tag()).empty(); }, 30s, 250ms);
         CHECK_MESSAGE(committed, "no committed image with tag ", c.tag(), " within 30 s");
         std::this_thread::sleep_for(3s);  // retrying the push
         CHECK(kafka_record(kafka).pushed.empty());
@@ -400,17 +443,17 @@ TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the wor
     start_watching(second);
 
     const std::set<std::string> expected{c.id};
-    const auto waited = wait_all(
-        {{"registry", [&] { return registry_has_all(*p, test_repo, {c.tag()}); }},
-         {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
-        90s);
+    const auto waited =
+        wait_all({{"registry", [&] { return registry_has_all(*p, test_repo, {c.tag()}); }},
+                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
+                 90s);
     const bool converged = waited.converged;
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
-    MESSAGE("after the restart: ", waited.describe(), "; Kafka ",
-            describe(k), "; REST ", describe(r));
+    MESSAGE(
+        "after the restart: ", waited.describe(), "; Kafka ", describe(k), "; REST ", describe(r));
     INFO("first daemon's log (killed):\n", ts::tail_lines(first_log, 30));
     CHECK_MESSAGE(converged, "the restarted daemon did not finish the work within 90 s");
     check_sink("Kafka", k, expected, true);
@@ -428,7 +471,8 @@ TEST_CASE("faults: a push failing past its window says pushed false, keeps the i
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     registry_guard registry_back(p->registry);
 
@@ -443,16 +487,15 @@ TEST_CASE("faults: a push failing past its window says pushed false, keeps the i
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
-    const auto c =
-        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f5"));
+    const auto c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f5"));
     wait_exited(*p, {c});
     const std::set<std::string> expected{c.id};
 
     // The window is over: "pushed": false on both sinks, the image still on the node.
-    const auto announced = wait_all(
-        {{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, false); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), expected, false); }}},
-        45s);
+    const auto announced =
+        wait_all({{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, false); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), expected, false); }}},
+                 45s);
     CHECK_MESSAGE(announced.converged, "no notification within 45 s: ", announced.describe());
     CHECK(kafka_record(kafka).pushed.empty());
     CHECK(rest_record(rest).pushed.empty());
@@ -461,18 +504,25 @@ TEST_CASE("faults: a push failing past its window says pushed false, keeps the i
 
     // The registry is back: the image is pushed after all, then deleted from the node.
     p->registry.start();
-    const auto pushed = wait_all({{"registry", [&] {
-                                      return registry_has_all(*p, test_repo, {c.tag()});
-                                  }}},
-                                 90s);
-    CHECK_MESSAGE(pushed.converged, "the image was not pushed within 90 s of the registry's "
-                                    "return");
-    if (pushed.converged) check_deleted_locally(*p, {c});
+    const auto pushed =
+        wait_all({{"registry", [&] { return registry_has_all(*p, test_repo, {c.tag()}); }}}, 90s);
+    CHECK_MESSAGE(pushed.converged,
+                  "the image was not pushed within 90 s of the registry's "
+                  "return");
+    if (pushed.converged)
+        check_deleted_locally(*p, {c});
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
-    MESSAGE("pushed later: ", pushed.describe(), "; Kafka ", describe(k), "; REST ", describe(r),
-            "; a follow-up with \"pushed\": true: Kafka ", k.pushed.size(), ", REST ",
+    MESSAGE("pushed later: ",
+            pushed.describe(),
+            "; Kafka ",
+            describe(k),
+            "; REST ",
+            describe(r),
+            "; a follow-up with \"pushed\": true: Kafka ",
+            k.pushed.size(),
+            ", REST ",
             r.pushed.size());
     check_sink("Kafka", k, expected, false);
     check_sink("REST", r, expected, false);
@@ -488,7 +538,8 @@ TEST_CASE("faults: a notification spooled while Kafka is down is delivered after
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-f6-");
@@ -506,8 +557,8 @@ TEST_CASE("faults: a notification spooled while Kafka is down is delivered after
         kafka.set_down();
         c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f6"));
         wait_exited(*p, {c});
-        const bool on_rest = wait_until(
-            [&] { return sink_complete(rest_record(rest), {c.id}, true); }, 45s);
+        const bool on_rest =
+            wait_until([&] { return sink_complete(rest_record(rest), {c.id}, true); }, 45s);
         CHECK_MESSAGE(on_rest, "no REST notification within 45 s");
         std::this_thread::sleep_for(5s);  // the Kafka message times out (3 s) into the spool
         CHECK(kafka.messages().empty());
@@ -523,10 +574,11 @@ TEST_CASE("faults: a notification spooled while Kafka is down is delivered after
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
-    MESSAGE("after the restart: ", waited.describe(), "; Kafka ", describe(k), "; REST ",
-            describe(r));
-    CHECK_MESSAGE(waited.converged, "the spooled notification was not delivered within 45 s of "
-                                    "the restart");
+    MESSAGE(
+        "after the restart: ", waited.describe(), "; Kafka ", describe(k), "; REST ", describe(r));
+    CHECK_MESSAGE(waited.converged,
+                  "the spooled notification was not delivered within 45 s of "
+                  "the restart");
     check_sink("Kafka", k, {c.id}, true);
     check_sink("REST", r, {c.id}, true);
 
@@ -540,14 +592,15 @@ TEST_CASE("faults: a --rm container that dies with a core: a warning naming it, 
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-f7-");
     ts::mock_kafka kafka;
     ts::http_sink rest;
-    daemon_under_test daemon(
-        work.path(), fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    daemon_under_test daemon(work.path(),
+                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
@@ -561,10 +614,10 @@ TEST_CASE("faults: a --rm container that dies with a core: a warning naming it, 
     auto find_line = [&] {
         std::istringstream in(daemon.log());
         for (std::string line; std::getline(in, line);) {
-            const bool names_it = line.find(c.name) != std::string::npos ||
-                                  line.find(c.tag()) != std::string::npos;
-            const bool says_why = line.find("--rm") != std::string::npos ||
-                                  contains_nocase(line, "removed");
+            const bool names_it =
+                line.find(c.name) != std::string::npos || line.find(c.tag()) != std::string::npos;
+            const bool says_why =
+                line.find("--rm") != std::string::npos || contains_nocase(line, "removed");
             if (names_it && says_why) {
                 line_found = line;
                 return true;
@@ -573,14 +626,20 @@ TEST_CASE("faults: a --rm container that dies with a core: a warning naming it, 
         return false;
     };
     const bool warned = wait_until(find_line, 30s);
-    CHECK_MESSAGE(warned, "no log line names the --rm container ", c.name, " (", c.tag(),
+    CHECK_MESSAGE(warned,
+                  "no log line names the --rm container ",
+                  c.name,
+                  " (",
+                  c.tag(),
                   ") and says it was removed / --rm");
     if (warned) {
         MESSAGE("the --rm warning: ", line_found);
         CHECK_MESSAGE(line_found.find("testimg") != std::string::npos,
-                      "the warning does not name the image testimg:1.0: ", line_found);
+                      "the warning does not name the image testimg:1.0: ",
+                      line_found);
         CHECK_MESSAGE((contains_nocase(line_found, "warn") || contains_nocase(line_found, "error")),
-                      "not a warning: ", line_found);
+                      "not a warning: ",
+                      line_found);
     }
     std::this_thread::sleep_for(3s);
     CHECK_MESSAGE(kafka.messages().empty(), "a Kafka notification for a --rm container");
@@ -602,7 +661,8 @@ std::vector<std::string> non_empty_lines(const std::string& text)
     std::vector<std::string> out;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);)
-        if (line.find_first_not_of(" \t\r") != std::string::npos) out.push_back(line);
+        if (line.find_first_not_of(" \t\r") != std::string::npos)
+            out.push_back(line);
     return out;
 }
 
@@ -626,9 +686,10 @@ TEST_CASE("faults: a config file with a bad value exits 2 with one line naming i
         const auto file = work / ("bad" + std::to_string(n++) + ".conf");
         std::ofstream(file) << "# core_interceptor\nhostname = testhost\n" << c.line << "\n";
         ::chmod(file.c_str(), 0600);  // a configuration readable by others is refused
-        auto r = ts::run({bin.string(), "--config", file.string(), "--state-dir",
-                          (work / "state").string()},
-                         10s, no_docker);
+        auto r = ts::run(
+            {bin.string(), "--config", file.string(), "--state-dir", (work / "state").string()},
+            10s,
+            no_docker);
         INFO("config line: ", c.line, "\nstderr: ", r.err, "\nstdout: ", r.out);
         REQUIRE_FALSE(r.timed_out);
         CHECK(r.status.describe() == "exit 2");
@@ -646,9 +707,15 @@ TEST_CASE("faults: a registry credentials file readable by others is refused (ex
     std::ofstream(auth) << R"({"username": "ci", "password": ")" << secret << "\"}\n";
     REQUIRE(::chmod(auth.c_str(), 0644) == 0);
 
-    auto r = ts::run({bin.string(), "--registry", "127.0.0.1:5999", "--registry-auth",
-                      auth.string(), "--state-dir", (work / "state").string()},
-                     10s, no_docker);
+    auto r = ts::run({bin.string(),
+                      "--registry",
+                      "127.0.0.1:5999",
+                      "--registry-auth",
+                      auth.string(),
+                      "--state-dir",
+                      (work / "state").string()},
+                     10s,
+                     no_docker);
     INFO("stderr: ", r.err, "\nstdout: ", r.out);
     REQUIRE_FALSE(r.timed_out);
     CHECK(r.status.describe() == "exit 2");
@@ -665,9 +732,16 @@ TEST_CASE("faults: an unreachable Docker socket is a clear logged error, the dae
     ts::temp_dir work("ci-f8b-");
     ts::http_sink rest;
     daemon_under_test daemon(work.path(),
-                             {"--docker-host", "unix:///nonexistent.sock", "--state-dir",
-                              (work / "state").string(), "--rest-url", rest.url(), "--hostname",
-                              "testhost", "--retry-max-backoff", "1"});
+                             {"--docker-host",
+                              "unix:///nonexistent.sock",
+                              "--state-dir",
+                              (work / "state").string(),
+                              "--rest-url",
+                              rest.url(),
+                              "--hostname",
+                              "testhost",
+                              "--retry-max-backoff",
+                              "1"});
     INFO("daemon log:\n", daemon.log_tail());
     const bool said = wait_for_log(daemon, "/nonexistent.sock", 15s);
     CHECK_MESSAGE(said, "the log does not name the socket /nonexistent.sock within 15 s");
@@ -681,10 +755,12 @@ TEST_CASE("faults: an unreachable Docker socket is a clear logged error, the dae
             }
         MESSAGE("the line: ", line);
         CHECK_MESSAGE((contains_nocase(line, "warn") || contains_nocase(line, "error")),
-                      "not logged as a warning or an error: ", line);
+                      "not logged as a warning or an error: ",
+                      line);
     }
     std::this_thread::sleep_for(2s);
-    REQUIRE_MESSAGE(daemon.running(), "the daemon exited (",
+    REQUIRE_MESSAGE(daemon.running(),
+                    "the daemon exited (",
                     daemon.proc().status() ? daemon.proc().status()->describe() : "?",
                     ") instead of waiting for the Docker daemon");
     CHECK(rest.requests().empty());

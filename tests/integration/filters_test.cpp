@@ -25,29 +25,44 @@ using namespace std::chrono_literals;
 
 constexpr const char* other_image = "otherimg:2.0";
 
-std::vector<std::string> filter_args(shared_parts& p, const ts::api_recorder& proxy,
-                                     const ts::http_sink& rest, const std::filesystem::path& state)
+std::vector<std::string> filter_args(shared_parts& p,
+                                     const ts::api_recorder& proxy,
+                                     const ts::http_sink& rest,
+                                     const std::filesystem::path& state)
 {
     auto a = daemon_args(p, "", rest.url());
     auto host = std::find(a.begin(), a.end(), "--docker-host");
     REQUIRE(host != a.end());
     *(host + 1) = proxy.host();
-    a.insert(a.end(), {"--state-dir", state.string(), "--include-label", "team=core",
-                       "--exclude-label", "env=dev", "--include-image", "testimg*"});
+    a.insert(a.end(),
+             {"--state-dir",
+              state.string(),
+              "--include-label",
+              "team=core",
+              "--exclude-label",
+              "env=dev",
+              "--include-image",
+              "testimg*"});
     return a;
 }
 
 std::string lines(const std::vector<std::string>& v)
 {
     std::string s;
-    for (const auto& l : v) s += "\n  " + l;
+    for (const auto& l : v)
+        s += "\n  " + l;
     return s.empty() ? " (none)" : s;
 }
 
-container_spec crashing(std::string role, std::vector<std::string> options,
+container_spec crashing(std::string role,
+                        std::vector<std::string> options,
                         std::string image = ts::private_dockerd::test_image)
 {
-    return {std::move(role), crash_with_core(), 139, std::string("core"), std::move(options),
+    return {std::move(role),
+            crash_with_core(),
+            139,
+            std::string("core"),
+            std::move(options),
             std::move(image)};
 }
 
@@ -56,7 +71,8 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     p->dockerd.build_test_image(other_image);
 
@@ -73,8 +89,15 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
         crashing("not included: no team label", {}),
         crashing("not included: team=web", {"--label", "team=web"}),
         crashing("not included: image otherimg", {"--label", "team=core"}, other_image),
-        {"clean exit that changed nothing", shell("exit 0"), 0, std::nullopt, {"--label", "team=core"}},
-        {"clean exit that wrote a file", shell("echo done > /tmp/out; exit 0"), 0, std::nullopt,
+        {"clean exit that changed nothing",
+         shell("exit 0"),
+         0,
+         std::nullopt,
+         {"--label", "team=core"}},
+        {"clean exit that wrote a file",
+         shell("echo done > /tmp/out; exit 0"),
+         0,
+         std::nullopt,
          {"--label", "team=core"}},
     };
     std::vector<container> cs;
@@ -88,11 +111,11 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
 
         const auto& accepted = cs[0];
         const auto& clean = cs.back();
-        const bool got = wait_until([&] { return !rest_record(rest).ids_of(accepted.id).empty(); },
-                                    60s, 250ms);
+        const bool got =
+            wait_until([&] { return !rest_record(rest).ids_of(accepted.id).empty(); }, 60s, 250ms);
         // Every death has reached the daemon once the clean exit's changes were asked for.
-        const bool clean_seen = wait_until(
-            [&] { return !proxy.requests_mentioning(clean.id).empty(); }, 30s, 100ms);
+        const bool clean_seen =
+            wait_until([&] { return !proxy.requests_mentioning(clean.id).empty(); }, 30s, 100ms);
         std::this_thread::sleep_for(3s);  // room for any call that should not come
         CHECK_MESSAGE(got, "the accepted crash was not notified within 60 s");
         CHECK_MESSAGE(clean_seen, "the clean exit was never probed");
@@ -116,19 +139,24 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
                               std::string::npos,
                           "the log does not say why it was not handled");
         }
-        for (const container* c : std::initializer_list<const container*>{&cs[cs.size() - 2], &clean}) {
+        for (const container* c :
+             std::initializer_list<const container*>{&cs[cs.size() - 2], &clean}) {
             INFO("container ", c->name, " (", c->spec.role, ")");
             const auto calls = proxy.requests_mentioning(c->id);
             MESSAGE("Engine calls of the ", c->spec.role, ":", lines(calls));
-            CHECK_MESSAGE(calls.size() == 1, "a clean exit cost ", calls.size(), " Engine calls:", lines(calls));
+            CHECK_MESSAGE(calls.size() == 1,
+                          "a clean exit cost ",
+                          calls.size(),
+                          " Engine calls:",
+                          lines(calls));
             if (!calls.empty())
                 CHECK(calls.front().find("/changes") != std::string::npos);
         }
         const auto accepted_calls = proxy.requests_mentioning(accepted.id);
         MESSAGE("Engine calls of the accepted crash:", lines(accepted_calls));
-        CHECK(std::any_of(accepted_calls.begin(), accepted_calls.end(),
-                          [](const std::string& l) { return l.find("POST /v1.") == 0 &&
-                                                            l.find("/commit?") != std::string::npos; }));
+        CHECK(std::any_of(accepted_calls.begin(), accepted_calls.end(), [](const std::string& l) {
+            return l.find("POST /v1.") == 0 && l.find("/commit?") != std::string::npos;
+        }));
         stop_cleanly(daemon);
         remove_local_images_tagged(*p, accepted.tag());
     }
@@ -136,18 +164,20 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
     // While no daemon watches, one accepted and one opted-out container crash; the restarted
     // daemon catches up on the accepted one only.
     remove_all_containers(*p);
-    const auto late_in = start_container(*p, crashing("caught up: team=core", {"--label", "team=core"}),
-                                         unique_name("flt-late"));
-    const auto late_out = start_container(
-        *p, crashing("caught up, opted out", {"--label", "team=core", "--label", "core_interceptor.skip=true"}),
-        unique_name("flt-late"));
+    const auto late_in = start_container(
+        *p, crashing("caught up: team=core", {"--label", "team=core"}), unique_name("flt-late"));
+    const auto late_out =
+        start_container(*p,
+                        crashing("caught up, opted out",
+                                 {"--label", "team=core", "--label", "core_interceptor.skip=true"}),
+                        unique_name("flt-late"));
     wait_exited(*p, {late_in, late_out});
     {
         daemon_under_test daemon(work.path(), filter_args(*p, proxy, rest, state));
         INFO("daemon log:\n", daemon.log_tail(60));
         start_watching(daemon);
-        const bool got = wait_until([&] { return !rest_record(rest).ids_of(late_in.id).empty(); },
-                                    60s, 250ms);
+        const bool got =
+            wait_until([&] { return !rest_record(rest).ids_of(late_in.id).empty(); }, 60s, 250ms);
         CHECK_MESSAGE(got, "the crash while no one watched was not caught up within 60 s");
         const bool logged = wait_for_log(daemon, "catch-up: 1 container", 30s);
         CHECK_MESSAGE(logged, "catch-up did not report exactly one container");
@@ -169,7 +199,8 @@ TEST_CASE("filters: the opt-out label is seen when 300 labels sort before it")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-filter-labels-");
@@ -187,12 +218,15 @@ TEST_CASE("filters: the opt-out label is seen when 300 labels sort before it")
     start_watching(daemon);
     opted_out.insert(opted_out.end(), {"--label", "team=core"});
     many.insert(many.end(), {"--label", "team=core"});
-    const auto out = start_container(*p, crashing("opted out after 300 labels", opted_out), unique_name("flt-many"));
+    const auto out = start_container(
+        *p, crashing("opted out after 300 labels", opted_out), unique_name("flt-many"));
     wait_exited(*p, {out});
-    const auto in = start_container(*p, crashing("accepted with 300 labels", many), unique_name("flt-many"));
+    const auto in =
+        start_container(*p, crashing("accepted with 300 labels", many), unique_name("flt-many"));
     wait_exited(*p, {in});
 
-    const bool got = wait_until([&] { return !rest_record(rest).ids_of(in.id).empty(); }, 60s, 250ms);
+    const bool got =
+        wait_until([&] { return !rest_record(rest).ids_of(in.id).empty(); }, 60s, 250ms);
     CHECK_MESSAGE(got, "the accepted crash with 300 labels was not notified within 60 s");
     std::this_thread::sleep_for(2s);
     const auto r = rest_record(rest);

@@ -28,9 +28,11 @@ namespace core_interceptor::integration {
 
 std::string trim(std::string s)
 {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+        s.pop_back();
     std::size_t i = 0;
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])))
+        ++i;
     return s.substr(i);
 }
 
@@ -39,7 +41,8 @@ std::vector<std::string> lines_of(const std::string& text)
     std::vector<std::string> out;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);)
-        if (!trim(line).empty()) out.push_back(trim(line));
+        if (!trim(line).empty())
+            out.push_back(trim(line));
     return out;
 }
 
@@ -49,7 +52,6 @@ namespace ts = core_interceptor::test_support;
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
-
 
 // SPEC §7: tests that need a core check first that a crashing process leaves one. This runs
 // the same crash the tests run and reads the core's ELF header back out of the container.
@@ -61,12 +63,21 @@ void check_cores_land_in_containers(shared_parts& p)
                                "'): cores never land inside containers");
 
     const auto name = unique_name("probe");
-    std::vector<std::string> args{"run",   "--network", "none",        "--ulimit",
-                                  "core=-1", "-w",      "/tmp",        "--name",
-                                  name,    ts::private_dockerd::test_image};
-    for (auto& a : crash_with_core()) args.push_back(a);
+    std::vector<std::string> args{"run",
+                                  "--network",
+                                  "none",
+                                  "--ulimit",
+                                  "core=-1",
+                                  "-w",
+                                  "/tmp",
+                                  "--name",
+                                  name,
+                                  ts::private_dockerd::test_image};
+    for (auto& a : crash_with_core())
+        args.push_back(a);
     auto run = p.dockerd.docker(args, 120s);
-    if (run.timed_out) throw std::runtime_error("the probe container did not end within 120 s");
+    if (run.timed_out)
+        throw std::runtime_error("the probe container did not end within 120 s");
     const bool segv = run.status.exited && run.status.code == 139;
     // 125-127: docker itself failed (cannot create or start a container here).
     if (!segv && run.status.exited && run.status.code >= 125 && run.status.code <= 127)
@@ -80,16 +91,21 @@ void check_cores_land_in_containers(shared_parts& p)
     std::string core_path;
     for (const auto& line : lines_of(diff.out)) {
         // "A /tmp/core" (or core.<pid>, ... with another relative core_pattern)
-        if (line.rfind("A /tmp/core", 0) == 0) core_path = line.substr(2);
+        if (line.rfind("A /tmp/core", 0) == 0)
+            core_path = line.substr(2);
     }
     if (core_path.empty())
         throw ts::missing_part("a process killed by SIGSEGV in a container left no core in "
-                               "/tmp (kernel.core_pattern = '" + pattern + "')");
+                               "/tmp (kernel.core_pattern = '" +
+                               pattern + "')");
     auto cp = p.dockerd.docker({"cp", name + ":" + core_path, "-"}, 60s);
     // `docker cp ... -` writes a tar: a 512-byte header, then the file.
     const std::string& tar = cp.out;
-    const bool elf_core = cp.ok() && tar.size() >= 512 + 18 && tar.compare(512, 4, "\x7f"
-                                                                                   "ELF") == 0 &&
+    const bool elf_core = cp.ok() && tar.size() >= 512 + 18 &&
+                          tar.compare(512,
+                                      4,
+                                      "\x7f"
+                                      "ELF") == 0 &&
                           static_cast<unsigned char>(tar[512 + 16]) == 4 &&  // e_type ET_CORE
                           tar[512 + 17] == 0;
     if (!elf_core)
@@ -136,13 +152,11 @@ shared_parts* parts()
             s.parts = std::make_unique<shared_parts>();
             check_cores_land_in_containers(*s.parts);
             s.state = shared_state::ready;
-        }
-        catch (const ts::missing_part& e) {
+        } catch (const ts::missing_part& e) {
             s.parts.reset();
             s.state = shared_state::missing;
             s.why = e.what();
-        }
-        catch (const std::exception& e) {
+        } catch (const std::exception& e) {
             s.parts.reset();
             s.state = shared_state::broken;
             s.why = e.what();
@@ -151,7 +165,8 @@ shared_parts* parts()
     switch (s.state) {
     case shared_state::ready: return s.parts.get();
     case shared_state::missing:
-        if (parts_required()) FAIL("a part the integration tests need is missing: ", s.why);
+        if (parts_required())
+            FAIL("a part the integration tests need is missing: ", s.why);
         MESSAGE("SKIPPED: a part the integration tests need is missing: ", s.why);
         return nullptr;
     default: FAIL("the integration test harness failed: ", s.why);
@@ -178,7 +193,8 @@ ts::process_options daemon_options(const std::filesystem::path& out,
 {
     ts::process_options o;
     o.argv.push_back(daemon_binary().string());
-    for (auto& a : args) o.argv.push_back(std::move(a));
+    for (auto& a : args)
+        o.argv.push_back(std::move(a));
     o.stdout_path = out;
     o.stderr_path = err;
     // Its own group: whatever it might fork is found by pgid after it is gone.
@@ -242,23 +258,28 @@ bool daemon_under_test::wait_until_watching(std::chrono::milliseconds timeout)
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        if (contains_nocase(log(), "watching events")) return true;
+        if (contains_nocase(log(), "watching events"))
+            return true;
         if (!proc_.running())
-            FAIL("the daemon exited (", proc_.status()->describe(),
-                 ") before watching events; its log:\n", log_tail());
-        if (std::chrono::steady_clock::now() >= deadline) return false;
+            FAIL("the daemon exited (",
+                 proc_.status()->describe(),
+                 ") before watching events; its log:\n",
+                 log_tail());
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
         std::this_thread::sleep_for(50ms);
     }
 }
 
-std::vector<std::string> daemon_args(const shared_parts& p,
-                                     const std::string& kafka_brokers,
-                                     const std::string& rest_url)
+std::vector<std::string>
+daemon_args(const shared_parts& p, const std::string& kafka_brokers, const std::string& rest_url)
 {
-    std::vector<std::string> a{"--docker-host", p.dockerd.host(), "--registry",
-                               p.registry.address()};
-    if (!kafka_brokers.empty()) a.insert(a.end(), {"--kafka-brokers", kafka_brokers});
-    if (!rest_url.empty()) a.insert(a.end(), {"--rest-url", rest_url});
+    std::vector<std::string> a{
+        "--docker-host", p.dockerd.host(), "--registry", p.registry.address()};
+    if (!kafka_brokers.empty())
+        a.insert(a.end(), {"--kafka-brokers", kafka_brokers});
+    if (!rest_url.empty())
+        a.insert(a.end(), {"--rest-url", rest_url});
     a.insert(a.end(), {"--hostname", "testhost", "--max-concurrency", "4", "-v", "1"});
     // The suite crashes busybox the same way in many containers of one run: the same crash
     // signature, which --max-per-signature (default 3 an hour) would announce as duplicates.
@@ -270,12 +291,12 @@ std::vector<std::string> daemon_args(const shared_parts& p,
 
 void start_watching(daemon_under_test& d)
 {
-    if (d.wait_until_watching(10s)) return;
+    if (d.wait_until_watching(10s))
+        return;
     MESSAGE("the daemon did not log \"watching events\" within 10 s; going on after a pause");
     std::this_thread::sleep_for(2s);
     if (!d.running())
-        FAIL("the daemon exited (", d.proc().status()->describe(), "); its log:\n",
-             d.log_tail());
+        FAIL("the daemon exited (", d.proc().status()->describe(), "); its log:\n", d.log_tail());
 }
 
 void stop_cleanly(daemon_under_test& d, std::chrono::seconds within)
@@ -283,11 +304,15 @@ void stop_cleanly(daemon_under_test& d, std::chrono::seconds within)
     REQUIRE_MESSAGE(d.running(), "the daemon is gone; its log:\n", d.log_tail());
     d.proc().signal(SIGTERM);
     auto st = d.proc().wait_for(within);
-    REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within ", within.count(), " s of SIGTERM");
+    REQUIRE_MESSAGE(
+        st.has_value(), "the daemon did not exit within ", within.count(), " s of SIGTERM");
     CHECK(st->describe() == "exit 0");
 }
 
-std::vector<std::string> shell(const std::string& script) { return {"sh", "-c", script}; }
+std::vector<std::string> shell(const std::string& script)
+{
+    return {"sh", "-c", script};
+}
 
 std::vector<std::string> crash_with_core()
 {
@@ -314,18 +339,17 @@ std::string unique_name(const std::string& what)
 
 container start_container(shared_parts& p, const container_spec& spec, const std::string& name)
 {
-    std::vector<std::string> args{"run",      "-d",      "--network", "none",
-                                  "--ulimit", "core=-1", "-w",        "/tmp",
-                                  "--name",   name};
+    std::vector<std::string> args{
+        "run", "-d", "--network", "none", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
     args.insert(args.end(), spec.run_options.begin(), spec.run_options.end());
     args.push_back(spec.image);
     args.insert(args.end(), spec.command.begin(), spec.command.end());
     auto r = p.dockerd.docker(args, 120s);
     if (!r.ok())
-        FAIL("start of the ", spec.role, " container failed (", r.status.describe(),
-             "): ", r.err);
+        FAIL("start of the ", spec.role, " container failed (", r.status.describe(), "): ", r.err);
     auto id = trim(r.out);
-    if (id.size() != 64) FAIL("starting a container printed no container id: ", r.out, r.err);
+    if (id.size() != 64)
+        FAIL("starting a container printed no container id: ", r.out, r.err);
     return {spec, name, id};
 }
 
@@ -340,8 +364,19 @@ std::vector<container> start_containers_at_once(shared_parts& p,
     std::vector<ts::process> runs;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         ts::process_options o;
-        o.argv = {docker.string(), "-H", p.dockerd.host(), "run", "-d", "--network", "none",
-                  "--ulimit", "core=-1", "-w", "/tmp", "--name", names[i]};
+        o.argv = {docker.string(),
+                  "-H",
+                  p.dockerd.host(),
+                  "run",
+                  "-d",
+                  "--network",
+                  "none",
+                  "--ulimit",
+                  "core=-1",
+                  "-w",
+                  "/tmp",
+                  "--name",
+                  names[i]};
         o.argv.insert(o.argv.end(), specs[i].run_options.begin(), specs[i].run_options.end());
         o.argv.push_back(specs[i].image);
         o.argv.insert(o.argv.end(), specs[i].command.begin(), specs[i].command.end());
@@ -355,12 +390,13 @@ std::vector<container> start_containers_at_once(shared_parts& p,
     for (std::size_t i = 0; i < specs.size(); ++i) {
         auto st = runs[i].wait_for(120s);
         const auto err = ts::read_file(work_dir / (names[i] + ".run.err"));
-        if (!st) FAIL("start of the ", specs[i].role, " container ", names[i], " hangs");
+        if (!st)
+            FAIL("start of the ", specs[i].role, " container ", names[i], " hangs");
         if (!st->success())
-            FAIL("start of the ", specs[i].role, " container failed (", st->describe(),
-                 "): ", err);
+            FAIL("start of the ", specs[i].role, " container failed (", st->describe(), "): ", err);
         const auto id = trim(ts::read_file(work_dir / (names[i] + ".run.out")));
-        if (id.size() != 64) FAIL("starting a container printed no container id: ", id, err);
+        if (id.size() != 64)
+            FAIL("starting a container printed no container id: ", id, err);
         out.push_back({specs[i], names[i], id});
     }
     return out;
@@ -369,9 +405,11 @@ std::vector<container> start_containers_at_once(shared_parts& p,
 void wait_exited(shared_parts& p, const std::vector<container>& cs)
 {
     std::vector<std::string> args{"wait"};
-    for (const auto& c : cs) args.push_back(c.name);
+    for (const auto& c : cs)
+        args.push_back(c.name);
     auto r = p.dockerd.docker(args, 120s);
-    if (!r.ok()) FAIL("docker wait failed (", r.status.describe(), "): ", r.err);
+    if (!r.ok())
+        FAIL("docker wait failed (", r.status.describe(), "): ", r.err);
     const auto codes = lines_of(r.out);
     REQUIRE(codes.size() == cs.size());
     for (std::size_t i = 0; i < cs.size(); ++i) {
@@ -385,7 +423,8 @@ void remove_all_containers(shared_parts& p)
     auto ps = p.dockerd.docker({"ps", "-aq"}, 60s);
     REQUIRE(ps.ok());
     auto ids = lines_of(ps.out);
-    if (ids.empty()) return;
+    if (ids.empty())
+        return;
     std::vector<std::string> args{"rm", "-f"};
     args.insert(args.end(), ids.begin(), ids.end());
     auto rm = p.dockerd.docker(args, 120s);
@@ -398,8 +437,8 @@ std::vector<std::string> local_images_tagged(shared_parts& p, const std::string&
     REQUIRE_MESSAGE(r.ok(), "docker images: ", r.err);
     std::vector<std::string> out;
     for (const auto& line : lines_of(r.out)) {
-        if (line.size() > tag.size() && line.compare(line.size() - tag.size() - 1,
-                                                     tag.size() + 1, ":" + tag) == 0)
+        if (line.size() > tag.size() &&
+            line.compare(line.size() - tag.size() - 1, tag.size() + 1, ":" + tag) == 0)
             out.push_back(line);
     }
     return out;
@@ -408,7 +447,8 @@ std::vector<std::string> local_images_tagged(shared_parts& p, const std::string&
 std::string joined(const std::set<std::string>& s)
 {
     std::string out;
-    for (const auto& x : s) out += (out.empty() ? "" : ",") + x;
+    for (const auto& x : s)
+        out += (out.empty() ? "" : ",") + x;
     return "{" + out + "}";
 }
 
@@ -426,8 +466,10 @@ std::optional<json::object> parse_notification(const std::string& body)
 std::string string_field(const json::object& o, const char* key)
 {
     const auto* v = o.if_contains(key);
-    if (!v) return "<missing>";
-    if (!v->is_string()) return "<not a string: " + json::serialize(*v) + ">";
+    if (!v)
+        return "<missing>";
+    if (!v->is_string())
+        return "<not a string: " + json::serialize(*v) + ">";
     return std::string(v->as_string());
 }
 
@@ -443,14 +485,15 @@ void check_notification(const json::object& n,
     CHECK(string_field(n, "object") == e.object);
     const auto* pushed = n.if_contains("pushed");
     CHECK_MESSAGE((pushed && pushed->is_bool()), "\"pushed\" is missing or not a boolean");
-    if (pushed && pushed->is_bool()) CHECK(pushed->as_bool() == e.pushed);
+    if (pushed && pushed->is_bool())
+        CHECK(pushed->as_bool() == e.pushed);
 
     // Optional fields (SPEC §5) must be right when present.
-    if (e.pushed && n.if_contains("image")) CHECK(string_field(n, "image") == e.image);
+    if (e.pushed && n.if_contains("image"))
+        CHECK(string_field(n, "image") == e.image);
     if (const auto* c = n.if_contains("container"); c && c->is_object()) {
         const auto id = string_field(c->as_object(), "id");
-        CHECK_MESSAGE(id.rfind(e.tag, 0) == 0, "container.id ", id, " does not start with ",
-                      e.tag);
+        CHECK_MESSAGE(id.rfind(e.tag, 0) == 0, "container.id ", id, " does not start with ", e.tag);
     }
 
     // RFC 3339 in UTC, e.g. 2026-11-24T20:21:10.123Z, and about now.
@@ -460,7 +503,8 @@ void check_notification(const json::object& n,
     std::smatch m;
     const bool rfc3339_utc = std::regex_match(ts, m, rfc3339);
     CHECK_MESSAGE(rfc3339_utc, "timestamp ", ts, " is not RFC 3339 UTC");
-    if (!rfc3339_utc) return;
+    if (!rfc3339_utc)
+        return;
     std::tm tm{};
     tm.tm_year = std::stoi(m[1]) - 1900;
     tm.tm_mon = std::stoi(m[2]) - 1;
@@ -470,8 +514,8 @@ void check_notification(const json::object& n,
     tm.tm_sec = std::stoi(m[6]);
     const auto when = std::chrono::system_clock::from_time_t(::timegm(&tm));
     CHECK_MESSAGE(when >= not_before - 60s, "timestamp ", ts, " is before the test started");
-    CHECK_MESSAGE(when <= std::chrono::system_clock::now() + 60s, "timestamp ", ts,
-                  " is in the future");
+    CHECK_MESSAGE(
+        when <= std::chrono::system_clock::now() + 60s, "timestamp ", ts, " is in the future");
 }
 
 // --- Fault injection ------------------------------------------------------------------------
@@ -482,8 +526,10 @@ bool wait_until(const std::function<bool()>& done,
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        if (done()) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
+        if (done())
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
         std::this_thread::sleep_for(poll);
     }
 }
@@ -493,7 +539,8 @@ convergence wait_all(const std::vector<std::pair<std::string, std::function<bool
                      std::chrono::milliseconds poll)
 {
     convergence c;
-    for (const auto& [name, f] : conditions) c.first_true.emplace_back(name, -1.0);
+    for (const auto& [name, f] : conditions)
+        c.first_true.emplace_back(name, -1.0);
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + timeout;
     for (;;) {
@@ -502,7 +549,8 @@ convergence wait_all(const std::vector<std::pair<std::string, std::function<bool
         bool all = true;
         for (std::size_t i = 0; i < conditions.size(); ++i) {
             const bool ok = conditions[i].second();
-            if (ok && c.first_true[i].second < 0) c.first_true[i].second = now;
+            if (ok && c.first_true[i].second < 0)
+                c.first_true[i].second = now;
             all = all && ok;
         }
         c.seconds = now;
@@ -510,7 +558,8 @@ convergence wait_all(const std::vector<std::pair<std::string, std::function<bool
             c.converged = true;
             return c;
         }
-        if (std::chrono::steady_clock::now() >= deadline) return c;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return c;
         std::this_thread::sleep_for(poll);
     }
 }
@@ -548,7 +597,8 @@ std::vector<std::string> fault_daemon_args(const shared_parts& p,
 {
     auto a = daemon_args(p, kafka_brokers, rest_url);
     a.insert(a.end(), {"--state-dir", state_dir.string(), "--retry-max-backoff", "1"});
-    if (!kafka_brokers.empty()) a.insert(a.end(), {"-X", "message.timeout.ms=3000"});
+    if (!kafka_brokers.empty())
+        a.insert(a.end(), {"-X", "message.timeout.ms=3000"});
     return a;
 }
 
@@ -561,14 +611,16 @@ std::string container_of_id(const std::string& id)
 std::set<std::string> sink_record::ids() const
 {
     std::set<std::string> out;
-    for (const auto& [id, n] : count) out.insert(id);
+    for (const auto& [id, n] : count)
+        out.insert(id);
     return out;
 }
 
 std::size_t sink_record::duplicates() const
 {
     std::size_t with_id = 0;
-    for (const auto& [id, n] : count) with_id += n;
+    for (const auto& [id, n] : count)
+        with_id += n;
     return with_id - count.size();
 }
 
@@ -576,7 +628,8 @@ std::set<std::string> sink_record::ids_of(const std::string& container_id) const
 {
     std::set<std::string> out;
     for (const auto& [id, n] : count)
-        if (container_of_id(id) == container_id) out.insert(id);
+        if (container_of_id(id) == container_id)
+            out.insert(id);
     return out;
 }
 
@@ -610,7 +663,8 @@ void record_body(sink_record& r, const std::string& body)
 sink_record kafka_record(const ts::mock_kafka& k)
 {
     sink_record r;
-    for (const auto& m : k.messages()) record_body(r, m.value);
+    for (const auto& m : k.messages())
+        record_body(r, m.value);
     return r;
 }
 
@@ -618,7 +672,8 @@ sink_record rest_record(const ts::http_sink& s)
 {
     sink_record r;
     for (const auto& q : s.requests())
-        if (q.status >= 200 && q.status < 300) record_body(r, q.body);
+        if (q.status >= 200 && q.status < 300)
+            record_body(r, q.body);
     return r;
 }
 
@@ -627,8 +682,10 @@ std::string describe(const sink_record& r)
     std::ostringstream s;
     s << "ids=" << r.count.size() << " deliveries=" << r.total << " duplicates=" << r.duplicates()
       << " pushed_true=" << r.pushed.size();
-    if (r.without_id) s << " without_id=" << r.without_id;
-    if (!r.bad_bodies.empty()) s << " not_json=" << r.bad_bodies.size();
+    if (r.without_id)
+        s << " without_id=" << r.without_id;
+    if (!r.bad_bodies.empty())
+        s << " not_json=" << r.bad_bodies.size();
     s << " [";
     bool first = true;
     for (const auto& [id, n] : r.count) {
@@ -646,8 +703,10 @@ bool sink_complete(const sink_record& sink,
     std::set<std::string> covered;
     for (const auto& [id, n] : sink.count) {
         const auto c = container_of_id(id);
-        if (!containers.count(c)) return false;  // unexpected: no point in waiting
-        if (!need_pushed || sink.pushed.count(id)) covered.insert(c);
+        if (!containers.count(c))
+            return false;  // unexpected: no point in waiting
+        if (!need_pushed || sink.pushed.count(id))
+            covered.insert(c);
     }
     return covered.size() == containers.size();
 }
@@ -667,43 +726,53 @@ void check_sink(const char* sink_name,
         const std::string short_id = c.substr(0, 12);
         INFO(what, ": container ", short_id);
         if (ids_per_container == 0)
-            CHECK_MESSAGE(!ids.empty(), what, ": no notification of container ",
-                          c.substr(0, 12));
+            CHECK_MESSAGE(!ids.empty(), what, ": no notification of container ", c.substr(0, 12));
         else
-            CHECK_MESSAGE(ids.size() == ids_per_container, what, ": container ",
-                          c.substr(0, 12), " has ", ids.size(), " distinct id(s), expected ",
+            CHECK_MESSAGE(ids.size() == ids_per_container,
+                          what,
+                          ": container ",
+                          c.substr(0, 12),
+                          " has ",
+                          ids.size(),
+                          " distinct id(s), expected ",
                           ids_per_container);
         if (need_pushed) {
             bool any_pushed = false;
-            for (const auto& id : ids) any_pushed = any_pushed || sink.pushed.count(id);
-            CHECK_MESSAGE(any_pushed, what, ": no notification with \"pushed\": true of ",
-                          c.substr(0, 12));
+            for (const auto& id : ids)
+                any_pushed = any_pushed || sink.pushed.count(id);
+            CHECK_MESSAGE(
+                any_pushed, what, ": no notification with \"pushed\": true of ", c.substr(0, 12));
         }
         for (const auto& id : ids) {
             const auto& body = sink.last.at(id);
-            CHECK_MESSAGE(string_field(body, "tag") == c.substr(0, 12), what, ": id ", id,
-                          " has tag ", string_field(body, "tag"));
+            CHECK_MESSAGE(string_field(body, "tag") == c.substr(0, 12),
+                          what,
+                          ": id ",
+                          id,
+                          " has tag ",
+                          string_field(body, "tag"));
             CHECK(string_field(body, "version") == "1.0");
         }
     }
     for (const auto& [id, n] : sink.count)
-        CHECK_MESSAGE(containers.count(container_of_id(id)) == 1, what,
-                      ": unexpected notification id ", id);
+        CHECK_MESSAGE(
+            containers.count(container_of_id(id)) == 1, what, ": unexpected notification id ", id);
 }
 
-std::optional<std::string> inspect(shared_parts& p,
-                                   const std::string& name,
-                                   const std::string& format)
+std::optional<std::string>
+inspect(shared_parts& p, const std::string& name, const std::string& format)
 {
     auto r = p.dockerd.docker({"inspect", "-f", format, name}, 60s);
-    if (!r.ok()) return std::nullopt;
+    if (!r.ok())
+        return std::nullopt;
     return trim(r.out);
 }
 
 bool has_file(shared_parts& p, const std::string& name, const std::string& path)
 {
     auto r = p.dockerd.docker({"diff", name}, 60s);
-    if (!r.ok()) return false;
+    if (!r.ok())
+        return false;
     for (const auto& line : lines_of(r.out))
         if (line.size() > 2 && (line[0] == 'A' || line[0] == 'C') && line.substr(2) == path)
             return true;
@@ -714,8 +783,7 @@ registry_guard::~registry_guard()
 {
     try {
         r.start();
-    }
-    catch (const std::exception& e) {
+    } catch (const std::exception& e) {
         std::clog << "cannot restart the registry: " << e.what() << '\n';
     }
 }
@@ -723,16 +791,17 @@ registry_guard::~registry_guard()
 dockerd_guard::~dockerd_guard()
 {
     try {
-        if (!d.running()) d.restart();
-    }
-    catch (const std::exception& e) {
+        if (!d.running())
+            d.restart();
+    } catch (const std::exception& e) {
         std::clog << "cannot restart the private dockerd: " << e.what() << '\n';
     }
 }
 
 void remove_local_images_tagged(shared_parts& p, const std::string& tag)
 {
-    for (const auto& ref : local_images_tagged(p, tag)) p.dockerd.docker({"rmi", "-f", ref}, 60s);
+    for (const auto& ref : local_images_tagged(p, tag))
+        p.dockerd.docker({"rmi", "-f", ref}, 60s);
 }
 
 }  // namespace core_interceptor::integration

@@ -86,9 +86,8 @@ private:
 
 /// The usual command line: docker host, registry, both sinks, hostname "testhost", -v 1, and
 /// no per-signature limit (`--max-per-signature 0`) when the daemon knows that option.
-std::vector<std::string> daemon_args(const shared_parts& p,
-                                     const std::string& kafka_brokers,
-                                     const std::string& rest_url);
+std::vector<std::string>
+daemon_args(const shared_parts& p, const std::string& kafka_brokers, const std::string& rest_url);
 
 /// Starts the daemon, waits for "watching events" (else a short pause); fails if it exits.
 void start_watching(daemon_under_test& d);
@@ -102,7 +101,8 @@ struct container_spec {
     std::vector<std::string> command;   ///< after the image name
     int exit_code = 0;                  ///< what it exits with (checked: the scenario is real)
     std::optional<std::string> object;  ///< "core"/"hprof" when it leaves a dump, else nothing
-    std::vector<std::string> run_options = {};  ///< extra options of the container start (--restart, --rm)
+    std::vector<std::string> run_options =
+        {};  ///< extra options of the container start (--restart, --rm)
     std::string image = test_support::private_dockerd::test_image;  ///< must be built already
 };
 
@@ -215,9 +215,9 @@ struct sink_record {
     std::map<std::string, std::size_t> count;  ///< id -> deliveries
     std::set<std::string> pushed;              ///< ids seen at least once with "pushed": true
     std::map<std::string, boost::json::object> last;  ///< id -> the last body seen
-    std::size_t total = 0;                     ///< deliveries, duplicates included
-    std::size_t without_id = 0;                ///< bodies without a string `id`
-    std::vector<std::string> bad_bodies;       ///< not JSON objects
+    std::size_t total = 0;                            ///< deliveries, duplicates included
+    std::size_t without_id = 0;                       ///< bodies without a string `id`
+    std::vector<std::string> bad_bodies;              ///< not JSON objects
 
     std::set<std::string> ids() const;
     std::size_t duplicates() const;  ///< total - distinct ids (bodies without id excluded)
@@ -248,9 +248,8 @@ void check_sink(const char* sink_name,
                 std::size_t ids_per_container = 1);
 
 /// `docker inspect -f FORMAT name`; nothing when docker fails (e.g. no such container).
-std::optional<std::string> inspect(shared_parts& p,
-                                   const std::string& name,
-                                   const std::string& format);
+std::optional<std::string>
+inspect(shared_parts& p, const std::string& name, const std::string& format);
 
 /// Whether the container's writable layer holds `path` (`docker diff`: added or changed).
 bool has_file(shared_parts& p, const std::string& name, const std::string& path);

@@ -72,10 +72,12 @@ struct producer {
 
     rd_kafka_resp_err_t send(const std::string& key, const std::string& value)
     {
-        return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("cores"),
+        return rd_kafka_producev(rk,
+                                 RD_KAFKA_V_TOPIC("cores"),
                                  RD_KAFKA_V_KEY(key.data(), key.size()),
                                  RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_END);
     }
 };
 
@@ -136,19 +138,18 @@ TEST_CASE("harness: processes are waited for with a timeout and stopped on destr
         REQUIRE(st.has_value());
         CHECK(st->exited);
     }
-    CHECK_THROWS_AS(ts::process(ts::process_options{{"no-such-program-here"}}),
-                    std::system_error);
+    CHECK_THROWS_AS(ts::process(ts::process_options{{"no-such-program-here"}}), std::system_error);
 }
 
 TEST_CASE("harness: private dockerd and registry push, survive restarts and keep their storage")
 {
     auto* p = parts();  // also checks that a crash leaves an ELF core in its container
-    if (!p) return;
+    if (!p)
+        return;
     const auto ref = p->registry.address() + "/harness_probe:1";
     REQUIRE(p->dockerd.docker({"tag", ts::private_dockerd::test_image, ref}, 60s).ok());
     auto push = p->dockerd.docker({"push", ref}, 120s);
-    REQUIRE_MESSAGE(push.ok(), "docker push: ", push.err, "\nregistry:\n",
-                    p->registry.log_tail());
+    REQUIRE_MESSAGE(push.ok(), "docker push: ", push.err, "\nregistry:\n", p->registry.log_tail());
     CHECK(p->registry.tags("harness_probe") == std::vector<std::string>{"1"});
     CHECK(p->registry.tags("no_such_repo").empty());
 

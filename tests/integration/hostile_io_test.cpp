@@ -32,7 +32,9 @@ const std::vector<std::pair<std::string, std::string>> no_docker = {
     {"DOCKER_HOST", "unix:///nonexistent/core_interceptor-test/docker.sock"}};
 
 /// daemon_args with the Engine reached through `proxy`.
-std::vector<std::string> proxied_args(shared_parts& p, const ts::api_recorder& proxy, const ts::mock_kafka& kafka,
+std::vector<std::string> proxied_args(shared_parts& p,
+                                      const ts::api_recorder& proxy,
+                                      const ts::mock_kafka& kafka,
                                       const std::filesystem::path& state)
 {
     auto a = daemon_args(p, kafka.bootstraps(), "");
@@ -55,8 +57,9 @@ long first_request(const ts::api_recorder& proxy, std::initializer_list<std::str
 {
     const auto lines = proxy.requests();
     for (std::size_t i = 0; i < lines.size(); ++i)
-        if (std::all_of(needles.begin(), needles.end(),
-                        [&](const std::string& n) { return lines[i].find(n) != std::string::npos; }))
+        if (std::all_of(needles.begin(), needles.end(), [&](const std::string& n) {
+                return lines[i].find(n) != std::string::npos;
+            }))
             return static_cast<long>(i);
     return -1;
 }
@@ -67,18 +70,21 @@ std::string strip_digest(std::string body)
     std::istringstream in(body);
     std::string out;
     for (std::string line; std::getline(in, line);)
-        if (line.find("\"aux\"") == std::string::npos && line.find(": digest: ") == std::string::npos)
+        if (line.find("\"aux\"") == std::string::npos &&
+            line.find(": digest: ") == std::string::npos)
             out += line + "\n";
     return out;
 }
 
 }  // namespace
 
-TEST_CASE("hostile: a push stream without a digest: the image is deleted only once the Engine confirms "
-          "the reference; unconfirmed, the push fails and the image stays")
+TEST_CASE(
+    "hostile: a push stream without a digest: the image is deleted only once the Engine confirms "
+    "the reference; unconfirmed, the push fails and the image stays")
 {
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-nodigest-");
     ts::mock_kafka kafka;
@@ -104,12 +110,20 @@ TEST_CASE("hostile: a push stream without a digest: the image is deleted only on
     CHECK(wait_until([&] { return local_images_tagged(*p, a.tag()).empty(); }, 20s));
     const long confirm = first_request(proxy, {"GET ", "/distribution/", a.tag()});
     const long remove = first_request(proxy, {"DELETE ", "/images/", a.tag()});
-    INFO("requests:\n", [&] { std::string s; for (auto& l : proxy.requests()) s += l + "\n"; return s; }());
+    INFO("requests:\n", [&] {
+        std::string s;
+        for (auto& l : proxy.requests())
+            s += l + "\n";
+        return s;
+    }());
     CHECK(confirm >= 0);
     CHECK(remove > confirm);
 
     // The Engine cannot confirm it either: the push counts as failed, the image stays local.
-    proxy.add_rule({"GET", "/distribution/", [](std::string) { return std::string(R"({"message":"manifest unknown"})"); }, 404});
+    proxy.add_rule({"GET",
+                    "/distribution/",
+                    [](std::string) { return std::string(R"({"message":"manifest unknown"})"); },
+                    404});
     auto b = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("nodigest"));
     wait_exited(*p, {b});
     REQUIRE_MESSAGE(kafka.wait_for(2, 60s), "no second notification");
@@ -126,10 +140,12 @@ TEST_CASE("hostile: a push stream without a digest: the image is deleted only on
     remove_local_images_tagged(*p, b.tag());
 }
 
-TEST_CASE("hostile: a volume archive cut before its end-of-archive marker is announced as not copied")
+TEST_CASE(
+    "hostile: a volume archive cut before its end-of-archive marker is announced as not copied")
 {
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-cut-");
     ts::mock_kafka kafka;
@@ -137,14 +153,21 @@ TEST_CASE("hostile: a volume archive cut before its end-of-archive marker is ann
     REQUIRE(p->dockerd.docker({"volume", "create", volume}, 60s).ok());
     ts::api_recorder proxy(work / "proxy.sock", p->dockerd.socket_path());
     // Both reads of the directory (probe and copy) end cleanly inside the core, past its magic.
-    proxy.add_rule({"GET", "cutdumps", [](std::string body) { return body.substr(0, std::min<std::size_t>(body.size(), 512 * 2 + 4096)); }});
+    proxy.add_rule({"GET", "cutdumps", [](std::string body) {
+                        return body.substr(0, std::min<std::size_t>(body.size(), 512 * 2 + 4096));
+                    }});
     auto args = proxied_args(*p, proxy, kafka, work / "state");
     args.insert(args.end(), {"--dump-path", "/cutdumps"});
     daemon_under_test daemon(work.path(), args);
     INFO("daemon log:\n", daemon.log_tail());
     start_watching(daemon);
 
-    auto c = start_container(*p, {"core in a volume", crash_with_core(), 139, "core", {"-v", volume + ":/cutdumps", "-w", "/cutdumps"}},
+    auto c = start_container(*p,
+                             {"core in a volume",
+                              crash_with_core(),
+                              139,
+                              "core",
+                              {"-v", volume + ":/cutdumps", "-w", "/cutdumps"}},
                              unique_name("cut"));
     wait_exited(*p, {c});
     REQUIRE_MESSAGE(kafka.wait_for(1, 60s), "no notification");
@@ -172,7 +195,12 @@ TEST_CASE("hostile: --process with stdout a closed pipe exits normally (SIGPIPE 
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     ::close(fds[0]);  // `| head` that has already exited
-    ts::process proc({.argv = {bin.string(), "--process", "gone1", "gone2", "--state-dir", (work / "state").string()},
+    ts::process proc({.argv = {bin.string(),
+                               "--process",
+                               "gone1",
+                               "gone2",
+                               "--state-dir",
+                               (work / "state").string()},
                       .env = no_docker,
                       .stdout_fd = fds[1]});
     ::close(fds[1]);
@@ -188,8 +216,13 @@ TEST_CASE("hostile: eight idle connections do not lock a scrape out of the metri
     const auto bin = daemon_binary();
     ts::temp_dir work("ci-idle-");
     const auto port = ts::free_port();
-    daemon_under_test daemon(work.path(), {"--docker-host", "unix:///nonexistent/core_interceptor-test/docker.sock",
-                                           "--metrics-address", "127.0.0.1:" + std::to_string(port), "-v", "1"});
+    daemon_under_test daemon(work.path(),
+                             {"--docker-host",
+                              "unix:///nonexistent/core_interceptor-test/docker.sock",
+                              "--metrics-address",
+                              "127.0.0.1:" + std::to_string(port),
+                              "-v",
+                              "1"});
     INFO("daemon log:\n", daemon.log_tail());
     REQUIRE(wait_until([&] { return ts::http_get(port, "/healthz", 1s).has_value(); }, 10s));
     std::vector<int> idle;

@@ -29,7 +29,8 @@ using namespace std::chrono_literals;
 std::set<std::string> ids_of(const std::vector<container>& cs)
 {
     std::set<std::string> out;
-    for (const auto& c : cs) out.insert(c.id);
+    for (const auto& c : cs)
+        out.insert(c.id);
     return out;
 }
 
@@ -37,20 +38,23 @@ std::size_t json_files(const fs::path& d)
 {
     std::size_t n = 0;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(d, ec)) n += e.path().extension() == ".json";
+    for (const auto& e : fs::directory_iterator(d, ec))
+        n += e.path().extension() == ".json";
     return n;
 }
 
 std::size_t images_left(shared_parts& p, const std::vector<container>& cs)
 {
     std::size_t n = 0;
-    for (const auto& c : cs) n += local_images_tagged(p, c.tag()).size();
+    for (const auto& c : cs)
+        n += local_images_tagged(p, c.tag()).size();
     return n;
 }
 
 void clean_up(shared_parts& p, const std::vector<container>& cs)
 {
-    for (const auto& c : cs) remove_local_images_tagged(p, c.tag());
+    for (const auto& c : cs)
+        remove_local_images_tagged(p, c.tag());
     remove_all_containers(p);
 }
 
@@ -66,7 +70,8 @@ struct small_fs {
     }
     ~small_fs()
     {
-        if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+        if (mounted)
+            ::umount2(dir.c_str(), MNT_DETACH);
     }
 };
 
@@ -88,12 +93,14 @@ std::optional<ts::http_reply> healthz(unsigned short port)
 
 }  // namespace
 
-TEST_CASE("hostile: a second instance on the same state directory exits 2 naming the PID; the first "
-          "still handles a crash")
+TEST_CASE(
+    "hostile: a second instance on the same state directory exits 2 naming the PID; the first "
+    "still handles a crash")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-h6-");
     ts::mock_kafka kafka;
@@ -127,26 +134,33 @@ TEST_CASE("hostile: a second instance on the same state directory exits 2 naming
 
     // The first is unharmed: it still handles a death end to end.
     REQUIRE(first.running());
-    std::vector<container> cs{start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h6"))};
+    std::vector<container> cs{
+        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h6"))};
     wait_exited(*p, cs);
-    const auto waited = wait_all({{"Kafka", [&] { return sink_complete(kafka_record(kafka), ids_of(cs), true); }}},
-                                 90s);
+    const auto waited = wait_all(
+        {{"Kafka", [&] { return sink_complete(kafka_record(kafka), ids_of(cs), true); }}}, 90s);
     CHECK(waited.converged);
-    MESSAGE("fault: second instance; deaths 1, notifications ", kafka_record(kafka).ids().size(), ", ",
-            waited.describe(), ", total ",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
+    MESSAGE("fault: second instance; deaths 1, notifications ",
+            kafka_record(kafka).ids().size(),
+            ", ",
+            waited.describe(),
+            ", total ",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            " s");
     stop_cleanly(first);
     MESSAGE("images left behind: ", images_left(*p, cs));
     CHECK(images_left(*p, cs) == 0);
     clean_up(*p, cs);
 }
 
-TEST_CASE("hostile: the state directory fills up mid-burst: the daemon stays up, every death is pushed "
-          "and announced, /healthz says why; freed, the state is written again")
+TEST_CASE(
+    "hostile: the state directory fills up mid-burst: the daemon stays up, every death is pushed "
+    "and announced, /healthz says why; freed, the state is written again")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     if (::geteuid() != 0) {
         MESSAGE("skipped: mounting a tmpfs needs root");
         return;
@@ -179,7 +193,8 @@ TEST_CASE("hostile: the state directory fills up mid-burst: the daemon stays up,
     const auto expected = ids_of(cs);
 
     // REST gets everything at once; the registry has every image.
-    auto waited = wait_all({{"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}}, 120s);
+    auto waited = wait_all(
+        {{"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}}, 120s);
     CHECK_MESSAGE(waited.converged, "REST: ", describe(rest_record(rest)));
     std::this_thread::sleep_for(5s);  // Kafka deliveries time out (3 s) into the unwritable spool
     REQUIRE_MESSAGE(daemon.running(), "the daemon died on a full state directory");
@@ -199,14 +214,16 @@ TEST_CASE("hostile: the state directory fills up mid-burst: the daemon stays up,
     fs::remove(ballast);
     kafka.set_up();
     const auto freed = std::chrono::steady_clock::now();
-    auto after = wait_all({{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
-                           {"healthz", [&] {
-                                auto r = healthz(port);
-                                return r && r->status == 200;
-                            }},
-                           {"state.json", [&] { return fs::exists(work / "state" / "state.json"); }},
-                           {"spool drained", [&] { return json_files(work / "state" / "spool" / "kafka") == 0; }}},
-                          120s);
+    auto after = wait_all(
+        {{"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
+         {"healthz",
+          [&] {
+              auto r = healthz(port);
+              return r && r->status == 200;
+          }},
+         {"state.json", [&] { return fs::exists(work / "state" / "state.json"); }},
+         {"spool drained", [&] { return json_files(work / "state" / "spool" / "kafka") == 0; }}},
+        120s);
     CHECK_MESSAGE(after.converged, after.describe());
     CHECK(wait_for_log(daemon, "caught up", 10s));
     REQUIRE(daemon.running());
@@ -215,21 +232,35 @@ TEST_CASE("hostile: the state directory fills up mid-burst: the daemon stays up,
     check_sink("Kafka", k, expected, true);
     check_sink("REST", r, expected, true);
     stop_cleanly(daemon);
-    MESSAGE("fault: state directory full; deaths ", cs.size(), ", notifications delivered Kafka ", k.ids().size(),
-            " REST ", r.ids().size(), ", images left behind ", images_left(*p, cs), ", REST converged in ",
-            waited.describe(), ", after space was freed ", after.describe(), " (",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - freed).count(), " s), total ",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
+    MESSAGE("fault: state directory full; deaths ",
+            cs.size(),
+            ", notifications delivered Kafka ",
+            k.ids().size(),
+            " REST ",
+            r.ids().size(),
+            ", images left behind ",
+            images_left(*p, cs),
+            ", REST converged in ",
+            waited.describe(),
+            ", after space was freed ",
+            after.describe(),
+            " (",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - freed).count(),
+            " s), total ",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            " s");
     CHECK(images_left(*p, cs) == 0);
     clean_up(*p, cs);
 }
 
-TEST_CASE("hostile: a Kafka message the broker refuses for ever lands in the dead letters; the next ones "
-          "are delivered")
+TEST_CASE(
+    "hostile: a Kafka message the broker refuses for ever lands in the dead letters; the next ones "
+    "are delivered")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-h3-");
     ts::mock_kafka kafka;
@@ -242,7 +273,8 @@ TEST_CASE("hostile: a Kafka message the broker refuses for ever lands in the dea
     // message.max.bytes would: librdkafka retries nothing of it.
     kafka.refuse_next_produce(1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
     const auto start = std::chrono::steady_clock::now();
-    std::vector<container> cs{start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h3a"))};
+    std::vector<container> cs{
+        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h3a"))};
     wait_exited(*p, cs);
     REQUIRE_MESSAGE(wait_until([&] { return json_files(state / "dead-letter") >= 1; }, 60s),
                     "nothing in the dead letters");
@@ -260,32 +292,45 @@ TEST_CASE("hostile: a Kafka message the broker refuses for ever lands in the dea
     // The next deaths are delivered, nothing waits behind the refused one.
     std::vector<container> more{
         start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h3b")),
-        start_container(*p, {"hprof", write_hprof("/tmp/heap.hprof", 3), 3, "hprof"}, unique_name("h3c"))};
+        start_container(
+            *p, {"hprof", write_hprof("/tmp/heap.hprof", 3), 3, "hprof"}, unique_name("h3c"))};
     wait_exited(*p, more);
-    auto waited = wait_all({{"Kafka", [&] { return sink_complete(kafka_record(kafka), ids_of(more), true) ||
-                                                   kafka_record(kafka).ids().size() >= 2; }}},
+    auto waited = wait_all({{"Kafka",
+                             [&] {
+                                 return sink_complete(kafka_record(kafka), ids_of(more), true) ||
+                                        kafka_record(kafka).ids().size() >= 2;
+                             }}},
                            60s);
     CHECK(waited.converged);
     const auto k = kafka_record(kafka);
-    for (const auto& c : more) CHECK_MESSAGE(!k.ids_of(c.id).empty(), "not delivered: ", c.name);
+    for (const auto& c : more)
+        CHECK_MESSAGE(!k.ids_of(c.id).empty(), "not delivered: ", c.name);
     CHECK(k.ids_of(cs[0].id).empty());
     CHECK(json_files(state / "spool" / "kafka") == 0);
     stop_cleanly(daemon);
     std::vector<container> all = cs;
     all.insert(all.end(), more.begin(), more.end());
-    MESSAGE("fault: Kafka message refused for ever; deaths 3, notifications delivered ", k.ids().size(),
-            ", dead letters ", json_files(state / "dead-letter"), ", images left behind ", images_left(*p, all),
-            ", refused in ", std::chrono::duration<double>(refused_at - start).count(), " s, the next ones ",
+    MESSAGE("fault: Kafka message refused for ever; deaths 3, notifications delivered ",
+            k.ids().size(),
+            ", dead letters ",
+            json_files(state / "dead-letter"),
+            ", images left behind ",
+            images_left(*p, all),
+            ", refused in ",
+            std::chrono::duration<double>(refused_at - start).count(),
+            " s, the next ones ",
             waited.describe());
     CHECK(images_left(*p, all) == 0);
     clean_up(*p, all);
 }
 
-TEST_CASE("hostile: a REST sink answering 429 with Retry-After: 1, then 200: delivered, not dropped")
+TEST_CASE(
+    "hostile: a REST sink answering 429 with Retry-After: 1, then 200: delivered, not dropped")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-h3r-");
     ts::http_sink rest;
@@ -295,9 +340,11 @@ TEST_CASE("hostile: a REST sink answering 429 with Retry-After: 1, then 200: del
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
     const auto start = std::chrono::steady_clock::now();
-    std::vector<container> cs{start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h3r"))};
+    std::vector<container> cs{
+        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h3r"))};
     wait_exited(*p, cs);
-    auto waited = wait_all({{"REST", [&] { return sink_complete(rest_record(rest), ids_of(cs), true); }}}, 60s);
+    auto waited = wait_all(
+        {{"REST", [&] { return sink_complete(rest_record(rest), ids_of(cs), true); }}}, 60s);
     CHECK(waited.converged);
     const auto reqs = rest.requests();
     REQUIRE(reqs.size() >= 3);
@@ -307,19 +354,28 @@ TEST_CASE("hostile: a REST sink answering 429 with Retry-After: 1, then 200: del
     CHECK(json_files(work / "state" / "dead-letter") == 0);
     stop_cleanly(daemon);
     MESSAGE("fault: REST 429 twice with Retry-After: 1; deaths 1, notifications delivered ",
-            rest_record(rest).ids().size(), ", attempts ", reqs.size(), ", images left behind ", images_left(*p, cs),
-            ", ", waited.describe(), " (",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s)");
+            rest_record(rest).ids().size(),
+            ", attempts ",
+            reqs.size(),
+            ", images left behind ",
+            images_left(*p, cs),
+            ", ",
+            waited.describe(),
+            " (",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            " s)");
     CHECK(images_left(*p, cs) == 0);
     clean_up(*p, cs);
 }
 
-TEST_CASE("hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them are copied, the loop stays "
-          "responsive")
+TEST_CASE(
+    "hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them are copied, the loop stays "
+    "responsive")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     ts::temp_dir work("ci-h7-");
     ts::mock_kafka kafka;
@@ -327,14 +383,18 @@ TEST_CASE("hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them ar
     REQUIRE(p->dockerd.docker({"volume", "create", volume}, 60s).ok());
     const auto port = ts::free_port();
     auto args = fault_daemon_args(*p, kafka.bootstraps(), "", work / "state");
-    args.insert(args.end(), {"--dump-path", "/dumps", "--metrics-address", "127.0.0.1:" + std::to_string(port)});
+    args.insert(
+        args.end(),
+        {"--dump-path", "/dumps", "--metrics-address", "127.0.0.1:" + std::to_string(port)});
     daemon_under_test daemon(work.path(), args);
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
 
     // 5000 files that are ELF cores by their first bytes (ET_CORE), 64 bytes each.
     const std::string script =
-        "printf '\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\004\\000\\076\\000' > /tmp/c"
+        "printf "
+        "'\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\004\\000\\076\\000'"
+        " > /tmp/c"
         " && dd if=/dev/zero bs=1 count=46 2>/dev/null >> /tmp/c"
         " && i=0; while [ $i -lt 5000 ]; do cp /tmp/c /dumps/core.$i; i=$((i+1)); done; exit 7";
     const container_spec spec{"5000 dumps", shell(script), 7, "core", {"-v", volume + ":/dumps"}};
@@ -349,7 +409,8 @@ TEST_CASE("hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them ar
     while (std::chrono::steady_clock::now() - died < 120s) {
         const auto t0 = std::chrono::steady_clock::now();
         auto h = healthz(port);
-        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         CHECK(h.has_value());
         slowest = std::max(slowest, took);
         if (kafka.wait_for(1, 200ms)) {
@@ -367,21 +428,27 @@ TEST_CASE("hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them ar
     CHECK(wait_for_log(daemon, "--max-volume-dumps", 5s));
     CHECK(slowest < 2.0);
     stop_cleanly(daemon);
-    MESSAGE("fault: 5000 dumps in a volume; deaths 1, notifications 1 with ", dumps.size(),
-            " dumps, slowest /healthz ", slowest, " s, notified after ",
+    MESSAGE("fault: 5000 dumps in a volume; deaths 1, notifications 1 with ",
+            dumps.size(),
+            " dumps, slowest /healthz ",
+            slowest,
+            " s, notified after ",
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-            " s, images left behind ", images_left(*p, {c}));
+            " s, images left behind ",
+            images_left(*p, {c}));
     CHECK(images_left(*p, {c}) == 0);
     clean_up(*p, {c});
     p->dockerd.docker({"volume", "rm", "-f", volume}, 60s);
 }
 
-TEST_CASE("hostile: a dump copy that would leave less than --state-reserve free is announced not copied, "
-          "with the reason, never requeued")
+TEST_CASE(
+    "hostile: a dump copy that would leave less than --state-reserve free is announced not copied, "
+    "with the reason, never requeued")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     if (::geteuid() != 0) {
         MESSAGE("skipped: mounting a tmpfs needs root");
         return;
@@ -399,7 +466,10 @@ TEST_CASE("hostile: a dump copy that would leave less than --state-reserve free 
     INFO("daemon log:\n", daemon.log_tail(60));
     start_watching(daemon);
     const auto start = std::chrono::steady_clock::now();
-    const container_spec spec{"core in a volume", crash_with_core(), 139, "core",
+    const container_spec spec{"core in a volume",
+                              crash_with_core(),
+                              139,
+                              "core",
                               {"-v", volume + ":/dumps", "-w", "/dumps"}};
     auto c = start_container(*p, spec, unique_name("h1v"));
     wait_exited(*p, {c});
@@ -416,9 +486,14 @@ TEST_CASE("hostile: a dump copy that would leave less than --state-reserve free 
     CHECK(daemon.log().find("again in") == std::string::npos);  // not requeued
     CHECK(json_files(work / "state" / "dump-spool") == 0);
     stop_cleanly(daemon);
-    MESSAGE("fault: dump copy over the free space of the state directory; deaths 1, notifications 1 (",
-            string_field(d, "reason"), "), images left behind ", images_left(*p, {c}), ", announced after ",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
+    MESSAGE(
+        "fault: dump copy over the free space of the state directory; deaths 1, notifications 1 (",
+        string_field(d, "reason"),
+        "), images left behind ",
+        images_left(*p, {c}),
+        ", announced after ",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+        " s");
     CHECK(images_left(*p, {c}) == 0);
     clean_up(*p, {c});
     p->dockerd.docker({"volume", "rm", "-f", volume}, 60s);

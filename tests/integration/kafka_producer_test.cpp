@@ -32,7 +32,8 @@ int librdkafka_threads()
     while (auto* e = ::readdir(d)) {
         if (e->d_name[0] == '.')
             continue;
-        std::FILE* f = std::fopen(("/proc/self/task/" + std::string(e->d_name) + "/comm").c_str(), "r");
+        std::FILE* f =
+            std::fopen(("/proc/self/task/" + std::string(e->d_name) + "/comm").c_str(), "r");
         if (!f)
             continue;
         char name[32] = {};
@@ -57,7 +58,8 @@ result<void> produce(asio::io_context& io, kafka::producer& p, std::string key)
     return f.get();
 }
 
-TEST_CASE("kafka producer: opened by the first notification, closed when idle, opened again by the next")
+TEST_CASE(
+    "kafka producer: opened by the first notification, closed when idle, opened again by the next")
 {
     ts::mock_kafka kafka("cores");
     const int threads_before = librdkafka_threads();  // the mock cluster's and its consumer's
@@ -80,7 +82,12 @@ TEST_CASE("kafka producer: opened by the first notification, closed when idle, o
     io.run_for(30s);
     CHECK_FALSE(p.is_open());
     const int threads_closed = librdkafka_threads();
-    INFO("rdk: threads before ", threads_before, ", open ", threads_open, ", closed ", threads_closed);
+    INFO("rdk: threads before ",
+         threads_before,
+         ", open ",
+         threads_open,
+         ", closed ",
+         threads_closed);
     CHECK(threads_closed <= threads_open - 2);
 
     auto second = produce(io, p, "second");
@@ -99,7 +106,8 @@ TEST_CASE("kafka producer: a property librdkafka refuses is reported at construc
 {
     asio::io_context io(1);
     try {
-        kafka::producer p(io.get_executor(), {{"bootstrap.servers", "127.0.0.1:9"}, {"no.such.property", "1"}});
+        kafka::producer p(io.get_executor(),
+                          {{"bootstrap.servers", "127.0.0.1:9"}, {"no.such.property", "1"}});
         FAIL("the producer accepted an unknown property");
     } catch (const kafka::property_error& e) {
         CHECK(e.property == "no.such.property");

@@ -25,13 +25,18 @@ std::vector<std::string> images_of(shared_parts& p, const std::vector<container>
 {
     std::vector<std::string> out;
     for (const auto& c : containers) {
-        auto r = p.dockerd.docker({"images", "-a", "--no-trunc", "--filter",
-                                   "label=core_interceptor.container.id=" + c.id, "--format",
+        auto r = p.dockerd.docker({"images",
+                                   "-a",
+                                   "--no-trunc",
+                                   "--filter",
+                                   "label=core_interceptor.container.id=" + c.id,
+                                   "--format",
                                    "{{.ID}} {{.Repository}}:{{.Tag}}"},
                                   60s);
         std::istringstream in(r.out);
         for (std::string line; std::getline(in, line);)
-            if (!line.empty()) out.push_back(c.name + ": " + line);
+            if (!line.empty())
+                out.push_back(c.name + ": " + line);
     }
     return out;
 }
@@ -41,7 +46,8 @@ bool registry_has(shared_parts& p, const std::vector<container>& cs)
     try {
         const auto have = p.registry.tags(test_repo);
         for (const auto& c : cs)
-            if (std::find(have.begin(), have.end(), c.tag()) == have.end()) return false;
+            if (std::find(have.begin(), have.end(), c.tag()) == have.end())
+                return false;
         return true;
     } catch (const std::exception&) {
         return false;
@@ -55,7 +61,8 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     dockerd_guard dockerd_back(p->dockerd);
     ts::temp_dir work("ci-kills-");
@@ -78,14 +85,17 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
         // Every other round a wave of crashes while it runs (the last round too, so that the
         // final run has work left); the others find work left over.
         if (round % 2 == 1) {
-            std::vector<container_spec> specs(per_wave, container_spec{"core", crash_with_core(), 139, "core"});
+            std::vector<container_spec> specs(
+                per_wave, container_spec{"core", crash_with_core(), 139, "core"});
             std::vector<std::string> names;
-            for (int i = 0; i < per_wave; ++i) names.push_back(unique_name("kill"));
+            for (int i = 0; i < per_wave; ++i)
+                names.push_back(unique_name("kill"));
             auto wave = start_containers_at_once(*p, specs, names, run_dir);
             all.insert(all.end(), wave.begin(), wave.end());
         }
         // A random moment of the handling: probe, commit, push or delete.
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 1500)(rng)));
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 1500)(rng)));
         d.proc().signal(SIGKILL);
         REQUIRE(d.proc().wait_for(10s).has_value());
         ++kills;
@@ -105,35 +115,58 @@ TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a 
     INFO("final daemon log:\n", last.log_tail(60));
     start_watching(last);
     std::set<std::string> ids;
-    for (const auto& c : all) ids.insert(c.id);
+    for (const auto& c : all)
+        ids.insert(c.id);
     std::vector<std::string> left;
-    const auto waited = wait_all(
-        {{"registry", [&] { return registry_has(*p, all); }},
-         {"Kafka", [&] { return sink_complete(kafka_record(kafka), ids, true); }},
-         {"no image left", [&] { left = images_of(*p, all); return left.empty(); }}},
-        120s);
+    const auto waited =
+        wait_all({{"registry", [&] { return registry_has(*p, all); }},
+                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), ids, true); }},
+                  {"no image left",
+                   [&] {
+                       left = images_of(*p, all);
+                       return left.empty();
+                   }}},
+                 120s);
     const auto k = kafka_record(kafka);
     logs += last.log();
     auto count = [&](const std::string& needle) {
         std::size_t n = 0;
-        for (auto at = logs.find(needle); at != std::string::npos; at = logs.find(needle, at + 1)) ++n;
+        for (auto at = logs.find(needle); at != std::string::npos; at = logs.find(needle, at + 1))
+            ++n;
         return n;
     };
-    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    MESSAGE(all.size(), " deaths, ", kills, " daemon kills (", dockerd_kills, " with dockerd), Kafka ", describe(k),
-            ", images left ", left.size(), "; earlier commits reused ", count("already committed this death"),
-            ", removed ", count("an earlier commit of this death"), "; final run ", waited.describe(), "; ", total,
+    const double total =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    MESSAGE(all.size(),
+            " deaths, ",
+            kills,
+            " daemon kills (",
+            dockerd_kills,
+            " with dockerd), Kafka ",
+            describe(k),
+            ", images left ",
+            left.size(),
+            "; earlier commits reused ",
+            count("already committed this death"),
+            ", removed ",
+            count("an earlier commit of this death"),
+            "; final run ",
+            waited.describe(),
+            "; ",
+            total,
             " s in all");
     CHECK_MESSAGE(waited.converged, "not converged: images left: ", [&] {
         std::string s;
-        for (const auto& l : left) s += "\n  " + l;
+        for (const auto& l : left)
+            s += "\n  " + l;
         return s;
     }());
     check_sink("Kafka", k, ids, true, 0);
     CHECK(left.empty());
 
     stop_cleanly(last);
-    for (const auto& c : all) remove_local_images_tagged(*p, c.tag());
+    for (const auto& c : all)
+        remove_local_images_tagged(*p, c.tag());
     remove_all_containers(*p);
 }
 

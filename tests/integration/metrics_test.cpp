@@ -44,17 +44,17 @@ struct page {
     std::set<std::string> helped;
     std::vector<std::string> bad_lines;
 
-    std::optional<double> get(const std::string &key) const
+    std::optional<double> get(const std::string& key) const
     {
         auto it = samples.find(key);
         if (it == samples.end())
             return std::nullopt;
         return it->second;
     }
-    double value(const std::string &key) const { return get(key).value_or(-1); }
+    double value(const std::string& key) const { return get(key).value_or(-1); }
 };
 
-page parse_page(const std::string &text)
+page parse_page(const std::string& text)
 {
     page p;
     std::istringstream in(text);
@@ -80,7 +80,7 @@ page parse_page(const std::string &text)
         }
         try {
             p.samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-        } catch (const std::exception &) {
+        } catch (const std::exception&) {
             p.bad_lines.push_back(line);
         }
     }
@@ -105,13 +105,13 @@ struct idle_client {
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr *>(&a), sizeof a) != 0) {
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
             ::close(fd);
             fd = -1;
         }
     }
-    idle_client(const idle_client &) = delete;
-    idle_client &operator=(const idle_client &) = delete;
+    idle_client(const idle_client&) = delete;
+    idle_client& operator=(const idle_client&) = delete;
     ~idle_client()
     {
         if (fd >= 0)
@@ -120,7 +120,7 @@ struct idle_client {
 };
 
 /// A fresh folder under `base` for one daemon's output and state.
-std::filesystem::path subdir(const std::filesystem::path &base, const char *name)
+std::filesystem::path subdir(const std::filesystem::path& base, const char* name)
 {
     auto d = base / name;
     std::filesystem::create_directories(d);
@@ -128,10 +128,10 @@ std::filesystem::path subdir(const std::filesystem::path &base, const char *name
 }
 
 /// The family a sample belongs to: its name without labels and without a histogram suffix.
-std::string family_of(const std::string &key, const page &p)
+std::string family_of(const std::string& key, const page& p)
 {
     std::string name = key.substr(0, key.find('{'));
-    for (const char *suffix : {"_bucket", "_sum", "_count"}) {
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
         const std::string s(suffix);
         if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
             auto base = name.substr(0, name.size() - s.size());
@@ -145,7 +145,7 @@ std::string family_of(const std::string &key, const page &p)
 TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the event stream")
 {
     const auto bin = daemon_binary();
-    auto *p = parts();
+    auto* p = parts();
     if (!p)
         return;
     remove_all_containers(*p);
@@ -198,7 +198,7 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     INFO("page:\n", ts::http_get(port, "/metrics", scrape_timeout).value_or(ts::http_reply{}).body);
     CHECK(m->bad_lines.empty());
     // Every sample belongs to a family with HELP and TYPE; names follow the conventions.
-    for (const auto &[key, v] : m->samples) {
+    for (const auto& [key, v] : m->samples) {
         const auto fam = family_of(key, *m);
         INFO("sample ", key);
         CHECK(fam.rfind("core_interceptor_", 0) == 0);
@@ -229,13 +229,13 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     CHECK(m->value("core_interceptor_die_to_notification_seconds_sum") > 0);
     // Buckets are cumulative: never decreasing, up to the count.
     double last = 0;
-    for (const auto &[key, v] : m->samples) {
+    for (const auto& [key, v] : m->samples) {
         if (key.rfind("core_interceptor_die_to_notification_seconds_bucket{", 0) != 0)
             continue;
         INFO("bucket ", key);
         CHECK(v <= 1);
     }
-    for (const char *le : {"0.5", "1", "2.5", "5", "10", "30", "60", "120", "300", "600", "+Inf"}) {
+    for (const char* le : {"0.5", "1", "2.5", "5", "10", "30", "60", "120", "300", "600", "+Inf"}) {
         auto v = m->get(std::string("core_interceptor_die_to_notification_seconds_bucket{le=\"") +
                         le + "\"}");
         INFO("le ", le);
@@ -296,7 +296,8 @@ TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the even
     auto still = ts::http_get(port, "/healthz", scrape_timeout);
     REQUIRE(still);
     CHECK(still->status == 200);
-    for (auto *d : {&daemon, &orphan}) stop_cleanly(*d, 5s);
+    for (auto* d : {&daemon, &orphan})
+        stop_cleanly(*d, 5s);
     CHECK_FALSE(ts::http_get(port, "/healthz", 1s));
     remove_all_containers(*p);
 }
@@ -348,10 +349,10 @@ TEST_CASE("metrics: a malformed --metrics-address exits 2, a busy port exits 1, 
 /// CORE_INTERCEPTOR_MONITORING_DIR, set by Meson): file name -> text.
 std::map<std::string, std::string> shipped_monitoring_files()
 {
-    const char *dir = std::getenv("CORE_INTERCEPTOR_MONITORING_DIR");
+    const char* dir = std::getenv("CORE_INTERCEPTOR_MONITORING_DIR");
     REQUIRE_MESSAGE(dir, "CORE_INTERCEPTOR_MONITORING_DIR is not set");
     std::map<std::string, std::string> files;
-    for (const char *name : {"core_interceptor.rules.yml", "grafana-dashboard.json"}) {
+    for (const char* name : {"core_interceptor.rules.yml", "grafana-dashboard.json"}) {
         std::ifstream in(std::filesystem::path(dir) / name);
         REQUIRE_MESSAGE(in, "cannot read ", dir, "/", name);
         std::ostringstream text;
@@ -362,7 +363,7 @@ std::map<std::string, std::string> shipped_monitoring_files()
 }
 
 /// Every match of `re` in `text`.
-std::set<std::string> matches(const std::string &text, const std::regex &re)
+std::set<std::string> matches(const std::string& text, const std::regex& re)
 {
     std::set<std::string> out;
     for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it)
@@ -374,7 +375,7 @@ TEST_CASE("metrics: the shipped alerting rules and dashboard name only what /met
 {
     const auto files = shipped_monitoring_files();
     const auto bin = daemon_binary();
-    auto *p = parts();
+    auto* p = parts();
     if (!p)
         return;
     remove_all_containers(*p);
@@ -390,20 +391,23 @@ TEST_CASE("metrics: the shipped alerting rules and dashboard name only what /met
     start_watching(daemon);
 
     // One death with a core, through commit, push and both sinks: every family has samples.
-    auto c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("monitoring"));
+    auto c =
+        start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("monitoring"));
     wait_exited(*p, {c});
     CHECK_MESSAGE(kafka.wait_for(1, notification_timeout), "no Kafka notification");
     CHECK_MESSAGE(rest.wait_for(1, notification_timeout), "no REST notification");
     std::optional<page> m;
-    CHECK_MESSAGE(wait_until(
-                      [&] {
-                          m = scrape(port);
-                          return m &&
-                                 m->value("core_interceptor_notifications_delivered_total{sink=\"rest\"}") >= 1 &&
-                                 m->value("core_interceptor_jobs_in_flight") == 0;
-                      },
-                      notification_timeout),
-                  "the page never showed the REST delivery with no job in flight");
+    CHECK_MESSAGE(
+        wait_until(
+            [&] {
+                m = scrape(port);
+                return m &&
+                       m->value("core_interceptor_notifications_delivered_total{sink=\"rest\"}") >=
+                           1 &&
+                       m->value("core_interceptor_jobs_in_flight") == 0;
+            },
+            notification_timeout),
+        "the page never showed the REST delivery with no job in flight");
     REQUIRE_MESSAGE(m, "no answer from /metrics");
 
     // Nothing waits in the spools of sinks that delivered.
@@ -414,25 +418,33 @@ TEST_CASE("metrics: the shipped alerting rules and dashboard name only what /met
     // label -> values, from the samples' "name{a=\"x\",b=\"y\"}" keys.
     std::map<std::string, std::set<std::string>> served_values;
     static const std::regex label(R"re(([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)")re");
-    for (const auto &[key, v] : m->samples)
+    for (const auto& [key, v] : m->samples)
         for (std::sregex_iterator it(key.begin(), key.end(), label), end; it != end; ++it)
             served_values[(*it)[1]].insert((*it)[2]);
 
     static const std::regex metric_name(R"(core_interceptor_[a-z0-9_]*[a-z0-9])");
     // outcome="x", outcome=~"x|y", sink="kafka", ... (JSON escapes the quotes).
     static const std::regex matcher(R"re((outcome|type|sink)=~?\\?"([a-z_|]+)\\?")re");
-    for (const auto &[file, text] : files) {
+    for (const auto& [file, text] : files) {
         const auto names = matches(text, metric_name);
         INFO(file, " names ", joined(names));
         CHECK(names.size() >= 8);  // both watch most of the page: fewer means the pattern broke
-        for (const auto &name : names)
+        for (const auto& name : names)
             CHECK_MESSAGE(m->types.count(family_of(name, *m)) == 1,
-                          file, " names ", name, ", which /metrics does not serve");
+                          file,
+                          " names ",
+                          name,
+                          ", which /metrics does not serve");
         for (std::sregex_iterator it(text.begin(), text.end(), matcher), end; it != end; ++it) {
             std::istringstream alternatives((*it)[2].str());
             for (std::string v; std::getline(alternatives, v, '|');)
                 CHECK_MESSAGE(served_values[(*it)[1]].count(v) == 1,
-                              file, " matches ", (*it)[1].str(), "=\"", v, "\", which no sample has");
+                              file,
+                              " matches ",
+                              (*it)[1].str(),
+                              "=\"",
+                              v,
+                              "\", which no sample has");
         }
     }
     stop_cleanly(daemon);

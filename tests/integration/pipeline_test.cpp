@@ -28,13 +28,17 @@ namespace json = boost::json;
 constexpr auto notification_timeout = 60s;
 constexpr auto quiet_period = 5s;
 
-std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+std::set<std::string> to_set(const std::vector<std::string>& v)
+{
+    return {v.begin(), v.end()};
+}
 
 TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified once per sink")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     const auto started = std::chrono::system_clock::now();
 
@@ -51,17 +55,22 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
     const std::vector<container_spec> specs{
         {"core", crash_with_core(), 139, "core"},
         {"hprof", write_hprof("/tmp/heap.hprof", 3), 3, "hprof"},
-        {"hprof and core", shell("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > "
-                                 "/tmp/java_pid1.hprof; sh -c \"kill -SEGV \\$\\$\"; exit $?"),
-         139, "core"},
+        {"hprof and core",
+         shell("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > "
+               "/tmp/java_pid1.hprof; sh -c \"kill -SEGV \\$\\$\"; exit $?"),
+         139,
+         "core"},
         {"clean exit", shell("echo fine"), 0, std::nullopt},
-        {"decoy: core.js", shell("echo 'module.exports = 1;' > /tmp/core.js; exit 1"), 1,
+        {"decoy: core.js",
+         shell("echo 'module.exports = 1;' > /tmp/core.js; exit 1"),
+         1,
          std::nullopt},
         {"decoy: directory core", shell("mkdir /tmp/core; exit 1"), 1, std::nullopt},
         {"decoy: empty core", shell(": > /tmp/core; exit 1"), 1, std::nullopt},
-        {"decoy: text core", shell("echo 'not a core dump' > /tmp/core; exit 1"), 1,
-         std::nullopt},
-        {"decoy: ELF executable named core", shell("cat /bin/busybox > /tmp/core; exit 1"), 1,
+        {"decoy: text core", shell("echo 'not a core dump' > /tmp/core; exit 1"), 1, std::nullopt},
+        {"decoy: ELF executable named core",
+         shell("cat /bin/busybox > /tmp/core; exit 1"),
+         1,
          std::nullopt},
     };
     std::vector<container> cs;
@@ -75,8 +84,7 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
         if (c.spec.object) {
             dumping[c.tag()] = &c;
             dumping_tags.insert(c.tag());
-        }
-        else {
+        } else {
             quiet_tags.insert(c.tag());
         }
     }
@@ -85,9 +93,9 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
     const auto deadline = std::chrono::steady_clock::now() + notification_timeout;
     const bool kafka_complete = kafka.wait_for(dumping.size(), notification_timeout);
     const bool rest_complete = rest.wait_for(
-        dumping.size(), std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::max(deadline - std::chrono::steady_clock::now(),
-                                     std::chrono::steady_clock::duration(1s))));
+        dumping.size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
+            deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration(1s))));
     std::this_thread::sleep_for(quiet_period);
     const auto messages = kafka.messages();
     const auto requests = rest.requests();
@@ -99,7 +107,11 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
     const std::string registry = p->registry.address();
     auto expected_for = [&](const std::string& tag) {
         const auto& c = *dumping.at(tag);
-        return expected_notification{test_repo, tag, "testhost", *c.spec.object, true,
+        return expected_notification{test_repo,
+                                     tag,
+                                     "testhost",
+                                     *c.spec.object,
+                                     true,
                                      registry + "/" + test_repo + ":" + tag};
     };
 
@@ -109,7 +121,8 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
         INFO("Kafka message key=", m.key, " value=", m.value);
         CHECK(m.topic == "cores");
         auto n = parse_notification(m.value);
-        if (!n) continue;
+        if (!n)
+            continue;
         const auto tag = string_field(*n, "tag");
         kafka_tags.insert(tag);
         CHECK(m.key == std::string(test_repo) + ":" + tag);
@@ -124,7 +137,8 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
         CHECK(r.target == "/notify");
         CHECK(r.header("Content-Type").rfind("application/json", 0) == 0);
         auto n = parse_notification(r.body);
-        if (!n) continue;
+        if (!n)
+            continue;
         const auto tag = string_field(*n, "tag");
         rest_tags.insert(tag);
         if (dumping.count(tag)) {
@@ -144,7 +158,12 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
     for (const auto& [tag, n] : kafka_by_tag) {
         if (rest_by_tag.count(tag)) {
             const auto& other = rest_by_tag.at(tag);
-            CHECK_MESSAGE(n == other, "tag ", tag, ": Kafka ", json::serialize(n), " vs REST ",
+            CHECK_MESSAGE(n == other,
+                          "tag ",
+                          tag,
+                          ": Kafka ",
+                          json::serialize(n),
+                          " vs REST ",
                           json::serialize(other));
         }
     }
@@ -152,7 +171,8 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
     // --- The registry holds exactly the dumping containers' images ------------------------
     std::set<std::string> new_tags;
     for (const auto& t : p->registry.tags(test_repo))
-        if (!tags_before.count(t)) new_tags.insert(t);
+        if (!tags_before.count(t))
+            new_tags.insert(t);
     CHECK(joined(new_tags) == joined(dumping_tags));
 
     // --- ... and they are gone from the node; nothing was committed for the others --------
@@ -162,7 +182,8 @@ TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified
         const auto until = std::chrono::steady_clock::now() + 15s;
         do {
             left = local_images_tagged(*p, tag);
-            if (left.empty()) break;
+            if (left.empty())
+                break;
             std::this_thread::sleep_for(200ms);
         } while (std::chrono::steady_clock::now() < until);
         CHECK_MESSAGE(left.empty(), "still on the node: ", left.empty() ? "" : left.front());

@@ -48,14 +48,16 @@ std::string line_for(const ts::run_result& r, const std::string& name)
 {
     std::istringstream in(r.out);
     for (std::string line; std::getline(in, line);)
-        if (line.rfind("process " + name + ": ", 0) == 0) return line;
+        if (line.rfind("process " + name + ": ", 0) == 0)
+            return line;
     return {};
 }
 
 bool registry_has(shared_parts& p, const std::string& tag)
 {
     for (const auto& t : p.registry.tags(test_repo))
-        if (t == tag) return true;
+        if (t == tag)
+            return true;
     return false;
 }
 
@@ -94,7 +96,8 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-process-");
@@ -103,22 +106,25 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
 
     // Both died before any core_interceptor ran: there is no event to see, only --process.
     const auto crashed = crashed_container(*p, "process-core");
-    const auto clean = start_container(*p, {"clean exit", shell("echo fine"), 0, std::nullopt},
-                                       unique_name("process-clean"));
+    const auto clean = start_container(
+        *p, {"clean exit", shell("echo fine"), 0, std::nullopt}, unique_name("process-clean"));
     wait_exited(*p, {clean});
     const auto running = start_container(
         *p, {"still running", shell("sleep 600"), 0, std::nullopt}, unique_name("process-run"));
     const std::string missing = unique_name("process-missing");
     // The filters apply as they do to events: an opted-out crash is skipped, not committed.
-    const auto skipped = start_container(*p,
-                                         {"opted out", crash_with_core(), 139, "core",
-                                          {"--label", "core_interceptor.skip=true"}},
-                                         unique_name("process-skip"));
+    const auto skipped = start_container(
+        *p,
+        {"opted out", crash_with_core(), 139, "core", {"--label", "core_interceptor.skip=true"}},
+        unique_name("process-skip"));
     wait_exited(*p, {skipped});
 
-    auto r = run_daemon(*p, kafka, rest, work / "state",
-                        {"--process", crashed.name, clean.name, missing, "--process", running.name,
-                         skipped.name});
+    auto r = run_daemon(
+        *p,
+        kafka,
+        rest,
+        work / "state",
+        {"--process", crashed.name, clean.name, missing, "--process", running.name, skipped.name});
     INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
     p->dockerd.docker({"rm", "-f", running.name}, 60s);
     REQUIRE_FALSE(r.timed_out);
@@ -143,9 +149,14 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
     check_sink("REST", rest_record(rest), {crashed.id}, true);
     for (const auto& m : kafka.messages()) {
         auto n = parse_notification(m.value);
-        if (!n) continue;
+        if (!n)
+            continue;
         check_notification(*n,
-                           {test_repo, crashed.tag(), "testhost", "core", true,
+                           {test_repo,
+                            crashed.tag(),
+                            "testhost",
+                            "core",
+                            true,
                             p->registry.address() + "/" + test_repo + ":" + crashed.tag()},
                            std::chrono::system_clock::now() - process_timeout);
     }
@@ -155,14 +166,18 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
 
     // Every container handled: exit 0. The core was reported already (same state directory):
     // no second notification. A container named twice (name and ID) is handled once.
-    auto again = run_daemon(*p, kafka, rest, work / "state",
+    auto again = run_daemon(*p,
+                            kafka,
+                            rest,
+                            work / "state",
                             {"--process", clean.id.substr(0, 12), crashed.name, crashed.id});
     INFO("second run stdout:\n", again.out, "\nstderr:\n", again.err);
     REQUIRE_FALSE(again.timed_out);
     CHECK(again.status.describe() == "exit 0");
     CHECK(line_for(again, clean.id.substr(0, 12)).find("no dump") != std::string::npos);
     CHECK(line_for(again, crashed.name).find("already reported") != std::string::npos);
-    CHECK(line_for(again, crashed.id) == "process " + crashed.id + ": same container as " + crashed.name);
+    CHECK(line_for(again, crashed.id) ==
+          "process " + crashed.id + ": same container as " + crashed.name);
     std::this_thread::sleep_for(quiet_period);
     CHECK(kafka_record(kafka).total == 1);
     CHECK(rest_record(rest).total == 1);
@@ -173,7 +188,8 @@ TEST_CASE("--dry-run --process: logs the image, reference and notification, chan
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-dryrun-");
@@ -198,7 +214,8 @@ TEST_CASE("--dry-run --process: logs the image, reference and notification, chan
         const auto line = dry.err.substr(start, dry.err.find('\n', start) - start);
         auto n = parse_notification(line.substr(0, line.rfind('}') + 1));
         if (n)
-            check_notification(*n, {test_repo, c.tag(), "testhost", "core", true, reference},
+            check_notification(*n,
+                               {test_repo, c.tag(), "testhost", "core", true, reference},
                                std::chrono::system_clock::now() - process_timeout);
     }
     // Nothing made, pushed or sent; the dump is still in the container.
@@ -216,7 +233,8 @@ TEST_CASE("--dry-run while watching events: a crash is detected and logged, noth
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-dryd-");
@@ -231,7 +249,8 @@ TEST_CASE("--dry-run while watching events: a crash is detected and logged, noth
     const auto c = crashed_container(*p, "dryd");
     const std::string reference = p->registry.address() + "/" + test_repo + ":" + c.tag();
     REQUIRE_MESSAGE(wait_for_log(daemon, "dry run: would notify", notification_timeout),
-                    "the dry run did not log the notification of ", c.name);
+                    "the dry run did not log the notification of ",
+                    c.name);
     const auto log = daemon.log();
     CHECK(log.find("dry run: would commit container " + c.name) != std::string::npos);
     CHECK(log.find("dry run: would push " + reference) != std::string::npos);

@@ -29,8 +29,7 @@ struct registry_outage {
     {
         try {
             r.start();
-        }
-        catch (const std::exception& e) {
+        } catch (const std::exception& e) {
             std::clog << "cannot restart the registry: " << e.what() << '\n';
         }
     }
@@ -40,7 +39,8 @@ TEST_CASE("registry down: the image stays on the node and the notification says 
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     const auto started = std::chrono::system_clock::now();
 
@@ -72,9 +72,11 @@ TEST_CASE("registry down: the image stays on the node and the notification says 
 
     const expected_notification want{test_repo, c.tag(), "testhost", "core", false, ""};
     CHECK(messages.front().key == std::string(test_repo) + ":" + c.tag());
-    if (auto n = parse_notification(messages.front().value)) check_notification(*n, want, started);
+    if (auto n = parse_notification(messages.front().value))
+        check_notification(*n, want, started);
     CHECK(requests.front().method == "POST");
-    if (auto n = parse_notification(requests.front().body)) check_notification(*n, want, started);
+    if (auto n = parse_notification(requests.front().body))
+        check_notification(*n, want, started);
 
     // The evidence stays on the node: the committed image, under the name it was to be pushed
     // as (SPEC §3) or its local IMAGE_NAME:TAG.
@@ -82,9 +84,17 @@ TEST_CASE("registry down: the image stays on the node and the notification says 
     const auto pushed_ref = p->registry.address() + "/" + test_repo + ":" + c.tag();
     const auto local_ref = std::string(test_repo) + ":" + c.tag();
     bool kept = false;
-    for (const auto& ref : local) kept = kept || ref == pushed_ref || ref == local_ref;
-    CHECK_MESSAGE(kept, "no local image ", pushed_ref, " (nor ", local_ref, ") on the node; ",
-                  local.size(), " image(s) with tag ", c.tag());
+    for (const auto& ref : local)
+        kept = kept || ref == pushed_ref || ref == local_ref;
+    CHECK_MESSAGE(kept,
+                  "no local image ",
+                  pushed_ref,
+                  " (nor ",
+                  local_ref,
+                  ") on the node; ",
+                  local.size(),
+                  " image(s) with tag ",
+                  c.tag());
 
     REQUIRE(daemon.running());
     daemon.proc().signal(SIGTERM);
@@ -92,7 +102,8 @@ TEST_CASE("registry down: the image stays on the node and the notification says 
     REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 5 s of SIGTERM");
     CHECK(st->describe() == "exit 0");
 
-    for (const auto& ref : local) p->dockerd.docker({"rmi", "-f", ref}, 60s);
+    for (const auto& ref : local)
+        p->dockerd.docker({"rmi", "-f", ref}, 60s);
     remove_all_containers(*p);
 }
 

@@ -28,21 +28,24 @@ std::vector<ts::proc_info> left_in_group(pid_t pgid)
 {
     std::vector<ts::proc_info> out;
     for (const auto& p : ts::list_processes())
-        if (p.pgid == pgid) out.push_back(p);
+        if (p.pgid == pgid)
+            out.push_back(p);
     return out;
 }
 
 // Sends `sig` and watches the daemon until it exits: every child seen meanwhile is recorded.
-std::optional<ts::exit_status> stop_and_watch(daemon_under_test& d,
-                                              int sig,
-                                              std::vector<pid_t>& children_seen)
+std::optional<ts::exit_status>
+stop_and_watch(daemon_under_test& d, int sig, std::vector<pid_t>& children_seen)
 {
     d.proc().signal(sig);
     const auto deadline = std::chrono::steady_clock::now() + shutdown_limit;
     for (;;) {
-        for (pid_t c : ts::children_of(d.pid())) children_seen.push_back(c);
-        if (auto st = d.proc().wait_for(20ms)) return st;
-        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        for (pid_t c : ts::children_of(d.pid()))
+            children_seen.push_back(c);
+        if (auto st = d.proc().wait_for(20ms))
+            return st;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return std::nullopt;
     }
 }
 
@@ -50,7 +53,8 @@ TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leavi
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-stop-");
@@ -68,10 +72,22 @@ TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leavi
     for (int i = 0; i < burst; ++i) {
         names.push_back(unique_name("stop" + std::to_string(i)));
         ts::process_options o;
-        o.argv = {"docker", "-H",     p->dockerd.host(), "run",  "-d",     "--network",
-                  "none",   "--ulimit", "core=-1",       "-w",   "/tmp",   "--name",
-                  names.back(), ts::private_dockerd::test_image};
-        for (auto& a : crash_with_core()) o.argv.push_back(a);
+        o.argv = {"docker",
+                  "-H",
+                  p->dockerd.host(),
+                  "run",
+                  "-d",
+                  "--network",
+                  "none",
+                  "--ulimit",
+                  "core=-1",
+                  "-w",
+                  "/tmp",
+                  "--name",
+                  names.back(),
+                  ts::private_dockerd::test_image};
+        for (auto& a : crash_with_core())
+            o.argv.push_back(a);
         o.env = {{"DOCKER_CONFIG", (p->dockerd.dir() / "cli").string()}};
         o.stdout_path = work / ("run" + std::to_string(i) + ".out");
         o.stderr_path = work / ("run" + std::to_string(i) + ".err");
@@ -79,9 +95,14 @@ TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leavi
     }
     for (int i = 0; i < burst; ++i) {
         auto st = runs[static_cast<std::size_t>(i)].wait_for(120s);
-        REQUIRE_MESSAGE(st.has_value(), "start of container ", names[static_cast<std::size_t>(i)],
+        REQUIRE_MESSAGE(st.has_value(),
+                        "start of container ",
+                        names[static_cast<std::size_t>(i)],
                         " did not return");
-        CHECK_MESSAGE(st->success(), "start of container ", names[static_cast<std::size_t>(i)], ": ",
+        CHECK_MESSAGE(st->success(),
+                      "start of container ",
+                      names[static_cast<std::size_t>(i)],
+                      ": ",
                       ts::read_file(work / ("run" + std::to_string(i) + ".err")));
     }
 
@@ -97,22 +118,27 @@ TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leavi
     auto st = stop_and_watch(daemon, SIGTERM, children_seen);
     REQUIRE_MESSAGE(st.has_value(), "the daemon did not exit within 5 s of SIGTERM");
     CHECK(st->describe() == "exit 0");
-    CHECK_MESSAGE(children_seen.empty(), "the daemon had ", children_seen.size(),
+    CHECK_MESSAGE(children_seen.empty(),
+                  "the daemon had ",
+                  children_seen.size(),
                   " child process(es) while stopping");
     const auto orphans = left_in_group(pid);
-    CHECK_MESSAGE(orphans.empty(), "left behind in the daemon's process group: ",
+    CHECK_MESSAGE(orphans.empty(),
+                  "left behind in the daemon's process group: ",
                   orphans.empty() ? "" : orphans.front().comm);
 
     // Whatever it announced as pushed is in the registry.
     const auto tags = p->registry.tags(test_repo);
     for (const auto& r : rest.requests()) {
         auto n = parse_notification(r.body);
-        if (!n) continue;
+        if (!n)
+            continue;
         const auto* pushed = n->if_contains("pushed");
         if (pushed && pushed->is_bool() && pushed->as_bool()) {
             const auto tag = string_field(*n, "tag");
             CHECK_MESSAGE(std::find(tags.begin(), tags.end(), tag) != tags.end(),
-                          "notified as pushed but not in the registry: ", tag);
+                          "notified as pushed but not in the registry: ",
+                          tag);
         }
     }
     remove_all_containers(*p);
@@ -122,7 +148,8 @@ TEST_CASE("shutdown: SIGINT while idle exits 0 within 5 s")
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-int-");

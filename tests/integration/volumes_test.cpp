@@ -39,15 +39,23 @@ std::string read_file(const fs::path& p)
 /// Whether `bytes` start like an ELF file of type ET_CORE (either byte order).
 bool is_elf_core(const std::string& bytes)
 {
-    if (bytes.size() < 18 || bytes.compare(0, 4, "\x7f" "ELF") != 0) return false;
-    const auto lo = static_cast<unsigned char>(bytes[16]), hi = static_cast<unsigned char>(bytes[17]);
+    if (bytes.size() < 18 || bytes.compare(0,
+                                           4,
+                                           "\x7f"
+                                           "ELF") != 0)
+        return false;
+    const auto lo = static_cast<unsigned char>(bytes[16]),
+               hi = static_cast<unsigned char>(bytes[17]);
     return bytes[5] == 1 ? (lo == 4 && hi == 0) : (lo == 0 && hi == 4);
 }
 
 /// Copies `path` out of container `name` (through the archive endpoint) into `dir`; the
 /// file's bytes, or nothing when docker cannot.
-std::optional<std::string> copy_out(ts::temp_dir& dir, shared_parts& p, const std::string& name,
-                                    const std::string& path, const std::string& as)
+std::optional<std::string> copy_out(ts::temp_dir& dir,
+                                    shared_parts& p,
+                                    const std::string& name,
+                                    const std::string& path,
+                                    const std::string& as)
 {
     auto r = p.dockerd.docker({"cp", name + ":" + path, (dir / as).string()}, 120s);
     if (!r.ok()) {
@@ -62,7 +70,8 @@ std::map<std::string, json::object> by_tag(const ts::mock_kafka& kafka)
 {
     std::map<std::string, json::object> out;
     for (const auto& m : kafka.messages())
-        if (auto n = parse_notification(m.value)) out[string_field(*n, "tag")] = *n;
+        if (auto n = parse_notification(m.value))
+            out[string_field(*n, "tag")] = *n;
     return out;
 }
 
@@ -81,7 +90,8 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
     const auto started = std::chrono::system_clock::now();
 
@@ -111,9 +121,20 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
         return mount;
     };
     const std::vector<container_spec> specs{
-        {"core in a named volume", crash_with_core(), 139, "core", with({"-v", volume + ":/dumps"})},
-        {"core in a bind mount", crash_with_core(), 139, "core", with({"-v", bind_dir.string() + ":/dumps"})},
-        {"clean exit, empty volume", shell("ls /dumps; exit 0"), 0, std::nullopt,
+        {"core in a named volume",
+         crash_with_core(),
+         139,
+         "core",
+         with({"-v", volume + ":/dumps"})},
+        {"core in a bind mount",
+         crash_with_core(),
+         139,
+         "core",
+         with({"-v", bind_dir.string() + ":/dumps"})},
+        {"clean exit, empty volume",
+         shell("ls /dumps; exit 0"),
+         0,
+         std::nullopt,
          with({"-v", empty_volume + ":/dumps"})},
     };
     std::vector<container> cs;
@@ -125,8 +146,10 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
     CHECK_FALSE(has_file(*p, cs[0].name, "/dumps/core"));
     CHECK_FALSE(has_file(*p, cs[1].name, "/dumps/core"));
 
-    CHECK_MESSAGE(kafka.wait_for(2, notification_timeout), "Kafka got ", kafka.messages().size(), " of 2");
-    CHECK_MESSAGE(rest.wait_for(2, notification_timeout), "REST got ", rest.requests().size(), " of 2");
+    CHECK_MESSAGE(
+        kafka.wait_for(2, notification_timeout), "Kafka got ", kafka.messages().size(), " of 2");
+    CHECK_MESSAGE(
+        rest.wait_for(2, notification_timeout), "REST got ", rest.requests().size(), " of 2");
     std::this_thread::sleep_for(quiet_period);
     CHECK(kafka.messages().size() == 2);
     CHECK(rest.requests().size() == 2);
@@ -148,7 +171,8 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
         const std::string ref = registry + "/" + test_repo + ":" + c.tag();
         check_notification(n, {test_repo, c.tag(), "testhost", "core", true, ref}, started);
         auto d = only_dump(n);
-        if (!d) continue;
+        if (!d)
+            continue;
         CHECK(string_field(*d, "path") == "/core_interceptor/dumps/dumps/core");
         CHECK(string_field(*d, "original_path") == "/dumps/core");
         CHECK(d->contains("copied"));
@@ -157,20 +181,25 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
 
         // The original, read through the archive endpoint of the dead container (which
         // resolves the mount) or, for the bind mount, on the host.
-        auto original = i == 1 ? std::optional<std::string>(read_file(bind_dir / "core"))
-                               : copy_out(out, *p, c.name, "/dumps/core", "original" + std::to_string(i));
+        auto original =
+            i == 1 ? std::optional<std::string>(read_file(bind_dir / "core"))
+                   : copy_out(out, *p, c.name, "/dumps/core", "original" + std::to_string(i));
         REQUIRE(original);
         REQUIRE(is_elf_core(*original));
-        CHECK(d->at("size").to_number<std::int64_t>() == static_cast<std::int64_t>(original->size()));
+        CHECK(d->at("size").to_number<std::int64_t>() ==
+              static_cast<std::int64_t>(original->size()));
 
         // The pushed image holds the dump: pull it, create a container, read it back.
         auto pull = p->dockerd.docker({"pull", ref}, 120s);
         REQUIRE_MESSAGE(pull.ok(), "docker pull ", ref, ": ", pull.err);
         const std::string probe = unique_name("volcheck");
-        auto created = p->dockerd.docker({"create", "--network", "none", "--name", probe, ref, "true"}, 60s);
+        auto created =
+            p->dockerd.docker({"create", "--network", "none", "--name", probe, ref, "true"}, 60s);
         REQUIRE_MESSAGE(created.ok(), "creating a container from ", ref, ": ", created.err);
-        auto copied = copy_out(out, *p, probe, "/core_interceptor/dumps/dumps/core", "copied" + std::to_string(i));
-        REQUIRE_MESSAGE(copied, "the pushed image ", ref, " holds no /core_interceptor/dumps/dumps/core");
+        auto copied = copy_out(
+            out, *p, probe, "/core_interceptor/dumps/dumps/core", "copied" + std::to_string(i));
+        REQUIRE_MESSAGE(
+            copied, "the pushed image ", ref, " holds no /core_interceptor/dumps/dumps/core");
         CHECK(is_elf_core(*copied));
         CHECK(copied->size() == original->size());
         CHECK_MESSAGE(*copied == *original, "the copy in the image differs from the dump");
@@ -188,22 +217,32 @@ TEST_CASE("volume dumps: a dump over --max-dump-size is announced as not copied"
 {
     const auto bin = daemon_binary();
     auto* p = parts();
-    if (!p) return;
+    if (!p)
+        return;
     remove_all_containers(*p);
 
     ts::temp_dir work("ci-volmax-");
     ts::mock_kafka kafka;
     const std::string volume = unique_name("volmax");
-    REQUIRE_MESSAGE(p->dockerd.docker({"volume", "create", volume}, 60s).ok(), "volume create ", volume);
+    REQUIRE_MESSAGE(
+        p->dockerd.docker({"volume", "create", volume}, 60s).ok(), "volume create ", volume);
 
     auto args = daemon_args(*p, kafka.bootstraps(), "");
-    args.insert(args.end(), {"--dump-path", "/dumps", "--max-dump-size", "64K", "--state-dir",
-                             (work / "state").string()});
+    args.insert(args.end(),
+                {"--dump-path",
+                 "/dumps",
+                 "--max-dump-size",
+                 "64K",
+                 "--state-dir",
+                 (work / "state").string()});
     daemon_under_test daemon(work.path(), args);
     INFO("daemon log:\n", daemon.log_tail());
     start_watching(daemon);
 
-    const container_spec spec{"core over the limit", crash_with_core(), 139, "core",
+    const container_spec spec{"core over the limit",
+                              crash_with_core(),
+                              139,
+                              "core",
                               {"-v", volume + ":/dumps", "-w", "/dumps"}};
     auto c = start_container(*p, spec, unique_name("volmax"));
     wait_exited(*p, {c});
@@ -232,7 +271,8 @@ TEST_CASE("volume dumps: a dump over --max-dump-size is announced as not copied"
     CHECK(wait_for_log(daemon, "--max-dump-size", 10s));
     const auto log = daemon.log();
     const auto line_start = log.rfind('\n', log.find("--max-dump-size"));
-    const auto line = log.substr(line_start + 1, log.find('\n', log.find("--max-dump-size")) - line_start - 1);
+    const auto line =
+        log.substr(line_start + 1, log.find('\n', log.find("--max-dump-size")) - line_start - 1);
     INFO("warning: ", line);
     CHECK(line.find("warning") != std::string::npos);
     CHECK(line.find(c.name) != std::string::npos);

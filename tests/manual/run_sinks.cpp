@@ -44,10 +44,10 @@ int main()
                           << r.body << '\n';
             }
             std::cout.flush();
-            if (sig == SIGTERM || sig == SIGINT) break;
+            if (sig == SIGTERM || sig == SIGINT)
+                break;
         }
-    }
-    catch (const std::exception& e) {
+    } catch (const std::exception& e) {
         std::cerr << "run_sinks: " << e.what() << '\n';
         return 1;
     }

@@ -76,18 +76,23 @@ std::string fixed(double v, int digits)
     return buf;
 }
 
-std::optional<fs::path> chart(const fs::path& dir, const std::string& name, const std::string& data, const std::string& script)
+std::optional<fs::path> chart(const fs::path& dir,
+                              const std::string& name,
+                              const std::string& data,
+                              const std::string& script)
 {
     std::ofstream(dir / (name + ".dat")) << data;
     std::ofstream(dir / (name + ".gp")) << script;
     auto gnuplot = test_support::find_program("gnuplot");
     if (gnuplot.empty()) {
-        std::cerr << "gnuplot not found (scripts/install-deps.sh installs gnuplot-nox): no chart " << name << ".png\n";
+        std::cerr << "gnuplot not found (scripts/install-deps.sh installs gnuplot-nox): no chart "
+                  << name << ".png\n";
         return std::nullopt;
     }
     auto png = dir / (name + ".png");
-    std::string prog = "cd '" + dir.string() + "'; set terminal png size 900,540 font ',11'; set output '" +
-                       png.string() + "'; load '" + name + ".gp'";
+    std::string prog = "cd '" + dir.string() +
+                       "'; set terminal png size 900,540 font ',11'; set output '" + png.string() +
+                       "'; load '" + name + ".gp'";
     auto r = test_support::run({gnuplot.string(), "-e", prog}, std::chrono::seconds(60));
     if (!r.ok()) {
         std::cerr << "gnuplot failed for " << name << ": " << r.err << '\n';
@@ -156,19 +161,24 @@ std::map<pid_t, thread_sample> threads_of(pid_t pid)
         std::ifstream comm(e.path() / "comm");
         std::getline(comm, t.name);
         t.ticks = cpu_ticks(pid, tid).value_or(0);
-        t.switches = static_cast<std::uint64_t>(status_field(pid, "voluntary_ctxt_switches", tid).value_or(0) +
-                                                status_field(pid, "nonvoluntary_ctxt_switches", tid).value_or(0));
+        t.switches = static_cast<std::uint64_t>(
+            status_field(pid, "voluntary_ctxt_switches", tid).value_or(0) +
+            status_field(pid, "nonvoluntary_ctxt_switches", tid).value_or(0));
         out[tid] = t;
     }
     return out;
 }
 
-engine_reply engine_call(const fs::path& socket, const std::string& method, const std::string& target, const std::string& body)
+engine_reply engine_call(const fs::path& socket,
+                         const std::string& method,
+                         const std::string& target,
+                         const std::string& body)
 {
     asio::io_context io;
     asio::local::stream_protocol::socket s(io);
     s.connect(asio::local::stream_protocol::endpoint(socket.string()));
-    beast::http::request<beast::http::string_body> req(beast::http::string_to_verb(method), target, 11);
+    beast::http::request<beast::http::string_body> req(
+        beast::http::string_to_verb(method), target, 11);
     req.set(beast::http::field::host, "docker");
     if (!body.empty())
         req.set(beast::http::field::content_type, "application/json");
@@ -187,8 +197,7 @@ engine_reply engine_call(const fs::path& socket, const std::string& method, cons
 namespace {
 
 /// Runs f(i) for i in [0, n) on `parallel` threads.
-template <class F>
-void parallel_for(std::size_t n, unsigned parallel, F f)
+template <class F> void parallel_for(std::size_t n, unsigned parallel, F f)
 {
     std::atomic<std::size_t> next{0};
     std::vector<std::thread> ts;
@@ -214,7 +223,9 @@ std::string gate::bind() const
     return dir_.string() + ":/gate:ro";
 }
 
-bool gate::release(const fs::path& socket, const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const
+bool gate::release(const fs::path& socket,
+                   const std::vector<std::string>& ids,
+                   std::chrono::milliseconds timeout) const
 {
     std::ofstream(dir_ / "go") << "go\n";
     const bool done = wait_all_exited(socket, ids, timeout);
@@ -228,7 +239,8 @@ bool gate::release(const fs::path& socket, const std::vector<std::string>& ids, 
             std::string id(c.as_object().at("Id").as_string());
             if (!wanted.count(id))
                 continue;
-            auto top = engine_call(socket, "GET", "/containers/" + id + "/top?ps_args=-o%20pid,stat,wchan,args");
+            auto top = engine_call(
+                socket, "GET", "/containers/" + id + "/top?ps_args=-o%20pid,stat,wchan,args");
             std::cerr << "still running: " << id.substr(0, 12) << " " << top.body << '\n';
         }
     }
@@ -250,7 +262,8 @@ std::vector<std::string> create_containers(const fs::path& socket,
         json::array cmd;
         cmd.emplace_back("sh");
         cmd.emplace_back("-c");
-        std::string script = sp.crash ? "sh -c 'kill -SEGV $$'; exit 139" : "echo done > /tmp/app.log; exit 0";
+        std::string script =
+            sp.crash ? "sh -c 'kill -SEGV $$'; exit 139" : "echo done > /tmp/app.log; exit 0";
         if (g)
             script = "until [ -e /gate/go ]; do sleep 1; done; " + script;
         cmd.emplace_back(script);
@@ -266,10 +279,14 @@ std::vector<std::string> create_containers(const fs::path& socket,
             ulimits.emplace_back(std::move(core));
             host["Ulimits"] = std::move(ulimits);
         }
-        json::object o{{"Image", "testimg:1.0"}, {"Cmd", cmd}, {"WorkingDir", "/tmp"}, {"Labels", labels},
+        json::object o{{"Image", "testimg:1.0"},
+                       {"Cmd", cmd},
+                       {"WorkingDir", "/tmp"},
+                       {"Labels", labels},
                        {"HostConfig", host}};
         try {
-            auto r = engine_call(socket, "POST", "/containers/create?name=" + sp.name, json::serialize(o));
+            auto r = engine_call(
+                socket, "POST", "/containers/create?name=" + sp.name, json::serialize(o));
             if (r.status != 201)
                 errors[i] = sp.name + ": " + std::to_string(r.status) + " " + r.body;
             else
@@ -284,7 +301,9 @@ std::vector<std::string> create_containers(const fs::path& socket,
     return ids;
 }
 
-void start_containers(const fs::path& socket, const std::vector<std::string>& ids, unsigned parallel)
+void start_containers(const fs::path& socket,
+                      const std::vector<std::string>& ids,
+                      unsigned parallel)
 {
     std::vector<std::string> errors(ids.size());
     parallel_for(ids.size(), parallel, [&](std::size_t i) {
@@ -301,7 +320,9 @@ void start_containers(const fs::path& socket, const std::vector<std::string>& id
             throw std::runtime_error("cannot start container " + e);
 }
 
-bool wait_all_exited(const fs::path& socket, const std::vector<std::string>& ids, std::chrono::milliseconds timeout)
+bool wait_all_exited(const fs::path& socket,
+                     const std::vector<std::string>& ids,
+                     std::chrono::milliseconds timeout)
 {
     std::set<std::string> wanted(ids.begin(), ids.end());
     auto until = std::chrono::steady_clock::now() + timeout;
@@ -328,7 +349,9 @@ std::int64_t finished_at_nano(const fs::path& socket, const std::string& id)
     return info ? info->finished_nano : 0;
 }
 
-void remove_containers(const fs::path& socket, const std::vector<std::string>& ids, unsigned parallel)
+void remove_containers(const fs::path& socket,
+                       const std::vector<std::string>& ids,
+                       unsigned parallel)
 {
     parallel_for(ids.size(), parallel, [&](std::size_t i) {
         try {
@@ -341,7 +364,8 @@ void remove_containers(const fs::path& socket, const std::vector<std::string>& i
 
 std::int64_t now_nano()
 {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 

@@ -98,7 +98,9 @@ std::vector<std::string> create_containers(const std::filesystem::path& socket,
                                            const gate* g = nullptr);
 
 /// Starts them, `parallel` requests at a time, as a burst.
-void start_containers(const std::filesystem::path& socket, const std::vector<std::string>& ids, unsigned parallel);
+void start_containers(const std::filesystem::path& socket,
+                      const std::vector<std::string>& ids,
+                      unsigned parallel);
 
 /// Waits until none of `ids` is running any more (polls /containers/json).
 bool wait_all_exited(const std::filesystem::path& socket,
@@ -109,7 +111,9 @@ bool wait_all_exited(const std::filesystem::path& socket,
 std::int64_t finished_at_nano(const std::filesystem::path& socket, const std::string& id);
 
 /// Removes the containers (force), `parallel` at a time; ignores failures.
-void remove_containers(const std::filesystem::path& socket, const std::vector<std::string>& ids, unsigned parallel = 4);
+void remove_containers(const std::filesystem::path& socket,
+                       const std::vector<std::string>& ids,
+                       unsigned parallel = 4);
 
 /// Wall clock in ns since the epoch.
 std::int64_t now_nano();

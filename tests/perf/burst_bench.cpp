@@ -55,15 +55,20 @@ std::vector<bench::container_spec> specs_for(const std::string& prefix, int deat
 
 /// Reads lines from `fd` until one contains `needle`; false on EOF or timeout. Lines read are
 /// appended to `seen`.
-bool read_until(int fd, const std::string& needle, std::chrono::milliseconds timeout, std::string& seen)
+bool read_until(int fd,
+                const std::string& needle,
+                std::chrono::milliseconds timeout,
+                std::string& seen)
 {
     auto until = std::chrono::steady_clock::now() + timeout;
     std::size_t checked = 0;
     for (;;) {
-        if (seen.find(needle, checked > needle.size() ? checked - needle.size() : 0) != std::string::npos)
+        if (seen.find(needle, checked > needle.size() ? checked - needle.size() : 0) !=
+            std::string::npos)
             return true;
         checked = seen.size();
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         if (left.count() <= 0)
             return false;
         pollfd p{fd, POLLIN, 0};
@@ -82,7 +87,8 @@ bool read_until(int fd, const std::string& needle, std::chrono::milliseconds tim
 int main(int argc, char* argv[])
 try {
     if (argc < 3) {
-        std::cerr << "usage: burst_bench CORE_INTERCEPTOR FLOOR_CLIENT [--out DIR] [--rounds N] [--deaths N] "
+        std::cerr << "usage: burst_bench CORE_INTERCEPTOR FLOOR_CLIENT [--out DIR] [--rounds N] "
+                     "[--deaths N] "
                      "[--dumps N] [--concurrency N]\n";
         return 2;
     }
@@ -134,8 +140,8 @@ try {
         for (int k = 0; k < 2; ++k) {
             const bool daemon = (k == 0) == daemon_first;
             const std::string side = daemon ? "daemon" : "floor";
-            auto ids = bench::create_containers(sock, specs_for("b" + std::to_string(r) + side + "-", n_deaths, n_dumps), 4,
-                                                &gate);
+            auto ids = bench::create_containers(
+                sock, specs_for("b" + std::to_string(r) + side + "-", n_deaths, n_dumps), 4, &gate);
 
             int pipefd[2];
             if (::pipe2(pipefd, O_CLOEXEC) != 0)
@@ -161,15 +167,25 @@ try {
                            "0"};  // one crash, many times
                 po.stderr_fd = pipefd[1];
             } else {
-                po.argv = {floor_bin, "--docker-host", d.host(), "--registry", reg.address(), "--concurrency",
-                           std::to_string(concurrency), "--dumps", std::to_string(n_dumps)};
+                po.argv = {floor_bin,
+                           "--docker-host",
+                           d.host(),
+                           "--registry",
+                           reg.address(),
+                           "--concurrency",
+                           std::to_string(concurrency),
+                           "--dumps",
+                           std::to_string(n_dumps)};
                 po.stdout_fd = pipefd[1];
                 po.stderr_path = tmp.path() / ("floor-" + std::to_string(r) + ".log");
             }
             test_support::process p(po);
             ::close(pipefd[1]);
             std::string text;
-            if (!read_until(pipefd[0], daemon ? "watching events" : "ready", std::chrono::seconds(30), text))
+            if (!read_until(pipefd[0],
+                            daemon ? "watching events" : "ready",
+                            std::chrono::seconds(30),
+                            text))
                 throw std::runtime_error(side + " did not start: " + text);
             // Keep reading its output on the side, so it never blocks on a full pipe.
             std::string rest_of_output;
@@ -198,11 +214,13 @@ try {
                 throw fail("containers still running after the gate opened");
             std::int64_t end_nano = 0;
             if (daemon) {
-                if (!rest.wait_for(rest_seen + static_cast<std::size_t>(n_dumps), std::chrono::minutes(5)))
+                if (!rest.wait_for(rest_seen + static_cast<std::size_t>(n_dumps),
+                                   std::chrono::minutes(5)))
                     throw fail("the daemon did not notify every dump");
                 end_nano = bench::now_nano();
                 rest_seen += static_cast<std::size_t>(n_dumps);
-                if (!kafka.wait_for(kafka_seen + static_cast<std::size_t>(n_dumps), std::chrono::minutes(2)))
+                if (!kafka.wait_for(kafka_seen + static_cast<std::size_t>(n_dumps),
+                                    std::chrono::minutes(2)))
                     throw fail("Kafka did not receive every notification");
                 kafka_seen += static_cast<std::size_t>(n_dumps);
                 p.signal(SIGTERM);
@@ -213,9 +231,10 @@ try {
             drain.join();
             ::close(pipefd[0]);
             if (!st || !st->success())
-                throw std::runtime_error(side + " failed: " + (st ? st->describe() : "still running") + "\n" +
-                                         test_support::tail_lines(rest_of_output, 20) +
-                                         test_support::read_file(tmp.path() / ("floor-" + std::to_string(r) + ".log")));
+                throw std::runtime_error(
+                    side + " failed: " + (st ? st->describe() : "still running") + "\n" +
+                    test_support::tail_lines(rest_of_output, 20) +
+                    test_support::read_file(tmp.path() / ("floor-" + std::to_string(r) + ".log")));
             if (!daemon) {
                 std::istringstream lines(rest_of_output);
                 for (std::string w; lines >> w;)
@@ -236,7 +255,8 @@ try {
             double s = static_cast<double>(end_nano - first) / 1e9;
             if (!warm)
                 results.push_back({r + 1, side, s});
-            std::cerr << (warm ? std::string("warm-up") : "round " + std::to_string(r + 1)) << " " << side << ": " << bench::fixed(s, 3) << " s\n";
+            std::cerr << (warm ? std::string("warm-up") : "round " + std::to_string(r + 1)) << " "
+                      << side << ": " << bench::fixed(s, 3) << " s\n";
             bench::remove_containers(sock, ids);
         }
     }
@@ -256,25 +276,34 @@ try {
         dm.push_back(a);
         fl.push_back(b);
         ratios.push_back(a / b);
-        t.rows.push_back({std::to_string(r), bench::fixed(a, 3), bench::fixed(b, 3), bench::fixed(a / b, 3)});
+        t.rows.push_back(
+            {std::to_string(r), bench::fixed(a, 3), bench::fixed(b, 3), bench::fixed(a / b, 3)});
         data += std::to_string(r) + " " + bench::fixed(a, 4) + " " + bench::fixed(b, 4) + "\n";
     }
     const double md = bench::median(dm), mf = bench::median(fl);
-    t.rows.push_back({"**median**", bench::fixed(md, 3), bench::fixed(mf, 3), "**" + bench::fixed(md / mf, 3) + "**"});
+    t.rows.push_back({"**median**",
+                      bench::fixed(md, 3),
+                      bench::fixed(mf, 3),
+                      "**" + bench::fixed(md / mf, 3) + "**"});
     t.print(out, "burst");
-    std::printf("\nburst ratio (median daemon / median floor): %.3f (target <= 1.15); median of per-round ratios %.3f\n",
-                md / mf, bench::median(ratios));
+    std::printf("\nburst ratio (median daemon / median floor): %.3f (target <= 1.15); median of "
+                "per-round ratios %.3f\n",
+                md / mf,
+                bench::median(ratios));
     data += "median " + bench::fixed(md, 4) + " " + bench::fixed(mf, 4) + "\n";
-    auto png = bench::chart(out, "burst", data,
-                            "set title 'Burst: " + std::to_string(deaths) + " deaths, " + std::to_string(dumps) +
-                                " cores - daemon vs floor (ratio " + bench::fixed(md / mf, 2) +
-                                ")'\n"
-                                "set style data histograms\nset style histogram clustered gap 1\n"
-                                "set style fill solid 0.8 border -1\nset boxwidth 0.9\n"
-                                "set ylabel 'first death -> last notification (s)'\nset yrange [0:*]\n"
-                                "set grid ytics\nset key top left\n"
-                                "plot 'burst.dat' using 2:xtic(1) title 'core\\_interceptor', '' using 3 title "
-                                "'floor (same API calls only)'\n");
+    auto png = bench::chart(
+        out,
+        "burst",
+        data,
+        "set title 'Burst: " + std::to_string(deaths) + " deaths, " + std::to_string(dumps) +
+            " cores - daemon vs floor (ratio " + bench::fixed(md / mf, 2) +
+            ")'\n"
+            "set style data histograms\nset style histogram clustered gap 1\n"
+            "set style fill solid 0.8 border -1\nset boxwidth 0.9\n"
+            "set ylabel 'first death -> last notification (s)'\nset yrange [0:*]\n"
+            "set grid ytics\nset key top left\n"
+            "plot 'burst.dat' using 2:xtic(1) title 'core\\_interceptor', '' using 3 title "
+            "'floor (same API calls only)'\n");
     std::printf("table: %s\n", (out / "burst.md").c_str());
     if (png)
         std::printf("chart: %s\n", png->c_str());

@@ -77,11 +77,14 @@ public:
         std::string seen;
         auto until = t0 + std::chrono::seconds(30);
         while (seen.find("watching events") == std::string::npos) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now()).count();
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now())
+                    .count();
             pollfd pf{fd_, POLLIN, 0};
             char buf[4096];
             ssize_t n = 0;
-            if (left <= 0 || ::poll(&pf, 1, static_cast<int>(left)) <= 0 || (n = ::read(fd_, buf, sizeof buf)) <= 0)
+            if (left <= 0 || ::poll(&pf, 1, static_cast<int>(left)) <= 0 ||
+                (n = ::read(fd_, buf, sizeof buf)) <= 0)
                 throw std::runtime_error("the daemon did not open the event stream: " + seen);
             seen.append(buf, static_cast<std::size_t>(n));
         }
@@ -132,8 +135,9 @@ double kib_to_mib(long kib)
 int main(int argc, char* argv[])
 try {
     if (argc < 2) {
-        std::cerr << "usage: e2e_bench CORE_INTERCEPTOR [--out DIR] [--starts N] [--idle S] [--settle S] "
-                     "[--crashes N] [--deaths N] [--dumps N]\n";
+        std::cerr
+            << "usage: e2e_bench CORE_INTERCEPTOR [--out DIR] [--starts N] [--idle S] [--settle S] "
+               "[--crashes N] [--deaths N] [--dumps N]\n";
         return 2;
     }
     const std::string bin = argv[1];
@@ -168,21 +172,28 @@ try {
         startup.push_back(dr.startup_ms);
         startup_data += std::to_string(i + 1) + " " + bench::fixed(dr.startup_ms, 3) + "\n";
         if (!dr.stop())
-            throw std::runtime_error("the daemon did not stop cleanly:\n" + test_support::tail_lines(dr.log(), 20));
+            throw std::runtime_error("the daemon did not stop cleanly:\n" +
+                                     test_support::tail_lines(dr.log(), 20));
     }
     {
         bench::table t;
-        t.title = "Start-up: exec to the event stream open (\"watching events\"), both sinks configured";
+        t.title =
+            "Start-up: exec to the event stream open (\"watching events\"), both sinks configured";
         t.header = {"runs", "median ms", "min ms", "max ms"};
-        t.rows.push_back({std::to_string(starts), bench::fixed(bench::median(startup)),
+        t.rows.push_back({std::to_string(starts),
+                          bench::fixed(bench::median(startup)),
                           bench::fixed(*std::min_element(startup.begin(), startup.end())),
                           bench::fixed(*std::max_element(startup.begin(), startup.end()))});
         t.print(out, "e2e");
-        bench::chart(out, "startup", startup_data,
-                     "set title 'Start-up: exec -> event stream open (median " + bench::fixed(bench::median(startup), 1) +
-                         " ms)'\nset style fill solid 0.8 border -1\nset boxwidth 0.6\nset yrange [0:*]\n"
-                         "set xlabel 'run'\nset ylabel 'ms'\nset grid ytics\nunset key\n"
-                         "plot 'startup.dat' using 1:2 with boxes\n");
+        bench::chart(
+            out,
+            "startup",
+            startup_data,
+            "set title 'Start-up: exec -> event stream open (median " +
+                bench::fixed(bench::median(startup), 1) +
+                " ms)'\nset style fill solid 0.8 border -1\nset boxwidth 0.6\nset yrange [0:*]\n"
+                "set xlabel 'run'\nset ylabel 'ms'\nset grid ytics\nunset key\n"
+                "plot 'startup.dat' using 1:2 with boxes\n");
     }
 
     // Idle ----------------------------------------------------------------------------------
@@ -196,8 +207,12 @@ try {
     for (int s = 0; s <= idle_s; ++s) {
         if (s > 0)
             std::this_thread::sleep_for(std::chrono::seconds(1));
-        idle_data += std::to_string(s) + " " + std::to_string(bench::status_field(pid, "VmRSS").value_or(-1)) + " " +
-                     bench::fixed(bench::ticks_to_seconds(bench::cpu_ticks(pid).value_or(0) - cpu0) * 1000, 0) + "\n";
+        idle_data +=
+            std::to_string(s) + " " +
+            std::to_string(bench::status_field(pid, "VmRSS").value_or(-1)) + " " +
+            bench::fixed(bench::ticks_to_seconds(bench::cpu_ticks(pid).value_or(0) - cpu0) * 1000,
+                         0) +
+            "\n";
     }
     auto cpu1 = bench::cpu_ticks(pid).value_or(0);
     auto threads1 = bench::threads_of(pid);
@@ -213,32 +228,45 @@ try {
         auto sw = t1.switches - (it == threads0.end() ? 0 : it->second.switches);
         auto tk = t1.ticks - (it == threads0.end() ? 0 : it->second.ticks);
         wakeups += sw;
-        threads_table.rows.push_back({std::to_string(tid), t1.name, bench::fixed(bench::ticks_to_seconds(tk), 2),
+        threads_table.rows.push_back({std::to_string(tid),
+                                      t1.name,
+                                      bench::fixed(bench::ticks_to_seconds(tk), 2),
                                       std::to_string(sw) + (it == threads0.end() ? " (new)" : "")});
     }
     {
         bench::table t;
-        t.title = "Idle: " + std::to_string(idle_s) + " s with no events, Kafka and REST sinks configured (after " +
+        t.title = "Idle: " + std::to_string(idle_s) +
+                  " s with no events, Kafka and REST sinks configured (after " +
                   std::to_string(settle_s) + " s settling)";
         t.header = {"figure", "value", "target"};
-        t.rows.push_back({"CPU (utime+stime)", bench::fixed(idle_cpu, 2) + " s = " +
-                                                   bench::fixed(100.0 * idle_cpu / idle_s, 2) + " %",
+        t.rows.push_back({"CPU (utime+stime)",
+                          bench::fixed(idle_cpu, 2) +
+                              " s = " + bench::fixed(100.0 * idle_cpu / idle_s, 2) + " %",
                           "0.0 %"});
-        t.rows.push_back({"context switches, all threads (wake-ups)", std::to_string(wakeups), "0 (no watchdog)"});
+        t.rows.push_back({"context switches, all threads (wake-ups)",
+                          std::to_string(wakeups),
+                          "0 (no watchdog)"});
         t.rows.push_back({"threads", std::to_string(threads1.size()), ""});
-        t.rows.push_back({"VmRSS at start / end of window", bench::fixed(kib_to_mib(rss0)) + " / " +
-                                                                bench::fixed(kib_to_mib(rss1)) + " MiB",
-                          "<= 12 MiB"});
+        t.rows.push_back(
+            {"VmRSS at start / end of window",
+             bench::fixed(kib_to_mib(rss0)) + " / " + bench::fixed(kib_to_mib(rss1)) + " MiB",
+             "<= 12 MiB"});
         t.rows.push_back({"VmHWM (peak so far)", bench::fixed(kib_to_mib(hwm_idle)) + " MiB", ""});
         t.print(out, "e2e");
         threads_table.print(out, "e2e");
-        bench::chart(out, "idle", idle_data,
-                     "set title 'Idle " + std::to_string(idle_s) + " s: RSS and cumulative CPU'\n"
-                     "set xlabel 'second'\nset ylabel 'VmRSS (MiB)'\nset y2label 'CPU (ms, cumulative)'\n"
-                     "set yrange [0:14]\nset y2range [0:100]\nset ytics nomirror\nset y2tics\nset grid\n"
-                     "set key bottom right\n"
-                     "plot 'idle.dat' using 1:($2/1024) with lines lw 2 title 'VmRSS', "
-                     "'' using 1:3 axes x1y2 with steps lw 2 title 'CPU', 12 with lines dt 2 title 'RSS target 12 MiB'\n");
+        bench::chart(
+            out,
+            "idle",
+            idle_data,
+            "set title 'Idle " + std::to_string(idle_s) +
+                " s: RSS and cumulative CPU'\n"
+                "set xlabel 'second'\nset ylabel 'VmRSS (MiB)'\nset y2label 'CPU (ms, "
+                "cumulative)'\n"
+                "set yrange [0:14]\nset y2range [0:100]\nset ytics nomirror\nset y2tics\nset grid\n"
+                "set key bottom right\n"
+                "plot 'idle.dat' using 1:($2/1024) with lines lw 2 title 'VmRSS', "
+                "'' using 1:3 axes x1y2 with steps lw 2 title 'CPU', 12 with lines dt 2 title 'RSS "
+                "target 12 MiB'\n");
     }
 
     // Crash -> notification -----------------------------------------------------------------
@@ -246,28 +274,45 @@ try {
     std::size_t notified = p.rest.requests().size();
     for (int i = 0; i < crashes; ++i) {
         std::string name = "e2e-crash-" + std::to_string(i);
-        auto r = p.d.docker({"run", "--network", "none", "--ulimit", "core=-1", "-w", "/tmp", "--name", name,
-                             "testimg:1.0", "sh", "-c", "sh -c 'kill -SEGV $$'; exit 139"});
+        auto r = p.d.docker({"run",
+                             "--network",
+                             "none",
+                             "--ulimit",
+                             "core=-1",
+                             "-w",
+                             "/tmp",
+                             "--name",
+                             name,
+                             "testimg:1.0",
+                             "sh",
+                             "-c",
+                             "sh -c 'kill -SEGV $$'; exit 139"});
         auto t0 = clock_type::now();
         bool got_rest = p.rest.wait_for(notified + 1, std::chrono::seconds(60));
         auto t1 = clock_type::now();
         bool got_kafka = p.kafka.wait_for(notified + 1, std::chrono::seconds(60));
         auto t2 = clock_type::now();
         if (!got_rest || !got_kafka)
-            throw std::runtime_error("notification " + std::to_string(i) + " did not arrive (container: " +
-                                     r.status.describe() + ")\n" + test_support::tail_lines(dr.log(), 20));
+            throw std::runtime_error("notification " + std::to_string(i) +
+                                     " did not arrive (container: " + r.status.describe() + ")\n" +
+                                     test_support::tail_lines(dr.log(), 20));
         ++notified;
         rest_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
         kafka_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
     }
     if (crashes > 0) {
         bench::table t;
-        t.title = "Crash -> notification (container start of a SEGV-ing container returned -> received), " +
-                  std::to_string(crashes) + " crashes one after another; the first reopens the Kafka producer";
+        t.title = "Crash -> notification (container start of a SEGV-ing container returned -> "
+                  "received), " +
+                  std::to_string(crashes) +
+                  " crashes one after another; the first reopens the Kafka producer";
         t.header = {"sink", "median ms", "min ms", "max ms"};
         auto row = [&](const char* n, std::vector<double> v) {
             std::sort(v.begin(), v.end());
-            t.rows.push_back({n, bench::fixed(bench::median(v), 1), bench::fixed(v.front(), 1), bench::fixed(v.back(), 1)});
+            t.rows.push_back({n,
+                              bench::fixed(bench::median(v), 1),
+                              bench::fixed(v.front(), 1),
+                              bench::fixed(v.back(), 1)});
         };
         row("REST", rest_ms);
         row("Kafka (consumer)", kafka_ms);
@@ -282,14 +327,16 @@ try {
     const int every = std::max(1, deaths / std::max(1, dumps));
     for (int i = 0; i < deaths; ++i)
         specs.push_back({"e2e-burst-" + std::to_string(i), dumps > 0 && i % every == 0, {}});
-    const int with_core = static_cast<int>(std::count_if(specs.begin(), specs.end(), [](auto& s) { return s.crash; }));
+    const int with_core = static_cast<int>(
+        std::count_if(specs.begin(), specs.end(), [](auto& s) { return s.crash; }));
     std::atomic<bool> sampling{true};
     std::string burst_data = "# second rss_kib\n";
     const auto tb0 = clock_type::now();
     std::thread sampler([&] {
         while (sampling) {
-            burst_data += bench::fixed(std::chrono::duration<double>(clock_type::now() - tb0).count(), 2) + " " +
-                          std::to_string(bench::status_field(pid, "VmRSS").value_or(-1)) + "\n";
+            burst_data +=
+                bench::fixed(std::chrono::duration<double>(clock_type::now() - tb0).count(), 2) +
+                " " + std::to_string(bench::status_field(pid, "VmRSS").value_or(-1)) + "\n";
             std::this_thread::sleep_for(std::chrono::milliseconds(250));
         }
     });
@@ -307,8 +354,9 @@ try {
     int waves = 0;
     std::vector<std::string> all_ids;  // removed at the end, once the daemon is done with them
     for (std::size_t first = 0; first < specs.size(); first += wave) {
-        std::vector<bench::container_spec> part(specs.begin() + static_cast<long>(first),
-                                                specs.begin() + static_cast<long>(std::min(specs.size(), first + wave)));
+        std::vector<bench::container_spec> part(
+            specs.begin() + static_cast<long>(first),
+            specs.begin() + static_cast<long>(std::min(specs.size(), first + wave)));
         auto ids = bench::create_containers(sock, part, 4, &gate);
         bench::start_containers(sock, ids, 4);
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -334,24 +382,35 @@ try {
     const long rss_after = bench::status_field(pid, "VmRSS").value_or(-1);
     {
         bench::table t;
-        t.title = std::to_string(deaths) + " deaths (" + std::to_string(with_core) + " with a core) in " +
-                  std::to_string(waves) + " waves, each dying at once";
+        t.title = std::to_string(deaths) + " deaths (" + std::to_string(with_core) +
+                  " with a core) in " + std::to_string(waves) + " waves, each dying at once";
         t.header = {"figure", "value", "target"};
-        t.rows.push_back({"VmHWM (peak RSS of the daemon's life)", bench::fixed(kib_to_mib(hwm)) + " MiB", "<= 40 MiB"});
-        t.rows.push_back({"VmRSS after the burst", bench::fixed(kib_to_mib(rss_after)) + " MiB", ""});
+        t.rows.push_back({"VmHWM (peak RSS of the daemon's life)",
+                          bench::fixed(kib_to_mib(hwm)) + " MiB",
+                          "<= 40 MiB"});
+        t.rows.push_back(
+            {"VmRSS after the burst", bench::fixed(kib_to_mib(rss_after)) + " MiB", ""});
         t.rows.push_back({"every core notified", all ? "yes" : "NO", ""});
-        t.rows.push_back({"whole run (create, start, die, remove)", bench::fixed(burst_s, 1) + " s", ""});
+        t.rows.push_back(
+            {"whole run (create, start, die, remove)", bench::fixed(burst_s, 1) + " s", ""});
         t.print(out, "e2e");
-        bench::chart(out, "burst_rss", burst_data,
-                     "set title 'RSS during " + std::to_string(deaths) + " deaths (peak " + bench::fixed(kib_to_mib(hwm), 1) +
-                         " MiB)'\nset xlabel 'second'\nset ylabel 'VmRSS (MiB)'\nset yrange [0:45]\nset grid\n"
-                         "set key bottom right\nplot 'burst_rss.dat' using 1:($2/1024) with lines lw 2 title 'VmRSS', "
+        bench::chart(out,
+                     "burst_rss",
+                     burst_data,
+                     "set title 'RSS during " + std::to_string(deaths) + " deaths (peak " +
+                         bench::fixed(kib_to_mib(hwm), 1) +
+                         " MiB)'\nset xlabel 'second'\nset ylabel 'VmRSS (MiB)'\nset yrange "
+                         "[0:45]\nset grid\n"
+                         "set key bottom right\nplot 'burst_rss.dat' using 1:($2/1024) with lines "
+                         "lw 2 title 'VmRSS', "
                          "40 with lines dt 2 lw 1 title 'target 40 MiB'\n");
     }
     bench::remove_containers(sock, all_ids);
     const bool stopped = dr.stop();
     std::printf("SIGTERM: %s\n", stopped ? "exit 0" : "FAILED");
-    std::printf("tables: %s; charts: startup.png idle.png burst_rss.png in %s\n", (out / "e2e.md").c_str(), out.c_str());
+    std::printf("tables: %s; charts: startup.png idle.png burst_rss.png in %s\n",
+                (out / "e2e.md").c_str(),
+                out.c_str());
     return stopped && all ? 0 : 1;
 } catch (const std::exception& e) {
     std::cerr << "e2e_bench: " << e.what() << '\n';

@@ -42,7 +42,8 @@ struct floor_state {
 
 std::int64_t now_nano()
 {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -55,7 +56,8 @@ asio::awaitable<void> handle(floor_state& s, std::string id)
     auto changes = co_await s.docker.dump_candidates(id, s.patterns);
     if (!changes) {
         ++s.failures;
-        std::cerr << "changes of " << id.substr(0, 12) << ": " << changes.error().describe() << '\n';
+        std::cerr << "changes of " << id.substr(0, 12) << ": " << changes.error().describe()
+                  << '\n';
         co_return;
     }
     if (changes->candidates.empty())
@@ -133,7 +135,8 @@ int main(int argc, char* argv[])
             dumps = std::stoul(v);
     }
     if (registry.empty() || dumps == 0) {
-        std::cerr << "usage: floor_client --docker-host URL --registry HOST:PORT [--concurrency N] --dumps N\n";
+        std::cerr << "usage: floor_client --docker-host URL --registry HOST:PORT [--concurrency N] "
+                     "--dumps N\n";
         return 2;
     }
     asio::io_context io(1);

@@ -35,7 +35,7 @@ namespace {
 // header (~300 bytes) and, at most, one read chunk of the client past the notes' end.
 constexpr std::uint64_t read_chunk = 8 * 1024;
 
-template <class T> T run(asio::io_context &io, asio::awaitable<T> op)
+template <class T> T run(asio::io_context& io, asio::awaitable<T> op)
 {
     auto f = asio::co_spawn(io, std::move(op), asio::use_future);
     io.restart();
@@ -51,9 +51,9 @@ std::string trim(std::string s)
 }
 
 /// A stopped container whose /tmp/core is `core` padded (sparse) to `size` bytes.
-std::string make_container(test_support::private_dockerd &d,
-                           const std::filesystem::path &core,
-                           const std::string &name,
+std::string make_container(test_support::private_dockerd& d,
+                           const std::filesystem::path& core,
+                           const std::string& name,
                            std::uint64_t size)
 {
     // dd with seek and no count extends the file to `size` without writing a byte.
@@ -85,7 +85,7 @@ struct sample {
 
 /// `rounds` runs of `probe`, sorted by time: bytes read from the socket and milliseconds each.
 template <class Probe>
-std::vector<sample> measure(asio::io_context &io, docker::client &c, int rounds, Probe probe)
+std::vector<sample> measure(asio::io_context& io, docker::client& c, int rounds, Probe probe)
 {
     std::vector<sample> samples;
     for (int r = 0; r < rounds; ++r) {
@@ -98,7 +98,7 @@ std::vector<sample> measure(asio::io_context &io, docker::client &c, int rounds,
         if (!head)
             throw std::runtime_error("probe failed: " + head.error().describe());
     }
-    std::sort(samples.begin(), samples.end(), [](auto &a, auto &b) { return a.ms < b.ms; });
+    std::sort(samples.begin(), samples.end(), [](auto& a, auto& b) { return a.ms < b.ms; });
     return samples;
 }
 
@@ -110,17 +110,17 @@ struct row {
     std::vector<std::string> cells;
 };
 
-row probe_row(asio::io_context &io,
-              docker::client &c,
-              const std::string &id,
-              const std::pair<std::string, std::uint64_t> &size,
+row probe_row(asio::io_context& io,
+              docker::client& c,
+              const std::string& id,
+              const std::pair<std::string, std::uint64_t>& size,
               std::uint64_t notes_end,
               int rounds)
 {
     const auto need = pipeline::probe_need(domain::default_notes_cap);
     run(io, c.read_head(id, "/tmp/core", need));  // first: dockerd mounts the layers
     const auto samples = measure(io, c, rounds, [&] { return c.read_head(id, "/tmp/core", need); });
-    const auto &med = samples[samples.size() / 2];
+    const auto& med = samples[samples.size() / 2];
     const auto magic =
         measure(io, c, rounds, [&] { return c.read_prefix(id, "/tmp/core", domain::magic_bytes); });
     const auto head = run(io, c.read_head(id, "/tmp/core", need));
@@ -149,7 +149,7 @@ row probe_row(asio::io_context &io,
 
 }  // namespace
 
-int main(int argc, char *argv[])
+int main(int argc, char* argv[])
 try {
     const auto out_dir = bench::output_dir(argc, argv);
     std::filesystem::remove(out_dir / "notes.md");
@@ -168,7 +168,7 @@ try {
     const std::vector<std::pair<std::string, std::uint64_t>> sizes{
         {"1 MiB", std::uint64_t{1} << 20}, {"1 GiB", std::uint64_t{1} << 30}};
     std::vector<std::string> ids;
-    for (const auto &[label, size] : sizes)
+    for (const auto& [label, size] : sizes)
         ids.push_back(make_container(d, core_file, "notes-" + std::to_string(size), size));
 
     asio::io_context io;
@@ -214,7 +214,7 @@ try {
         ratio);
     std::printf("table: %s\n", (out_dir / "notes.md").c_str());
     return ok ? 0 : 1;
-} catch (const std::exception &e) {
+} catch (const std::exception& e) {
     std::cerr << "notes_bench: " << e.what() << '\n';
     return 1;
 }

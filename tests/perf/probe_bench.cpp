@@ -40,8 +40,7 @@ struct sample {
     std::uint64_t calls;
 };
 
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> op)
+template <class T> T run(asio::io_context& io, asio::awaitable<T> op)
 {
     auto f = asio::co_spawn(io, std::move(op), asio::use_future);
     io.restart();
@@ -70,11 +69,14 @@ std::string make_container(test_support::private_dockerd& d, const std::string& 
 {
     // An ELF64 little-endian header with e_type ET_CORE, then `mib` MiB of zeros.
     std::string script =
-        "printf '\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\004\\000' > /tmp/core";
+        "printf '\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\004\\000' > "
+        "/tmp/core";
     if (mib > 0)
-        script += " && dd if=/dev/zero bs=1048576 count=" + std::to_string(mib) + " >> /tmp/core 2>/dev/null";
-    auto r = d.docker({"run", "--network", "none", "--name", name, "testimg:1.0", "sh", "-c", script},
-                      std::chrono::minutes(5));
+        script += " && dd if=/dev/zero bs=1048576 count=" + std::to_string(mib) +
+                  " >> /tmp/core 2>/dev/null";
+    auto r =
+        d.docker({"run", "--network", "none", "--name", name, "testimg:1.0", "sh", "-c", script},
+                 std::chrono::minutes(5));
     if (!r.ok())
         throw std::runtime_error("cannot create " + name + ": " + r.err);
     auto id = d.docker({"inspect", "-f", "{{.Id}}", name});
@@ -113,14 +115,30 @@ asio::awaitable<void> event_scenario(test_support::private_dockerd& d,
         throw std::runtime_error("the watcher did not open the event stream");
 
     auto before = c.calls();
-    d.docker({"run", "--network", "none", "--label", "core_interceptor.skip=true", "--name", "filtered-exit",
-              "testimg:1.0", "sh", "-c", "echo done > /tmp/app.log; exit 0"});
+    d.docker({"run",
+              "--network",
+              "none",
+              "--label",
+              "core_interceptor.skip=true",
+              "--name",
+              "filtered-exit",
+              "testimg:1.0",
+              "sh",
+              "-c",
+              "echo done > /tmp/app.log; exit 0"});
     for (int i = 0; i < 200 && w.filtered() == 0; ++i)
         co_await pause(std::chrono::milliseconds(20));
     out.filtered_seen = w.filtered() == 1;
     out.filtered_calls = c.calls() - before;
 
-    d.docker({"run", "--network", "none", "--name", "clean-exit-2", "testimg:1.0", "sh", "-c",
+    d.docker({"run",
+              "--network",
+              "none",
+              "--name",
+              "clean-exit-2",
+              "testimg:1.0",
+              "sh",
+              "-c",
               "echo done > /tmp/app.log; exit 0"});
     before = c.calls();
     auto [ec, ev] = co_await q.async_receive(asio::as_tuple(asio::use_awaitable));
@@ -155,11 +173,20 @@ try {
     for (int mib : sizes)
         containers.emplace_back(mib, make_container(d, "probe-" + std::to_string(mib), mib));
     // Clean exits: one that wrote a file (the common case), one that changed nothing at all.
-    auto clean = d.docker({"run", "--network", "none", "--name", "clean-exit", "testimg:1.0", "sh", "-c",
+    auto clean = d.docker({"run",
+                           "--network",
+                           "none",
+                           "--name",
+                           "clean-exit",
+                           "testimg:1.0",
+                           "sh",
+                           "-c",
                            "echo done > /tmp/app.log; exit 0"});
     std::string clean_id = d.docker({"inspect", "-f", "{{.Id}}", "clean-exit"}).out.substr(0, 64);
-    auto untouched = d.docker({"run", "--network", "none", "--name", "clean-untouched", "testimg:1.0", "true"});
-    std::string untouched_id = d.docker({"inspect", "-f", "{{.Id}}", "clean-untouched"}).out.substr(0, 64);
+    auto untouched =
+        d.docker({"run", "--network", "none", "--name", "clean-untouched", "testimg:1.0", "true"});
+    std::string untouched_id =
+        d.docker({"inspect", "-f", "{{.Id}}", "clean-untouched"}).out.substr(0, 64);
 
     asio::io_context io;
     docker::client_config cfg;
@@ -175,9 +202,10 @@ try {
         out << "core_mib,median_ms,min_ms,max_ms,bytes_read,api_calls\n";
     }
     bench::table t;
-    t.title = "Probe cost against core size (changes, HEAD archive, GET archive prefix), " + std::to_string(rounds) +
-              " rounds after a first probe";
-    t.header = {"core", "first probe ms", "median ms", "min ms", "max ms", "bytes read", "API calls"};
+    t.title = "Probe cost against core size (changes, HEAD archive, GET archive prefix), " +
+              std::to_string(rounds) + " rounds after a first probe";
+    t.header = {
+        "core", "first probe ms", "median ms", "min ms", "max ms", "bytes read", "API calls"};
     std::string data = "# core_mib median_ms bytes_read\n";
     std::vector<sample> medians;
     for (const auto& [mib, id] : containers) {
@@ -185,7 +213,8 @@ try {
         // whatever the dump's size.
         auto cold0 = clock_type::now();
         run(io, probe(c, id, patterns));
-        const double cold_ms = std::chrono::duration<double, std::milli>(clock_type::now() - cold0).count();
+        const double cold_ms =
+            std::chrono::duration<double, std::milli>(clock_type::now() - cold0).count();
         std::vector<sample> samples;
         for (int r = 0; r < rounds; ++r) {
             auto calls0 = c.calls();
@@ -195,32 +224,44 @@ try {
             auto t1 = clock_type::now();
             if (!found)
                 throw std::runtime_error("the core was not recognised");
-            samples.push_back({std::chrono::duration<double, std::milli>(t1 - t0).count(), c.bytes_read() - bytes0,
+            samples.push_back({std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                               c.bytes_read() - bytes0,
                                c.calls() - calls0});
         }
         std::sort(samples.begin(), samples.end(), [](auto& a, auto& b) { return a.ms < b.ms; });
         const auto& med = samples[samples.size() / 2];
-        t.rows.push_back({std::to_string(mib) + " MiB", bench::fixed(cold_ms), bench::fixed(med.ms), bench::fixed(samples.front().ms),
-                          bench::fixed(samples.back().ms), std::to_string(med.bytes), std::to_string(med.calls)});
-        data += (mib >= 1024 ? "1GiB" : std::to_string(mib) + "MiB") + " " + bench::fixed(med.ms, 3) + " " +
-                std::to_string(med.bytes) + "\n";
+        t.rows.push_back({std::to_string(mib) + " MiB",
+                          bench::fixed(cold_ms),
+                          bench::fixed(med.ms),
+                          bench::fixed(samples.front().ms),
+                          bench::fixed(samples.back().ms),
+                          std::to_string(med.bytes),
+                          std::to_string(med.calls)});
+        data += (mib >= 1024 ? "1GiB" : std::to_string(mib) + "MiB") + " " +
+                bench::fixed(med.ms, 3) + " " + std::to_string(med.bytes) + "\n";
         medians.push_back(med);
         if (out)
-            out << mib << ',' << med.ms << ',' << samples.front().ms << ',' << samples.back().ms << ',' << med.bytes
-                << ',' << med.calls << '\n';
+            out << mib << ',' << med.ms << ',' << samples.front().ms << ',' << samples.back().ms
+                << ',' << med.bytes << ',' << med.calls << '\n';
     }
 
     t.print(out_dir, "probe");
     const double time_ratio = medians.back().ms / medians.front().ms;
-    std::printf("\n1 GiB core: %llu bytes read (target <= 65536), time %.2fx the 1 MiB case (target <= 1.5x)\n",
-                static_cast<unsigned long long>(medians.back().bytes), time_ratio);
-    auto png = bench::chart(out_dir, "probe_cost", data,
-                            "set title 'Probe cost against core size'\nset style fill solid 0.8 border -1\n"
-                            "set boxwidth 0.5\nset xtics nomirror\nset ytics nomirror\nset yrange [0:*]\n"
-                            "set y2range [0:*]\nset ylabel 'median time (ms)'\nset y2label 'bytes read from the socket'\n"
-                            "set y2tics\nset grid ytics\nset key outside bottom center horizontal\n"
-                            "plot 'probe_cost.dat' using 0:2:xtic(1) with boxes title 'time (ms)', "
-                            "'' using 0:3 axes x1y2 with linespoints lw 2 pt 7 title 'bytes read'\n");
+    std::printf("\n1 GiB core: %llu bytes read (target <= 65536), time %.2fx the 1 MiB case "
+                "(target <= 1.5x)\n",
+                static_cast<unsigned long long>(medians.back().bytes),
+                time_ratio);
+    auto png = bench::chart(
+        out_dir,
+        "probe_cost",
+        data,
+        "set title 'Probe cost against core size'\nset style fill solid 0.8 border -1\n"
+        "set boxwidth 0.5\nset xtics nomirror\nset ytics nomirror\nset yrange [0:*]\n"
+        "set y2range [0:*]\nset ylabel 'median time (ms)'\nset y2label 'bytes read from the "
+        "socket'\n"
+        "set y2tics\nset grid ytics\nset key outside bottom center horizontal\n"
+        "plot 'probe_cost.dat' using 0:2:xtic(1) with boxes title 'time (ms)', "
+        "'' using 0:3 axes x1y2 with linespoints lw 2 pt 7 title 'bytes read'\n");
 
     // A clean exit through the real job: only the changes list is asked for.
     (void)clean;
@@ -234,13 +275,16 @@ try {
     bench::table calls;
     calls.title = "Engine API calls after the die event";
     calls.header = {"death", "outcome", "API calls", "target"};
-    for (const auto& [id, what] : {std::pair{clean_id, "clean exit, wrote a file (job only)"},
-                                   std::pair{untouched_id, "clean exit, changed nothing (job only)"}}) {
+    for (const auto& [id, what] :
+         {std::pair{clean_id, "clean exit, wrote a file (job only)"},
+          std::pair{untouched_id, "clean exit, changed nothing (job only)"}}) {
         auto calls0 = c.calls();
         auto o = run(io, runner.run(domain::die_event{id, "clean", "testimg:1.0", 1}));
         ok = ok && o == pipeline::outcome::no_dump;
-        calls.rows.push_back({what, o == pipeline::outcome::no_dump ? "no dump" : "UNEXPECTED",
-                              std::to_string(c.calls() - calls0), "1"});
+        calls.rows.push_back({what,
+                              o == pipeline::outcome::no_dump ? "no dump" : "UNEXPECTED",
+                              std::to_string(c.calls() - calls0),
+                              "1"});
     }
 
     // The same through the watcher: a container with the opt-out label, then a clean exit.
@@ -252,13 +296,18 @@ try {
         pipeline::job_runner wrunner(wc, no_sinks, nullptr, pcfg);
         asio::cancellation_signal stop_watcher;
         event_cost cost;
-        asio::co_spawn(io, w.run(), asio::bind_cancellation_slot(stop_watcher.slot(), asio::detached));
+        asio::co_spawn(
+            io, w.run(), asio::bind_cancellation_slot(stop_watcher.slot(), asio::detached));
         run(io, event_scenario(d, wc, w, q, wrunner, stop_watcher, cost));
         ok = ok && cost.filtered_seen && cost.clean_no_dump;
         calls.rows.push_back({"clean exit, through the watcher (event to job end)",
-                              cost.clean_no_dump ? "no dump" : "UNEXPECTED", std::to_string(cost.clean_calls), "1"});
+                              cost.clean_no_dump ? "no dump" : "UNEXPECTED",
+                              std::to_string(cost.clean_calls),
+                              "1"});
         calls.rows.push_back({"core_interceptor.skip=true, through the watcher",
-                              cost.filtered_seen ? "filtered" : "NOT FILTERED", std::to_string(cost.filtered_calls), "0"});
+                              cost.filtered_seen ? "filtered" : "NOT FILTERED",
+                              std::to_string(cost.filtered_calls),
+                              "0"});
     }
     calls.print(out_dir, "probe");
     std::printf("table: %s\n", (out_dir / "probe.md").c_str());

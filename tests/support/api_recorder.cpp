@@ -103,7 +103,8 @@ api_recorder::api_recorder(std::filesystem::path listen_path, std::filesystem::p
     std::error_code ignored;
     std::filesystem::remove(listen_path_, ignored);
     auto a = address_of(listen_path_);
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || ::listen(listener_, 64) < 0) {
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 ||
+        ::listen(listener_, 64) < 0) {
         const int e = errno;
         ::close(listener_);
         throw std::system_error(e, std::generic_category(), "listen on " + listen_path_.string());
@@ -206,7 +207,8 @@ bool api_recorder::rewrite(int server, int client, std::string data, const rule&
     body = r.body(std::move(body));
     if (r.status != 0)
         status_line = "HTTP/1.1 " + std::to_string(r.status) + " Rewritten";
-    const std::string answer = status_line + "\r\n" + headers + "Content-Length: " + std::to_string(body.size()) +
+    const std::string answer = status_line + "\r\n" + headers +
+                               "Content-Length: " + std::to_string(body.size()) +
                                "\r\nConnection: close\r\n\r\n" + body;
     {
         std::lock_guard lock(mutex_);
@@ -269,7 +271,10 @@ void api_recorder::relay(int client)
             const int to = i == 0 ? server : client;
             if (i == 1 && active) {
                 try {
-                    rewrite(server, client, std::string(buf.data(), static_cast<std::size_t>(r)), *active);
+                    rewrite(server,
+                            client,
+                            std::string(buf.data(), static_cast<std::size_t>(r)),
+                            *active);
                 } catch (const std::exception&) {
                     // A malformed answer (a chunk size, a length): the connection is cut.
                 }

@@ -17,18 +17,18 @@ constexpr std::uint32_t nt_siginfo = 0x53494749;
 constexpr std::uint32_t nt_file = 0x46494c45;
 constexpr std::uint64_t page = 4096;
 
-template <class T> void put(std::string &s, std::size_t at, T v)
+template <class T> void put(std::string& s, std::size_t at, T v)
 {
     std::memcpy(s.data() + at, &v, sizeof v);  // x86-64: little-endian, as the core
 }
 
-template <class T> void append(std::string &s, T v)
+template <class T> void append(std::string& s, T v)
 {
     s.resize(s.size() + sizeof v);
     put(s, s.size() - sizeof v, v);
 }
 
-void note(std::string &out, std::uint32_t type, const std::string &desc, const char *name = "CORE")
+void note(std::string& out, std::uint32_t type, const std::string& desc, const char* name = "CORE")
 {
     const auto namesz = static_cast<std::uint32_t>(std::strlen(name) + 1);
     append(out, namesz);
@@ -40,7 +40,7 @@ void note(std::string &out, std::uint32_t type, const std::string &desc, const c
     out.resize((out.size() + 3) / 4 * 4, '\0');
 }
 
-std::string prstatus(const core_spec &s, std::size_t thread)
+std::string prstatus(const core_spec& s, std::size_t thread)
 {
     std::string d(336, '\0');
     put<std::int32_t>(d, 0, s.signal);
@@ -50,7 +50,7 @@ std::string prstatus(const core_spec &s, std::size_t thread)
     return d;
 }
 
-std::string prpsinfo(const core_spec &s)
+std::string prpsinfo(const core_spec& s)
 {
     std::string d(136, '\0');
     put<std::uint32_t>(d, 16, static_cast<std::uint32_t>(s.uid));
@@ -61,7 +61,7 @@ std::string prpsinfo(const core_spec &s)
     return d;
 }
 
-std::string siginfo(const core_spec &s)
+std::string siginfo(const core_spec& s)
 {
     std::string d(128, '\0');
     put<std::int32_t>(d, 0, s.signal);
@@ -70,24 +70,24 @@ std::string siginfo(const core_spec &s)
     return d;
 }
 
-std::string file_note(const core_spec &s)
+std::string file_note(const core_spec& s)
 {
     std::string d;
     append<std::uint64_t>(d, s.mappings.size());
     append<std::uint64_t>(d, page);
-    for (const auto &m : s.mappings) {
+    for (const auto& m : s.mappings) {
         append(d, m.start);
         append(d, m.end);
         append(d, m.page_offset);
     }
-    for (const auto &m : s.mappings)
+    for (const auto& m : s.mappings)
         d.append(m.path.c_str(), m.path.size() + 1);
     return d;
 }
 
 }  // namespace
 
-std::string make_core(const core_spec &s)
+std::string make_core(const core_spec& s)
 {
     std::string notes;
     for (std::size_t t = 0; t < s.thread_pcs.size(); ++t) {
@@ -132,7 +132,7 @@ std::string make_core(const core_spec &s)
     std::uint64_t data_at = (notes_at + notes.size() + page - 1) / page * page;
     for (std::size_t i = 0; i < s.mappings.size(); ++i) {
         const std::size_t ph = 64 + 56 * (i + 1);
-        const auto &m = s.mappings[i];
+        const auto& m = s.mappings[i];
         put<std::uint32_t>(out, ph, 1);
         put<std::uint32_t>(out, ph + 4, 5);  // R+X
         put<std::uint64_t>(out, ph + 8, data_at);
@@ -160,7 +160,7 @@ core_spec big_core(std::size_t n, std::size_t threads, std::size_t crash_in)
         s.mappings.push_back(std::move(m));
     }
     s.entry = s.mappings[0].start + 0x120;
-    const auto &hit = s.mappings[std::min(crash_in, n - 1)];
+    const auto& hit = s.mappings[std::min(crash_in, n - 1)];
     for (std::size_t t = 0; t < threads; ++t)
         s.thread_pcs.push_back(t == 0 ? hit.start + 0x1a2b - hit.page_offset * page
                                       : 0x7f0000000000 + t);

@@ -34,10 +34,10 @@ struct core_spec {
 
 /// The bytes of the core up to the end of its note segment (the PT_LOAD contents are not
 /// written: they lie past it).
-std::string make_core(const core_spec &spec);
+std::string make_core(const core_spec& spec);
 
 /// Where the note segment ends in what make_core() returns: its size.
-inline std::size_t notes_end(const std::string &core)
+inline std::size_t notes_end(const std::string& core)
 {
     return core.size();
 }

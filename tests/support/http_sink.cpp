@@ -60,7 +60,8 @@ bool iequals(std::string_view a, std::string_view b)
 std::string http_request::header(std::string_view name) const
 {
     for (const auto& [k, v] : headers)
-        if (iequals(k, name)) return v;
+        if (iequals(k, name))
+            return v;
     return {};
 }
 
@@ -78,7 +79,7 @@ struct http_sink::impl {
     std::optional<asio::ssl::context> tls;
     std::size_t tls_failure_count = 0;
     std::string last_tls_failure;
-    std::string tls_failure_log;  // every failed handshake's reason, a line each
+    std::string tls_failure_log;      // every failed handshake's reason, a line each
     std::string failure_retry_after;  // Retry-After of the failing answers, if any
 
     // Records the request and picks the status to answer with.
@@ -88,15 +89,15 @@ struct http_sink::impl {
         r.client_subject = std::move(client_subject);
         r.method = std::string(req.method_string());
         r.target = std::string(req.target());
-        for (const auto& f : req) r.headers.emplace_back(f.name_string(), f.value());
+        for (const auto& f : req)
+            r.headers.emplace_back(f.name_string(), f.value());
         r.body = req.body();
         {
             std::lock_guard lock(mutex);
             if (failures_left > 0) {
                 --failures_left;
                 r.status = failure_status;
-            }
-            else {
+            } else {
                 r.status = 200;
             }
             received.push_back(r);
@@ -114,11 +115,11 @@ struct http_sink::impl {
             http::request_parser<http::string_body> parser;
             parser.body_limit(16 * 1024 * 1024);  // notifications are small; this is a ceiling
             auto [ec, n] = co_await http::async_read(stream, buffer, parser, token);
-            if (ec) co_return;  // peer closed, or garbage: nothing to answer
+            if (ec)
+                co_return;  // peer closed, or garbage: nothing to answer
             auto req = parser.release();
             const unsigned status = record(req, client_subject);
-            http::response<http::string_body> res{static_cast<http::status>(status),
-                                                  req.version()};
+            http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
             if (status != 200) {
                 std::lock_guard lock(mutex);
                 if (!failure_retry_after.empty())
@@ -164,8 +165,10 @@ struct http_sink::impl {
     {
         for (;;) {
             auto [ec, socket] = co_await acceptor.async_accept(token);
-            if (ec == asio::error::operation_aborted) co_return;
-            if (ec) continue;
+            if (ec == asio::error::operation_aborted)
+                co_return;
+            if (ec)
+                continue;
             asio::co_spawn(io, session(std::move(socket)), asio::detached);
         }
     }
@@ -207,7 +210,8 @@ void http_sink::start()
 http_sink::~http_sink()
 {
     impl_->io.stop();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    if (impl_->thread.joinable())
+        impl_->thread.join();
 }
 
 std::string http_sink::url() const
@@ -216,7 +220,10 @@ std::string http_sink::url() const
            "://127.0.0.1:" + std::to_string(impl_->port) + "/notify";
 }
 
-unsigned short http_sink::port() const { return impl_->port; }
+unsigned short http_sink::port() const
+{
+    return impl_->port;
+}
 
 void http_sink::fail_next(std::size_t n, unsigned status, std::string retry_after)
 {

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <random>
 #include <stdexcept>
-#include <vector>
 #include <thread>
+#include <vector>
 
 namespace core_interceptor::test_support {
 namespace {
@@ -31,13 +31,15 @@ bool debug()
 // purpose: its log is shown only with CORE_INTERCEPTOR_KAFKA_DEBUG=1.
 void log_cb(const rd_kafka_t*, int, const char* fac, const char* buf)
 {
-    if (debug()) std::clog << "mock_kafka: " << fac << ": " << buf << '\n';
+    if (debug())
+        std::clog << "mock_kafka: " << fac << ": " << buf << '\n';
 }
 
 // Transient errors (broker down) are expected in tests: the consumer retries by itself.
 void error_cb(rd_kafka_t*, int, const char* reason, void*)
 {
-    if (debug()) std::clog << "mock_kafka: consumer error: " << reason << '\n';
+    if (debug())
+        std::clog << "mock_kafka: consumer error: " << reason << '\n';
 }
 
 void set(rd_kafka_conf_t* conf, const char* k, const std::string& v)
@@ -80,13 +82,15 @@ struct mock_kafka::impl {
     {
         while (!stopping.load()) {
             rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
-            if (!m) continue;
+            if (!m)
+                continue;
             if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 kafka_message km;
                 km.topic = rd_kafka_topic_name(m->rkt);
                 km.partition = m->partition;
                 km.offset = m->offset;
-                if (m->key) km.key.assign(static_cast<const char*>(m->key), m->key_len);
+                if (m->key)
+                    km.key.assign(static_cast<const char*>(m->key), m->key_len);
                 if (m->payload)
                     km.value.assign(static_cast<const char*>(m->payload), m->len);
                 {
@@ -102,12 +106,17 @@ struct mock_kafka::impl {
     ~impl()
     {
         stopping = true;
-        if (poller.joinable()) poller.join();
-        if (cluster && down) rd_kafka_mock_broker_set_up(cluster, 1);
+        if (poller.joinable())
+            poller.join();
+        if (cluster && down)
+            rd_kafka_mock_broker_set_up(cluster, 1);
         // No group was joined and nothing was committed: no consumer close is needed.
-        if (consumer) rd_kafka_destroy_flags(consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        if (cluster) rd_kafka_mock_cluster_destroy(cluster);
-        if (cluster_owner) rd_kafka_destroy(cluster_owner);
+        if (consumer)
+            rd_kafka_destroy_flags(consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        if (cluster)
+            rd_kafka_mock_cluster_destroy(cluster);
+        if (cluster_owner)
+            rd_kafka_destroy(cluster_owner);
     }
 };
 
@@ -121,7 +130,8 @@ mock_kafka::mock_kafka(const std::string& topic, int partitions) : impl_(std::ma
     rd_kafka_conf_set_log_cb(conf, log_cb);
     m.cluster_owner = make_handle(RD_KAFKA_PRODUCER, conf);
     m.cluster = rd_kafka_mock_cluster_new(m.cluster_owner, 1);
-    if (!m.cluster) throw std::runtime_error("mock_kafka: rd_kafka_mock_cluster_new failed");
+    if (!m.cluster)
+        throw std::runtime_error("mock_kafka: rd_kafka_mock_cluster_new failed");
     m.bootstraps = rd_kafka_mock_cluster_bootstraps(m.cluster);
     // Tests only ever talk to loopback: refuse a mock that listens anywhere else.
     if (m.bootstraps.rfind("127.0.0.1:", 0) != 0)
@@ -156,16 +166,23 @@ mock_kafka::mock_kafka(const std::string& topic, int partitions) : impl_(std::ma
             RD_KAFKA_OFFSET_BEGINNING;
     auto err = rd_kafka_assign(m.consumer, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    if (err) throw std::runtime_error(std::string("mock_kafka: assign: ") + rd_kafka_err2str(err));
+    if (err)
+        throw std::runtime_error(std::string("mock_kafka: assign: ") + rd_kafka_err2str(err));
 
     m.poller = std::thread([&m] { m.poll_loop(); });
 }
 
 mock_kafka::~mock_kafka() = default;
 
-const std::string& mock_kafka::bootstraps() const { return impl_->bootstraps; }
+const std::string& mock_kafka::bootstraps() const
+{
+    return impl_->bootstraps;
+}
 
-const std::string& mock_kafka::topic() const { return impl_->topic; }
+const std::string& mock_kafka::topic() const
+{
+    return impl_->topic;
+}
 
 bool mock_kafka::wait_for(std::size_t n, std::chrono::milliseconds timeout) const
 {
@@ -193,9 +210,11 @@ void mock_kafka::set_up()
 
 void mock_kafka::refuse_next_produce(int n, int err)
 {
-    std::vector<rd_kafka_resp_err_t> errs(static_cast<std::size_t>(n), static_cast<rd_kafka_resp_err_t>(err));
+    std::vector<rd_kafka_resp_err_t> errs(static_cast<std::size_t>(n),
+                                          static_cast<rd_kafka_resp_err_t>(err));
     constexpr std::int16_t produce_api_key = 0;  // Kafka protocol: ApiKey 0 is Produce
-    rd_kafka_mock_push_request_errors_array(impl_->cluster, produce_api_key, errs.size(), errs.data());
+    rd_kafka_mock_push_request_errors_array(
+        impl_->cluster, produce_api_key, errs.size(), errs.data());
 }
 
 }  // namespace core_interceptor::test_support

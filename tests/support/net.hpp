@@ -20,9 +20,8 @@ struct http_reply {
 
 /// `GET target` as HTTP/1.0 (the server closes after the answer) to 127.0.0.1:port.
 /// Nothing when the connection fails, the answer is malformed or `timeout` passes.
-std::optional<http_reply> http_get(unsigned short port,
-                                   const std::string& target,
-                                   std::chrono::milliseconds timeout);
+std::optional<http_reply>
+http_get(unsigned short port, const std::string& target, std::chrono::milliseconds timeout);
 
 /// `POST target` with `body` as HTTP/1.0 to 127.0.0.1:port, like `http_get`.
 std::optional<http_reply> http_post(unsigned short port,

@@ -33,9 +33,24 @@ constexpr auto start_timeout = 60s;
 constexpr auto stop_grace = 30s;
 
 // The applets the test containers use; each becomes a symlink to busybox.
-constexpr const char* applets[] = {"sh",   "ls",  "cat",   "kill", "sleep", "dd",  "echo",
-                                   "printf", "head", "mkdir", "true", "cp",    "rm",  "touch",
-                                   "wc",   "tail", "test", "env"};
+constexpr const char* applets[] = {"sh",
+                                   "ls",
+                                   "cat",
+                                   "kill",
+                                   "sleep",
+                                   "dd",
+                                   "echo",
+                                   "printf",
+                                   "head",
+                                   "mkdir",
+                                   "true",
+                                   "cp",
+                                   "rm",
+                                   "touch",
+                                   "wc",
+                                   "tail",
+                                   "test",
+                                   "env"};
 
 // A static binary has no PT_INTERP program header; a dynamic busybox cannot run in a
 // rootfs that holds nothing but itself.
@@ -43,14 +58,17 @@ bool is_static_elf64(const fs::path& p)
 {
     std::ifstream f(p, std::ios::binary);
     Elf64_Ehdr eh{};
-    if (!f.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
+    if (!f.read(reinterpret_cast<char*>(&eh), sizeof eh))
+        return false;
     if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
         return false;
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
         Elf64_Phdr ph{};
         f.seekg(static_cast<std::streamoff>(eh.e_phoff + i * eh.e_phentsize));
-        if (!f.read(reinterpret_cast<char*>(&ph), sizeof ph)) return false;
-        if (ph.p_type == PT_INTERP) return false;
+        if (!f.read(reinterpret_cast<char*>(&ph), sizeof ph))
+            return false;
+        if (ph.p_type == PT_INTERP)
+            return false;
     }
     return true;
 }
@@ -58,9 +76,11 @@ bool is_static_elf64(const fs::path& p)
 fs::path find_static_busybox()
 {
     for (const char* candidate : {"/bin/busybox", "/usr/bin/busybox"}) {
-        if (fs::exists(candidate) && is_static_elf64(candidate)) return candidate;
+        if (fs::exists(candidate) && is_static_elf64(candidate))
+            return candidate;
     }
-    if (auto p = find_program("busybox"); !p.empty() && is_static_elf64(p)) return p;
+    if (auto p = find_program("busybox"); !p.empty() && is_static_elf64(p))
+        return p;
     return {};
 }
 
@@ -69,12 +89,11 @@ std::string unescape_mountinfo(const std::string& s)
     // mountinfo escapes space, tab, newline and backslash as \ooo.
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(s[i + 1]) &&
-            std::isdigit(s[i + 2]) && std::isdigit(s[i + 3])) {
+        if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(s[i + 1]) && std::isdigit(s[i + 2]) &&
+            std::isdigit(s[i + 3])) {
             out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
             i += 3;
-        }
-        else {
+        } else {
             out += s[i];
         }
     }
@@ -99,7 +118,8 @@ void unmount_below(const fs::path& dir)
         std::string id, parent, dev, source, point;
         ls >> id >> parent >> dev >> source >> point;
         point = unescape_mountinfo(point);
-        if (point == root || point.rfind(root + "/", 0) == 0) points.push_back(point);
+        if (point == root || point.rfind(root + "/", 0) == 0)
+            points.push_back(point);
     }
     std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) {
         return a.size() > b.size();
@@ -112,12 +132,16 @@ void unmount_below(const fs::path& dir)
 
 private_dockerd::private_dockerd()
 {
-    if (::geteuid() != 0) throw missing_part("a private dockerd needs root");
+    if (::geteuid() != 0)
+        throw missing_part("a private dockerd needs root");
     dockerd_bin_ = find_program("dockerd");
-    if (dockerd_bin_.empty()) throw missing_part("no dockerd binary (Debian package docker.io)");
+    if (dockerd_bin_.empty())
+        throw missing_part("no dockerd binary (Debian package docker.io)");
     docker_bin_ = find_program("docker");
-    if (docker_bin_.empty()) throw missing_part("no docker CLI (Debian package docker.io)");
-    if (find_program("tar").empty()) throw missing_part("no tar");
+    if (docker_bin_.empty())
+        throw missing_part("no docker CLI (Debian package docker.io)");
+    if (find_program("tar").empty())
+        throw missing_part("no tar");
 
     std::string templ = "/tmp/ci-XXXXXX";
     if (!::mkdtemp(templ.data()))
@@ -127,14 +151,14 @@ private_dockerd::private_dockerd()
     try {
         start();
         build_test_image();
-    }
-    catch (...) {
+    } catch (...) {
         // The destructor will not run for a half-built object.
         stop_dockerd();
         kill_leftover_processes();
         unmount_leftovers();
         std::error_code ec;
-        if (!keep_temp_dirs()) fs::remove_all(dir_, ec);
+        if (!keep_temp_dirs())
+            fs::remove_all(dir_, ec);
         throw;
     }
 }
@@ -150,12 +174,19 @@ private_dockerd::~private_dockerd()
     }
     std::error_code ec;
     fs::remove_all(dir_, ec);
-    if (ec) std::clog << "cannot remove " << dir_.string() << ": " << ec.message() << '\n';
+    if (ec)
+        std::clog << "cannot remove " << dir_.string() << ": " << ec.message() << '\n';
 }
 
-std::string private_dockerd::host() const { return "unix://" + socket_path().string(); }
+std::string private_dockerd::host() const
+{
+    return "unix://" + socket_path().string();
+}
 
-bool private_dockerd::running() { return dockerd_ && dockerd_->running(); }
+bool private_dockerd::running()
+{
+    return dockerd_ && dockerd_->running();
+}
 
 std::string private_dockerd::log_tail(std::size_t lines) const
 {
@@ -197,14 +228,14 @@ void private_dockerd::start()
     // dockerd logs to stderr; stdout goes to the same file (O_APPEND keeps writes whole).
     const auto log = (dir_ / log_name_).string();
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error("open " + log + ": " + std::strerror(errno));
+    if (fd < 0)
+        throw std::runtime_error("open " + log + ": " + std::strerror(errno));
     o.stdout_fd = fd;
     o.stderr_fd = fd;
     o.stop_grace = stop_grace;
     try {
         dockerd_.emplace(std::move(o));
-    }
-    catch (const std::system_error& e) {
+    } catch (const std::system_error& e) {
         ::close(fd);
         throw missing_part(std::string("cannot start dockerd: ") + e.what());
     }
@@ -216,7 +247,8 @@ void private_dockerd::start()
             throw missing_part("dockerd exited at start (" + dockerd_->status()->describe() +
                                "):\n" + log_tail());
         auto r = http_get_unix(socket_path(), "/_ping", 2s);
-        if (r && r->status == 200) return;
+        if (r && r->status == 200)
+            return;
         std::this_thread::sleep_for(100ms);
     }
     dockerd_->stop();
@@ -227,10 +259,11 @@ run_result private_dockerd::docker(std::vector<std::string> args,
                                    std::chrono::milliseconds timeout) const
 {
     std::vector<std::string> argv{docker_bin_.string(), "-H", host()};
-    argv.insert(argv.end(), std::make_move_iterator(args.begin()),
-                std::make_move_iterator(args.end()));
+    argv.insert(
+        argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
     // A client config dir of our own: the CLI never reads the host's credentials or contexts.
-    return run(std::move(argv), timeout,
+    return run(std::move(argv),
+               timeout,
                {{"DOCKER_CONFIG", (dir_ / "cli").string()}, {"DOCKER_CLI_HINTS", "false"}});
 }
 
@@ -247,17 +280,25 @@ void private_dockerd::build_test_image(const std::string& name)
         fs::create_directories(rootfs / d);
     fs::permissions(rootfs / "tmp", fs::perms::all | fs::perms::sticky_bit);
     fs::copy_file(busybox, rootfs / "bin" / "busybox");
-    fs::permissions(rootfs / "bin" / "busybox", fs::perms::owner_all | fs::perms::group_read |
-                                                    fs::perms::group_exec |
-                                                    fs::perms::others_read |
-                                                    fs::perms::others_exec);
-    for (const char* a : applets) fs::create_symlink("busybox", rootfs / "bin" / a);
+    fs::permissions(rootfs / "bin" / "busybox",
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec);
+    for (const char* a : applets)
+        fs::create_symlink("busybox", rootfs / "bin" / a);
 
     const auto tarball = rootfs.string() + ".tar";
-    auto t = run({"tar", "--numeric-owner", "--owner=0", "--group=0", "-C", rootfs.string(), "-cf",
-                  tarball, "."},
+    auto t = run({"tar",
+                  "--numeric-owner",
+                  "--owner=0",
+                  "--group=0",
+                  "-C",
+                  rootfs.string(),
+                  "-cf",
+                  tarball,
+                  "."},
                  60s);
-    if (!t.ok()) throw std::runtime_error("tar of the test rootfs failed: " + t.err);
+    if (!t.ok())
+        throw std::runtime_error("tar of the test rootfs failed: " + t.err);
     auto r = docker({"import", tarball, name}, 120s);
     if (!r.ok())
         throw std::runtime_error("docker import " + name + " failed (" + r.status.describe() +
@@ -267,7 +308,8 @@ void private_dockerd::build_test_image(const std::string& name)
 
 void private_dockerd::kill9()
 {
-    if (!running()) return;
+    if (!running())
+        return;
     const auto children = children_of(dockerd_->pid());
     dockerd_->signal(SIGKILL);
     dockerd_->wait_for(10s);
@@ -280,19 +322,22 @@ void private_dockerd::kill9()
 
 void private_dockerd::restart()
 {
-    if (running()) dockerd_->stop(stop_grace);
+    if (running())
+        dockerd_->stop(stop_grace);
     start();
 }
 
 void private_dockerd::stop_dockerd()
 {
-    if (!running()) return;
+    if (!running())
+        return;
     // dockerd gives each running container 10 s to stop on its way down; ours are disposable.
     auto ps = docker({"ps", "-q"}, 30s);
     if (ps.ok() && !ps.out.empty()) {
         std::vector<std::string> args{"kill"};
         std::istringstream ids(ps.out);
-        for (std::string id; ids >> id;) args.push_back(id);
+        for (std::string id; ids >> id;)
+            args.push_back(id);
         docker(std::move(args), 60s);
     }
     auto s = dockerd_->stop(stop_grace);
@@ -307,14 +352,16 @@ void private_dockerd::kill_leftover_processes()
     std::set<pid_t> doomed;
     for (pid_t pid : processes_mentioning(dir_.string() + "/")) {
         auto info = process_info(pid);
-        if (!info) continue;
+        if (!info)
+            continue;
         const auto& comm = info->comm;
         if (comm.rfind("containerd", 0) != 0 && comm.rfind("runc", 0) != 0 &&
             comm.rfind("dockerd", 0) != 0)
             continue;
         doomed.insert(pid);
     }
-    if (doomed.empty()) return;
+    if (doomed.empty())
+        return;
     // Their descendants (the containers' processes) first, so none is left without a reaper.
     auto all = list_processes();
     std::vector<pid_t> order;
@@ -331,14 +378,19 @@ void private_dockerd::kill_leftover_processes()
         }
         frontier = std::move(next);
     }
-    for (pid_t p : order) ::kill(p, SIGKILL);
-    for (pid_t p : doomed) ::kill(p, SIGKILL);
+    for (pid_t p : order)
+        ::kill(p, SIGKILL);
+    for (pid_t p : doomed)
+        ::kill(p, SIGKILL);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline &&
            !std::all_of(doomed.begin(), doomed.end(), gone_or_zombie))
         std::this_thread::sleep_for(50ms);
 }
 
-void private_dockerd::unmount_leftovers() { unmount_below(dir_); }
+void private_dockerd::unmount_leftovers()
+{
+    unmount_below(dir_);
+}
 
 }  // namespace core_interceptor::test_support

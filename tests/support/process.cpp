@@ -34,12 +34,14 @@ public:
     unique_fd& operator=(unique_fd&&) = delete;
     ~unique_fd()
     {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0)
+            ::close(fd_);
     }
     int get() const { return fd_; }
     void reset()
     {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0)
+            ::close(fd_);
         fd_ = -1;
     }
 
@@ -62,8 +64,7 @@ exit_status decode(int wstatus)
     if (WIFEXITED(wstatus)) {
         s.exited = true;
         s.code = WEXITSTATUS(wstatus);
-    }
-    else if (WIFSIGNALED(wstatus)) {
+    } else if (WIFSIGNALED(wstatus)) {
         s.signal = WTERMSIG(wstatus);
     }
     return s;
@@ -76,8 +77,10 @@ std::string read_fd_from_start(int fd)
     off_t off = 0;
     for (;;) {
         ssize_t n = ::pread(fd, buf, sizeof buf, off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
         out.append(buf, static_cast<std::size_t>(n));
         off += n;
     }
@@ -88,7 +91,8 @@ std::string read_fd_from_start(int fd)
 
 std::string exit_status::describe() const
 {
-    if (exited) return "exit " + std::to_string(code);
+    if (exited)
+        return "exit " + std::to_string(code);
     return "signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
 }
 
@@ -101,7 +105,8 @@ std::filesystem::path find_program(const std::string& name)
     dirs += ":/usr/local/sbin:/usr/sbin:/sbin";
     std::stringstream ss(dirs);
     for (std::string dir; std::getline(ss, dir, ':');) {
-        if (dir.empty()) continue;
+        if (dir.empty())
+            continue;
         auto candidate = std::filesystem::path(dir) / name;
         std::error_code ec;
         if (std::filesystem::is_regular_file(candidate, ec) &&
@@ -127,26 +132,31 @@ process::process(process_options opts) : opts_(std::move(opts))
     for (char** e = environ; *e; ++e) {
         std::string_view entry(*e);
         auto name = entry.substr(0, entry.find('='));
-        bool replaced = std::any_of(opts_.env.begin(), opts_.env.end(), [&](const auto& kv) {
-            return kv.first == name;
-        });
-        if (!replaced) env_strings.emplace_back(entry);
+        bool replaced = std::any_of(
+            opts_.env.begin(), opts_.env.end(), [&](const auto& kv) { return kv.first == name; });
+        if (!replaced)
+            env_strings.emplace_back(entry);
     }
-    for (const auto& [k, v] : opts_.env) env_strings.push_back(k + "=" + v);
+    for (const auto& [k, v] : opts_.env)
+        env_strings.push_back(k + "=" + v);
 
     std::vector<char*> argv;
-    for (auto& a : opts_.argv) argv.push_back(a.data());
+    for (auto& a : opts_.argv)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     unique_fd in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     std::optional<unique_fd> out_file, err_file;
     int out_fd = opts_.stdout_fd;
     int err_fd = opts_.stderr_fd;
-    if (out_fd < 0) out_fd = out_file.emplace(open_output(opts_.stdout_path)).get();
-    if (err_fd < 0) err_fd = err_file.emplace(open_output(opts_.stderr_path)).get();
+    if (out_fd < 0)
+        out_fd = out_file.emplace(open_output(opts_.stdout_path)).get();
+    if (err_fd < 0)
+        err_fd = err_file.emplace(open_output(opts_.stderr_path)).get();
 
     // The child reports a failed exec through this pipe; a successful exec closes it.
     int report[2];
@@ -161,7 +171,8 @@ process::process(process_options opts) : opts_(std::move(opts))
     const pid_t parent = ::getpid();
 
     pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid < 0)
+        throw std::system_error(errno, std::generic_category(), "fork");
     if (pid == 0) {
         // Child: a clean signal state (a parent may block SIGTERM for sigwait, or ignore
         // SIGPIPE), its own stdio, no inherited descriptors beyond them.
@@ -170,15 +181,20 @@ process::process(process_options opts) : opts_(std::move(opts))
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
         struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
-        for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
-        if (own_group) ::setpgid(0, 0);
+        for (int s = 1; s < NSIG; ++s)
+            ::sigaction(s, &dfl, nullptr);
+        if (own_group)
+            ::setpgid(0, 0);
         if (die_with_parent) {
             ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (::getppid() != parent) ::_exit(127);  // the parent is already gone
+            if (::getppid() != parent)
+                ::_exit(127);  // the parent is already gone
         }
         int err = 0;
-        if (::dup2(in.get(), 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) err = errno;
-        if (err == 0 && cwd && ::chdir(cwd) != 0) err = errno;
+        if (::dup2(in.get(), 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
+            err = errno;
+        if (err == 0 && cwd && ::chdir(cwd) != 0)
+            err = errno;
         if (err == 0) {
             ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
             ::execve(program.c_str(), argv.data(), envp.data());
@@ -188,7 +204,8 @@ process::process(process_options opts) : opts_(std::move(opts))
         ::_exit(127);
     }
     pid_ = pid;
-    if (own_group) ::setpgid(pid, pid);  // also from here, so it holds before we return
+    if (own_group)
+        ::setpgid(pid, pid);  // also from here, so it holds before we return
 
     report_write.reset();
     int child_errno = 0;
@@ -200,8 +217,8 @@ process::process(process_options opts) : opts_(std::move(opts))
         int ws = 0;
         ::waitpid(pid_, &ws, 0);
         pid_ = -1;
-        throw std::system_error(child_errno, std::generic_category(),
-                                "cannot execute " + program.string());
+        throw std::system_error(
+            child_errno, std::generic_category(), "cannot execute " + program.string());
     }
 }
 
@@ -213,12 +230,14 @@ process::process(process&& other) noexcept
 
 process::~process()
 {
-    if (pid_ > 0 && !status_) stop();
+    if (pid_ > 0 && !status_)
+        stop();
 }
 
 bool process::try_reap()
 {
-    if (pid_ <= 0 || status_) return true;
+    if (pid_ <= 0 || status_)
+        return true;
     int ws = 0;
     pid_t r = ::waitpid(pid_, &ws, WNOHANG);
     if (r == pid_) {
@@ -232,26 +251,33 @@ bool process::try_reap()
     return false;
 }
 
-bool process::running() { return !try_reap(); }
+bool process::running()
+{
+    return !try_reap();
+}
 
 std::optional<exit_status> process::wait_for(std::chrono::milliseconds timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        if (try_reap()) return status_;
-        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        if (try_reap())
+            return status_;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return std::nullopt;
         std::this_thread::sleep_for(poll_interval);
     }
 }
 
 void process::signal(int sig)
 {
-    if (pid_ > 0 && !try_reap()) ::kill(pid_, sig);
+    if (pid_ > 0 && !try_reap())
+        ::kill(pid_, sig);
 }
 
 exit_status process::stop(std::chrono::milliseconds grace)
 {
-    if (pid_ <= 0) return {};
+    if (pid_ <= 0)
+        return {};
     if (!try_reap()) {
         ::kill(pid_, SIGTERM);
         if (!wait_for(grace)) {
@@ -283,8 +309,7 @@ run_result run(std::vector<std::string> argv,
     run_result r;
     if (auto s = p.wait_for(timeout)) {
         r.status = *s;
-    }
-    else {
+    } else {
         r.timed_out = true;
         r.status = p.stop(std::chrono::seconds(2));
     }
@@ -297,7 +322,8 @@ std::optional<proc_info> process_info(pid_t pid)
 {
     std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
-    if (!std::getline(f, line)) return std::nullopt;
+    if (!std::getline(f, line))
+        return std::nullopt;
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split at the
     // last ')'.
     auto open = line.find('(');
@@ -309,7 +335,8 @@ std::optional<proc_info> process_info(pid_t pid)
     info.comm = line.substr(open + 1, close - open - 1);
     std::istringstream rest(line.substr(close + 1));
     rest >> info.state >> info.ppid >> info.pgid;
-    if (!rest) return std::nullopt;
+    if (!rest)
+        return std::nullopt;
     return info;
 }
 
@@ -319,7 +346,8 @@ std::vector<proc_info> list_processes()
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
         const auto name = entry.path().filename().string();
-        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit))
+            continue;
         if (auto info = process_info(static_cast<pid_t>(std::stol(name))))
             out.push_back(std::move(*info));
     }
@@ -330,7 +358,8 @@ std::vector<pid_t> children_of(pid_t pid)
 {
     std::vector<pid_t> out;
     for (const auto& p : list_processes())
-        if (p.ppid == pid) out.push_back(p.pid);
+        if (p.ppid == pid)
+            out.push_back(p.pid);
     return out;
 }
 
@@ -339,10 +368,12 @@ std::vector<pid_t> processes_mentioning(const std::string& needle)
     std::vector<pid_t> out;
     const pid_t self = ::getpid();
     for (const auto& p : list_processes()) {
-        if (p.pid == self) continue;
+        if (p.pid == self)
+            continue;
         auto cmdline = read_file("/proc/" + std::to_string(p.pid) + "/cmdline");
         std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-        if (cmdline.find(needle) != std::string::npos) out.push_back(p.pid);
+        if (cmdline.find(needle) != std::string::npos)
+            out.push_back(p.pid);
     }
     return out;
 }
@@ -350,7 +381,8 @@ std::vector<pid_t> processes_mentioning(const std::string& needle)
 std::string read_file(const std::filesystem::path& path)
 {
     std::ifstream f(path, std::ios::binary);
-    if (!f) return {};
+    if (!f)
+        return {};
     std::ostringstream ss;
     ss << f.rdbuf();
     return ss.str();
@@ -359,9 +391,11 @@ std::string read_file(const std::filesystem::path& path)
 std::string tail_lines(const std::string& text, std::size_t max_lines)
 {
     std::size_t pos = text.size();
-    if (pos > 0 && text[pos - 1] == '\n') --pos;
+    if (pos > 0 && text[pos - 1] == '\n')
+        --pos;
     for (std::size_t lines = 0; pos > 0; --pos) {
-        if (text[pos - 1] == '\n' && ++lines == max_lines) break;
+        if (text[pos - 1] == '\n' && ++lines == max_lines)
+            break;
     }
     return text.substr(pos);
 }

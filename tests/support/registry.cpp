@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "support/registry.hpp"
 
-#include "support/net.hpp"
 #include "support/missing_part.hpp"
+#include "support/net.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -42,11 +42,20 @@ registry::registry()
     start();
 }
 
-registry::~registry() { stop(); }
+registry::~registry()
+{
+    stop();
+}
 
-std::string registry::address() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string registry::address() const
+{
+    return "127.0.0.1:" + std::to_string(port_);
+}
 
-bool registry::running() { return proc_ && proc_->running(); }
+bool registry::running()
+{
+    return proc_ && proc_->running();
+}
 
 std::string registry::log_tail(std::size_t lines) const
 {
@@ -55,7 +64,8 @@ std::string registry::log_tail(std::size_t lines) const
 
 void registry::start()
 {
-    if (running()) return;
+    if (running())
+        return;
     ++starts_;
     process_options o;
     o.argv = {"docker-registry", "serve", (dir_ / "config.yml").string()};
@@ -66,10 +76,11 @@ void registry::start()
     const auto deadline = std::chrono::steady_clock::now() + start_timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         if (!proc_->running())
-            throw missing_part("docker-registry exited at start (" +
-                               proc_->status()->describe() + "):\n" + log_tail());
+            throw missing_part("docker-registry exited at start (" + proc_->status()->describe() +
+                               "):\n" + log_tail());
         auto r = http_get(port_, "/v2/", 2s);
-        if (r && r->status == 200) return;
+        if (r && r->status == 200)
+            return;
         std::this_thread::sleep_for(100ms);
     }
     proc_->stop();
@@ -78,22 +89,26 @@ void registry::start()
 
 void registry::stop()
 {
-    if (proc_) proc_->stop(10s);
+    if (proc_)
+        proc_->stop(10s);
     proc_.reset();
 }
 
 std::vector<std::string> registry::tags(const std::string& repo) const
 {
     auto r = http_get(port_, "/v2/" + repo + "/tags/list", 10s);
-    if (!r) throw std::runtime_error("registry " + address() + " did not answer");
-    if (r->status == 404) return {};
+    if (!r)
+        throw std::runtime_error("registry " + address() + " did not answer");
+    if (r->status == 404)
+        return {};
     if (r->status != 200)
         throw std::runtime_error("registry tags/list of " + repo + ": HTTP " +
                                  std::to_string(r->status) + " " + r->body);
     std::vector<std::string> out;
     auto v = boost::json::parse(r->body);
     if (const auto* t = v.as_object().if_contains("tags"); t && t->is_array())
-        for (const auto& tag : t->as_array()) out.emplace_back(tag.as_string());
+        for (const auto& tag : t->as_array())
+            out.emplace_back(tag.as_string());
     return out;
 }
 

@@ -18,7 +18,8 @@ bool keep_temp_dirs()
 temp_dir::temp_dir(const std::string& prefix)
 {
     std::string templ = "/tmp/" + prefix + "XXXXXX";
-    if (!::mkdtemp(templ.data())) throw std::system_error(errno, std::generic_category(), templ);
+    if (!::mkdtemp(templ.data()))
+        throw std::system_error(errno, std::generic_category(), templ);
     path_ = templ;
 }
 
@@ -30,7 +31,8 @@ temp_dir::~temp_dir()
     }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
-    if (ec) std::clog << "cannot remove " << path_.string() << ": " << ec.message() << '\n';
+    if (ec)
+        std::clog << "cannot remove " << path_.string() << ": " << ec.message() << '\n';
 }
 
 }  // namespace core_interceptor::test_support

@@ -7,7 +7,8 @@ using core_interceptor::app::core_pattern_warning;
 
 TEST_CASE("core_pattern: a pipe is warned about, naming the setting")
 {
-    auto w = core_pattern_warning("|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h\n");
+    auto w = core_pattern_warning(
+        "|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h\n");
     REQUIRE(w);
     CHECK(w->find("kernel.core_pattern") != std::string::npos);
     CHECK(w->find("systemd-coredump") != std::string::npos);

@@ -55,7 +55,8 @@ TEST_CASE("check: exit 1 only when a check failed; warnings pass")
 
 TEST_CASE("check: GET /version of the Engine")
 {
-    auto v = parse_engine_version(R"({"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12"})");
+    auto v = parse_engine_version(
+        R"({"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12"})");
     REQUIRE(v.has_value());
     CHECK(v->version == "20.10.24+dfsg1");
     CHECK(v->api == domain::api_version{1, 41});
@@ -94,23 +95,29 @@ TEST_CASE("check: connection failures in an operator's words")
     using std::chrono::seconds;
     namespace sys = boost::system;
     const auto refused = failure(sys::errc::make_error_code(sys::errc::connection_refused));
-    CHECK(describe_failure(refused, "127.0.0.1:5999", seconds(5)) == "127.0.0.1:5999 refused the connection: "
-                                                                     "nothing listens there");
+    CHECK(describe_failure(refused, "127.0.0.1:5999", seconds(5)) ==
+          "127.0.0.1:5999 refused the connection: "
+          "nothing listens there");
     const auto missing = failure(sys::errc::make_error_code(sys::errc::no_such_file_or_directory));
-    CHECK(describe_failure(missing, "/run/docker.sock", seconds(5)) == "/run/docker.sock does not exist");
+    CHECK(describe_failure(missing, "/run/docker.sock", seconds(5)) ==
+          "/run/docker.sock does not exist");
     const auto denied = failure(sys::errc::make_error_code(sys::errc::permission_denied));
-    CHECK(has(describe_failure(denied, "/run/docker.sock", seconds(5)), "permission denied on /run/docker.sock"));
+    CHECK(has(describe_failure(denied, "/run/docker.sock", seconds(5)),
+              "permission denied on /run/docker.sock"));
     CHECK(describe_failure(failure(errc::connect_timeout), "192.0.2.1:443", seconds(5)) ==
           "192.0.2.1:443 did not accept a connection within 5 s");
-    CHECK(describe_failure(failure(errc::request_timeout), "h:80", seconds(10)) == "h:80 did not answer within 10 s");
-    auto other = describe_failure(failure(make_error_code(errc::limit_exceeded), 0, "h:80"), "h:80", seconds(5));
+    CHECK(describe_failure(failure(errc::request_timeout), "h:80", seconds(10)) ==
+          "h:80 did not answer within 10 s");
+    auto other = describe_failure(
+        failure(make_error_code(errc::limit_exceeded), 0, "h:80"), "h:80", seconds(5));
     CHECK(has(other, "h:80: size limit exceeded"));
 }
 
 TEST_CASE("check: a TLS failure says the verify reason the exchange found, and only once")
 {
     using std::chrono::seconds;
-    const auto tls = boost::asio::ssl::error::make_error_code(boost::asio::ssl::error::stream_truncated);
+    const auto tls =
+        boost::asio::ssl::error::make_error_code(boost::asio::ssl::error::stream_truncated);
     const auto tls_what = tls.message();
     const auto refused = failure(tls, 0, "https://h:443: unable to get local issuer certificate");
     CHECK(describe_failure(refused, "h:443", seconds(5)) ==
@@ -192,22 +199,25 @@ TEST_CASE("check: registry verdict for GET /v2/")
 
 TEST_CASE("check: the Docker daemon's login to the registry")
 {
-    auto ok = registry_dockerd_outcome("127.0.0.1:5000", 200, R"({"Status":"Login Succeeded"})", true);
+    auto ok =
+        registry_dockerd_outcome("127.0.0.1:5000", 200, R"({"Status":"Login Succeeded"})", true);
     CHECK(ok.v == verdict::ok);
     CHECK(has(ok.reason, "logged in"));
-    auto anon = registry_dockerd_outcome("127.0.0.1:5000", 200, R"({"Status":"Login Succeeded"})", false);
+    auto anon =
+        registry_dockerd_outcome("127.0.0.1:5000", 200, R"({"Status":"Login Succeeded"})", false);
     CHECK(anon.v == verdict::ok);
     CHECK(has(anon.reason, "no credentials"));
     auto down = registry_dockerd_outcome(
-        "127.0.0.1:5999", 500,
+        "127.0.0.1:5999",
+        500,
         R"({"message":"Get \"http://127.0.0.1:5999/v2/\": dial tcp 127.0.0.1:5999: connect: connection refused"})",
         false);
     CHECK(down.v == verdict::fail);
     CHECK(has(down.reason, "127.0.0.1:5999"));
     CHECK(has(down.reason, "connection refused"));
     CHECK(has(down.reason, "HTTP 500"));
-    auto refused = registry_dockerd_outcome("reg", 401, R"({"message":"unauthorized: incorrect username or password"})",
-                                            true);
+    auto refused = registry_dockerd_outcome(
+        "reg", 401, R"({"message":"unauthorized: incorrect username or password"})", true);
     CHECK(refused.v == verdict::fail);
     CHECK(has(refused.reason, "incorrect username or password"));
 }
@@ -220,7 +230,8 @@ TEST_CASE("check: POST /auth always names the registry, so dockerd never asks it
     CHECK(a.at("serveraddress").as_string() == "127.0.0.1:5000");
     CHECK_FALSE(a.contains("username"));
 
-    auto header = domain::registry_auth_header(R"({"username":"u","password":"p:w"})", "reg.example.com");
+    auto header =
+        domain::registry_auth_header(R"({"username":"u","password":"p:w"})", "reg.example.com");
     REQUIRE(header);
     auto with = auth_request_body(*header, "reg.example.com");
     REQUIRE(with);
@@ -244,22 +255,28 @@ TEST_CASE("check: Basic authorization only for a username and password")
 
 TEST_CASE("check: Kafka verdict")
 {
-    auto ok = kafka_outcome("127.0.0.1:9092", "cores", kafka_answer{{"127.0.0.1:9092"}, true, 3, ""});
+    auto ok =
+        kafka_outcome("127.0.0.1:9092", "cores", kafka_answer{{"127.0.0.1:9092"}, true, 3, ""});
     CHECK(ok.v == verdict::ok);
     CHECK(has(ok.reason, "1 broker(s) (127.0.0.1:9092)"));
     CHECK(has(ok.reason, "'cores' has 3 partition(s)"));
 
-    auto missing = kafka_outcome("127.0.0.1:9092", "nope", kafka_answer{{"127.0.0.1:9092"}, false, 0, ""});
+    auto missing =
+        kafka_outcome("127.0.0.1:9092", "nope", kafka_answer{{"127.0.0.1:9092"}, false, 0, ""});
     CHECK(missing.v == verdict::fail);
     CHECK(has(missing.reason, "topic 'nope' does not exist"));
 
-    auto broken = kafka_outcome("b:9092", "cores", kafka_answer{{"b:9092"}, true, 1, "Broker: Leader not available"});
+    auto broken = kafka_outcome(
+        "b:9092", "cores", kafka_answer{{"b:9092"}, true, 1, "Broker: Leader not available"});
     CHECK(broken.v == verdict::fail);
     CHECK(has(broken.reason, "Leader not available"));
 
-    auto down = kafka_outcome("127.0.0.1:1", "cores",
-                              result<kafka_answer>(failure(make_error_code(errc::request_timeout), 0,
-                                                           "Connect to ipv4#127.0.0.1:1 failed: Connection refused")));
+    auto down = kafka_outcome(
+        "127.0.0.1:1",
+        "cores",
+        result<kafka_answer>(failure(make_error_code(errc::request_timeout),
+                                     0,
+                                     "Connect to ipv4#127.0.0.1:1 failed: Connection refused")));
     CHECK(down.v == verdict::fail);
     CHECK(has(down.reason, "no broker of 127.0.0.1:1 answered"));
     CHECK(has(down.reason, "Connection refused"));
@@ -274,13 +291,16 @@ TEST_CASE("check: REST verdict: any HTTP answer is reachable")
         CHECK(has(o.reason, "HTTP " + std::to_string(status)));
         CHECK(has(o.reason, "no notification sent"));
     }
-    auto down = rest_outcome("http://127.0.0.1:1/x", result<unsigned>(failure(make_error_code(errc::connect_timeout), 0,
-                                                                              "127.0.0.1:1 refused the connection")));
+    auto down = rest_outcome("http://127.0.0.1:1/x",
+                             result<unsigned>(failure(make_error_code(errc::connect_timeout),
+                                                      0,
+                                                      "127.0.0.1:1 refused the connection")));
     CHECK(down.v == verdict::fail);
     CHECK(down.reason == "127.0.0.1:1 refused the connection");
 }
 
-TEST_CASE("check: state-dir: writable, missing but creatable, or not a directory; nothing left behind")
+TEST_CASE(
+    "check: state-dir: writable, missing but creatable, or not a directory; nothing left behind")
 {
     auto dir = temp_dir();
     auto ok = state_dir_outcome(dir);
@@ -308,7 +328,8 @@ TEST_CASE("check: registry-auth: private, readable and with credentials for the 
 {
     auto dir = temp_dir();
     const auto file = (dir / "auth.json").string();
-    std::ofstream(file) << R"({"auths": {"127.0.0.1:5000": {"auth": ")" << domain::base64_encode("u:p") << R"("}}})";
+    std::ofstream(file) << R"({"auths": {"127.0.0.1:5000": {"auth": ")"
+                        << domain::base64_encode("u:p") << R"("}}})";
 
     ::chmod(file.c_str(), 0600);
     auto ok = registry_auth_outcome(file, "127.0.0.1:5000");

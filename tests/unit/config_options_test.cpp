@@ -64,7 +64,8 @@ TEST_CASE("config: defaults match SPEC §2")
     CHECK_FALSE(c.pipeline.registry);
     CHECK_FALSE(c.kafka);
     CHECK_FALSE(c.rest);
-    CHECK(c.pipeline.dump_patterns == std::vector<std::string>{"core", "core.*", "*.core", "*.hprof"});
+    CHECK(c.pipeline.dump_patterns ==
+          std::vector<std::string>{"core", "core.*", "*.core", "*.hprof"});
     CHECK(c.logging.min_level == log::level::info);
     CHECK_FALSE(c.pipeline.keep_image);
 }
@@ -122,8 +123,9 @@ TEST_CASE("config: a bad value gives one line naming the option and exit 2")
 
 TEST_CASE("config: the INI file fills options and the command line wins")
 {
-    auto file = temp_file("registry = 127.0.0.1:5000/cores\nmax-concurrency = 7\nhostname = from-file\n"
-                          "keep-image = true\ndump-pattern = *.dmp\n");
+    auto file =
+        temp_file("registry = 127.0.0.1:5000/cores\nmax-concurrency = 7\nhostname = from-file\n"
+                  "keep-image = true\ndump-pattern = *.dmp\n");
     auto r = parse({"--config", file, "--hostname", "from-cli"});
     std::remove(file.c_str());
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
@@ -140,15 +142,24 @@ TEST_CASE("config: the INI file fills options and the command line wins")
 
 TEST_CASE("config: sinks, headers and verbosity")
 {
-    auto r = parse({"--kafka-brokers", "127.0.0.1:9092", "-X", "acks=all", "--rest-url", "https://127.0.0.1:8443/hook",
-                    "--rest-header", "Authorization: Bearer s3cret", "-v", "2"});
+    auto r = parse({"--kafka-brokers",
+                    "127.0.0.1:9092",
+                    "-X",
+                    "acks=all",
+                    "--rest-url",
+                    "https://127.0.0.1:8443/hook",
+                    "--rest-header",
+                    "Authorization: Bearer s3cret",
+                    "-v",
+                    "2"});
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     const auto& c = std::get<config::app_config>(r.parsed);
     REQUIRE(c.kafka);
     CHECK(c.kafka->topic == "cores");
     CHECK(c.kafka->properties == std::vector<std::pair<std::string, std::string>>{{"acks", "all"}});
     REQUIRE(c.rest);
-    CHECK(c.rest->headers == std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer s3cret"}});
+    CHECK(c.rest->headers ==
+          std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer s3cret"}});
     CHECK(c.logging.min_level == log::level::trace);
 }
 
@@ -164,7 +175,8 @@ TEST_CASE("config: --metrics-address takes an IP address and a port; unset opens
         const char* host;
         unsigned port;
     };
-    for (const auto& g : {good_case{"127.0.0.1:9464", "127.0.0.1", 9464}, good_case{"0.0.0.0:1", "0.0.0.0", 1},
+    for (const auto& g : {good_case{"127.0.0.1:9464", "127.0.0.1", 9464},
+                          good_case{"0.0.0.0:1", "0.0.0.0", 1},
                           good_case{"[::1]:65535", "::1", 65535}}) {
         INFO(g.text);
         auto r = parse({"--metrics-address", g.text});
@@ -174,8 +186,18 @@ TEST_CASE("config: --metrics-address takes an IP address and a port; unset opens
         CHECK(m->host == g.host);
         CHECK(m->port == g.port);
     }
-    for (const char* bad : {"nope", "127.0.0.1", "127.0.0.1:", ":9464", "127.0.0.1:0", "127.0.0.1:65536",
-                            "127.0.0.1:94x", "localhost:9464", "::1:9464", "[::1]", "[nope]:9464", "1.2.3:80"}) {
+    for (const char* bad : {"nope",
+                            "127.0.0.1",
+                            "127.0.0.1:",
+                            ":9464",
+                            "127.0.0.1:0",
+                            "127.0.0.1:65536",
+                            "127.0.0.1:94x",
+                            "localhost:9464",
+                            "::1:9464",
+                            "[::1]",
+                            "[nope]:9464",
+                            "1.2.3:80"}) {
         INFO(bad);
         auto r = parse({"--metrics-address", bad});
         REQUIRE(std::holds_alternative<int>(r.parsed));
@@ -188,7 +210,14 @@ TEST_CASE("config: --metrics-address takes an IP address and a port; unset opens
 
 TEST_CASE("config: --process takes several names, repeatable; --dry-run is a switch")
 {
-    auto r = parse({"--process", "crashy", "3bb1f33bb805", "--dry-run", "--process", "/other", "--max-concurrency", "2"});
+    auto r = parse({"--process",
+                    "crashy",
+                    "3bb1f33bb805",
+                    "--dry-run",
+                    "--process",
+                    "/other",
+                    "--max-concurrency",
+                    "2"});
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     const auto& c = std::get<config::app_config>(r.parsed);
     CHECK(c.process == std::vector<std::string>{"crashy", "3bb1f33bb805", "other"});
@@ -246,8 +275,14 @@ TEST_CASE("config: --dump-path is repeatable and normalised; --max-dump-size tak
     CHECK(std::get<config::app_config>(d.parsed).pipeline.dump_paths.empty());
     CHECK(std::get<config::app_config>(d.parsed).pipeline.max_dump_size == std::uint64_t{2} << 30);
 
-    auto r = parse({"--dump-path", "/dumps/", "--dump-path", "/var//crash", "--dump-path", "/dumps",
-                    "--max-dump-size", "512M"});
+    auto r = parse({"--dump-path",
+                    "/dumps/",
+                    "--dump-path",
+                    "/var//crash",
+                    "--dump-path",
+                    "/dumps",
+                    "--max-dump-size",
+                    "512M"});
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     const auto& c = std::get<config::app_config>(r.parsed);
     CHECK(c.pipeline.dump_paths == std::vector<std::string>{"/dumps", "/var/crash"});
@@ -257,7 +292,8 @@ TEST_CASE("config: --dump-path is repeatable and normalised; --max-dump-size tak
     auto f = parse({"--config", file});
     std::remove(file.c_str());
     REQUIRE(std::holds_alternative<config::app_config>(f.parsed));
-    CHECK(std::get<config::app_config>(f.parsed).pipeline.dump_paths == std::vector<std::string>{"/dumps", "/cores"});
+    CHECK(std::get<config::app_config>(f.parsed).pipeline.dump_paths ==
+          std::vector<std::string>{"/dumps", "/cores"});
     CHECK(std::get<config::app_config>(f.parsed).pipeline.max_dump_size == 64 * 1024);
 }
 
@@ -388,17 +424,17 @@ TEST_CASE("config: CORE_INTERCEPTOR_<OPTION> variables set options; the command 
                     "CORE_INTERCEPTOR_METRICS_ADDRESS=127.0.0.1:9464",
                     "CORE_INTERCEPTOR_KEEP_IMAGE=true",
                     "CORE_INTERCEPTOR_DUMP_PATTERN=core\n*.dmp",
-                    "CORE_INTERCEPTOR_KAFKA_BROKERS=",  // empty: unset
-                    "CORE_INTERCEPTOR_OPTS=--ignored",   // the package's, not an option
-                    "CORE_INTERCEPTOR_SOURCE_ROOT=/src", // the test harness's
+                    "CORE_INTERCEPTOR_KAFKA_BROKERS=",    // empty: unset
+                    "CORE_INTERCEPTOR_OPTS=--ignored",    // the package's, not an option
+                    "CORE_INTERCEPTOR_SOURCE_ROOT=/src",  // the test harness's
                     "OTHER_VARIABLE=x"});
     std::remove(file.c_str());
     REQUIRE_MESSAGE(std::holds_alternative<config::app_config>(r.parsed), r.err);
     const auto& c = std::get<config::app_config>(r.parsed);
-    CHECK(c.pipeline.hostname == "from-cli");          // command line over environment
+    CHECK(c.pipeline.hostname == "from-cli");  // command line over environment
     REQUIRE(c.pipeline.registry);
     CHECK(c.pipeline.registry->host == "env.example:5000");  // environment over file
-    CHECK(c.max_concurrency == 7);                     // the file named by the environment
+    CHECK(c.max_concurrency == 7);                           // the file named by the environment
     REQUIRE(c.metrics);
     CHECK(c.metrics->port == 9464);
     CHECK(c.pipeline.keep_image);
@@ -408,8 +444,10 @@ TEST_CASE("config: CORE_INTERCEPTOR_<OPTION> variables set options; the command 
 
 TEST_CASE("config: a CORE_INTERCEPTOR_ variable that names no option is a usage error")
 {
-    for (const char* v : {"CORE_INTERCEPTOR_REGISTRYY=x", "CORE_INTERCEPTOR_HELP=1",
-                          "CORE_INTERCEPTOR_CHECK=1", "CORE_INTERCEPTOR_registry=x"}) {
+    for (const char* v : {"CORE_INTERCEPTOR_REGISTRYY=x",
+                          "CORE_INTERCEPTOR_HELP=1",
+                          "CORE_INTERCEPTOR_CHECK=1",
+                          "CORE_INTERCEPTOR_registry=x"}) {
         INFO(v);
         auto r = parse({}, {v});
         REQUIRE(std::holds_alternative<int>(r.parsed));
@@ -434,7 +472,8 @@ TEST_CASE("config: the variables the test suites' Meson files set are not taken 
         if (e.path().filename() != "meson.build")
             continue;
         std::ifstream in(e.path());
-        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string text((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
         for (std::sregex_iterator m(text.begin(), text.end(), key), end; m != end; ++m) {
             const std::string name = (*m)[1];
             INFO(e.path().string(), " sets ", name);

@@ -71,7 +71,8 @@ TEST_CASE("secrets: a malformed secret-bearing option names the option, not the 
     refused(run({url, "--rest-header", "Authorization Bearer " + s}), "--rest-header");
     refused(run({url, "--rest-header", "Authorization Bearer " + s + ": x"}), "--rest-header");
     refused(run({url, "--rest-header", "X-Token: a\r\n" + s}), "--rest-header");
-    refused(run({"--kafka-brokers", "127.0.0.1:9092", "-X", "sasl.password" + s}), "--kafka-property");
+    refused(run({"--kafka-brokers", "127.0.0.1:9092", "-X", "sasl.password" + s}),
+            "--kafka-property");
     refused(run({"--kafka-brokers", "127.0.0.1:9092", "-X", "=" + s}), "--kafka-property");
     refused(run({"--rest-url", "ftp://user:" + s + "@127.0.0.1/x"}), "--rest-url");
     refused(run({"--rest-url", "http://user:" + s + "@/x?token=" + s}), "--rest-url");
@@ -101,7 +102,8 @@ TEST_CASE("secrets: --config, --registry-auth and --rest-header-file must be pri
 {
     const std::string auth = R"({"username": "u", "password": "p"})";
     const std::vector<std::string> registry = {"--registry", "127.0.0.1:5000", "--registry-auth"};
-    const std::vector<std::string> rest = {"--rest-url", "http://127.0.0.1:1/x", "--rest-header-file"};
+    const std::vector<std::string> rest = {
+        "--rest-url", "http://127.0.0.1:1/x", "--rest-header-file"};
     struct kind {
         std::vector<std::string> before;
         std::string content, option;
@@ -114,7 +116,9 @@ TEST_CASE("secrets: --config, --registry-auth and --rest-header-file must be pri
         auto with_file = [&](mode_t mode, int owner = -1) {
             auto file = file_with(k.content, mode);
             if (owner >= 0)
-                REQUIRE(::chown(file.c_str(), static_cast<uid_t>(owner), static_cast<gid_t>(owner)) == 0);
+                REQUIRE(::chown(file.c_str(),
+                                static_cast<uid_t>(owner),
+                                static_cast<gid_t>(owner)) == 0);
             auto args = k.before;
             args.push_back(file);
             auto r = run(args);
@@ -145,7 +149,12 @@ TEST_CASE("secrets: --rest-header-file adds one header a line; a bad line is nam
 {
     const std::string s(secret);
     auto good = file_with("# headers\nAuthorization: Bearer abc\r\n\n  X-Team:  core \n", 0600);
-    auto r = run({"--rest-url", "http://127.0.0.1:1/x", "--rest-header", "X-One: 1", "--rest-header-file", good});
+    auto r = run({"--rest-url",
+                  "http://127.0.0.1:1/x",
+                  "--rest-header",
+                  "X-One: 1",
+                  "--rest-header-file",
+                  good});
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     const auto& headers = std::get<config::app_config>(r.parsed).rest->headers;
     REQUIRE(headers.size() == 3);

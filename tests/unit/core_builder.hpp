@@ -25,7 +25,7 @@ inline constexpr std::uint32_t nt_siginfo = 0x53494749;
 inline constexpr std::uint32_t nt_file = 0x46494c45;
 
 /// Little-endian bytes.
-inline void put(std::string &s, std::size_t at, std::uint64_t v, std::size_t n)
+inline void put(std::string& s, std::size_t at, std::uint64_t v, std::size_t n)
 {
     if (s.size() < at + n)
         s.resize(at + n, '\0');
@@ -77,7 +77,7 @@ inline std::string auxv(std::uint64_t entry)
 {
     std::string d;
     const std::uint64_t pairs[][2] = {{3, entry - 0x1000 + 64}, {6, 4096}, {9, entry}, {0, 0}};
-    for (const auto &p : pairs) {
+    for (const auto& p : pairs) {
         put(d, d.size(), p[0], 8);
         put(d, d.size(), p[1], 8);
     }
@@ -92,17 +92,17 @@ struct file_mapping {
 };
 
 /// NT_FILE: count, page size, count x {start, end, file offset in pages}, the names.
-inline std::string file_note(const std::vector<file_mapping> &maps, std::uint64_t page = 4096)
+inline std::string file_note(const std::vector<file_mapping>& maps, std::uint64_t page = 4096)
 {
     std::string d;
     put(d, 0, maps.size(), 8);
     put(d, 8, page, 8);
-    for (const auto &m : maps) {
+    for (const auto& m : maps) {
         put(d, d.size(), m.start, 8);
         put(d, d.size(), m.end, 8);
         put(d, d.size(), m.page_offset, 8);
     }
-    for (const auto &m : maps) {
+    for (const auto& m : maps) {
         d += m.name;
         d += '\0';
     }
@@ -128,7 +128,7 @@ inline std::string note(std::uint32_t type, std::string_view desc, std::string_v
 /// `tail` bytes of memory after them. At 0xffff program headers or more, e_phnum is PN_XNUM
 /// (the real count is then in section header 0, which the note reader does not need).
 inline std::string core_file(std::uint16_t machine,
-                             const std::string &notes,
+                             const std::string& notes,
                              std::size_t phdrs = 3,
                              std::size_t tail = 0)
 {
@@ -207,7 +207,7 @@ inline domain::crash_info read(std::string_view prefix)
 }
 
 // The probe's loop: start with what classify read, then read up to what core_notes_end says.
-inline std::string probe(const std::string &file, std::size_t cap = domain::default_notes_cap)
+inline std::string probe(const std::string& file, std::size_t cap = domain::default_notes_cap)
 {
     std::string prefix = file.substr(0, 32);
     for (int round = 0; round < 8; ++round) {

@@ -17,9 +17,20 @@ TEST_CASE("api version: parsing and printing")
 
 TEST_CASE("api version: malformed versions are rejected")
 {
-    for (std::string bad :
-         {"", "1", "1.", ".41", "1.41.0", "v1.41", "1.41 ", " 1.41", "1.-1", "+1.41", "a.b",
-          "1.4x", "99999.1", "1,41"}) {
+    for (std::string bad : {"",
+                            "1",
+                            "1.",
+                            ".41",
+                            "1.41.0",
+                            "v1.41",
+                            "1.41 ",
+                            " 1.41",
+                            "1.-1",
+                            "+1.41",
+                            "a.b",
+                            "1.4x",
+                            "99999.1",
+                            "1,41"}) {
         CAPTURE(bad);
         CHECK_FALSE(parse_api_version(bad));
     }

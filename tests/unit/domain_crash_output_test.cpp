@@ -31,7 +31,7 @@ std::string hprof(std::string_view version, std::uint32_t id_size, std::uint64_t
 }
 
 // A core cut after its notes (what the probe reads), from tests/data.
-std::string data_file(const std::string &name)
+std::string data_file(const std::string& name)
 {
     std::ifstream in(std::string(CORE_INTERCEPTOR_TEST_DATA) + "/" + name, std::ios::binary);
     REQUIRE(in);
@@ -185,7 +185,7 @@ TEST_CASE("crash: a real core, a static program with three threads that faulted"
     CHECK(core_notes_end(core, default_notes_cap) == core.size());
     auto r = read_core_notes(core);
     REQUIRE(r.has_value());
-    const auto &c = *r;
+    const auto& c = *r;
     CHECK(c.complete);
     CHECK(c.signal == 11);
     CHECK(c.si_code == 1);  // SEGV_MAPERR
@@ -208,7 +208,7 @@ TEST_CASE("crash: a real core, busybox sh killed with SIGSEGV")
     CHECK(core_notes_end(core, default_notes_cap) == core.size());
     auto r = read_core_notes(core);
     REQUIRE(r.has_value());
-    const auto &c = *r;
+    const auto& c = *r;
     CHECK(c.complete);
     CHECK(c.signal == 11);
     CHECK(c.si_code == 0);  // SI_USER: sent by kill(), no fault address

@@ -113,7 +113,7 @@ TEST_CASE("crash notes: every cut of the prefix gives only what whole notes say"
                 continue;
             }
             REQUIRE(r.has_value());
-            const auto &info = *r;
+            const auto& info = *r;
             CHECK(info.complete == (n >= notes_end));
             CHECK((!info.threads || info.complete));
             CHECK((!info.signal || info.signal == whole.signal));

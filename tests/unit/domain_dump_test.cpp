@@ -151,8 +151,14 @@ TEST_CASE("dump candidates: null is an empty list, other shapes are malformed")
     REQUIRE(empty.has_value());
     CHECK(empty->empty());
 
-    for (std::string bad : {"", "{}", "[1]", R"([{"Path":1,"Kind":1}])", R"([{"Path":"/core"}])",
-                            R"([{"Path":"/core","Kind":"1"}])", "[{\"Path\":", "not json"}) {
+    for (std::string bad : {"",
+                            "{}",
+                            "[1]",
+                            R"([{"Path":1,"Kind":1}])",
+                            R"([{"Path":"/core"}])",
+                            R"([{"Path":"/core","Kind":"1"}])",
+                            "[{\"Path\":",
+                            "not json"}) {
         CAPTURE(bad);
         auto r = dump_candidates(bad, default_dump_patterns());
         REQUIRE(r.has_error());
@@ -162,9 +168,8 @@ TEST_CASE("dump candidates: null is an empty list, other shapes are malformed")
 
 TEST_CASE("dump candidates: more entries than the limit is limit_exceeded")
 {
-    auto r = dump_candidates(R"([{"Path":"/a","Kind":1},{"Path":"/b","Kind":1}])",
-                             default_dump_patterns(),
-                             1);
+    auto r = dump_candidates(
+        R"([{"Path":"/a","Kind":1},{"Path":"/b","Kind":1}])", default_dump_patterns(), 1);
     REQUIRE(r.has_error());
     CHECK(r.error().code == make_error_code(errc::limit_exceeded));
 }

@@ -38,9 +38,9 @@ TEST_CASE("event parsing: lower-case type, status and from are understood")
 
 TEST_CASE("event parsing: a label named exitCode does not change what is parsed")
 {
-    auto r = parse_event_line(
-        R"({"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":)"
-        R"({"exitCode":"0","image":"img","name":"n"}},"timeNano":7})");
+    auto r =
+        parse_event_line(R"({"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":)"
+                         R"({"exitCode":"0","image":"img","name":"n"}},"timeNano":7})");
     REQUIRE(r.has_value());
     CHECK(r->kind == event_kind::die);
     CHECK(r->event.time_nano == 7);

@@ -9,7 +9,10 @@ namespace {
 
 die_event event(std::string image, std::vector<std::pair<std::string, std::string>> attrs)
 {
-    die_event ev{"3bb1f33bb805b0772a8853936356bc140c31b90388197737e540fab67c60aca5", "app", std::move(image), 1};
+    die_event ev{"3bb1f33bb805b0772a8853936356bc140c31b90388197737e540fab67c60aca5",
+                 "app",
+                 std::move(image),
+                 1};
     ev.attributes = std::move(attrs);
     ev.attributes.emplace_back("name", "app");
     return ev;
@@ -36,8 +39,8 @@ TEST_CASE("filter: include and exclude labels, with and without a value")
     f.include_labels.push_back(*parse_label_match("team"));
     f.exclude_labels.push_back(*parse_label_match("env=dev"));
     CHECK(accepts(f, event("x", {{"team", "core"}, {"env", "prod"}})));
-    CHECK_FALSE(accepts(f, event("x", {{"env", "prod"}})));                    // no team label
-    CHECK_FALSE(accepts(f, event("x", {{"team", "core"}, {"env", "dev"}})));   // excluded
+    CHECK_FALSE(accepts(f, event("x", {{"env", "prod"}})));                   // no team label
+    CHECK_FALSE(accepts(f, event("x", {{"team", "core"}, {"env", "dev"}})));  // excluded
     f.include_labels = {*parse_label_match("team=core")};
     CHECK_FALSE(accepts(f, event("x", {{"team", "web"}})));
     CHECK(accepts(f, event("x", {{"team", "core"}})));
@@ -88,7 +91,8 @@ TEST_CASE("filter: an opt-out label is seen after 300 others, from the event and
     container_filter f;
     f.exclude_labels.push_back(*parse_label_match("zzz.last"));
     auto ev = r->event;
-    std::erase_if(ev.attributes, [](const auto& kv) { return kv.first == "core_interceptor.skip"; });
+    std::erase_if(ev.attributes,
+                  [](const auto& kv) { return kv.first == "core_interceptor.skip"; });
     CHECK_FALSE(accepts(f, ev));
     CHECK(accepts({}, ev));
 }

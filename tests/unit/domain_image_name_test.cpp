@@ -60,7 +60,8 @@ TEST_CASE("image naming: a container created from an image ID is image_ + 12 hex
     CHECK(image_name(id, id) == "image_0123456789ab");
     CHECK(image_name(hex64, id) == "image_0123456789ab");
     CHECK(image_name(hex64) == "image_0123456789ab");
-    // Running a container from the short ID 0123456789ab stores what the user typed as Config.Image.
+    // Running a container from the short ID 0123456789ab stores what the user typed as
+    // Config.Image.
     CHECK(image_name("0123456789ab", id) == "image_0123456789ab");
     CHECK(image_name("0123456789abcdef01", id) == "image_0123456789ab");
     CHECK(image_name("sha256:FEDCBA9876543210", "") == "image_fedcba987654");

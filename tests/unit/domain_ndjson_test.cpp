@@ -55,8 +55,8 @@ TEST_CASE("event framing: a line split across feeds is joined")
 
 TEST_CASE("event framing: a stream split at every byte offset gives the same lines")
 {
-    const std::string stream = real_die_line + "\n" + R"({"Type":"network"})" + "\r\n\n" +
-                               real_die_line + "\n";
+    const std::string stream =
+        real_die_line + "\n" + R"({"Type":"network"})" + "\r\n\n" + real_die_line + "\n";
     const std::vector<std::string> expected{real_die_line, R"({"Type":"network"})", real_die_line};
     for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
         CAPTURE(cut);

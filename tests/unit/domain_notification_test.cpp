@@ -157,7 +157,7 @@ TEST_CASE("notification: a core's crash and an hprof's heap object, per dump and
     CHECK(v.at("dumps").as_array()[1].at("heap") == v.at("heap"));
     CHECK_FALSE(v.contains("duplicate_of"));
     // The seed's fields stay exactly as they are.
-    for (const char *k : {"version", "timestamp", "pushed", "name", "tag", "hostname", "object"})
+    for (const char* k : {"version", "timestamp", "pushed", "name", "tag", "hostname", "object"})
         CHECK(v.contains(k));
     CHECK(v.at("object").as_string() == "core");
 

@@ -83,8 +83,13 @@ TEST_CASE("path stat: malformed base64 is malformed_response")
 
 TEST_CASE("path stat: malformed JSON or wrong field types are malformed_response")
 {
-    for (std::string bad : {"{\"name\":", "[1,2]", "\"core\"", R"({"name":1})",
-                            R"({"size":"393216"})", R"({"mode":-1})", R"({"size":1.5})",
+    for (std::string bad : {"{\"name\":",
+                            "[1,2]",
+                            "\"core\"",
+                            R"({"name":1})",
+                            R"({"size":"393216"})",
+                            R"({"mode":-1})",
+                            R"({"size":1.5})",
                             R"({"linkTarget":null})"}) {
         CAPTURE(bad);
         auto r = decode_path_stat(base64_encode(bad));

@@ -83,8 +83,8 @@ TEST_CASE("registry auth: config.json keys with a scheme still match the host")
     CHECK(o.at("username") == "u");
     CHECK(o.at("password") == "p");
 
-    const auto http = R"({"auths":{"http://reg.example.com":{"auth":")" + base64_encode("a:b:c") +
-                      R"("}}})";
+    const auto http =
+        R"({"auths":{"http://reg.example.com":{"auth":")" + base64_encode("a:b:c") + R"("}}})";
     auto h = decode_header(registry_auth_header(http, "reg.example.com").value());
     CHECK(h.at("username") == "a");
     CHECK(h.at("password") == "b:c");
@@ -92,8 +92,8 @@ TEST_CASE("registry auth: config.json keys with a scheme still match the host")
 
 TEST_CASE("registry auth: a missing entry is an error that does not leak the password")
 {
-    const auto file = R"({"auths":{"other.example.com":{"auth":")" + base64_encode("ci:" + secret) +
-                      R"("}}})";
+    const auto file =
+        R"({"auths":{"other.example.com":{"auth":")" + base64_encode("ci:" + secret) + R"("}}})";
     auto r = registry_auth_header(file, "127.0.0.1:5000");
     REQUIRE(r.has_error());
     CHECK(r.error().code == make_error_code(errc::malformed_response));
@@ -106,12 +106,12 @@ TEST_CASE("registry auth: a missing entry is an error that does not leak the pas
 TEST_CASE("registry auth: malformed files are errors that do not leak their content")
 {
     for (std::string bad :
-         {std::string(R"({"password":")") + secret + "\"", std::string("[\"") + secret + "\"]",
+         {std::string(R"({"password":")") + secret + "\"",
+          std::string("[\"") + secret + "\"]",
           std::string(R"({"auths":")") + secret + "\"}",
           std::string(R"({"auths":{"127.0.0.1:5000":{}}, "p":")") + secret + "\"}",
           std::string(R"({"auths":{"127.0.0.1:5000":{"auth":"!)") + secret + "\"}}}",
-          std::string(R"({"auths":{"127.0.0.1:5000":{"auth":")") + base64_encode(secret) +
-              "\"}}}",
+          std::string(R"({"auths":{"127.0.0.1:5000":{"auth":")") + base64_encode(secret) + "\"}}}",
           std::string(R"({"credsStore":")") + secret + "\"}"}) {
         CAPTURE(bad.size());
         auto r = registry_auth_header(bad, "127.0.0.1:5000");

@@ -61,7 +61,7 @@ TEST_CASE("signature limit: the counts round-trip through JSON and drop what is 
 
 TEST_CASE("signature limit: a state file of another shape is refused whole")
 {
-    for (const char *text : {"",
+    for (const char* text : {"",
                              "not json",
                              "[]",
                              "{\"aaaa\": 3}",

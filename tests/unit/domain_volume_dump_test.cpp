@@ -67,8 +67,7 @@ struct recorder final : tar_handler {
 };
 
 /// Feeds `tar` in pieces of `piece` bytes.
-template <class Feed>
-void in_pieces(const std::string& tar, std::size_t piece, Feed feed)
+template <class Feed> void in_pieces(const std::string& tar, std::size_t piece, Feed feed)
 {
     for (std::size_t i = 0; i < tar.size(); i += piece)
         feed(std::string_view(tar).substr(i, piece));
@@ -90,7 +89,8 @@ TEST_CASE("volume dumps: --max-dump-size accepts bytes and binary suffixes")
     CHECK(parse_byte_size("2GB") == 2ull << 30);
     CHECK(parse_byte_size("1T") == 1ull << 40);
     CHECK(parse_byte_size("10B") == 10u);
-    for (const char* bad : {"", "G", "-1", "1.5G", "2X", "2Gi", "2 G", "99999999999999999999", "9000000T"}) {
+    for (const char* bad :
+         {"", "G", "-1", "1.5G", "2X", "2Gi", "2 G", "99999999999999999999", "9000000T"}) {
         CAPTURE(bad);
         CHECK_FALSE(parse_byte_size(bad));
     }
@@ -99,7 +99,8 @@ TEST_CASE("volume dumps: --max-dump-size accepts bytes and binary suffixes")
 TEST_CASE("volume dumps: copies keep the original path below /core_interceptor/dumps")
 {
     CHECK(copied_dump_path("/dumps/core") == "/core_interceptor/dumps/dumps/core");
-    CHECK(copied_dump_path("/var/crash/app/core.12") == "/core_interceptor/dumps/var/crash/app/core.12");
+    CHECK(copied_dump_path("/var/crash/app/core.12") ==
+          "/core_interceptor/dumps/var/crash/app/core.12");
     CHECK(normalize_dump_dir("/dumps") == "/dumps");
     CHECK(normalize_dump_dir("/var//crash/./") == "/var/crash");
     CHECK_FALSE(normalize_dump_dir("dumps"));
@@ -112,7 +113,8 @@ TEST_CASE("volume dumps: the tar walker reads the same members whatever the piec
 {
     const std::string long_name = "dumps/" + std::string(150, 'd') + "/core";
     const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") +
-                            member(long_name, elf_core(700)) + member("dumps/z", std::string(1025, 'z')) + end_marker();
+                            member(long_name, elf_core(700)) +
+                            member("dumps/z", std::string(1025, 'z')) + end_marker();
     for (std::size_t piece : {1u, 7u, 511u, 512u, 513u, 4096u, 100000u}) {
         CAPTURE(piece);
         recorder r;
@@ -157,8 +159,8 @@ TEST_CASE("volume dumps: a PAX size beyond the ustar field and a corrupt header"
 TEST_CASE("volume dumps: the probe finds a dump without reading its content")
 {
     const std::string core = elf_core(1 << 20);
-    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") + member("dumps/core", core) +
-                            end_marker();
+    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") +
+                            member("dumps/core", core) + end_marker();
     volume_probe probe("/dumps", patterns);
     tar_walker w(probe);
     std::size_t fed = 0;
@@ -177,10 +179,12 @@ TEST_CASE("volume dumps: the probe finds a dump without reading its content")
 
 TEST_CASE("volume dumps: the probe ends with none on decoys and on dumps it must skip")
 {
-    const std::string tar = member("dumps/", "", '5') + member("dumps/core.js", "module.exports = 1;") +
-                            member("dumps/core", "") + member("dumps/core.1", "not a core") +
-                            member("dumps/sub", "", '5') + member("dumps/sub/old.core", elf_core(100)) + end_marker();
-    volume_probe probe("/dumps", patterns, [](const archive_dump& d) { return d.path == "/dumps/sub/old.core"; });
+    const std::string tar =
+        member("dumps/", "", '5') + member("dumps/core.js", "module.exports = 1;") +
+        member("dumps/core", "") + member("dumps/core.1", "not a core") +
+        member("dumps/sub", "", '5') + member("dumps/sub/old.core", elf_core(100)) + end_marker();
+    volume_probe probe(
+        "/dumps", patterns, [](const archive_dump& d) { return d.path == "/dumps/sub/old.core"; });
     tar_walker w(probe);
     w.feed(tar);
     CHECK(probe.result() == volume_probe::verdict::none);
@@ -192,7 +196,8 @@ TEST_CASE("volume dumps: the probe ends with none on decoys and on dumps it must
 
     volume_probe nested("/var/crash", patterns);
     tar_walker wn(nested);
-    wn.feed(member("crash/", "", '5') + member("crash/app/java.hprof", "JAVA PROFILE 1.0.2") + end_marker());
+    wn.feed(member("crash/", "", '5') + member("crash/app/java.hprof", "JAVA PROFILE 1.0.2") +
+            end_marker());
     REQUIRE(nested.result() == volume_probe::verdict::found);
     CHECK(nested.found().path == "/var/crash/app/java.hprof");
     CHECK(nested.found().type == dump_type::hprof);
@@ -207,8 +212,9 @@ TEST_CASE("volume dumps: the extractor keeps only dumps, renamed, within the bud
 {
     const std::string small = elf_core(3000);
     const std::string large = elf_core(9000);
-    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") + member("dumps/big.core", large) +
-                            member("dumps/core", small) + member("dumps/core.js", "x") +
+    const std::string tar = member("dumps/", "", '5') + member("dumps/a.txt", "hello") +
+                            member("dumps/big.core", large) + member("dumps/core", small) +
+                            member("dumps/core.js", "x") +
                             member("dumps/heap.hprof", "JAVA PROFILE 1.0.2 tiny") + end_marker();
     for (std::size_t piece : {1u, 100u, 512u, 8192u}) {
         CAPTURE(piece);
@@ -273,9 +279,11 @@ TEST_CASE("volume dumps: the extractor takes at most --max-volume-dumps and coun
     CHECK(x.skipped() == 24);
 }
 
-TEST_CASE("volume dumps: tar headers count against the copy budget; free space is checked with its reason")
+TEST_CASE("volume dumps: tar headers count against the copy budget; free space is checked with its "
+          "reason")
 {
-    const std::string tar = member("dumps/core.1", elf_core(100)) + member("dumps/core.2", elf_core(100)) + end_marker();
+    const std::string tar = member("dumps/core.1", elf_core(100)) +
+                            member("dumps/core.2", elf_core(100)) + end_marker();
     SUBCASE("archive budget: 100 content bytes cost a header, padding and the end marker")
     {
         dump_extractor x("/dumps", patterns, 1 << 20);
@@ -316,10 +324,11 @@ TEST_CASE("volume dumps: a core from a mount gets its crash fields, an hprof its
     auto spec = test_support::big_core(40, 3);
     const std::string notes = test_support::make_core(spec);
     std::string core = notes + std::string(64 * 1024, '\0');  // the memory the notes precede
-    const std::string tar = member("dumps/core", core) + member("dumps/big.core", core) +
-                            member("dumps/heap.hprof", std::string("JAVA PROFILE 1.0.2\0\0\0\0\x08", 23) +
-                                                          std::string(8, '\0') + "rest") +
-                            end_marker();
+    const std::string tar =
+        member("dumps/core", core) + member("dumps/big.core", core) +
+        member("dumps/heap.hprof",
+               std::string("JAVA PROFILE 1.0.2\0\0\0\0\x08", 23) + std::string(8, '\0') + "rest") +
+        end_marker();
     auto whole = read_core_notes(notes);
     REQUIRE(whole.has_value());
     REQUIRE(whole->signal.has_value());
@@ -358,13 +367,18 @@ TEST_CASE("volume dumps: a core from a mount gets its crash fields, an hprof its
 
 TEST_CASE("volume dumps: an archive cut anywhere before its end-of-archive marker is incomplete")
 {
-    const std::string tar = member("dumps/", "", '5') + member("dumps/core", elf_core(3000)) + end_marker();
+    const std::string tar =
+        member("dumps/", "", '5') + member("dumps/core", elf_core(3000)) + end_marker();
     const std::size_t marker_at = tar.size() - end_marker().size();
     // Cut inside a header, inside the dump, inside its padding, just before the marker, inside
     // its first block. (Its first zero block ends the archive, as for GNU tar: what came before
     // is whole.)
-    for (std::size_t cut : {std::size_t{100}, std::size_t{512 + 700}, std::size_t{1024 + 2900},
-                            marker_at - 10, marker_at, marker_at + 511}) {
+    for (std::size_t cut : {std::size_t{100},
+                            std::size_t{512 + 700},
+                            std::size_t{1024 + 2900},
+                            marker_at - 10,
+                            marker_at,
+                            marker_at + 511}) {
         CAPTURE(cut);
         dump_extractor x("/dumps", patterns, 1 << 20);
         tar_walker w(x);

@@ -12,7 +12,7 @@ using namespace core_interceptor::metrics;
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string &text)
+std::vector<std::string> lines_of(const std::string& text)
 {
     std::vector<std::string> out;
     std::istringstream in(text);
@@ -148,7 +148,7 @@ TEST_CASE("metrics server: answers /metrics, /healthz, 404 and 405 without a soc
     auto missing = answer("GET", "/", page, health);
     CHECK(missing.status == 404);
     CHECK(answer("GET", "/metricsx", page, health).status == 404);
-    for (const char *method : {"POST", "PUT", "DELETE", "HEAD"}) {
+    for (const char* method : {"POST", "PUT", "DELETE", "HEAD"}) {
         INFO(method);
         auto r = answer(method, "/metrics", page, health);
         CHECK(r.status == 405);

@@ -22,15 +22,18 @@ public:
     std::vector<std::string> removed;
     std::string listed_label;
 
-    asio::awaitable<result<docker::changes>> dump_candidates(std::string_view, const std::vector<std::string>&) override
+    asio::awaitable<result<docker::changes>>
+    dump_candidates(std::string_view, const std::vector<std::string>&) override
     {
         co_return docker::changes{};
     }
-    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view, std::string_view) override
+    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view,
+                                                         std::string_view) override
     {
         co_return failure(errc::not_found);
     }
-    asio::awaitable<result<docker::file_prefix>> read_prefix(std::string_view, std::string_view, std::size_t) override
+    asio::awaitable<result<docker::file_prefix>>
+    read_prefix(std::string_view, std::string_view, std::size_t) override
     {
         co_return failure(errc::not_found);
     }
@@ -38,8 +41,12 @@ public:
     {
         co_return failure(errc::not_found);
     }
-    asio::awaitable<result<std::string>> commit(const docker::commit_request&) override { co_return std::string("x"); }
-    asio::awaitable<result<std::string>> push(std::string_view, std::string_view, std::string_view) override
+    asio::awaitable<result<std::string>> commit(const docker::commit_request&) override
+    {
+        co_return std::string("x");
+    }
+    asio::awaitable<result<std::string>>
+    push(std::string_view, std::string_view, std::string_view) override
     {
         co_return std::string("sha256:0");
     }
@@ -49,7 +56,8 @@ public:
         images.erase(std::string(ref));
         co_return result<void>{};
     }
-    asio::awaitable<result<std::vector<docker::image_summary>>> images_labelled(std::string_view label) override
+    asio::awaitable<result<std::vector<docker::image_summary>>>
+    images_labelled(std::string_view label) override
     {
         listed_label = label;
         std::vector<docker::image_summary> out;

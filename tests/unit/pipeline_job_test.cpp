@@ -2,8 +2,8 @@
 #include "pipeline/job.hpp"
 
 #include "log/log.hpp"
-#include "state/store.hpp"
 #include "run_coro.hpp"
+#include "state/store.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -57,7 +57,8 @@ public:
                 out.candidates.push_back(path);
         co_return out;
     }
-    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view, std::string_view path) override
+    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view,
+                                                         std::string_view path) override
     {
         calls.push_back("stat " + std::string(path));
         auto& f = files.at(std::string(path));
@@ -67,7 +68,8 @@ public:
         st.mode = f.mode;
         co_return st;
     }
-    asio::awaitable<result<docker::file_prefix>> read_prefix(std::string_view, std::string_view path, std::size_t n) override
+    asio::awaitable<result<docker::file_prefix>>
+    read_prefix(std::string_view, std::string_view path, std::size_t n) override
     {
         calls.push_back("read " + std::string(path));
         auto& f = files.at(std::string(path));
@@ -75,10 +77,10 @@ public:
     }
     // One request whatever the probe needs, as the client makes it.
     asio::awaitable<result<docker::file_prefix>>
-    read_head(std::string_view, std::string_view path, const docker::prefix_need &need) override
+    read_head(std::string_view, std::string_view path, const docker::prefix_need& need) override
     {
         calls.push_back("read " + std::string(path));
-        const auto &f = files.at(std::string(path));
+        const auto& f = files.at(std::string(path));
         std::size_t n = need({});
         for (std::size_t more = 0;
              n < f.content.size() && (more = need(std::string_view(f.content).substr(0, n))) > n;)
@@ -97,7 +99,7 @@ public:
         info.started_nano = started_nano;
         co_return info;
     }
-    int commit_failures = 0;   // the first N commits fail (an answer, not an outage)
+    int commit_failures = 0;      // the first N commits fail (an answer, not an outage)
     bool copy_disk_full = false;  // the copy's local spool fills up after the archive is read
     asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
     {
@@ -109,9 +111,11 @@ public:
         images.push_back(req.repository + ":" + req.tag);
         co_return std::string("sha256:" + std::string(64, 'b'));
     }
-    asio::awaitable<result<std::string>> push(std::string_view repo, std::string_view tag, std::string_view auth) override
+    asio::awaitable<result<std::string>>
+    push(std::string_view repo, std::string_view tag, std::string_view auth) override
     {
-        calls.push_back("push " + std::string(repo) + ":" + std::string(tag) + " auth=" + std::string(auth));
+        calls.push_back("push " + std::string(repo) + ":" + std::string(tag) +
+                        " auth=" + std::string(auth));
         if (push_failures > 0) {
             --push_failures;
             co_return failure(make_error_code(errc::push_failed), 200, "connection refused");
@@ -129,8 +133,10 @@ public:
     std::map<std::string, std::string> archives;
     std::string put;
     std::size_t probe_bytes = 0;  // archive bytes the probes consumed
-    asio::awaitable<result<std::uint64_t>>
-    probe_archive(std::string_view, std::string_view dir, domain::volume_probe& probe, std::size_t max_bytes) override
+    asio::awaitable<result<std::uint64_t>> probe_archive(std::string_view,
+                                                         std::string_view dir,
+                                                         domain::volume_probe& probe,
+                                                         std::size_t max_bytes) override
     {
         calls.push_back("probe " + std::string(dir));
         auto it = archives.find(std::string(dir));
@@ -159,7 +165,9 @@ public:
         tar.feed(it->second);
         extract.finish();
         if (copy_disk_full)
-            co_return failure(make_error_code(errc::local_io), 0, "writing the dump spool: No space left on device");
+            co_return failure(make_error_code(errc::local_io),
+                              0,
+                              "writing the dump spool: No space left on device");
         auto n = extract.output().size();
         put += extract.output();
         if (n > 0)
@@ -168,7 +176,8 @@ public:
     }
 };
 
-std::string tar_member(const std::string& name, const std::string& content, std::int64_t mtime = 1795556211)
+std::string
+tar_member(const std::string& name, const std::string& content, std::int64_t mtime = 1795556211)
 {
     std::string out = domain::tar_file_header(name, content.size(), 0600, mtime) + content;
     out.resize((out.size() + 511) / 512 * 512, '\0');
@@ -212,7 +221,8 @@ struct harness {
     sinks::outbox box;
     pipeline::job_runner runner;
     harness(fake_docker& d, std::vector<sinks::sink*> s, pipeline::config cfg)
-        : box(io.get_executor(), std::move(s), nullptr, sinks::delivery_config{1}), runner(d, box, nullptr, std::move(cfg))
+        : box(io.get_executor(), std::move(s), nullptr, sinks::delivery_config{1}),
+          runner(d, box, nullptr, std::move(cfg))
     {
     }
 };
@@ -250,16 +260,19 @@ TEST_CASE("pipeline: decoys are probed but never committed")
 {
     fake_docker docker;
     docker.files["/tmp/core.js"] = {20, "console.log('core')"};
-    docker.files["/app/core"] = {0, ""};                            // empty
+    docker.files["/app/core"] = {0, ""};                         // empty
     docker.files["/var/core"] = {4096, "", 0x80000000u | 0755};  // a directory
     recording_sink sink;
     harness h(docker, {&sink}, make_config(true));
     auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::no_dump);
-    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /tmp/core.js") != docker.calls.end());
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /tmp/core.js") !=
+          docker.calls.end());
     // Neither the empty file nor the directory is read: the stat header rules them out.
-    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /app/core") == docker.calls.end());
-    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /var/core") == docker.calls.end());
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /app/core") ==
+          docker.calls.end());
+    CHECK(std::find(docker.calls.begin(), docker.calls.end(), "read /var/core") ==
+          docker.calls.end());
     CHECK(docker.images.empty());
     CHECK(sink.bodies.empty());
 }
@@ -274,13 +287,14 @@ TEST_CASE("pipeline: a core is committed, pushed, deleted locally and announced 
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
 
     const std::string ref = "127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805";
-    CHECK(docker.calls == std::vector<std::string>{"changes",
-                                                   "stat /tmp/core",
-                                                   "read /tmp/core",
-                                                   "inspect",
-                                                   "commit 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805",
-                                                   "push " + ref + " auth=e30=",
-                                                   "delete " + ref});
+    CHECK(docker.calls ==
+          std::vector<std::string>{"changes",
+                                   "stat /tmp/core",
+                                   "read /tmp/core",
+                                   "inspect",
+                                   "commit 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805",
+                                   "push " + ref + " auth=e30=",
+                                   "delete " + ref});
     CHECK(docker.images.empty());
     REQUIRE(sink.bodies.size() == 1);
     auto v = boost::json::parse(sink.bodies[0]).as_object();
@@ -308,8 +322,10 @@ TEST_CASE("pipeline: a failed push keeps the image locally and announces pushed 
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::committed);
     log::capture(nullptr);
 
-    CHECK(docker.images == std::vector<std::string>{"127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805"});
-    CHECK(std::none_of(docker.calls.begin(), docker.calls.end(), [](auto& c) { return c.starts_with("delete"); }));
+    CHECK(docker.images ==
+          std::vector<std::string>{"127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805"});
+    CHECK(std::none_of(
+        docker.calls.begin(), docker.calls.end(), [](auto& c) { return c.starts_with("delete"); }));
     REQUIRE(sink.bodies.size() == 1);
     auto v = boost::json::parse(sink.bodies[0]).as_object();
     CHECK_FALSE(v.at("pushed").as_bool());
@@ -332,7 +348,9 @@ TEST_CASE("pipeline: a push that fails once is retried within the window")
     harness h(docker, {&sink}, cfg);
     auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::pushed);
-    CHECK(std::count_if(docker.calls.begin(), docker.calls.end(), [](auto& c) { return c.starts_with("push"); }) == 2);
+    CHECK(std::count_if(docker.calls.begin(), docker.calls.end(), [](auto& c) {
+              return c.starts_with("push");
+          }) == 2);
     CHECK(docker.images.empty());
 }
 
@@ -393,7 +411,8 @@ TEST_CASE("pipeline: a failing sink is logged and does not stop the others")
     CHECK(runner.counters().notify_failed == 1);
 }
 
-TEST_CASE("pipeline: --dry-run logs what would be done and commits, pushes, deletes and notifies nothing")
+TEST_CASE(
+    "pipeline: --dry-run logs what would be done and commits, pushes, deletes and notifies nothing")
 {
     fake_docker docker;
     docker.files["/tmp/core"] = {1 << 20, elf_core()};
@@ -432,11 +451,13 @@ TEST_CASE("pipeline: --dry-run logs what would be done and commits, pushes, dele
             return l.starts_with("info dry run: would ") && l.find(needle) != std::string::npos;
         });
     };
-    CHECK(line("would commit container crashy (3bb1f33bb805) with core dump /tmp/core as image " + ref));
+    CHECK(line("would commit container crashy (3bb1f33bb805) with core dump /tmp/core as image " +
+               ref));
     CHECK(line("would push " + ref + " and then delete it locally"));
     CHECK(line("would notify 1 sink(s) with {"));
-    auto it = std::find_if(logged.begin(), logged.end(),
-                           [](const std::string& l) { return l.find("would notify") != std::string::npos; });
+    auto it = std::find_if(logged.begin(), logged.end(), [](const std::string& l) {
+        return l.find("would notify") != std::string::npos;
+    });
     REQUIRE(it != logged.end());
     auto body = boost::json::parse(it->substr(it->find('{'))).as_object();
     CHECK(body.at("name") == "team/app_2.5-rc1");
@@ -460,8 +481,9 @@ TEST_CASE("pipeline: --dry-run without a dump logs nothing to do")
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
     log::capture(nullptr);
     CHECK(docker.calls == std::vector<std::string>{"changes"});
-    CHECK(std::none_of(logged.begin(), logged.end(),
-                       [](const std::string& l) { return l.find("dry run") != std::string::npos; }));
+    CHECK(std::none_of(logged.begin(), logged.end(), [](const std::string& l) {
+        return l.find("dry run") != std::string::npos;
+    }));
 }
 
 TEST_CASE("pipeline: --dump-path on a clean exit costs one more call per directory")
@@ -485,16 +507,23 @@ TEST_CASE("pipeline: a dump only in a mount is copied into the container, commit
     fake_docker docker;
     const std::string core = elf_core() + std::string(100000, 'c');
     docker.files["/tmp/out.log"] = {10, "hello"};
-    docker.archives["/dumps"] = tar_member("dumps/a.txt", "x") + tar_member("dumps/core", core) + tar_end();
+    docker.archives["/dumps"] =
+        tar_member("dumps/a.txt", "x") + tar_member("dumps/core", core) + tar_end();
     recording_sink sink;
     auto cfg = make_config(true);
     cfg.dump_paths = {"/dumps"};
     harness h(docker, {&sink}, cfg);
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);
     const std::string ref = "127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805";
-    CHECK(docker.calls == std::vector<std::string>{"changes", "probe /dumps", "inspect", "copy /dumps", "put /",
-                                                   "commit 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805",
-                                                   "push " + ref + " auth=e30=", "delete " + ref});
+    CHECK(docker.calls ==
+          std::vector<std::string>{"changes",
+                                   "probe /dumps",
+                                   "inspect",
+                                   "copy /dumps",
+                                   "put /",
+                                   "commit 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805",
+                                   "push " + ref + " auth=e30=",
+                                   "delete " + ref});
     // The probe stopped at the core's first block.
     CHECK(docker.probe_bytes == 4 * 512);
     CHECK(docker.put.find("core_interceptor/dumps/dumps/core") == 0);
@@ -509,7 +538,8 @@ TEST_CASE("pipeline: a dump only in a mount is copied into the container, commit
     CHECK(d.at("size").to_number<std::int64_t>() == static_cast<std::int64_t>(core.size()));
 }
 
-TEST_CASE("pipeline: --dry-run with a dump in a mount lists it and writes nothing into the container")
+TEST_CASE(
+    "pipeline: --dry-run with a dump in a mount lists it and writes nothing into the container")
 {
     fake_docker docker;
     const std::string core = elf_core() + std::string(100000, 'c');
@@ -526,12 +556,14 @@ TEST_CASE("pipeline: --dry-run with a dump in a mount lists it and writes nothin
     log::capture(nullptr);
     CHECK(result == pipeline::outcome::dry_run);
     // Read to list the dumps; no PUT, no commit, push, delete or notification.
-    CHECK(docker.calls == std::vector<std::string>{"changes", "probe /dumps", "inspect", "copy /dumps"});
+    CHECK(docker.calls ==
+          std::vector<std::string>{"changes", "probe /dumps", "inspect", "copy /dumps"});
     CHECK(docker.put.empty());
     CHECK(sink.bodies.empty());
     auto said = [&](const std::string& needle) {
-        return std::any_of(logged.begin(), logged.end(),
-                           [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+        return std::any_of(logged.begin(), logged.end(), [&](const std::string& l) {
+            return l.find(needle) != std::string::npos;
+        });
     };
     CHECK(said("dry run: would copy core dump /dumps/core (" + std::to_string(core.size()) +
                " bytes) of container crashy to /core_interceptor/dumps/dumps/core"));
@@ -543,7 +575,8 @@ TEST_CASE("pipeline: a mount dump over --max-dump-size is announced, not copied"
 {
     fake_docker docker;
     docker.files["/tmp/java.hprof"] = {30, "JAVA PROFILE 1.0.2 and more..."};
-    docker.archives["/dumps"] = tar_member("dumps/core", elf_core() + std::string(5000, 'c')) + tar_end();
+    docker.archives["/dumps"] =
+        tar_member("dumps/core", elf_core() + std::string(5000, 'c')) + tar_end();
     recording_sink sink;
     auto cfg = make_config(true);
     cfg.dump_paths = {"/dumps"};
@@ -637,7 +670,8 @@ TEST_CASE("pipeline: a full local disk while copying a mount dump is not an Engi
 {
     fake_docker docker;
     docker.files["/tmp/core"] = {32, elf_core()};
-    docker.archives["/dumps"] = tar_member("dumps/core", elf_core() + std::string(5000, 'c')) + tar_end();
+    docker.archives["/dumps"] =
+        tar_member("dumps/core", elf_core() + std::string(5000, 'c')) + tar_end();
     docker.copy_disk_full = true;
     recording_sink sink;
     auto cfg = make_config(true);
@@ -666,7 +700,8 @@ TEST_CASE("pipeline: --max-per-container counts commits made, not attempts")
     harness h(docker, {&sink}, cfg);
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::commit_failed);
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::commit_failed);
-    CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);  // the first commit made
+    CHECK(test::run_coro(h.runner.run(die())) ==
+          pipeline::outcome::pushed);  // the first commit made
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::rate_limited);
     CHECK(h.runner.counters().rate_limited == 1);
 }

@@ -39,11 +39,11 @@ public:
     std::size_t bytes_served = 0;
 
     asio::awaitable<result<docker::changes>>
-    dump_candidates(std::string_view, const std::vector<std::string> &) override
+    dump_candidates(std::string_view, const std::vector<std::string>&) override
     {
         calls.push_back("changes");
         docker::changes out;
-        for (const auto &[path, f] : files)
+        for (const auto& [path, f] : files)
             out.candidates.push_back(path);
         co_return out;
     }
@@ -64,10 +64,10 @@ public:
         co_return failure(make_error_code(errc::not_configured), 0, "one request only");
     }
     asio::awaitable<result<docker::file_prefix>>
-    read_head(std::string_view, std::string_view path, const docker::prefix_need &need) override
+    read_head(std::string_view, std::string_view path, const docker::prefix_need& need) override
     {
         calls.push_back("read_head");
-        const auto &f = files.at(std::string(path));
+        const auto& f = files.at(std::string(path));
         std::string have;
         std::size_t want = need({});
         bool enough = false;
@@ -99,7 +99,7 @@ public:
         info.exit_code = 139;
         co_return info;
     }
-    asio::awaitable<result<std::string>> commit(const docker::commit_request &req) override
+    asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
     {
         calls.push_back("commit");
         commits.push_back(req);
@@ -122,7 +122,7 @@ class recording_sink final : public sinks::sink {
 public:
     std::vector<json::object> bodies;
     std::string_view name() const noexcept override { return "recording"; }
-    asio::awaitable<result<void>> deliver(const sinks::message &m) override
+    asio::awaitable<result<void>> deliver(const sinks::message& m) override
     {
         bodies.push_back(json::parse(m.body).as_object());
         co_return result<void>{};
@@ -144,10 +144,10 @@ struct harness {
     asio::io_context io;
     sinks::outbox box;
     pipeline::job_runner runner;
-    harness(streaming_docker &d,
-            recording_sink &s,
+    harness(streaming_docker& d,
+            recording_sink& s,
             pipeline::config cfg,
-            state::store *st = nullptr)
+            state::store* st = nullptr)
         : box(io.get_executor(), {&s}, nullptr, sinks::delivery_config{1}),
           runner(d, box, st, std::move(cfg))
     {
@@ -159,9 +159,9 @@ domain::die_event die(char c)
     return {std::string(64, c), "crashy", "team/app:1.0", 1795556211143489487};
 }
 
-std::string label(const docker::commit_request &r, const std::string &key)
+std::string label(const docker::commit_request& r, const std::string& key)
 {
-    for (const auto &[k, v] : r.labels)
+    for (const auto& [k, v] : r.labels)
         if (k == key)
             return v;
     return "<missing>";
@@ -186,9 +186,9 @@ TEST_CASE("triage: the probe reads a core on to the end of its notes in one requ
     CHECK(docker.bytes_served < big.size() + 512);
 
     REQUIRE(sink.bodies.size() == 1);
-    const auto &n = sink.bodies[0];
+    const auto& n = sink.bodies[0];
     REQUIRE(n.contains("crash"));
-    const auto &c = n.at("crash").as_object();
+    const auto& c = n.at("crash").as_object();
     CHECK(c.at("signal").as_int64() == 11);
     CHECK(c.at("signal_name").as_string() == "SIGSEGV");
     CHECK(c.at("executable").as_string() == "/usr/bin/app");
@@ -246,7 +246,7 @@ TEST_CASE("triage: an hprof is announced with its heap object")
     harness h(docker, sink, make_config());
     CHECK(test::run_coro(h.runner.run(die('d'))) == pipeline::outcome::pushed);
     REQUIRE(sink.bodies.size() == 1);
-    const auto &n = sink.bodies[0];
+    const auto& n = sink.bodies[0];
     CHECK_FALSE(n.contains("crash"));
     REQUIRE(n.contains("heap"));
     CHECK(n.at("heap").at("format").as_string() == "JAVA PROFILE 1.0.2");
@@ -272,7 +272,7 @@ TEST_CASE(
     CHECK(h.runner.counters().duplicates == 1);
 
     REQUIRE(sink.bodies.size() == 3);
-    const auto &dup = sink.bodies[2];
+    const auto& dup = sink.bodies[2];
     CHECK_FALSE(dup.at("pushed").as_bool());
     CHECK(dup.at("duplicate_of").as_string() ==
           "127.0.0.1:5000/team/app_1.0:" + std::string(12, '2'));

@@ -56,8 +56,6 @@ sinks::delivery_config fast()
     return c;
 }
 
-
-
 }  // namespace
 
 TEST_CASE("sinks: which failures are retried and which are for good")
@@ -81,15 +79,22 @@ TEST_CASE("sinks: which failures are retried and which are for good")
 #if CORE_INTERCEPTOR_TEST_KAFKA
 TEST_CASE("sinks: Kafka errors no retry cures are permanent")
 {
-    for (auto e : {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG,
-                   RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_INVALID_RECORD,
-                   RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED}) {
+    for (auto e : {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                   RD_KAFKA_RESP_ERR_INVALID_MSG,
+                   RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                   RD_KAFKA_RESP_ERR_INVALID_RECORD,
+                   RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+                   RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED}) {
         CAPTURE(rd_kafka_err2name(e));
         CHECK(kafka::permanent_error(e));
     }
-    for (auto e : {RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN,
-                   RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                   RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__QUEUE_FULL}) {
+    for (auto e : {RD_KAFKA_RESP_ERR__MSG_TIMED_OUT,
+                   RD_KAFKA_RESP_ERR__TRANSPORT,
+                   RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN,
+                   RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                   RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                   RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                   RD_KAFKA_RESP_ERR__QUEUE_FULL}) {
         CAPTURE(rd_kafka_err2name(e));
         CHECK_FALSE(kafka::permanent_error(e));
     }
@@ -108,7 +113,8 @@ TEST_CASE("sinks: Retry-After in seconds or as an HTTP date")
     CHECK(parse_retry_after("Sunday, 29-Nov-26 12:01:00 GMT", now) == 60s);
     CHECK(parse_retry_after("Sun Nov 29 12:00:05 2026", now) == 5s);
     CHECK(parse_retry_after("Sun, 29 Nov 2026 11:00:00 GMT", now) == 0s);  // past: now
-    CHECK(parse_retry_after("99999999999999", now) == std::chrono::seconds(999'999'999));  // capped by the caller
+    CHECK(parse_retry_after("99999999999999", now) ==
+          std::chrono::seconds(999'999'999));  // capped by the caller
     CHECK_FALSE(parse_retry_after("", now));
     CHECK_FALSE(parse_retry_after("-1", now));
     CHECK_FALSE(parse_retry_after("soon", now));
@@ -130,7 +136,8 @@ TEST_CASE("outbox: a notification refused for good goes to the dead letters; the
     test::temp_state t("ci-dead-letter");
     state::store store(t.dir);
     picky_sink s;
-    s.refuse.emplace("id-big", failure(make_error_code(errc::delivery_refused), 0, "MSG_SIZE_TOO_LARGE"));
+    s.refuse.emplace("id-big",
+                     failure(make_error_code(errc::delivery_refused), 0, "MSG_SIZE_TOO_LARGE"));
     asio::io_context io;
     sinks::outbox box(io.get_executor(), {&s}, &store, fast());
     const sinks::message big{"id-big", "k", "{\"huge\":1}"}, next{"id-next", "k", "{}"};
@@ -186,7 +193,8 @@ TEST_CASE("outbox: redelivery does not retry only the oldest for ever")
     asio::io_context loop;
     sinks::outbox box(loop.get_executor(), {&s}, &store, fast());
     asio::cancellation_signal stop;
-    asio::co_spawn(loop, box.run_redelivery(), asio::bind_cancellation_slot(stop.slot(), asio::detached));
+    asio::co_spawn(
+        loop, box.run_redelivery(), asio::bind_cancellation_slot(stop.slot(), asio::detached));
     for (int i = 0; i < 500 && s.delivered.size() < 3; ++i) {
         loop.restart();
         loop.run_for(10ms);

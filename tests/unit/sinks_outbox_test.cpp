@@ -34,7 +34,10 @@ public:
         ++attempts;
         if (fail_first > 0) {
             --fail_first;
-            co_return failure(make_error_code(status ? errc::delivery_failed : errc::connect_timeout), status, "nope");
+            co_return failure(
+                make_error_code(status ? errc::delivery_failed : errc::connect_timeout),
+                status,
+                "nope");
         }
         delivered.push_back(m.id);
         co_return result<void>{};
@@ -100,19 +103,21 @@ TEST_CASE("outbox: what cannot be delivered is spooled and redelivered oldest fi
     temp_state t;
     state::store store(t.dir);
     flaky_sink s;
-    s.fail_first = 3;  // two attempts for the first notification, one more in redelivery
+    s.fail_first = 3;       // two attempts for the first notification, one more in redelivery
     asio::io_context loop;  // runs the redelivery loop
     sinks::outbox box(loop.get_executor(), {&s}, &store, fast(2));
 
     auto scenario = [&]() -> asio::awaitable<bool> {
         // Named messages: g++ 12 mishandles temporaries inside co_await expressions.
-        const sinks::message m1{"id-1", "k", "{\"n\":1}"}, m2{"id-2", "k", "{\"n\":2}"}, m3{"id-3", "k", "{}"};
+        const sinks::message m1{"id-1", "k", "{\"n\":1}"}, m2{"id-2", "k", "{\"n\":2}"},
+            m3{"id-3", "k", "{}"};
         auto d1 = co_await box.send(m1);
         auto d2 = co_await box.send(m2);
         CHECK(d1 == 0);
         CHECK(d2 == 0);  // queued behind the spool without an attempt, keeping the order
         CHECK(store.spool_size("flaky") == 2);
-        CHECK(box.spool_size(0) == 2);  // what /metrics shows as core_interceptor_spool_notifications
+        CHECK(box.spool_size(0) ==
+              2);  // what /metrics shows as core_interceptor_spool_notifications
         auto d3 = co_await box.send(m3);
         CHECK(d3 == 0);
         co_return true;
@@ -123,7 +128,8 @@ TEST_CASE("outbox: what cannot be delivered is spooled and redelivered oldest fi
     CHECK(s.attempts == 2);
     // The redelivery loop fails once more, backs off, then drains the spool in order.
     asio::cancellation_signal stop;
-    asio::co_spawn(loop, box.run_redelivery(), asio::bind_cancellation_slot(stop.slot(), asio::detached));
+    asio::co_spawn(
+        loop, box.run_redelivery(), asio::bind_cancellation_slot(stop.slot(), asio::detached));
     for (int i = 0; i < 200 && s.delivered.size() < 3; ++i) {
         loop.restart();
         loop.run_for(std::chrono::milliseconds(10));

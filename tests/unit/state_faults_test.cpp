@@ -18,7 +18,8 @@
 using namespace core_interceptor;
 namespace fs = std::filesystem;
 
-TEST_CASE("state faults: a spool that cannot be written holds the notification in memory, then catches up")
+TEST_CASE("state faults: a spool that cannot be written holds the notification in memory, then "
+          "catches up")
 {
     test::temp_state t("ci-state-faults");
     state::store s(t.dir);
@@ -101,7 +102,8 @@ TEST_CASE("state faults: spool files never replace one another")
     state::store s(t.dir);
     s.spool("rest", "id-1", "k", "{}");
     // A file appears with the number the next spool takes (a leftover, another writer): kept.
-    std::ofstream(t.dir / "spool" / "rest" / "00000000000000000002.json") << R"({"id":"other","body":"{}"})";
+    std::ofstream(t.dir / "spool" / "rest" / "00000000000000000002.json")
+        << R"({"id":"other","body":"{}"})";
     CHECK_FALSE(s.spool("rest", "id-2", "k", "{}"));
     CHECK_FALSE(s.spool("rest", "id-3", "k", "{}"));
     CHECK(test::json_files_in(t.dir / "spool" / "rest") == 4);
@@ -113,7 +115,8 @@ TEST_CASE("state faults: spool files never replace one another")
     CHECK(all[3].id == "id-3");
 }
 
-TEST_CASE("state faults: the spool is read a batch at a time, oldest first, and counted without a scan")
+TEST_CASE(
+    "state faults: the spool is read a batch at a time, oldest first, and counted without a scan")
 {
     test::temp_state t("ci-state-faults");
     state::store s(t.dir);
@@ -192,8 +195,9 @@ TEST_CASE("state lock: a second holder is refused with the first one's PID; rele
                 state::directory_lock second(t.dir);
                 code = 3;  // taken twice: wrong
             } catch (const state::directory_in_use& e) {
-                code = e.holder == ::getppid() && std::string(e.what()).find(std::to_string(::getppid())) !=
-                                                      std::string::npos
+                code = e.holder == ::getppid() &&
+                               std::string(e.what()).find(std::to_string(::getppid())) !=
+                                   std::string::npos
                            ? 0
                            : 4;
             } catch (...) {

@@ -52,8 +52,8 @@ TEST_CASE("state: last event time, unfinished jobs and reported dumps survive a 
     CHECK(jobs[1].id == "bbbb");
     CHECK(jobs[1].name == "name");
     CHECK(s.reported("aaaa", "/tmp/core", 42, "2026-11-24T21:36:42Z"));
-    CHECK_FALSE(s.reported("aaaa", "/tmp/core", 43, "2026-11-24T21:36:42Z"));   // a new dump
-    CHECK_FALSE(s.reported("aaaa", "/tmp/core", 42, "2026-11-24T21:40:00Z"));   // rewritten
+    CHECK_FALSE(s.reported("aaaa", "/tmp/core", 43, "2026-11-24T21:36:42Z"));  // a new dump
+    CHECK_FALSE(s.reported("aaaa", "/tmp/core", 42, "2026-11-24T21:40:00Z"));  // rewritten
     CHECK_FALSE(s.reported("bbbb", "/tmp/core", 42, "2026-11-24T21:36:42Z"));
 }
 
@@ -129,7 +129,8 @@ TEST_CASE("state: writes are atomic: no temporary file is left behind")
     CHECK_FALSE(fs::exists(t.dir / "x.json.tmp"));
 }
 
-TEST_CASE("state: the event time is written unsynced on its own; lost, the synced state.json's counts")
+TEST_CASE(
+    "state: the event time is written unsynced on its own; lost, the synced state.json's counts")
 {
     temp_state t;
     {
@@ -148,7 +149,8 @@ TEST_CASE("state: the event time is written unsynced on its own; lost, the synce
     CHECK(state::store(t.dir).last_event_nano() == 600);
 }
 
-TEST_CASE("state: deaths handled before their record was written leave nothing; the rest is on disk in order")
+TEST_CASE("state: deaths handled before their record was written leave nothing; the rest is on "
+          "disk in order")
 {
     temp_state t;
     {
