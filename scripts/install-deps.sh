@@ -22,6 +22,8 @@ packages=(
   # Prometheus server (port 9090), which its postinst starts wherever services may be started;
   # the tests need only promtool and use no fixed port
   prometheus
+  # the formatting check (scripts/check-format.sh); the version pins the output
+  clang-format-14
   # scripts
   python3 curl ca-certificates iproute2 procps
   # benchmark charts (scripts/bench.sh)
