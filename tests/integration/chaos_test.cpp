@@ -5,6 +5,7 @@
 //
 // CORE_INTERCEPTOR_CHAOS_SEED=N replays a run (the seed is printed).
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -135,16 +136,15 @@ std::vector<container_spec> plan_deaths(std::mt19937& rng)
     return out;
 }
 
-TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 10 ids per sink")
+TEST_CASE_FIXTURE(
+    scene, "chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 10 ids per sink")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
     p->dockerd.build_test_image(chaos_image);
-    registry_guard registry_back(p->registry);
-    dockerd_guard dockerd_back(p->dockerd);
+    restore_registry_at_end();
+    restore_dockerd_at_end();
 
     const auto seed = chaos_seed();
     MESSAGE("chaos seed ", seed, " (CORE_INTERCEPTOR_CHAOS_SEED replays it)");
@@ -152,20 +152,16 @@ TEST_CASE("chaos: 50 deaths, 10 with dumps, under random faults: 10 images and 1
     const auto specs = plan_deaths(rng);
     const auto faults = plan_faults(rng);
 
-    ts::temp_dir work("ci-chaos-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto tags_before = [&] {
         auto v = p->registry.tags(chaos_repo);
         return std::set<std::string>(v.begin(), v.end());
     }();
 
-    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    auto args = fault_args();
     // daemon_args() says --max-concurrency 4.
     args.insert(args.end(), {"--push-retry-window", "120"});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(80));
-    start_watching(daemon);
 
     // --- The burst, with the faults ------------------------------------------------------
     const auto t0 = std::chrono::steady_clock::now();

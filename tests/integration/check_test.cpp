@@ -2,6 +2,7 @@
 // `--check` against the real parts: every check passes with the right settings, and each
 // broken setting is a FAIL line that names it, with exit status 1.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -196,14 +197,10 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
     CHECK_FALSE(std::filesystem::exists(work / "state"));
 }
 
-TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
+TEST_CASE_FIXTURE(scene, "--check: each broken setting is a FAIL line naming it, and exit 1")
 {
-    auto* p = parts();
     if (!p)
         return;
-    ts::temp_dir work("ci-chk-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto s = settings_for(*p, kafka, rest, work);
     std::ofstream(work / "a-file") << "not a directory";
     const auto no_socket = (work / "no-docker.sock").string();
@@ -288,12 +285,11 @@ TEST_CASE("--check: each broken setting is a FAIL line naming it, and exit 1")
     CHECK(kafka.messages().empty());
 }
 
-TEST_CASE("--check: a credentials file readable by others is a configuration error (exit 2)")
+TEST_CASE_FIXTURE(
+    scene, "--check: a credentials file readable by others is a configuration error (exit 2)")
 {
-    auto* p = parts();
     if (!p)
         return;
-    ts::temp_dir work("ci-chk-");
     const auto auth =
         write_private_file(work / "auth.json", R"({"username": "ci", "password": "s3cret"})", 0644);
     auto r = run_check({"--check",

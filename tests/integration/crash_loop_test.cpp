@@ -3,6 +3,7 @@
 // reported (same path, size, mtime) is not reported again; every new one is, up to
 // --max-per-container per hour, and the limit is logged.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -47,21 +48,15 @@ void wait_stopped_after(shared_parts& p, const container& c, int restarts, int l
                     "' after 90 s");
 }
 
-TEST_CASE("crash loop: crashed once, then a clean exit on restart: exactly one notification")
+TEST_CASE_FIXTURE(
+    scene, "crash loop: crashed once, then a clean exit on restart: exactly one notification")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-cl1-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
-    daemon_under_test daemon(work.path(),
-                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    auto& daemon = watch(fault_args());
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     // First run: leaves a marker and dies of SIGSEGV (core in /tmp); second run: exits 0.
     container_spec spec{"crash once",
@@ -100,23 +95,18 @@ TEST_CASE("crash loop: crashed once, then a clean exit on restart: exactly one n
     remove_all_containers(*p);
 }
 
-TEST_CASE("crash loop: four crashes, each with a fresh core, --max-per-container 2: two "
-          "notifications and a warning")
+TEST_CASE_FIXTURE(scene,
+                  "crash loop: four crashes, each with a fresh core, --max-per-container 2: two "
+                  "notifications and a warning")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-cl2-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
-    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    auto args = fault_args();
     args.insert(args.end(), {"--max-per-container", "2"});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     // Every run lives 3 s, then crashes: the kernel replaces /tmp/core with a fresh one (a new
     // mtime), and the daemon has time to look at each death's dump before the next one.

@@ -4,6 +4,7 @@
 // cores say, a signature equal for the same crash only, and past --max-per-signature the same
 // crash is announced as a duplicate and not pushed.
 #include "harness.hpp"
+#include "scene.hpp"
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
 #include "support/net.hpp"
@@ -287,31 +288,27 @@ void check_crash_metrics(unsigned short port, int segv, int abrt, int bus)
 
 }  // namespace
 
-TEST_CASE("crash triage: real crashes are announced with their signal, program, threads, frame and "
-          "signature")
+TEST_CASE_FIXTURE(
+    scene,
+    "crash triage: real crashes are announced with their signal, program, threads, frame and "
+    "signature")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-crash-");
     if (!have_crash_image(*p))
         return;
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
 
     // The usual command line has no per-signature limit: this test sets one.
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     auto limit = std::find(args.begin(), args.end(), "--max-per-signature");
     REQUIRE(limit != args.end());
     *std::next(limit) = "2";
     const auto port = ts::free_port();
     args.insert(args.end(),
                 {"--keep-image", "--metrics-address", "127.0.0.1:" + std::to_string(port)});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
 
     // One after the other, so that the two identical crashes are both counted before the third.
     const auto cases = crash_cases();
@@ -352,23 +349,18 @@ TEST_CASE("crash triage: real crashes are announced with their signal, program, 
         remove_local_images_tagged(*p, c.tag());
 }
 
-TEST_CASE("crash triage: --dry-run --process prints what the container died of")
+TEST_CASE_FIXTURE(scene, "crash triage: --dry-run --process prints what the container died of")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-crash-process-");
     if (!have_crash_image(*p))
         return;
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
 
     const auto c = crash_cases()[4];  // static, 4 threads
     auto crashed = start_container(*p, c.spec, unique_name("crash-process"));
     wait_exited(*p, {crashed});
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     args.insert(args.begin(), bin.string());
     args.insert(
         args.end(),

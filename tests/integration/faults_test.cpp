@@ -3,6 +3,7 @@
 // stopped, Kafka broker down, REST sink failing, the daemon itself killed) never lose a dump
 // nor a notification; hostile configuration ends in a clear error, never a crash.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -98,28 +99,23 @@ void clean_up(shared_parts& p, const std::vector<container>& cs)
 
 // --- dockerd killed in the middle of a burst ----------------------------------------------------
 
-TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is still pushed and "
-          "notified")
+TEST_CASE_FIXTURE(
+    scene,
+    "faults: kill -9 of dockerd in the middle of a burst: every dump is still pushed and "
+    "notified")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    dockerd_guard dockerd_back(p->dockerd);
+    restore_dockerd_at_end();
 
-    ts::temp_dir work("ci-f1-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto tags_before = [&] {
         auto v = p->registry.tags(test_repo);
         return std::set<std::string>(v.begin(), v.end());
     }();
 
-    daemon_under_test daemon(work.path(),
-                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    auto& daemon = watch(fault_args());
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     // A burst, all started at once: dumping containers and decoys; one decoy still runs when
     // dockerd dies. The dumping ones also leave 24 MiB of random bytes, so that commits and
@@ -234,26 +230,22 @@ TEST_CASE("faults: kill -9 of dockerd in the middle of a burst: every dump is st
 
 // --- registry down, then up ---------------------------------------------------------------------
 
-TEST_CASE("faults: registry stopped then started: the push completes later, nothing deleted "
-          "before it is pushed")
+TEST_CASE_FIXTURE(
+    scene,
+    "faults: registry stopped then started: the push completes later, nothing deleted "
+    "before it is pushed")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    registry_guard registry_back(p->registry);
+    restore_registry_at_end();
 
-    ts::temp_dir work("ci-f2-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     p->registry.stop();
 
-    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    auto args = fault_args();
     args.insert(args.end(), {"--push-retry-window", "120"});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     const auto c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f2"));
     wait_exited(*p, {c});
@@ -309,24 +301,19 @@ TEST_CASE("faults: registry stopped then started: the push completes later, noth
 
 // --- Kafka broker down and REST failing, then healthy -------------------------------------------
 
-TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every id arrives on "
-          "each sink")
+TEST_CASE_FIXTURE(
+    scene,
+    "faults: Kafka broker down and REST answering 500, then healthy: every id arrives on "
+    "each sink")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-f3-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     rest.fail_next(3, 500);
 
-    daemon_under_test daemon(work.path(),
-                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    auto& daemon = watch(fault_args());
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
     kafka.set_down();
 
     std::vector<container> cs{
@@ -395,24 +382,21 @@ TEST_CASE("faults: Kafka broker down and REST answering 500, then healthy: every
 
 // --- the daemon itself killed mid-push ----------------------------------------------------------
 
-TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the work resumes and "
-          "completes")
+TEST_CASE_FIXTURE(
+    scene,
+    "faults: kill -9 of core_interceptor mid-push, then a restart: the work resumes and "
+    "completes")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    registry_guard registry_back(p->registry);
+    restore_registry_at_end();
 
-    ts::temp_dir work("ci-f4-");
     fs::create_directories(work / "run1");
     fs::create_directories(work / "run2");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     p->registry.stop();  // the push can only retry: the daemon is mid-push when it dies
 
-    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    auto args = fault_args();
     args.insert(args.end(), {"--push-retry-window", "120"});
     container c;
     std::string first_log;
@@ -466,26 +450,22 @@ TEST_CASE("faults: kill -9 of core_interceptor mid-push, then a restart: the wor
 
 // --- a push that fails for good is retried later ------------------------------------------------
 
-TEST_CASE("faults: a push failing past its window says pushed false, keeps the image, and is "
-          "retried later")
+TEST_CASE_FIXTURE(
+    scene,
+    "faults: a push failing past its window says pushed false, keeps the image, and is "
+    "retried later")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    registry_guard registry_back(p->registry);
+    restore_registry_at_end();
 
-    ts::temp_dir work("ci-f5-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     p->registry.stop();
 
-    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    auto args = fault_args();
     args.insert(args.end(), {"--push-retry-window", "3"});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     const auto c = start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("f5"));
     wait_exited(*p, {c});
@@ -533,21 +513,17 @@ TEST_CASE("faults: a push failing past its window says pushed false, keeps the i
 
 // --- spooled notifications survive a restart ----------------------------------------------------
 
-TEST_CASE("faults: a notification spooled while Kafka is down is delivered after a daemon "
-          "restart")
+TEST_CASE_FIXTURE(scene,
+                  "faults: a notification spooled while Kafka is down is delivered after a daemon "
+                  "restart")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-f6-");
     fs::create_directories(work / "run1");
     fs::create_directories(work / "run2");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
-    const auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    const auto args = fault_args();
 
     container c;
     {
@@ -588,21 +564,15 @@ TEST_CASE("faults: a notification spooled while Kafka is down is delivered after
 
 // --- a --rm container ---------------------------------------------------------------------------
 
-TEST_CASE("faults: a --rm container that dies with a core: a warning naming it, no notification")
+TEST_CASE_FIXTURE(
+    scene, "faults: a --rm container that dies with a core: a warning naming it, no notification")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-f7-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
-    daemon_under_test daemon(work.path(),
-                             fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state"));
+    auto& daemon = watch(fault_args());
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     container_spec spec{"--rm core", crash_with_core(), 139, "core", {"--rm"}};
     const auto c = start_container(*p, spec, unique_name("f7"));

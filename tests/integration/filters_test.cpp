@@ -5,6 +5,7 @@
 // none for a filtered one, exactly one (its changes) for a clean exit, whether or not it
 // wrote a file.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/api_recorder.hpp"
 #include "support/http_sink.hpp"
@@ -66,18 +67,16 @@ container_spec crashing(std::string role,
             std::move(image)};
 }
 
-TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one, the accepted "
-          "crash is pushed; catch-up after a restart filters too")
+TEST_CASE_FIXTURE(
+    scene,
+    "filters: a filtered container costs no Engine call, a clean exit one, the accepted "
+    "crash is pushed; catch-up after a restart filters too")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
     p->dockerd.build_test_image(other_image);
 
-    ts::temp_dir work("ci-filter-");
-    ts::http_sink rest;
     ts::api_recorder proxy(work / "proxy.sock", p->dockerd.socket_path());
     const auto state = work / "state";
 
@@ -195,16 +194,12 @@ TEST_CASE("filters: a filtered container costs no Engine call, a clean exit one,
     remove_all_containers(*p);
 }
 
-TEST_CASE("filters: the opt-out label is seen when 300 labels sort before it")
+TEST_CASE_FIXTURE(scene, "filters: the opt-out label is seen when 300 labels sort before it")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-filter-labels-");
-    ts::http_sink rest;
     ts::api_recorder proxy(work / "proxy.sock", p->dockerd.socket_path());
     // The Engine sends the attributes sorted by key: "aa.*" before "core_interceptor.skip".
     std::vector<std::string> many;

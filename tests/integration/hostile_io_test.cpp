@@ -2,6 +2,7 @@
 // A hostile host (issue 10): a push stream that names no digest, an archive cut short, a
 // closed stdout, idle clients holding every metrics slot, secrets in malformed options.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/api_recorder.hpp"
 #include "support/mock_kafka.hpp"
@@ -78,16 +79,13 @@ std::string strip_digest(std::string body)
 
 }  // namespace
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a push stream without a digest: the image is deleted only once the Engine confirms "
     "the reference; unconfirmed, the push fails and the image stays")
 {
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-nodigest-");
-    ts::mock_kafka kafka;
     ts::api_recorder proxy(work / "proxy.sock", p->dockerd.socket_path());
     proxy.add_rule({"POST", "/push", strip_digest});
     auto args = proxied_args(*p, proxy, kafka, work / "state");
@@ -140,15 +138,12 @@ TEST_CASE(
     remove_local_images_tagged(*p, b.tag());
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a volume archive cut before its end-of-archive marker is announced as not copied")
 {
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-cut-");
-    ts::mock_kafka kafka;
     const std::string volume = unique_name("cutvol");
     REQUIRE(p->dockerd.docker({"volume", "create", volume}, 60s).ok());
     ts::api_recorder proxy(work / "proxy.sock", p->dockerd.socket_path());

@@ -3,6 +3,7 @@
 // notification a sink refuses for ever, a sink asking to slow down, a second instance on the
 // same state directory, a volume holding thousands of dumps. Real parts, loopback only.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -93,17 +94,14 @@ std::optional<ts::http_reply> healthz(unsigned short port)
 
 }  // namespace
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a second instance on the same state directory exits 2 naming the PID; the first "
     "still handles a crash")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-h6-");
-    ts::mock_kafka kafka;
     const auto state = work / "state";
     daemon_under_test first(work.path(), fault_daemon_args(*p, kafka.bootstraps(), "", state));
     INFO("first daemon log:\n", first.log_tail(40));
@@ -153,26 +151,22 @@ TEST_CASE(
     clean_up(*p, cs);
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: the state directory fills up mid-burst: the daemon stays up, every death is pushed "
     "and announced, /healthz says why; freed, the state is written again")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
     if (::geteuid() != 0) {
         MESSAGE("skipped: mounting a tmpfs needs root");
         return;
     }
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-h1-");
     small_fs tiny(work / "state", "256k");
     REQUIRE_MESSAGE(tiny.mounted, "cannot mount a tmpfs on ", (work / "state").string());
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto port = ts::free_port();
-    auto args = fault_daemon_args(*p, kafka.bootstraps(), rest.url(), work / "state");
+    auto args = fault_args();
     args.insert(args.end(), {"--metrics-address", "127.0.0.1:" + std::to_string(port)});
     daemon_under_test daemon(work.path(), args);
     INFO("daemon log:\n", daemon.log_tail(60));
@@ -253,21 +247,17 @@ TEST_CASE(
     clean_up(*p, cs);
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a Kafka message the broker refuses for ever lands in the dead letters; the next ones "
     "are delivered")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-h3-");
-    ts::mock_kafka kafka;
     const auto state = work / "state";
-    daemon_under_test daemon(work.path(), fault_daemon_args(*p, kafka.bootstraps(), "", state));
+    auto& daemon = watch(fault_daemon_args(*p, kafka.bootstraps(), "", state));
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     // The broker refuses the next produce requests as too large, as a lowered
     // message.max.bytes would: librdkafka retries nothing of it.
@@ -324,21 +314,17 @@ TEST_CASE(
     clean_up(*p, all);
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a REST sink answering 429 with Retry-After: 1, then 200: delivered, not dropped")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-h3r-");
-    ts::http_sink rest;
     rest.fail_next(2, 429, "1");
     auto args = fault_daemon_args(*p, "", rest.url(), work / "state");
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
     const auto start = std::chrono::steady_clock::now();
     std::vector<container> cs{
         start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("h3r"))};
@@ -368,17 +354,14 @@ TEST_CASE(
     clean_up(*p, cs);
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a volume with 5000 tiny dumps: --max-volume-dumps of them are copied, the loop stays "
     "responsive")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-h7-");
-    ts::mock_kafka kafka;
     const std::string volume = unique_name("h7vol");
     REQUIRE(p->dockerd.docker({"volume", "create", volume}, 60s).ok());
     const auto port = ts::free_port();
@@ -386,9 +369,8 @@ TEST_CASE(
     args.insert(
         args.end(),
         {"--dump-path", "/dumps", "--metrics-address", "127.0.0.1:" + std::to_string(port)});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     // 5000 files that are ELF cores by their first bytes (ET_CORE), 64 bytes each.
     const std::string script =
@@ -441,23 +423,20 @@ TEST_CASE(
     p->dockerd.docker({"volume", "rm", "-f", volume}, 60s);
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "hostile: a dump copy that would leave less than --state-reserve free is announced not copied, "
     "with the reason, never requeued")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
     if (::geteuid() != 0) {
         MESSAGE("skipped: mounting a tmpfs needs root");
         return;
     }
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-h1v-");
     small_fs tiny(work / "state", "256k");
     REQUIRE(tiny.mounted);
-    ts::mock_kafka kafka;
     const std::string volume = unique_name("h1vol");
     REQUIRE(p->dockerd.docker({"volume", "create", volume}, 60s).ok());
     auto args = fault_daemon_args(*p, kafka.bootstraps(), "", work / "state");

@@ -3,6 +3,7 @@
 // in some rounds): every death is still announced, every image is in the registry, and no image
 // of the daemon's is left on the host (an earlier try's commit is reused or removed).
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/mock_kafka.hpp"
 #include "support/temp_dir.hpp"
@@ -56,17 +57,15 @@ bool registry_has(shared_parts& p, const std::vector<container>& cs)
 
 }  // namespace
 
-TEST_CASE("kills: SIGKILL of the daemon (and of dockerd) at random moments of a burst: every death "
-          "announced and pushed, no image left behind")
+TEST_CASE_FIXTURE(
+    scene,
+    "kills: SIGKILL of the daemon (and of dockerd) at random moments of a burst: every death "
+    "announced and pushed, no image left behind")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    dockerd_guard dockerd_back(p->dockerd);
-    ts::temp_dir work("ci-kills-");
-    ts::mock_kafka kafka;
+    restore_dockerd_at_end();
     const auto args = fault_daemon_args(*p, kafka.bootstraps(), "", work / "state");
 
     std::mt19937 rng(std::random_device{}());

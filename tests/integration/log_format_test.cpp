@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `--log-format json`: what a log shipper reads from stderr while the daemon handles a real crash.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/temp_dir.hpp"
@@ -41,15 +42,13 @@ bool has_string(const json::object& o, const char* key)
     return v && v->is_string() && !v->as_string().empty();
 }
 
-TEST_CASE("json logs: with --log-format json a real crash is logged as one JSON object a line, "
-          "with PRIORITY, MESSAGE and CONTAINER_ID")
+TEST_CASE_FIXTURE(
+    scene,
+    "json logs: with --log-format json a real crash is logged as one JSON object a line, "
+    "with PRIORITY, MESSAGE and CONTAINER_ID")
 {
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-json-");
-    ts::http_sink rest;
     auto args = daemon_args(*p, "", rest.url());
     args.insert(args.end(), {"--log-format", "json"});
     daemon_under_test d(work.path(), args);

@@ -3,6 +3,7 @@
 // /healthz follows the event stream, and a bad or busy address is refused at start-up. The
 // alerting rules and the dashboard the package ships name only what /metrics serves.
 #include "harness.hpp"
+#include "scene.hpp"
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
 #include "support/net.hpp"
@@ -142,19 +143,15 @@ std::string family_of(const std::string& key, const page& p)
     return name;
 }
 
-TEST_CASE("metrics: /metrics counts a core end to end, /healthz follows the event stream")
+TEST_CASE_FIXTURE(scene,
+                  "metrics: /metrics counts a core end to end, /healthz follows the event stream")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-metrics-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto port = ts::free_port();
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     args.insert(args.end(), {"--metrics-address", "127.0.0.1:" + std::to_string(port)});
     daemon_under_test daemon(subdir(work.path(), "one"), args);
     INFO("daemon log:\n", daemon.log_tail());
@@ -371,24 +368,19 @@ std::set<std::string> matches(const std::string& text, const std::regex& re)
     return out;
 }
 
-TEST_CASE("metrics: the shipped alerting rules and dashboard name only what /metrics serves")
+TEST_CASE_FIXTURE(
+    scene, "metrics: the shipped alerting rules and dashboard name only what /metrics serves")
 {
     const auto files = shipped_monitoring_files();
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-monitoring-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto port = ts::free_port();
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     args.insert(args.end(), {"--metrics-address", "127.0.0.1:" + std::to_string(port)});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
 
     // One death with a core, through commit, push and both sinks: every family has samples.
     auto c =

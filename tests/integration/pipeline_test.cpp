@@ -2,6 +2,7 @@
 // A die event with a dump ends as an image in the registry and one notification per sink;
 // containers without a real dump produce nothing.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -33,23 +34,18 @@ std::set<std::string> to_set(const std::vector<std::string>& v)
     return {v.begin(), v.end()};
 }
 
-TEST_CASE("end to end: dumps are committed, pushed, deleted locally and notified once per sink")
+TEST_CASE_FIXTURE(
+    scene, "end to end: dumps are committed, pushed, deleted locally and notified once per sink")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
     const auto started = std::chrono::system_clock::now();
 
-    ts::temp_dir work("ci-e2e-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto tags_before = to_set(p->registry.tags(test_repo));
 
-    daemon_under_test daemon(work.path(), daemon_args(*p, kafka.bootstraps(), rest.url()));
+    auto& daemon = watch(usual_args());
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
 
     // --- The containers: three leave a dump, the others must be ignored -------------------
     const std::vector<container_spec> specs{

@@ -4,6 +4,7 @@
 // and logs what would be committed, pushed and notified and changes nothing, with --process
 // and while watching events.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -92,17 +93,12 @@ void check_real_run_pushes(shared_parts& p,
     CHECK(rest_record(rest).total == 1);
 }
 
-TEST_CASE("--process: exited containers are handled now, a missing or running one fails it")
+TEST_CASE_FIXTURE(scene,
+                  "--process: exited containers are handled now, a missing or running one fails it")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-
-    ts::temp_dir work("ci-process-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
 
     // Both died before any core_interceptor ran: there is no event to see, only --process.
     const auto crashed = crashed_container(*p, "process-core");
@@ -184,17 +180,13 @@ TEST_CASE("--process: exited containers are handled now, a missing or running on
     remove_all_containers(*p);
 }
 
-TEST_CASE("--dry-run --process: logs the image, reference and notification, changes nothing")
+TEST_CASE_FIXTURE(
+    scene, "--dry-run --process: logs the image, reference and notification, changes nothing")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-dryrun-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     const auto c = crashed_container(*p, "dryrun");
     const std::string reference = p->registry.address() + "/" + test_repo + ":" + c.tag();
 
@@ -229,22 +221,17 @@ TEST_CASE("--dry-run --process: logs the image, reference and notification, chan
     remove_all_containers(*p);
 }
 
-TEST_CASE("--dry-run while watching events: a crash is detected and logged, nothing committed")
+TEST_CASE_FIXTURE(
+    scene, "--dry-run while watching events: a crash is detected and logged, nothing committed")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-dryd-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     args.insert(args.end(), {"--state-dir", (work / "state").string(), "--dry-run"});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail(60));
-    start_watching(daemon);
 
     const auto c = crashed_container(*p, "dryd");
     const std::string reference = p->registry.address() + "/" + test_repo + ":" + c.tag();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A push that fails for good leaves the committed image on the node and says "pushed": false.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -35,26 +36,21 @@ struct registry_outage {
     }
 };
 
-TEST_CASE("registry down: the image stays on the node and the notification says pushed false")
+TEST_CASE_FIXTURE(
+    scene, "registry down: the image stays on the node and the notification says pushed false")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
     const auto started = std::chrono::system_clock::now();
 
-    ts::temp_dir work("ci-down-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
     registry_outage outage(p->registry);
 
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     // No retries: the failure is announced at once (SPEC §5 retries within a window).
     args.insert(args.end(), {"--push-retry-window", "0"});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
 
     const auto c =
         start_container(*p, {"core", crash_with_core(), 139, "core"}, unique_name("down"));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // SIGTERM/SIGINT end the daemon cleanly: exit status 0, promptly, no process left behind.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -49,20 +50,15 @@ stop_and_watch(daemon_under_test& d, int sig, std::vector<pid_t>& children_seen)
     }
 }
 
-TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leaving no process")
+TEST_CASE_FIXTURE(
+    scene, "shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leaving no process")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-stop-");
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
-    daemon_under_test daemon(work.path(), daemon_args(*p, kafka.bootstraps(), rest.url()));
+    auto& daemon = watch(usual_args());
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
     const pid_t pid = daemon.pid();
 
     // --- A burst: ten crashing containers started at once -----------------------------------
@@ -144,19 +140,14 @@ TEST_CASE("shutdown: SIGTERM during a burst of crashes exits 0 within 5 s, leavi
     remove_all_containers(*p);
 }
 
-TEST_CASE("shutdown: SIGINT while idle exits 0 within 5 s")
+TEST_CASE_FIXTURE(scene, "shutdown: SIGINT while idle exits 0 within 5 s")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-int-");
-    ts::http_sink rest;
-    daemon_under_test daemon(work.path(), daemon_args(*p, "", rest.url()));
+    auto& daemon = watch(daemon_args(*p, "", rest.url()));
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
     const pid_t pid = daemon.pid();
 
     std::vector<pid_t> children_seen;

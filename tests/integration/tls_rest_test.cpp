@@ -2,6 +2,7 @@
 // A REST endpoint behind a private CA, and one that wants a client certificate: certificates the
 // test makes with `openssl`, the HTTP sink serving TLS on 127.0.0.1, real crashes, `--check`.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/missing_part.hpp"
@@ -113,13 +114,11 @@ void expect_delivered(const ts::http_sink& sink,
     stop_cleanly(d);
 }
 
-TEST_CASE("tls rest: with --rest-ca-file a crash's notification is delivered over https")
+TEST_CASE_FIXTURE(scene,
+                  "tls rest: with --rest-ca-file a crash's notification is delivered over https")
 {
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-tls-a-");
     const auto pki = make_pki(work);
     if (!pki)
         return;
@@ -153,14 +152,13 @@ TEST_CASE("tls rest: with --rest-ca-file a crash's notification is delivered ove
     clean_up(*p, c);
 }
 
-TEST_CASE("tls rest: without --rest-ca-file the certificate is refused, with its reason, and the "
-          "notification is spooled, then delivered once the CA is given")
+TEST_CASE_FIXTURE(
+    scene,
+    "tls rest: without --rest-ca-file the certificate is refused, with its reason, and the "
+    "notification is spooled, then delivered once the CA is given")
 {
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-tls-b-");
     const auto pki = make_pki(work);
     if (!pki)
         return;
@@ -178,14 +176,13 @@ TEST_CASE("tls rest: without --rest-ca-file the certificate is refused, with its
     clean_up(*p, c);
 }
 
-TEST_CASE("tls rest: an endpoint that requires a client certificate refuses the daemon without "
-          "one and gets the notification with --rest-client-cert/--rest-client-key")
+TEST_CASE_FIXTURE(
+    scene,
+    "tls rest: an endpoint that requires a client certificate refuses the daemon without "
+    "one and gets the notification with --rest-client-cert/--rest-client-key")
 {
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
-    ts::temp_dir work("ci-tls-c-");
     const auto pki = make_pki(work);
     if (!pki)
         return;
@@ -225,14 +222,13 @@ check_rest(shared_parts& p, const ts::temp_dir& work, std::vector<std::string> a
     return {};
 }
 
-TEST_CASE(
+TEST_CASE_FIXTURE(
+    scene,
     "tls rest: --check uses the CA file and the client certificate: OK with them, FAIL naming "
     "the reason without")
 {
-    auto* p = parts();
     if (!p)
         return;
-    ts::temp_dir work("ci-tls-d-");
     const auto pki = make_pki(work);
     if (!pki)
         return;

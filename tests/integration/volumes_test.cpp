@@ -3,6 +3,7 @@
 // before the commit; the pushed image holds them. An empty volume produces nothing; a dump over
 // --max-dump-size is announced, not copied.
 #include "harness.hpp"
+#include "scene.hpp"
 
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -86,32 +87,27 @@ std::optional<json::object> only_dump(const json::object& n)
     return d->as_array()[0].as_object();
 }
 
-TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the pushed image")
+TEST_CASE_FIXTURE(
+    scene, "volume dumps: cores in a named volume and a bind mount end up in the pushed image")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
     const auto started = std::chrono::system_clock::now();
 
-    ts::temp_dir work("ci-vol-");
     ts::temp_dir out("ci-volout-");
     const fs::path bind_dir = work / "bind";
     fs::create_directories(bind_dir);
-    ts::mock_kafka kafka;
-    ts::http_sink rest;
 
     const std::string volume = unique_name("vol");
     const std::string empty_volume = unique_name("volempty");
     for (const auto& v : {volume, empty_volume})
         REQUIRE_MESSAGE(p->dockerd.docker({"volume", "create", v}, 60s).ok(), "volume create ", v);
 
-    auto args = daemon_args(*p, kafka.bootstraps(), rest.url());
+    auto args = usual_args();
     args.insert(args.end(), {"--dump-path", "/dumps", "--state-dir", (work / "state").string()});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
 
     // Each crashes with its working directory in /dumps: the kernel (core_pattern "core")
     // writes the core there, into the mount.
@@ -213,16 +209,12 @@ TEST_CASE("volume dumps: cores in a named volume and a bind mount end up in the 
         p->dockerd.docker({"volume", "rm", "-f", v}, 60s);
 }
 
-TEST_CASE("volume dumps: a dump over --max-dump-size is announced as not copied")
+TEST_CASE_FIXTURE(scene, "volume dumps: a dump over --max-dump-size is announced as not copied")
 {
     const auto bin = daemon_binary();
-    auto* p = parts();
     if (!p)
         return;
-    remove_all_containers(*p);
 
-    ts::temp_dir work("ci-volmax-");
-    ts::mock_kafka kafka;
     const std::string volume = unique_name("volmax");
     REQUIRE_MESSAGE(
         p->dockerd.docker({"volume", "create", volume}, 60s).ok(), "volume create ", volume);
@@ -235,9 +227,8 @@ TEST_CASE("volume dumps: a dump over --max-dump-size is announced as not copied"
                  "64K",
                  "--state-dir",
                  (work / "state").string()});
-    daemon_under_test daemon(work.path(), args);
+    auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail());
-    start_watching(daemon);
 
     const container_spec spec{"core over the limit",
                               crash_with_core(),
