@@ -4,6 +4,7 @@
 #include "integration/harness.hpp"
 #include "support/temp_dir.hpp"
 
+#include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -78,6 +79,72 @@ bool prerequisite(bool present, const std::string& why)
         FAIL("a part the installed test needs is missing: ", why);
     MESSAGE("SKIPPED: a part the installed test needs is missing: ", why);
     return false;
+}
+
+std::optional<std::string> packaging_host(const std::string& what)
+{
+    const auto [os_id, codename] = host_release();
+    if (!prerequisite(os_id == "debian" && !codename.empty(),
+                      "not a Debian host (ID=" + os_id + ", VERSION_CODENAME=" + codename +
+                          "): " + what + " made from its own apt sources"))
+        return std::nullopt;
+    if (!prerequisite(!ts::find_program("mmdebstrap").empty(),
+                      "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
+                      "installs it)"))
+        return std::nullopt;
+    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb"))
+        return std::nullopt;
+    return codename;
+}
+
+fs::path run_sinks_binary()
+{
+    const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
+    REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
+                    "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
+                    "run `meson test --suite installed`");
+    return run_sinks;
+}
+
+std::vector<sink_line> sink_lines(const std::string& run_sinks_output)
+{
+    std::vector<sink_line> out;
+    for (const auto& line : lines_of(run_sinks_output)) {
+        sink_line n;
+        if (starts_with(line, "kafka key=")) {
+            const auto v = line.find(" value=");
+            if (v == std::string::npos)
+                continue;
+            n.sink = "kafka";
+            n.key = line.substr(10, v - 10);
+            n.text = line.substr(v + 7);
+        } else if (starts_with(line, "rest ")) {
+            const auto arrow = line.find(" -> ");
+            if (arrow == std::string::npos)
+                continue;
+            std::istringstream rest(line.substr(arrow + 4));
+            unsigned status = 0;
+            rest >> status;
+            if (status < 200 || status >= 300)
+                continue;
+            std::getline(rest, n.text);
+            n.sink = "rest";
+        } else {
+            continue;
+        }
+        boost::system::error_code ec;
+        auto v = boost::json::parse(trim(n.text), ec);
+        if (!ec && v.is_object())
+            n.body = v.as_object();
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+bool pushed_is(const boost::json::object& body, bool value)
+{
+    const auto* p = body.if_contains("pushed");
+    return p && p->is_bool() && p->as_bool() == value;
 }
 
 /// Runs `argv` in its own process group with stdout and stderr into `log`; nothing when it

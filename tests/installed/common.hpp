@@ -5,6 +5,8 @@
 #include "integration/harness.hpp"
 #include "support/process.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -36,6 +38,29 @@ struct phase_log {
 
 /// A missing prerequisite: a failure when every part is required, else a skip (false).
 bool prerequisite(bool present, const std::string& why);
+
+/// The host's VERSION_CODENAME when it can make the Debian rootfs (a Debian host with mmdebstrap
+/// and dpkg-deb); nothing when a prerequisite is missing (`prerequisite` said so). `what` names
+/// what is made from the host's apt sources ("the image's rootfs is").
+std::optional<std::string> packaging_host(const std::string& what);
+
+/// tests/manual/run_sinks (CORE_INTERCEPTOR_RUN_SINKS); fails the test when it is missing.
+std::filesystem::path run_sinks_binary();
+
+/// A notification tests/manual/run_sinks printed: "kafka key=K value=BODY" or, for a REST
+/// request answered 2xx, "rest ... -> STATUS BODY".
+struct sink_line {
+    std::string sink;                         ///< "kafka" or "rest"
+    std::string key;                          ///< the Kafka key
+    std::string text;                         ///< the body as printed
+    std::optional<boost::json::object> body;  ///< nothing when the text is not a JSON object
+};
+
+/// Every notification line of run_sinks' output; REST requests only when answered 2xx.
+std::vector<sink_line> sink_lines(const std::string& run_sinks_output);
+
+/// Whether the notification says "pushed": `value`.
+bool pushed_is(const boost::json::object& body, bool value);
 
 /// Runs `argv` in its own process group with stdout and stderr into `log`; nothing when it
 /// outlived `timeout` (then its whole group is killed).

@@ -73,34 +73,15 @@ std::optional<json::object>
 notification(const std::string& sinks_log, const std::string& sink, const std::string& tag)
 {
     std::optional<json::object> found;
-    for (const auto& line : lines_of(sinks_log)) {
-        std::string body;
-        if (sink == "kafka" && starts_with(line, "kafka key=")) {
-            const auto v = line.find(" value=");
-            if (v != std::string::npos)
-                body = line.substr(v + 7);
-        } else if (sink == "rest" && starts_with(line, "rest ")) {
-            const auto arrow = line.find(" -> ");
-            if (arrow == std::string::npos)
-                continue;
-            std::istringstream rest(line.substr(arrow + 4));
-            unsigned status = 0;
-            rest >> status;
-            if (status >= 200 && status < 300)
-                std::getline(rest, body);
-        }
-        boost::system::error_code ec;
-        auto v = json::parse(trim(body), ec);
-        if (!ec && v.is_object() && ci::string_field(v.as_object(), "tag") == tag)
-            found = v.as_object();
-    }
+    for (auto& line : sink_lines(sinks_log))
+        if (line.sink == sink && line.body && ci::string_field(*line.body, "tag") == tag)
+            found = std::move(line.body);
     return found;
 }
 
 bool pushed(const json::object& n)
 {
-    const auto* v = n.if_contains("pushed");
-    return v && v->is_bool() && v->as_bool();
+    return pushed_is(n, true);
 }
 
 }  // namespace
@@ -115,22 +96,9 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         return;
 
     // --- prerequisites -------------------------------------------------------------------
-    const auto [os_id, codename] = host_release();
-    if (!prerequisite(os_id == "debian" && !codename.empty(),
-                      "not a Debian host (ID=" + os_id +
-                          "): the image's rootfs is made from "
-                          "its own apt sources"))
+    if (!packaging_host("the image's rootfs is"))
         return;
-    if (!prerequisite(!ts::find_program("mmdebstrap").empty(),
-                      "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
-                      "installs it)"))
-        return;
-    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb"))
-        return;
-    const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
-    REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
-                    "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
-                    "run `meson test --suite installed`");
+    const fs::path run_sinks = run_sinks_binary();
     const auto script =
         fs::path(env("CORE_INTERCEPTOR_SOURCE_ROOT")) / "scripts" / "build-image.sh";
     REQUIRE_MESSAGE(

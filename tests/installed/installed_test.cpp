@@ -31,6 +31,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -181,38 +182,12 @@ std::vector<received> read_sinks(const systemd_box& box)
     auto r = box.sh("cat /run/ci-sinks.log", 30s);
     if (!r.ok())
         return out;
-    for (const auto& line : lines_of(r.out)) {
-        received n;
-        std::string body;
-        if (starts_with(line, "kafka key=")) {
-            const auto v = line.find(" value=");
-            if (v == std::string::npos)
-                continue;
-            n.sink = "kafka";
-            n.key = line.substr(10, v - 10);
-            body = line.substr(v + 7);
-        } else if (starts_with(line, "rest ")) {
-            const auto arrow = line.find(" -> ");
-            if (arrow == std::string::npos)
-                continue;
-            std::istringstream rest(line.substr(arrow + 4));
-            unsigned status = 0;
-            rest >> status;
-            if (status < 200 || status >= 300)
-                continue;
-            std::getline(rest, body);
-            n.sink = "rest";
-        } else {
+    for (auto& line : sink_lines(r.out)) {
+        if (!line.body) {
+            FAIL_CHECK(line.sink, ": a notification that is not a JSON object: ", line.text);
             continue;
         }
-        boost::system::error_code ec;
-        auto v = json::parse(trim(body), ec);
-        if (ec || !v.is_object()) {
-            FAIL_CHECK(n.sink, ": a notification that is not a JSON object: ", body);
-            continue;
-        }
-        n.body = v.as_object();
-        out.push_back(std::move(n));
+        out.push_back({line.sink, line.key, std::move(*line.body)});
     }
     return out;
 }
@@ -228,12 +203,6 @@ notification_of(const std::vector<received>& all, const std::string& sink, const
     return found;
 }
 
-bool pushed_is(const json::object& body, bool value)
-{
-    const auto* p = body.if_contains("pushed");
-    return p && p->is_bool() && p->as_bool() == value;
-}
-
 /// A container of the test image that dies of SIGSEGV with a core in /tmp, run from the host
 /// side in the private dockerd, waited for.
 ci::container crash(systemd_box& box, const std::string& what)
@@ -246,37 +215,28 @@ ci::container crash(systemd_box& box, const std::string& what)
     return c;
 }
 
-}  // namespace
-
-TEST_CASE("installed: the Debian package under systemd, end to end")
-{
-    const auto t_all = steady::now();
+/// The booted system shared by the cases below, in their order: the package built and
+/// installed, the sinks running inside, the configuration pointed at them. Made by the first
+/// case that asks for it; what is left of it is removed at the end of the run.
+struct installed_system {
+    ci::shared_parts& p;
+    steady::time_point t_all = steady::now();
     phase_log phases{"installed"};
+    ts::temp_dir work{"ci-inst-"};
+    systemd_box box{p};
+    std::string deb_name;
+    bool purge_removes_user = false;
+    bool started = false;  ///< the service started and watches events
 
-    ci::shared_parts* p = ci::parts();
-    if (!p)
-        return;
+    explicit installed_system(ci::shared_parts& parts) : p(parts) {}
+};
 
-    // --- prerequisites -------------------------------------------------------------------
-    const auto [os_id, codename] = host_release();
-    if (!prerequisite(os_id == "debian" && !codename.empty(),
-                      "not a Debian host (ID=" + os_id + ", VERSION_CODENAME=" + codename +
-                          "): the package and the rootfs are made from its own apt sources"))
-        return;
-    if (!prerequisite(!ts::find_program("mmdebstrap").empty(),
-                      "no mmdebstrap (Debian package mmdebstrap; scripts/install-deps.sh "
-                      "installs it)"))
-        return;
-    if (!prerequisite(!ts::find_program("dpkg-deb").empty(), "no dpkg-deb"))
-        return;
-
-    const fs::path run_sinks = env("CORE_INTERCEPTOR_RUN_SINKS");
-    REQUIRE_MESSAGE(fs::is_regular_file(run_sinks),
-                    "CORE_INTERCEPTOR_RUN_SINKS (tests/manual/run_sinks) is not set or missing: "
-                    "run `meson test --suite installed`");
-
+/// The .deb and run_sinks under work/in (mounted read-only inside); what the rootfs must hold.
+std::set<std::string> prepare_inputs(installed_system& sys, const fs::path& run_sinks)
+{
+    auto& phases = sys.phases;
+    const auto& work = sys.work;
     // Everything the booted system gets from the host is in work/in, mounted read-only.
-    ts::temp_dir work("ci-inst-");
     const auto in = work / "in";
     fs::create_directories(in);
 
@@ -293,13 +253,25 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
     auto postrm = ts::run({"dpkg-deb", "-I", deb.string(), "postrm"}, 30s);
     const bool purge_removes_user = postrm.out.find("userdel") != std::string::npos ||
                                     postrm.out.find("deluser") != std::string::npos;
-
-    // --- 2. the rootfs -----------------------------------------------------------------------
+    sys.deb_name = deb_name;
+    sys.purge_removes_user = purge_removes_user;
     // The container has no network: the package's dependencies come with the rootfs, so that
     // `dpkg -i` installs it as apt would.
     std::set<std::string> include{"systemd", "systemd-sysv", "dbus"};
     for (auto& d : depends_packages(depends.out))
         include.insert(d);
+    return include;
+}
+
+/// The rootfs tarball (mmdebstrap), from the cache when it holds one for the same inputs.
+fs::path make_rootfs(installed_system& sys,
+                     const std::string& codename,
+                     const std::set<std::string>& include,
+                     std::string& key_out)
+{
+    auto& phases = sys.phases;
+    const auto& work = sys.work;
+    // --- 2. the rootfs -----------------------------------------------------------------------
     const auto sources = host_apt_sources();
     std::string key_text = codename + "\nminbase\n" + joined(include, ",");
     for (const auto& s : sources)
@@ -346,21 +318,30 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                        std::to_string(include.size()) + " packages): " + seconds(ms_since(t0)));
         }
     }
+    key_out = key;
+    return rootfs;
+}
 
+/// Imports the rootfs as an image of the private dockerd.
+void import_rootfs(installed_system& sys, const fs::path& rootfs, const std::string& key)
+{
     // --- 3. import and boot ------------------------------------------------------------------
-    systemd_box box(*p);
-    {
-        const auto t0 = steady::now();
-        const std::string image = "ci-installed-systemd:" + key.substr(0, 12);
-        auto imp = p->dockerd.docker({"import", rootfs.string(), image}, 300s);
-        REQUIRE_MESSAGE(imp.ok(),
-                        "docker import of the rootfs failed (",
-                        imp.status.describe(),
-                        "): ",
-                        imp.err);
-        box.image = image;
-        phases.add("docker import: " + seconds(ms_since(t0)));
-    }
+    const auto t0 = steady::now();
+    const std::string image = "ci-installed-systemd:" + key.substr(0, 12);
+    auto imp = sys.p.dockerd.docker({"import", rootfs.string(), image}, 300s);
+    REQUIRE_MESSAGE(
+        imp.ok(), "docker import of the rootfs failed (", imp.status.describe(), "): ", imp.err);
+    sys.box.image = image;
+    sys.phases.add("docker import: " + seconds(ms_since(t0)));
+}
+
+/// Boots the imported rootfs with systemd as PID 1.
+void boot(installed_system& sys)
+{
+    ci::shared_parts* p = &sys.p;
+    auto& box = sys.box;
+    auto& phases = sys.phases;
+    const auto in = sys.work / "in";
     {
         const auto t0 = steady::now();
         const auto name = ci::unique_name("installed");
@@ -437,6 +418,15 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         phases.add("boot (container start to is-system-running=" + booted +
                    "): " + std::to_string(ms_since(t0)) + " ms");
     }
+}
+
+/// Installs the package, starts the sinks inside and points the configuration at them.
+void install_and_configure(installed_system& sys)
+{
+    ci::shared_parts* p = &sys.p;
+    auto& box = sys.box;
+    auto& phases = sys.phases;
+    const auto& deb_name = sys.deb_name;
 
     // The service's SupplementaryGroups=docker must be the group of the bind-mounted socket, as
     // on a host where docker.io created the group before this package came.
@@ -473,14 +463,6 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                         inst.err);
         phases.add("dpkg -i: " + std::to_string(ms_since(t0)) + " ms");
     }
-    CHECK_MESSAGE(trim(box.sh("systemctl is-enabled " + std::string(unit)).out) == "enabled",
-                  "the package does not enable the service");
-    const auto passwd = trim(box.sh("getent passwd core_interceptor").out);
-    REQUIRE_MESSAGE(!passwd.empty(), "installing the package created no core_interceptor user");
-    const auto user_groups = trim(box.sh("id -nG core_interceptor").out);
-    CHECK_MESSAGE((" " + user_groups + " ").find(" docker ") != std::string::npos,
-                  "core_interceptor is not in the docker group: ",
-                  user_groups);
 
     // The sinks, inside: the container's loopback is the daemon's.
     {
@@ -516,7 +498,92 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
              "' >> /etc/core_interceptor/core_interceptor.conf && "
              "echo 'CORE_INTERCEPTOR_OPTS=\"--push-retry-window 0 --retry-max-backoff 1\"' "
              ">> /etc/default/core_interceptor");
+}
 
+/// Where the shared system lives. Made after the shared parts, so destroyed before them at
+/// exit: whatever a failed case left in the private dockerd is removed while it still runs.
+std::unique_ptr<installed_system>& held()
+{
+    struct holder {
+        std::unique_ptr<installed_system> sys;
+        holder() {}
+    };
+    static holder h;
+    return h.sys;
+}
+
+/// Builds the shared system once (nullptr when a prerequisite is missing); a later case after
+/// a failed set-up fails at once.
+installed_system* the_system()
+{
+    enum class state { unknown, ready, skipped, failed };
+    static state st = state::unknown;
+    if (st == state::ready)
+        return held().get();
+    if (st == state::skipped)
+        return nullptr;
+    if (st == state::failed)
+        FAIL("the installed system could not be set up: see the first case of the run");
+    st = state::failed;
+    ci::shared_parts* p = ci::parts();
+    if (!p) {
+        st = state::skipped;
+        return nullptr;
+    }
+    const auto codename = packaging_host("the package and the rootfs are");
+    if (!codename) {
+        st = state::skipped;
+        return nullptr;
+    }
+    const fs::path run_sinks = run_sinks_binary();
+    auto& sys = held();
+    sys = std::make_unique<installed_system>(*p);
+    std::string key;
+    const auto include = prepare_inputs(*sys, run_sinks);
+    const auto rootfs = make_rootfs(*sys, *codename, include, key);
+    import_rootfs(*sys, rootfs, key);
+    boot(*sys);
+    install_and_configure(*sys);
+    st = state::ready;
+    return sys.get();
+}
+
+/// The shared system with the service started by the case before.
+installed_system* started_system()
+{
+    auto* s = the_system();
+    if (s)
+        REQUIRE_MESSAGE(s->started, "the service did not start: see the case before");
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("installed: the package installs, enables its unit and creates its user in the docker "
+          "group")
+{
+    auto* sys = the_system();
+    if (!sys)
+        return;
+    auto& box = sys->box;
+    CHECK_MESSAGE(trim(box.sh("systemctl is-enabled " + std::string(unit)).out) == "enabled",
+                  "the package does not enable the service");
+    const auto passwd = trim(box.sh("getent passwd core_interceptor").out);
+    REQUIRE_MESSAGE(!passwd.empty(), "installing the package created no core_interceptor user");
+    const auto user_groups = trim(box.sh("id -nG core_interceptor").out);
+    CHECK_MESSAGE((" " + user_groups + " ").find(" docker ") != std::string::npos,
+                  "core_interceptor is not in the docker group: ",
+                  user_groups);
+}
+
+TEST_CASE("installed: systemctl start returns at READY=1, the daemon runs as its user and says "
+          "when it watches events")
+{
+    auto* sys = the_system();
+    if (!sys)
+        return;
+    auto& box = sys->box;
+    auto& phases = sys->phases;
     // --- 5. start: READY -------------------------------------------------------------------
     // The package started the service with its default configuration; stop it, then time a
     // start with ours: `systemctl start` of a Type=notify unit returns once READY=1 came.
@@ -593,7 +660,18 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                     status_text,
                     "\n",
                     box.sh(std::string("journalctl --no-pager -n 30 -u ") + unit).out);
+    sys->started = true;
+}
 
+TEST_CASE("installed: a crash is pushed, announced on both sinks and logged to the journal once")
+{
+    auto* sys = started_system();
+    if (!sys)
+        return;
+    ci::shared_parts* p = &sys->p;
+    auto& box = sys->box;
+    auto& phases = sys->phases;
+    std::string status_text;
     // --- 6. a crash: pushed and announced ---------------------------------------------------
     const auto not_before = std::chrono::system_clock::now();
     const auto t_crash = steady::now();
@@ -694,7 +772,16 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
                           .empty(),
                       "errors logged for a container that was pushed");
     }
+}
 
+TEST_CASE("installed: a failing push is an error in the journal with its container's fields")
+{
+    auto* sys = started_system();
+    if (!sys)
+        return;
+    ci::shared_parts* p = &sys->p;
+    auto& box = sys->box;
+    auto& phases = sys->phases;
     // --- 7. a failing push: the error is in the journal --------------------------------------
     {
         ci::registry_guard back_up(p->registry);
@@ -749,7 +836,15 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         CHECK_MESSAGE(!ci::local_images_tagged(*p, c2.tag()).empty(),
                       "the image whose push failed is not kept locally");
     }
+}
 
+TEST_CASE("installed: systemctl stop ends the daemon cleanly")
+{
+    auto* sys = started_system();
+    if (!sys)
+        return;
+    auto& box = sys->box;
+    auto& phases = sys->phases;
     // --- 8. systemctl stop: clean ---------------------------------------------------------
     {
         const auto t0 = steady::now();
@@ -773,7 +868,15 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
         CHECK(props["ExecMainStatus"] == "0");
         phases.add("systemctl stop: " + std::to_string(stop_ms) + " ms");
     }
+}
 
+TEST_CASE("installed: dpkg --purge leaves nothing behind")
+{
+    auto* sys = the_system();
+    if (!sys)
+        return;
+    auto& box = sys->box;
+    const bool purge_removes_user = sys->purge_removes_user;
     // --- 9. dpkg --purge: nothing left -------------------------------------------------------
     {
         auto purge = box.sh("dpkg --purge core-interceptor 2>&1", 120s);
@@ -821,7 +924,17 @@ TEST_CASE("installed: the Debian package under systemd, end to end")
             }
         }
     }
+}
 
+TEST_CASE("installed: the test leaves nothing behind in the dockerd")
+{
+    auto* sys = the_system();
+    if (!sys)
+        return;
+    ci::shared_parts* p = &sys->p;
+    auto& box = sys->box;
+    auto& phases = sys->phases;
+    const auto& t_all = sys->t_all;
     // --- 10. leave nothing behind ---------------------------------------------------------
     {
         const auto t0 = steady::now();
