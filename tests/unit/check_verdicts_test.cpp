@@ -3,6 +3,7 @@
 #include "check/check.hpp"
 #include "check/verdicts.hpp"
 #include "domain/registry_auth.hpp"
+#include "toolbox.hpp"
 
 #include <doctest/doctest.h>
 
@@ -25,13 +26,6 @@ namespace {
 bool has(const std::string& text, std::string_view part)
 {
     return text.find(part) != std::string::npos;
-}
-
-fs::path temp_dir()
-{
-    char name[] = "/tmp/ci-check-XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    return name;
 }
 
 }  // namespace
@@ -302,7 +296,8 @@ TEST_CASE("check: REST verdict: any HTTP answer is reachable")
 TEST_CASE(
     "check: state-dir: writable, missing but creatable, or not a directory; nothing left behind")
 {
-    auto dir = temp_dir();
+    test::temp_dir scratch("ci-check");
+    const auto& dir = scratch.dir;
     auto ok = state_dir_outcome(dir);
     CHECK(ok.v == verdict::ok);
     CHECK(has(ok.reason, "writable"));
@@ -326,7 +321,8 @@ TEST_CASE(
 
 TEST_CASE("check: registry-auth: private, readable and with credentials for the registry")
 {
-    auto dir = temp_dir();
+    test::temp_dir scratch("ci-check");
+    const auto& dir = scratch.dir;
     const auto file = (dir / "auth.json").string();
     std::ofstream(file) << R"({"auths": {"127.0.0.1:5000": {"auth": ")"
                         << domain::base64_encode("u:p") << R"("}}})";

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "pipeline/job.hpp"
 
+#include "fake_engines.hpp"
 #include "log/log.hpp"
 #include "run_coro.hpp"
 #include "state/store.hpp"
+#include "toolbox.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -20,6 +22,8 @@ namespace asio = boost::asio;
 
 namespace {
 
+using test::fake_docker;
+
 const std::string container_id = "3bb1f33bb805b0772a8853936356bc140c31b90388197737e540fab67c60aca5";
 
 std::string elf_core()
@@ -29,152 +33,6 @@ std::string elf_core()
     s[16] = 4;  // ET_CORE, little endian
     return s;
 }
-
-/// Stands in for the Engine: files of the container's writable layer, and a call log.
-class fake_docker final : public docker::api {
-public:
-    struct file {
-        std::int64_t size;
-        std::string content;
-        std::uint32_t mode = 0644;
-    };
-    std::map<std::string, file> files;
-    bool gone = false;
-    int push_failures = 0;  // the first N pushes fail
-    std::vector<std::string> calls;
-    std::vector<std::string> images;  // local images
-    std::int64_t started_nano = 0;    // State.StartedAt
-
-    asio::awaitable<result<docker::changes>>
-    dump_candidates(std::string_view, const std::vector<std::string>& patterns) override
-    {
-        calls.push_back("changes");
-        if (gone)
-            co_return failure(make_error_code(errc::not_found), 404, "No such container");
-        docker::changes out;
-        for (const auto& [path, f] : files)
-            if (domain::matches_dump_pattern(patterns, path))
-                out.candidates.push_back(path);
-        co_return out;
-    }
-    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view,
-                                                         std::string_view path) override
-    {
-        calls.push_back("stat " + std::string(path));
-        auto& f = files.at(std::string(path));
-        domain::path_stat st;
-        st.name = path;
-        st.size = f.size;
-        st.mode = f.mode;
-        co_return st;
-    }
-    asio::awaitable<result<docker::file_prefix>>
-    read_prefix(std::string_view, std::string_view path, std::size_t n) override
-    {
-        calls.push_back("read " + std::string(path));
-        auto& f = files.at(std::string(path));
-        co_return docker::file_prefix{f.content.substr(0, n), f.size};
-    }
-    // One request whatever the probe needs, as the client makes it.
-    asio::awaitable<result<docker::file_prefix>>
-    read_head(std::string_view, std::string_view path, const docker::prefix_need& need) override
-    {
-        calls.push_back("read " + std::string(path));
-        const auto& f = files.at(std::string(path));
-        std::size_t n = need({});
-        for (std::size_t more = 0;
-             n < f.content.size() && (more = need(std::string_view(f.content).substr(0, n))) > n;)
-            n = more;
-        co_return docker::file_prefix{f.content.substr(0, n), f.size};
-    }
-    asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override
-    {
-        calls.push_back("inspect");
-        domain::container_info info;
-        info.id = id;
-        info.name = "crashy";
-        info.image = "Team/App:2.5-RC1";
-        info.image_id = "sha256:" + std::string(64, 'a');
-        info.exit_code = 139;
-        info.started_nano = started_nano;
-        co_return info;
-    }
-    int commit_failures = 0;      // the first N commits fail (an answer, not an outage)
-    bool copy_disk_full = false;  // the copy's local spool fills up after the archive is read
-    asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
-    {
-        calls.push_back("commit " + req.repository + ":" + req.tag);
-        if (commit_failures > 0) {
-            --commit_failures;
-            co_return failure(make_error_code(errc::http_status), 500, "driver failed");
-        }
-        images.push_back(req.repository + ":" + req.tag);
-        co_return std::string("sha256:" + std::string(64, 'b'));
-    }
-    asio::awaitable<result<std::string>>
-    push(std::string_view repo, std::string_view tag, std::string_view auth) override
-    {
-        calls.push_back("push " + std::string(repo) + ":" + std::string(tag) +
-                        " auth=" + std::string(auth));
-        if (push_failures > 0) {
-            --push_failures;
-            co_return failure(make_error_code(errc::push_failed), 200, "connection refused");
-        }
-        co_return std::string("sha256:" + std::string(64, 'c'));
-    }
-    asio::awaitable<result<void>> remove_image(std::string_view ref) override
-    {
-        calls.push_back("delete " + std::string(ref));
-        std::erase(images, std::string(ref));
-        co_return result<void>{};
-    }
-
-    // Mounts: the archive of each directory, and what was put into the container.
-    std::map<std::string, std::string> archives;
-    std::string put;
-    std::size_t probe_bytes = 0;  // archive bytes the probes consumed
-    asio::awaitable<result<std::uint64_t>> probe_archive(std::string_view,
-                                                         std::string_view dir,
-                                                         domain::volume_probe& probe,
-                                                         std::size_t max_bytes) override
-    {
-        calls.push_back("probe " + std::string(dir));
-        auto it = archives.find(std::string(dir));
-        if (it == archives.end())
-            co_return failure(make_error_code(errc::not_found), 404, "Could not find the file");
-        domain::tar_walker tar(probe);
-        std::uint64_t seen = 0;
-        for (std::size_t i = 0; i < it->second.size() && seen < max_bytes &&
-                                probe.result() == domain::volume_probe::verdict::open;
-             i += 512) {
-            auto piece = std::string_view(it->second).substr(i, 512);
-            seen += piece.size();
-            tar.feed(piece);
-        }
-        probe_bytes += seen;
-        co_return seen;
-    }
-    asio::awaitable<result<std::uint64_t>>
-    copy_archive(std::string_view, std::string_view dir, domain::dump_extractor& extract) override
-    {
-        calls.push_back("copy " + std::string(dir));
-        auto it = archives.find(std::string(dir));
-        if (it == archives.end())
-            co_return failure(make_error_code(errc::not_found), 404, "Could not find the file");
-        domain::tar_walker tar(extract);
-        tar.feed(it->second);
-        extract.finish();
-        if (copy_disk_full)
-            co_return failure(make_error_code(errc::local_io),
-                              0,
-                              "writing the dump spool: No space left on device");
-        auto n = extract.output().size();
-        put += extract.output();
-        if (n > 0)
-            calls.push_back("put /");
-        co_return n;
-    }
-};
 
 std::string
 tar_member(const std::string& name, const std::string& content, std::int64_t mtime = 1795556211)
@@ -316,11 +174,11 @@ TEST_CASE("pipeline: a failed push keeps the image locally and announces pushed 
     docker.push_failures = 100;
     recording_sink sink;
     std::vector<std::string> logged;
-    log::capture(&logged);
+    test::log_capture capturing(logged);
     harness h(docker, {&sink}, make_config(true));
     auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::committed);
-    log::capture(nullptr);
+    capturing.stop();
 
     CHECK(docker.images ==
           std::vector<std::string>{"127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805"});
@@ -384,11 +242,11 @@ TEST_CASE("pipeline: an auto-removed container is a warning naming it, never sil
     fake_docker docker;
     docker.gone = true;
     std::vector<std::string> logged;
-    log::capture(&logged);
+    test::log_capture capturing(logged);
     harness h(docker, {}, make_config(true));
     auto& runner = h.runner;
     CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::gone);
-    log::capture(nullptr);
+    capturing.stop();
     CHECK(runner.counters().auto_removed == 1);
     CHECK(std::any_of(logged.begin(), logged.end(), [](const std::string& l) {
         return l.starts_with("warning") && l.find("crashy") != std::string::npos &&
@@ -419,17 +277,17 @@ TEST_CASE(
     recording_sink sink;
     auto cfg = make_config(true);
     cfg.dry_run = true;
-    char dir[] = "/tmp/ci-dry-run-XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
+    test::temp_dir scratch("ci-dry-run");
+    const auto dir = scratch.dir;
     std::vector<std::string> logged;
     {
         state::store store(dir);
         asio::io_context io;
         sinks::outbox box(io.get_executor(), {&sink}, &store, sinks::delivery_config{1});
         pipeline::job_runner runner(docker, box, &store, cfg);
-        log::capture(&logged);
+        test::log_capture capturing(logged);
         CHECK(test::run_coro(runner.run(die())) == pipeline::outcome::dry_run);
-        log::capture(nullptr);
+        capturing.stop();
         // Only the probe and the inspect that names the image: no commit, push or delete.
         CHECK(docker.calls ==
               std::vector<std::string>{"changes", "stat /tmp/core", "read /tmp/core", "inspect"});
@@ -476,10 +334,10 @@ TEST_CASE("pipeline: --dry-run without a dump logs nothing to do")
     auto cfg = make_config(true);
     cfg.dry_run = true;
     std::vector<std::string> logged;
-    log::capture(&logged);
+    test::log_capture capturing(logged);
     harness h(docker, {&sink}, cfg);
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::no_dump);
-    log::capture(nullptr);
+    capturing.stop();
     CHECK(docker.calls == std::vector<std::string>{"changes"});
     CHECK(std::none_of(logged.begin(), logged.end(), [](const std::string& l) {
         return l.find("dry run") != std::string::npos;
@@ -550,10 +408,10 @@ TEST_CASE(
     cfg.dump_paths = {"/dumps"};
     cfg.dry_run = true;
     std::vector<std::string> logged;
-    log::capture(&logged);
+    test::log_capture capturing(logged);
     harness h(docker, {&sink}, cfg);
     const auto result = test::run_coro(h.runner.run(die()));
-    log::capture(nullptr);
+    capturing.stop();
     CHECK(result == pipeline::outcome::dry_run);
     // Read to list the dumps; no PUT, no commit, push, delete or notification.
     CHECK(docker.calls ==
@@ -583,9 +441,9 @@ TEST_CASE("pipeline: a mount dump over --max-dump-size is announced, not copied"
     cfg.max_dump_size = 4096;
     harness h(docker, {&sink}, cfg);
     std::vector<std::string> logged;
-    log::capture(&logged);
+    test::log_capture capturing(logged);
     CHECK(test::run_coro(h.runner.run(die())) == pipeline::outcome::pushed);
-    log::capture(nullptr);
+    capturing.stop();
     CHECK(docker.put.empty());
     CHECK(std::find(docker.calls.begin(), docker.calls.end(), "put /") == docker.calls.end());
     CHECK(std::any_of(logged.begin(), logged.end(), [](const std::string& l) {

@@ -2,11 +2,13 @@
 // Issue 12: the probe reads a core's notes in its own archive GET and no further; the crash
 // and heap objects of the notification; labels of the commit; the per-signature limit.
 #include "domain/crash.hpp"
+#include "fake_engines.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/triage.hpp"
 #include "run_coro.hpp"
 #include "state/store.hpp"
 #include "support/core_file.hpp"
+#include "toolbox.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -25,98 +27,7 @@ namespace ts = core_interceptor::test_support;
 
 namespace {
 
-/// Stands in for the Engine: files whose first bytes are known, served as a stream of 512-byte
-/// pieces to read_head, which counts requests and bytes as the real client would.
-class streaming_docker final : public docker::api {
-public:
-    struct file {
-        std::int64_t size;
-        std::string head;  ///< the first bytes (the rest is zeros up to `size`)
-    };
-    std::map<std::string, file> files;
-    std::vector<std::string> calls;
-    std::vector<docker::commit_request> commits;
-    std::size_t bytes_served = 0;
-
-    asio::awaitable<result<docker::changes>>
-    dump_candidates(std::string_view, const std::vector<std::string>&) override
-    {
-        calls.push_back("changes");
-        docker::changes out;
-        for (const auto& [path, f] : files)
-            out.candidates.push_back(path);
-        co_return out;
-    }
-    asio::awaitable<result<domain::path_stat>> stat_path(std::string_view,
-                                                         std::string_view path) override
-    {
-        calls.push_back("stat");
-        domain::path_stat st;
-        st.name = path;
-        st.size = files.at(std::string(path)).size;
-        st.mode = 0600;
-        co_return st;
-    }
-    asio::awaitable<result<docker::file_prefix>>
-    read_prefix(std::string_view, std::string_view, std::size_t) override
-    {
-        calls.push_back("read_prefix");  // the probe must not fall back on repeated requests
-        co_return failure(make_error_code(errc::not_configured), 0, "one request only");
-    }
-    asio::awaitable<result<docker::file_prefix>>
-    read_head(std::string_view, std::string_view path, const docker::prefix_need& need) override
-    {
-        calls.push_back("read_head");
-        const auto& f = files.at(std::string(path));
-        std::string have;
-        std::size_t want = need({});
-        bool enough = false;
-        for (std::size_t at = 0; !enough && at < static_cast<std::size_t>(f.size); at += 512) {
-            std::string piece = at < f.head.size() ? f.head.substr(at, 512) : std::string{};
-            piece.resize(std::min<std::size_t>(512, static_cast<std::size_t>(f.size) - at), '\0');
-            bytes_served += piece.size();
-            have += piece;
-            // As the client: each need met is asked again with what it asked for.
-            while (!enough && have.size() >= want) {
-                const std::size_t more = need(std::string_view(have).substr(0, want));
-                if (more <= want)
-                    enough = true;
-                else
-                    want = more;
-            }
-        }
-        have.resize(std::min(have.size(), want));
-        co_return docker::file_prefix{have, f.size};
-    }
-    asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override
-    {
-        calls.push_back("inspect");
-        domain::container_info info;
-        info.id = id;
-        info.name = "crashy-" + std::string(id.substr(0, 4));
-        info.image = "team/app:1.0";
-        info.image_id = "sha256:" + std::string(64, 'a');
-        info.exit_code = 139;
-        co_return info;
-    }
-    asio::awaitable<result<std::string>> commit(const docker::commit_request& req) override
-    {
-        calls.push_back("commit");
-        commits.push_back(req);
-        co_return std::string("sha256:" + std::string(64, 'b'));
-    }
-    asio::awaitable<result<std::string>>
-    push(std::string_view, std::string_view, std::string_view) override
-    {
-        calls.push_back("push");
-        co_return std::string("sha256:" + std::string(64, 'c'));
-    }
-    asio::awaitable<result<void>> remove_image(std::string_view) override
-    {
-        calls.push_back("delete");
-        co_return result<void>{};
-    }
-};
+using test::streaming_docker;
 
 class recording_sink final : public sinks::sink {
 public:
@@ -299,9 +210,8 @@ TEST_CASE("triage: --max-per-signature 0 commits every death")
 
 TEST_CASE("triage: the per-signature counts survive a restart through the state directory")
 {
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("ci-triage-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
+    test::temp_dir scratch("ci-triage");
+    const auto dir = scratch.dir;
     streaming_docker docker;
     docker.files["/tmp/core"] = {1 << 20, big};
     recording_sink sink;

@@ -4,7 +4,7 @@
 #include "run_coro.hpp"
 #include "sinks/outbox.hpp"
 #include "state/store.hpp"
-#include "temp_state.hpp"
+#include "toolbox.hpp"
 
 #if CORE_INTERCEPTOR_TEST_KAFKA
 #include "kafka/errors.hpp"
@@ -133,7 +133,7 @@ TEST_CASE("sinks: the wait before a retry honours Retry-After within --retry-max
 
 TEST_CASE("outbox: a notification refused for good goes to the dead letters; the next is delivered")
 {
-    test::temp_state t("ci-dead-letter");
+    test::temp_dir t("ci-dead-letter");
     state::store store(t.dir);
     picky_sink s;
     s.refuse.emplace("id-big",
@@ -183,7 +183,7 @@ TEST_CASE("outbox: 429 is retried after Retry-After, not dropped")
 
 TEST_CASE("outbox: redelivery does not retry only the oldest for ever")
 {
-    test::temp_state t("ci-dead-letter");
+    test::temp_dir t("ci-dead-letter");
     state::store store(t.dir);
     for (int i = 0; i < 4; ++i)
         store.spool("picky", "id-" + std::to_string(i), "k", "{}");

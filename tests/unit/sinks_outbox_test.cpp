@@ -3,6 +3,7 @@
 
 #include "run_coro.hpp"
 #include "state/store.hpp"
+#include "toolbox.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -53,17 +54,6 @@ sinks::delivery_config fast(unsigned attempts)
     return c;
 }
 
-struct temp_state {
-    fs::path dir;
-    temp_state()
-    {
-        char t[] = "/tmp/ci-outbox-XXXXXX";
-        REQUIRE(::mkdtemp(t) != nullptr);
-        dir = t;
-    }
-    ~temp_state() { fs::remove_all(dir); }
-};
-
 }  // namespace
 
 TEST_CASE("outbox: 5xx and transport errors are retried, a 4xx is not")
@@ -100,7 +90,7 @@ TEST_CASE("outbox: 5xx and transport errors are retried, a 4xx is not")
 
 TEST_CASE("outbox: what cannot be delivered is spooled and redelivered oldest first")
 {
-    temp_state t;
+    test::temp_dir t("ci-outbox");
     state::store store(t.dir);
     flaky_sink s;
     s.fail_first = 3;       // two attempts for the first notification, one more in redelivery

@@ -4,7 +4,7 @@
 // directory.
 #include "state/lock.hpp"
 #include "state/store.hpp"
-#include "temp_state.hpp"
+#include "toolbox.hpp"
 
 #include <doctest/doctest.h>
 
@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 TEST_CASE("state faults: a spool that cannot be written holds the notification in memory, then "
           "catches up")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     // A file where the sink's spool directory should be: every write there fails (ENOTDIR),
     // as a full or read-only file system would, without needing root.
@@ -54,7 +54,7 @@ TEST_CASE("state faults: a spool that cannot be written holds the notification i
 
 TEST_CASE("state faults: a held notification delivered before catch-up is simply forgotten")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     std::ofstream(t.dir / "spool" / "kafka") << "in the way";
     s.spool("kafka", "id-1", "k", "{}");
@@ -70,7 +70,7 @@ TEST_CASE("state faults: a held notification delivered before catch-up is simply
 
 TEST_CASE("state faults: state.json that cannot be written is written again once it can")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     {
         state::store s(t.dir);
         fs::create_directories(t.dir / "state.json" / "x");  // rename over a directory fails
@@ -87,7 +87,7 @@ TEST_CASE("state faults: state.json that cannot be written is written again once
 
 TEST_CASE("state faults: a start on an unwritable directory is reported, not fatal")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     fs::create_directories(t.dir / ".writable.tmp" / "x");  // the start-up probe cannot be made
     state::store s(t.dir);
     CHECK(s.problem().has_value());
@@ -98,7 +98,7 @@ TEST_CASE("state faults: a start on an unwritable directory is reported, not fat
 
 TEST_CASE("state faults: spool files never replace one another")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     s.spool("rest", "id-1", "k", "{}");
     // A file appears with the number the next spool takes (a leftover, another writer): kept.
@@ -118,7 +118,7 @@ TEST_CASE("state faults: spool files never replace one another")
 TEST_CASE(
     "state faults: the spool is read a batch at a time, oldest first, and counted without a scan")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     for (int i = 0; i < 50; ++i)
         s.spool("rest", "id-" + std::to_string(i), "k", "{}");
@@ -132,7 +132,7 @@ TEST_CASE(
 
 TEST_CASE("state faults: a dead letter is kept with its sink, reason and body")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     state::spooled item{{}, 0, "id-9", "k:9", "{\"big\":true}"};
     CHECK_FALSE(s.dead_letter("kafka", item, "Broker: Message size too large"));
@@ -152,7 +152,7 @@ TEST_CASE("state faults: a dead letter is kept with its sink, reason and body")
 
 TEST_CASE("state faults: reported dumps are saved once per job and old marks expire")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     {
         state::store s(t.dir);
         for (int i = 0; i < 100; ++i)
@@ -182,7 +182,7 @@ TEST_CASE("state faults: reported dumps are saved once per job and old marks exp
 
 TEST_CASE("state lock: a second holder is refused with the first one's PID; released when it ends")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     {
         state::directory_lock first(t.dir);
         // Another process: flock locks belong to the open file, so a child opening the file
@@ -220,7 +220,7 @@ TEST_CASE("state lock: a second holder is refused with the first one's PID; rele
 
 TEST_CASE("state faults: a spool above its threshold is flagged and nothing is dropped")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     s.set_spool_warning(3);
     for (int i = 0; i < 5; ++i)
@@ -232,7 +232,7 @@ TEST_CASE("state faults: a spool above its threshold is flagged and nothing is d
 
 TEST_CASE("state faults: a failed per-event record is retried, and never over a newer one")
 {
-    test::temp_state t("ci-state-faults");
+    test::temp_dir t("ci-state-faults");
     state::store s(t.dir);
     fs::create_directories(t.dir / "last_event.tmp" / "x");  // the event time cannot be written
     s.set_last_event_nano(100);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "state/store.hpp"
+#include "toolbox.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,17 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_state {
-    fs::path dir;
-    temp_state()
-    {
-        char t[] = "/tmp/ci-state-XXXXXX";
-        REQUIRE(::mkdtemp(t) != nullptr);
-        dir = t;
-    }
-    ~temp_state() { fs::remove_all(dir); }
-};
-
 domain::die_event ev(std::string id, std::int64_t t)
 {
     return {std::move(id), "name", "img:1", t};
@@ -32,7 +22,7 @@ domain::die_event ev(std::string id, std::int64_t t)
 
 TEST_CASE("state: last event time, unfinished jobs and reported dumps survive a restart")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     {
         state::store s(t.dir);
         CHECK(s.last_event_nano() == 0);
@@ -59,7 +49,7 @@ TEST_CASE("state: last event time, unfinished jobs and reported dumps survive a 
 
 TEST_CASE("state: a torn or corrupt file is set aside, never a reason to refuse to start")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     {
         state::store s(t.dir);
         s.set_last_event_nano(5);
@@ -83,7 +73,7 @@ TEST_CASE("state: a torn or corrupt file is set aside, never a reason to refuse 
 
 TEST_CASE("state: the spool keeps order per sink across restarts")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     {
         state::store s(t.dir);
         s.spool("rest", "id-1", "k:1", "{\"n\":1}");
@@ -107,7 +97,7 @@ TEST_CASE("state: the spool keeps order per sink across restarts")
 
 TEST_CASE("state: failed pushes are remembered until pushed")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     state::store s(t.dir);
     s.add_pending_push("127.0.0.1:5000/app_1", "3bb1f33bb805", "{\"pushed\":false}");
     auto p = s.pending_pushes();
@@ -120,7 +110,7 @@ TEST_CASE("state: failed pushes are remembered until pushed")
 
 TEST_CASE("state: writes are atomic: no temporary file is left behind")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     state::write_file_atomically(t.dir / "x.json", "{}");
     state::write_file_atomically(t.dir / "x.json", "{\"a\":1}");
     std::ifstream in(t.dir / "x.json");
@@ -132,7 +122,7 @@ TEST_CASE("state: writes are atomic: no temporary file is left behind")
 TEST_CASE(
     "state: the event time is written unsynced on its own; lost, the synced state.json's counts")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     {
         state::store s(t.dir);
         s.mark_reported("aaaa", "/tmp/core", 42, "2026-11-24T21:36:42Z");  // state.json, synced
@@ -152,7 +142,7 @@ TEST_CASE(
 TEST_CASE("state: deaths handled before their record was written leave nothing; the rest is on "
           "disk in order")
 {
-    temp_state t;
+    test::temp_dir t("ci-state");
     {
         state::store s(t.dir);
         for (int i = 0; i < 500; ++i) {
