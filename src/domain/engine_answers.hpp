@@ -14,9 +14,9 @@ namespace core_interceptor::domain {
 
 /// What `GET /version` of the Engine says.
 struct engine_version {
-    std::string version;                  ///< "20.10.24+dfsg1"
-    api_version api;                      ///< ApiVersion: the newest it speaks
-    std::optional<api_version> min_api;   ///< MinAPIVersion
+    std::string version;                 ///< "20.10.24+dfsg1"
+    api_version api;                     ///< ApiVersion: the newest it speaks
+    std::optional<api_version> min_api;  ///< MinAPIVersion
 };
 
 /// Parses a `GET /version` body. errc::malformed_response without ApiVersion.
