@@ -36,7 +36,6 @@
 #include <ostream>
 
 namespace asio = boost::asio;
-namespace fs = std::filesystem;
 
 namespace core_interceptor::check {
 

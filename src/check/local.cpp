@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The checks of --check that look at this host only: the state directory and the registry
 // credentials file.
-#include "check/check.hpp"
 #include "check/local.hpp"
+#include "check/check.hpp"
 #include "domain/registry_auth.hpp"
 
 #include <pwd.h>
