@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "check/verdicts.hpp"
 
-#include "app/app.hpp"
+#include "domain/core_pattern.hpp"
+#include "domain/engine_answers.hpp"
+#include "domain/json_member.hpp"
 #include "domain/registry_auth.hpp"
 
 #include <boost/json/object.hpp>
@@ -45,27 +47,6 @@ std::optional<json::object> decode_auth(std::string_view registry_auth)
     return std::move(v.as_object());
 }
 
-std::string string_at(const json::object& o, std::string_view key)
-{
-    if (auto* p = o.if_contains(key); p && p->is_string())
-        return std::string(p->as_string());
-    return {};
-}
-
-/// The daemon's {"message": …}, or the start of the body.
-std::string daemon_message(std::string_view body)
-{
-    error_code ec;
-    auto v = json::parse(body, ec);
-    if (!ec && v.is_object())
-        if (auto m = string_at(v.as_object(), "message"); !m.empty())
-            return m;
-    std::string out(body.substr(0, 200));
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-        out.pop_back();
-    return out;
-}
-
 std::string seconds(std::chrono::seconds s)
 {
     return std::to_string(s.count()) + " s";
@@ -91,25 +72,6 @@ int exit_status(std::span<const outcome> outcomes)
                        [](const outcome& o) { return o.v == verdict::fail; })
                ? 1
                : 0;
-}
-
-result<engine_version> parse_engine_version(std::string_view body)
-{
-    error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec || !v.is_object())
-        return failure(
-            make_error_code(errc::malformed_response), 200, "GET /version is not a JSON object");
-    const auto& o = v.as_object();
-    engine_version out;
-    out.version = string_at(o, "Version");
-    auto api = domain::parse_api_version(string_at(o, "ApiVersion"));
-    if (!api)
-        return failure(
-            make_error_code(errc::malformed_response), 200, "GET /version has no ApiVersion");
-    out.api = *api;
-    out.min_api = domain::parse_api_version(string_at(o, "MinAPIVersion"));
-    return out;
 }
 
 outcome docker_outcome(std::string_view endpoint, const engine_version& v)
@@ -204,7 +166,7 @@ outcome core_pattern_outcome(const std::optional<std::string>& pattern, std::str
                     "cannot read /proc/sys/kernel/core_pattern" +
                         (why.empty() ? std::string() : ": " + std::string(why)) +
                         "; whether cores land inside containers is unknown");
-    if (auto w = app::core_pattern_warning(*pattern))
+    if (auto w = domain::core_pattern_warning(*pattern))
         return make("core_pattern", verdict::warn, *w);
     std::string p = *pattern;
     while (!p.empty() && (p.back() == '\n' || p.back() == ' '))
@@ -281,7 +243,7 @@ outcome registry_dockerd_outcome(std::string_view host,
                     "the Docker daemon reached " + h +
                         (have_credentials ? " and logged in with the credentials of --registry-auth"
                                           : " (no credentials given, none asked for)"));
-    std::string msg = daemon_message(body);
+    std::string msg = domain::daemon_message(body);
     return make("registry-dockerd",
                 verdict::fail,
                 "the Docker daemon cannot log in to " + h + " (POST /auth: HTTP " +
@@ -304,8 +266,8 @@ std::optional<std::string> basic_authorization(std::string_view registry_auth)
     auto o = decode_auth(registry_auth);
     if (!o || !o->contains("username"))
         return std::nullopt;
-    return "Basic " +
-           domain::base64_encode(string_at(*o, "username") + ":" + string_at(*o, "password"));
+    return "Basic " + domain::base64_encode(domain::string_member(*o, "username") + ":" +
+                                            domain::string_member(*o, "password"));
 }
 
 outcome

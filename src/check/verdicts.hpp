@@ -3,6 +3,7 @@
 
 #include "co/error.hpp"
 #include "domain/api_version.hpp"
+#include "domain/engine_answers.hpp"
 #include "domain/image_name.hpp"
 
 #include <chrono>
@@ -31,15 +32,9 @@ std::string format(const outcome& o);
 /// Exit status of `--check`: 0 when nothing failed (warnings included), 1 otherwise.
 int exit_status(std::span<const outcome> outcomes);
 
-/// What `GET /version` of the Engine says.
-struct engine_version {
-    std::string version;                         ///< "20.10.24+dfsg1"
-    domain::api_version api;                     ///< ApiVersion: the newest it speaks
-    std::optional<domain::api_version> min_api;  ///< MinAPIVersion
-};
-
-/// Parses a `GET /version` body. errc::malformed_response without ApiVersion.
-result<engine_version> parse_engine_version(std::string_view body);
+/// What `GET /version` of the Engine says, and its parser (one for the daemon and the check).
+using domain::engine_version;
+using domain::parse_engine_version;
 
 /// The oldest Engine API `--check` accepts: 1.25 (Engine 1.13, 2017). Older Engines are long
 /// out of support and were never tried with the calls the jobs make.

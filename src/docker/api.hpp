@@ -2,6 +2,7 @@
 #pragma once
 
 #include "co/error.hpp"
+#include "domain/engine_answers.hpp"
 #include "domain/notification.hpp"
 #include "domain/path_stat.hpp"
 #include "domain/volume_dump.hpp"
@@ -43,10 +44,7 @@ struct commit_request {
 };
 
 /// A local image as `GET /images/json` lists it.
-struct image_summary {
-    std::string id;
-    std::vector<std::string> repo_tags;  ///< "REPOSITORY:TAG"; empty for an untagged image
-};
+using image_summary = domain::image_summary;
 
 /// The Engine API calls one job makes: the seam between pipeline and docker, abstract so a
 /// test can stand in for the daemon. Every call completes with a value or a failure carrying

@@ -4,6 +4,8 @@
 #include "docker/api.hpp"
 #include "docker/config.hpp"
 #include "domain/api_version.hpp"
+#include "domain/engine_answers.hpp"
+#include "domain/rfc3339.hpp"
 #include "http/client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -80,15 +82,11 @@ private:
     std::uint64_t bytes_read_ = 0;
 };
 
-/// Parses a `GET /containers/{id}/json` body. errc::malformed_response on anything unexpected.
-result<domain::container_info> parse_inspect(std::string_view body);
-
-/// The answer of `GET /images/json`: each image's Id and RepoTags ("<none>:<none>" dropped).
-result<std::vector<image_summary>> parse_image_list(std::string_view body);
-
-/// "2026-11-24T21:36:42.311007368Z" (RFC 3339, UTC or with an offset) -> ns since the epoch;
-/// 0 for the zero time Docker reports for a container that never ran, or a malformed value.
-std::int64_t parse_rfc3339_nano(std::string_view text);
+// The parsers of Engine answers live in domain/engine_answers.hpp and domain/rfc3339.hpp;
+// callers that know them as docker's still find them here.
+using domain::parse_image_list;
+using domain::parse_inspect;
+using domain::parse_rfc3339_nano;
 
 /// The failure for a non-2xx Engine answer: errc::not_found (404), errc::conflict (409) or
 /// errc::http_status, with the status and the daemon's `message`.

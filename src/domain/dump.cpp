@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "domain/dump.hpp"
 
+#include "domain/json_member.hpp"
 #include "domain/tar.hpp"
 
 #include <boost/json.hpp>
@@ -103,9 +104,9 @@ result<std::vector<std::string>> dump_candidates(std::string_view changes_json,
 
     for (const auto& entry : *entries) {
         const auto* obj = entry.if_object();
-        const json::value* path = obj ? obj->if_contains("Path") : nullptr;
+        const json::string* path = obj ? string_member_if(*obj, "Path") : nullptr;
         const json::value* kind = obj ? obj->if_contains("Kind") : nullptr;
-        if (path == nullptr || !path->is_string() || kind == nullptr || !kind->is_number())
+        if (path == nullptr || kind == nullptr || !kind->is_number())
             return failure(make_error_code(errc::malformed_response), 0, "changes: bad entry");
         boost::system::error_code kind_ec;
         auto k = kind->to_number<std::int64_t>(kind_ec);
@@ -114,7 +115,7 @@ result<std::vector<std::string>> dump_candidates(std::string_view changes_json,
         // Kind: 0 modified, 1 added, 2 deleted.
         if (k != 0 && k != 1)
             continue;
-        std::string_view p = path->get_string();
+        std::string_view p = *path;
         if (matches_dump_pattern(patterns, p))
             out.emplace_back(p);
     }

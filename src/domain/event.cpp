@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/event.hpp"
 
+#include "domain/json_member.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -17,13 +19,6 @@ constexpr std::int64_t nanos_per_second = 1'000'000'000;
 failure malformed(std::string what)
 {
     return failure(make_error_code(errc::malformed_event), 0, std::move(what));
-}
-
-// A string member, or nullptr when absent or of another type.
-const json::string* string_at(const json::object& obj, std::string_view key)
-{
-    const auto* v = obj.if_contains(key);
-    return v ? v->if_string() : nullptr;
 }
 
 // The ID goes into request paths (/containers/{id}/…): only characters an ID or a name has.
@@ -47,9 +42,9 @@ result<parsed_event> parse_event_line(std::string_view line)
     if (obj == nullptr)
         return malformed("event is not a JSON object");
 
-    const auto* type = string_at(*obj, "Type");
+    const auto* type = string_member_if(*obj, "Type");
     if (type == nullptr)
-        type = string_at(*obj, "type");
+        type = string_member_if(*obj, "type");
     if (type == nullptr)
         return malformed("event has no Type");
 
@@ -66,9 +61,9 @@ result<parsed_event> parse_event_line(std::string_view line)
             attributes = a->if_object();
     }
 
-    const json::string* id = actor ? string_at(*actor, "ID") : nullptr;
+    const json::string* id = actor ? string_member_if(*actor, "ID") : nullptr;
     if (id == nullptr || id->empty())
-        id = string_at(*obj, "id");
+        id = string_member_if(*obj, "id");
     if (id == nullptr || !plausible_id(*id))
         return malformed("container event without a valid ID");
     out.event.id = std::string(*id);
@@ -96,19 +91,19 @@ result<parsed_event> parse_event_line(std::string_view line)
             if (v.is_string())
                 out.event.attributes.emplace_back(std::string(k), std::string(v.get_string()));
         }
-        if (const auto* name = string_at(*attributes, "name"))
+        if (const auto* name = string_member_if(*attributes, "name"))
             out.event.name = std::string(*name);
-        if (const auto* image = string_at(*attributes, "image"))
+        if (const auto* image = string_member_if(*attributes, "image"))
             out.event.image = std::string(*image);
     }
     if (out.event.image.empty()) {
-        if (const auto* from = string_at(*obj, "from"))
+        if (const auto* from = string_member_if(*obj, "from"))
             out.event.image = std::string(*from);
     }
 
-    const auto* action = string_at(*obj, "Action");
+    const auto* action = string_member_if(*obj, "Action");
     if (action == nullptr)
-        action = string_at(*obj, "status");
+        action = string_member_if(*obj, "status");
     if (action != nullptr && (*action == "die" || *action == "died"))
         out.kind = event_kind::die;
     else if (action != nullptr && *action == "destroy")

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/image_name.hpp"
 
+#include "domain/short_id.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -10,8 +12,7 @@ namespace {
 // A reference may be at most 255 characters long (distribution/reference NameTotalLengthMax);
 // the tag we append is ":" + 12 characters.
 constexpr std::size_t reference_max = 255;
-constexpr std::size_t tag_suffix = 1 + 12;
-constexpr std::size_t short_id = 12;
+constexpr std::size_t tag_suffix = 1 + short_id_length;
 // A --registry that leaves less room than this for IMAGE_NAME is a configuration mistake.
 constexpr std::size_t min_name_room = 32;
 
@@ -123,11 +124,11 @@ std::optional<std::string> image_id_of(std::string_view config_image, std::strin
     const auto own_hex = lower(id_hex(image_id));
     if (config_image.substr(0, algo.size()) == algo) {
         auto hex = config_image.substr(algo.size());
-        if (all_hex(hex) && hex.size() >= short_id)
+        if (all_hex(hex) && hex.size() >= short_id_length)
             return lower(hex);
         return std::nullopt;
     }
-    if (!all_hex(config_image) || config_image.size() < short_id || config_image.size() > 64)
+    if (!all_hex(config_image) || config_image.size() < short_id_length || config_image.size() > 64)
         return std::nullopt;
     auto hex = lower(config_image);
     if (hex.size() == 64)
@@ -255,7 +256,7 @@ image_name(std::string_view config_image, std::string_view image_id, std::size_t
 {
     std::string raw;
     if (auto id = image_id_of(config_image, image_id)) {
-        raw = "image_" + id->substr(0, short_id);
+        raw = "image_" + short_id(*id);
     } else {
         std::string_view name = config_image;
         std::string suffix;
@@ -265,7 +266,7 @@ image_name(std::string_view config_image, std::string_view image_id, std::size_t
             auto digest = name.substr(at + 1);
             auto colon = digest.find(':');
             if (colon != std::string_view::npos && colon > 0 && all_hex(digest.substr(colon + 1))) {
-                suffix = std::string(digest.substr(colon + 1, short_id));
+                suffix = std::string(digest.substr(colon + 1, short_id_length));
                 name = name.substr(0, at);
             }
         }
@@ -295,7 +296,7 @@ image_name(std::string_view config_image, std::string_view image_id, std::size_t
 
 std::string image_tag(std::string_view container_id)
 {
-    return std::string(container_id.substr(0, short_id));
+    return short_id(container_id);
 }
 
 std::string repository(const std::optional<registry_target>& registry, std::string_view name)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/push_stream.hpp"
 
+#include "domain/json_member.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -49,10 +51,9 @@ std::string distribution_digest(std::string_view body)
     json::value doc = json::parse(body, ec);
     const json::object* obj = ec ? nullptr : doc.if_object();
     const json::value* descriptor = obj ? obj->if_contains("Descriptor") : nullptr;
-    const json::value* digest = descriptor && descriptor->is_object()
-                                    ? descriptor->get_object().if_contains("digest")
-                                    : nullptr;
-    const json::string* s = digest ? digest->if_string() : nullptr;
+    const json::string* s = descriptor && descriptor->is_object()
+                                ? string_member_if(descriptor->get_object(), "digest")
+                                : nullptr;
     return s && plausible_digest(*s) ? std::string(*s) : std::string();
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/registry_auth.hpp"
 
+#include "domain/json_member.hpp"
+
 #include <boost/json.hpp>
 
 #include <array>
@@ -67,12 +69,6 @@ struct credentials {
     std::string identity_token;
 };
 
-const json::string* string_at(const json::object& obj, std::string_view key)
-{
-    const auto* v = obj.if_contains(key);
-    return v ? v->if_string() : nullptr;
-}
-
 std::string lower(std::string_view s)
 {
     std::string out(s);
@@ -132,9 +128,9 @@ result<credentials> entry_credentials(const json::value& entry, std::string_view
         return auth_error("registry auth: the entry for " + std::string(host) +
                           " is not an object");
     credentials c;
-    if (const auto* token = string_at(*obj, "identitytoken"))
+    if (const auto* token = string_member_if(*obj, "identitytoken"))
         c.identity_token = std::string(*token);
-    if (const auto* auth = string_at(*obj, "auth"); auth != nullptr && !auth->empty()) {
+    if (const auto* auth = string_member_if(*obj, "auth"); auth != nullptr && !auth->empty()) {
         auto decoded = base64_decode(*auth);
         auto colon = decoded ? decoded->find(':') : std::string::npos;
         // X-Registry-Auth is JSON: credentials that are not UTF-8 cannot be sent in it.
@@ -145,8 +141,8 @@ result<credentials> entry_credentials(const json::value& entry, std::string_view
         c.password = decoded->substr(colon + 1);
         return c;
     }
-    const auto* user = string_at(*obj, "username");
-    const auto* password = string_at(*obj, "password");
+    const auto* user = string_member_if(*obj, "username");
+    const auto* password = string_member_if(*obj, "password");
     if (user != nullptr && password != nullptr) {
         c.username = std::string(*user);
         c.password = std::string(*password);

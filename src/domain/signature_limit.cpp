@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "domain/signature_limit.hpp"
 
+#include "domain/json_member.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -96,14 +98,14 @@ bool signature_limit::load(std::string_view text, clock::time_point now)
     for (const auto& [sig, e] : v.as_object()) {
         const auto* o = e.if_object();
         const auto* times = o ? o->if_contains("times_ms") : nullptr;
-        const auto* image = o ? o->if_contains("image") : nullptr;
-        if (!times || !times->is_array() || !image || !image->is_string() || sig.empty() ||
+        const auto* image = o ? string_member_if(*o, "image") : nullptr;
+        if (!times || !times->is_array() || !image || sig.empty() ||
             sig.size() > max_signature_length || by_signature_.size() >= max_signatures) {
             by_signature_.clear();
             return false;
         }
         entry en;
-        en.image = std::string(image->as_string()).substr(0, max_image_length);
+        en.image = std::string(*image).substr(0, max_image_length);
         for (const auto& t : times->as_array())
             if (t.is_int64() && (en.times_ms.empty() || t.as_int64() >= en.times_ms.back()))
                 en.times_ms.push_back(t.as_int64());

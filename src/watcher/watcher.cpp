@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "watcher/watcher.hpp"
 
+#include "co/backoff.hpp"
 #include "co/cancel.hpp"
 #include "docker/client.hpp"
 #include "domain/ndjson.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
 
@@ -65,7 +67,7 @@ asio::awaitable<void> watcher::run()
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
 
-    auto backoff = cfg_.reconnect_min;
+    co::backoff backoff(cfg_.reconnect_min, cfg_.reconnect_max);
     asio::steady_timer timer(co_await asio::this_coro::executor);
 
     while (!co_await co::cancelled()) {
@@ -74,15 +76,14 @@ asio::awaitable<void> watcher::run()
         if (co_await co::cancelled())
             break;
         if (was_open)
-            backoff = cfg_.reconnect_min;  // it worked until now: retry soon
+            backoff.reset();  // it worked until now: retry soon
         // Jittered exponential backoff, so a fleet does not reconnect in lockstep.
-        auto wait = co::jittered(backoff);
+        auto wait = backoff.next();
         log::debug() << "reconnecting to the Docker daemon in " << wait.count() << " ms";
         timer.expires_after(wait);
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec)
             break;
-        backoff = std::min(backoff * 2, cfg_.reconnect_max);
     }
     log::debug() << "event watcher stopped";
 }
@@ -150,14 +151,14 @@ asio::awaitable<bool> watcher::read_stream()
             auto& ev = parsed->event;
             last_time_nano_ = std::max(last_time_nano_, ev.time_nano);
             if (!remember(ev)) {
-                log::debug() << "skipping replayed event of container " << ev.id.substr(0, 12);
+                log::debug() << "skipping replayed event of container " << domain::short_id(ev.id);
                 continue;
             }
             ++events_;
             if (std::string why; !domain::accepts(cfg_.filter, ev, &why)) {
                 ++filtered_;
                 log::debug({{"CONTAINER_ID", ev.id}})
-                    << "container " << ev.name << " (" << ev.id.substr(0, 12)
+                    << "container " << ev.name << " (" << domain::short_id(ev.id)
                     << ") died; not handled: " << why;
                 continue;
             }
@@ -173,7 +174,7 @@ asio::awaitable<bool> watcher::read_stream()
                 }
             }
             log::debug({{"CONTAINER_ID", ev.id}})
-                << "container " << ev.name << " (" << ev.id.substr(0, 12) << ") died";
+                << "container " << ev.name << " (" << domain::short_id(ev.id) << ") died";
             if (!out_.try_send(error_code{}, ev)) {
                 log::warning()
                     << "job queue full: waiting for a free slot before reading more events";

@@ -47,19 +47,6 @@ TEST_CASE("check: exit 1 only when a check failed; warnings pass")
     CHECK(exit_status(std::vector<outcome>{}) == 0);
 }
 
-TEST_CASE("check: GET /version of the Engine")
-{
-    auto v = parse_engine_version(
-        R"({"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12"})");
-    REQUIRE(v.has_value());
-    CHECK(v->version == "20.10.24+dfsg1");
-    CHECK(v->api == domain::api_version{1, 41});
-    REQUIRE(v->min_api);
-    CHECK(*v->min_api == domain::api_version{1, 12});
-    CHECK_FALSE(parse_engine_version(R"({"Version":"x"})").has_value());
-    CHECK_FALSE(parse_engine_version("not json").has_value());
-}
-
 TEST_CASE("check: docker verdict from the versions")
 {
     engine_version v{"20.10.24", {1, 41}, domain::api_version{1, 12}};

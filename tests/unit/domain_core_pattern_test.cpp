@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "app/app.hpp"
+#include "domain/core_pattern.hpp"
 
 #include <doctest/doctest.h>
 
-using core_interceptor::app::core_pattern_warning;
+using core_interceptor::domain::core_pattern_warning;
 
 TEST_CASE("core_pattern: a pipe is warned about, naming the setting")
 {

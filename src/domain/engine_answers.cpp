@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#include "domain/engine_answers.hpp"
+
+#include "domain/json_member.hpp"
+#include "domain/rfc3339.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace json = boost::json;
+
+namespace core_interceptor::domain {
+namespace {
+
+failure malformed(unsigned status, std::string what)
+{
+    return failure(make_error_code(errc::malformed_response), status, std::move(what));
+}
+
+/// Config.Image and Config.Labels (all of them: the body limit bounds them).
+void read_config(const json::object& config, container_info& info)
+{
+    info.image = string_member(config, "Image");
+    if (auto* labels = config.if_contains("Labels"); labels && labels->is_object())
+        for (const auto& [k, val] : labels->as_object())
+            if (val.is_string())
+                info.labels.emplace_back(std::string(k), std::string(val.as_string()));
+}
+
+}  // namespace
+
+result<engine_version> parse_engine_version(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object())
+        return malformed(200, "GET /version is not a JSON object");
+    const auto& o = v.as_object();
+    engine_version out;
+    out.version = string_member(o, "Version");
+    auto api = parse_api_version(string_member(o, "ApiVersion"));
+    if (!api)
+        return malformed(200, "GET /version has no ApiVersion");
+    out.api = *api;
+    out.min_api = parse_api_version(string_member(o, "MinAPIVersion"));
+    return out;
+}
+
+result<container_info> parse_inspect(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object())
+        return malformed(0, "container inspect is not a JSON object");
+    const auto& o = v.as_object();
+    container_info info;
+    info.id = string_member(o, "Id");
+    info.name = string_member(o, "Name");
+    if (info.name.starts_with('/'))
+        info.name.erase(0, 1);
+    info.image_id = string_member(o, "Image");
+    if (auto* c = o.if_contains("Config"); c && c->is_object())
+        read_config(c->as_object(), info);
+    auto* state = o.if_contains("State");
+    if (info.id.empty() || !state || !state->is_object())
+        return malformed(0, "container inspect lacks Id or State");
+    const auto& s = state->as_object();
+    if (auto* code = s.if_contains("ExitCode"); code && code->is_int64())
+        info.exit_code = static_cast<int>(code->as_int64());
+    info.finished_nano = parse_rfc3339_nano(string_member(s, "FinishedAt"));
+    info.status = string_member(s, "Status");
+    info.started_nano = parse_rfc3339_nano(string_member(s, "StartedAt"));
+    if (auto* hc = o.if_contains("HostConfig"); hc && hc->is_object())
+        if (auto* ar = hc->as_object().if_contains("AutoRemove"); ar && ar->is_bool())
+            info.auto_remove = ar->as_bool();
+    return info;
+}
+
+result<std::vector<image_summary>> parse_image_list(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_array())
+        return malformed(200, "image list is not a JSON array");
+    std::vector<image_summary> out;
+    for (const auto& item : v.as_array()) {
+        const auto* obj = item.if_object();
+        const auto* id = obj ? string_member_if(*obj, "Id") : nullptr;
+        if (!id)
+            return malformed(200, "image list entry has no Id");
+        image_summary s{std::string(*id), {}};
+        if (const auto* tags = obj->if_contains("RepoTags"); tags && tags->is_array())
+            for (const auto& t : tags->as_array())
+                if (t.is_string() && t.as_string() != "<none>:<none>")
+                    s.repo_tags.emplace_back(t.as_string());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+result<std::vector<std::string>> parse_container_ids(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_array())
+        return malformed(200, "container list is not a JSON array");
+    std::vector<std::string> ids;
+    for (const auto& c : v.as_array())
+        if (c.is_object())
+            if (const auto* id = string_member_if(c.as_object(), "Id"))
+                ids.emplace_back(*id);
+    return ids;
+}
+
+std::string daemon_message(std::string_view body)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (!ec && v.is_object())
+        if (auto m = string_member(v.as_object(), "message"); !m.empty())
+            return m;
+    std::string out(body.substr(0, 200));
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+        out.pop_back();
+    return out;
+}
+
+}  // namespace core_interceptor::domain
