@@ -597,7 +597,7 @@ private:
             auto [ec] = co_await timer.async_wait(use_tuple);
             if (ec)
                 co_return;  // shutdown
-            store_.catch_up();
+            co_await store_.async_catch_up();
         }
     }
 

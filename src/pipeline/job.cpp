@@ -509,7 +509,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
     note = notification_for(ev, *info, dumps, name, tag, reference, pushed, digest);
     const std::string body = domain::to_json(note);
     if (push_later && store_) {
-        if (auto ec = store_->add_pending_push(repo, tag, body))
+        if (auto ec = co_await store_->async_add_pending_push(repo, tag, body))
             log::error(fields) << "cannot record the failed push of " << reference << ": "
                                << ec.message()
                                << "; the image stays local and is announced with pushed: false";
@@ -558,7 +558,7 @@ asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds 
                 if (r.error().code == errc::not_found) {
                     log::error() << "image " << reference
                                  << " waiting for its push is gone: " << r.error().describe();
-                    store_->remove_pending_push(p);
+                    co_await store_->async_remove_pending_push(p);
                     continue;
                 }
                 log::debug() << "push of " << reference
@@ -587,7 +587,7 @@ asio::awaitable<void> job_runner::retry_failed_pushes(std::chrono::milliseconds 
                     text("id"), text("name") + ":" + text("tag"), boost::json::serialize(o)};
                 co_await outbox_.send(msg);
             }
-            store_->remove_pending_push(p);
+            co_await store_->async_remove_pending_push(p);
         }
     }
 }

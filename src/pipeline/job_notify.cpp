@@ -26,9 +26,9 @@ void job_runner::mark_reported(const domain::die_event& ev,
                                                              : dumps[i].original_path,
                               dumps[i].size,
                               mtimes[i]);
-    // Written once per job, however many dumps; a failed write is retried by the store's
-    // catch-up and never holds the notification back.
-    store_->save_reported();
+    // Written once per job, however many dumps, by the store's writer thread; a failed write
+    // is retried by the store's catch-up and never holds the notification back.
+    store_->queue_save_reported();
 }
 
 asio::awaitable<void> job_runner::notify(const domain::die_event& ev,
@@ -59,12 +59,9 @@ void job_runner::count_signature(const std::vector<domain::dump_info>& dumps,
     signatures_.record(crash->signature, reference, std::chrono::system_clock::now());
     if (!store_)
         return;
-    // Queued for the store's writer thread: no fsync on the loop.
-    try {
-        store_->save_signatures(signatures_.to_json());
-    } catch (const std::exception& e) {
-        log::error() << "cannot save the per-signature counts: " << e.what();
-    }
+    // Queued for the store's writer thread: no fsync on the loop; a failure is the store's
+    // to report and retry.
+    store_->save_signatures(signatures_.to_json());
 }
 
 asio::awaitable<outcome> job_runner::announce_duplicate(const domain::die_event& ev,

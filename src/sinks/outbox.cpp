@@ -82,9 +82,11 @@ std::size_t outbox::spool_size(std::size_t i) const
 asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
 {
     sink& s = *sinks_[i];
+    const std::string sink_name(s.name());  // named: a co_await's temporaries, see above
     // Behind a non-empty spool: join the queue so the sink sees notifications in order.
-    if (store_ && store_->spool_size(s.name()) > 0) {
-        store_->spool(s.name(), m.id, m.key, m.body);  // held in memory when it cannot be written
+    if (store_ && store_->spool_busy(s.name())) {
+        // Held in memory when it cannot be written.
+        co_await store_->async_spool(sink_name, m.id, m.key, m.body);
         ++stats_[i].spooled;
         lanes_[i]->wake.cancel();
         log::info({{"NOTIFICATION_ID", m.id}})
@@ -103,19 +105,22 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         if (r.error().code == asio::error::operation_aborted) {
             // Shutdown cut the delivery short: keep it for the next start (at least once).
             if (store_) {
-                store_->spool(s.name(), m.id, m.key, m.body);
+                co_await store_->async_spool(sink_name, m.id, m.key, m.body);
                 ++stats_[i].spooled;
             }
             co_return false;
         }
         const bool again = retryable(r.error());
         if (!again) {
-            reject(i, state::spooled{{}, 0, m.id, m.key, m.body}, r.error().describe());
+            // Named, not temporaries: see pipeline/job_notify.cpp.
+            const state::spooled item{{}, 0, m.id, m.key, m.body};
+            const std::string reason = r.error().describe();
+            co_await reject(i, item, reason);
             co_return false;
         }
         if (attempt >= (s.retries_itself() ? 1u : cfg_.attempts)) {
             if (store_) {
-                store_->spool(s.name(), m.id, m.key, m.body);
+                co_await store_->async_spool(sink_name, m.id, m.key, m.body);
                 ++stats_[i].spooled;
                 lanes_[i]->wake.cancel();
                 log::error({{"NOTIFICATION_ID", m.id}})
@@ -158,17 +163,20 @@ asio::awaitable<std::size_t> outbox::send(const message& m)
     co_return delivered;
 }
 
-void outbox::reject(std::size_t i, const state::spooled& item, const std::string& reason)
+asio::awaitable<void>
+outbox::reject(std::size_t i, const state::spooled& item, const std::string& reason)
 {
     sink& s = *sinks_[i];
     ++stats_[i].rejected;
     if (!store_) {
         log::error({{"NOTIFICATION_ID", item.id}})
             << s.name() << " refused notification " << item.id << ": " << reason << "; not retried";
-        return;
+        co_return;
     }
-    // Kept for an operator, out of the way of the notifications behind it.
-    store_->dead_letter(s.name(), item, reason);
+    // Kept for an operator, out of the way of the notifications behind it (its failure is
+    // logged by the store with the body).
+    const std::string sink_name(s.name());
+    co_await store_->async_dead_letter(sink_name, item, reason);
     log::error({{"NOTIFICATION_ID", item.id}})
         << s.name() << " refused notification " << item.id << " for good: " << reason
         << "; kept in " << (store_->dir() / "dead-letter").string();
@@ -192,7 +200,7 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
             const message m{item.id, item.key, item.body};  // named: see pipeline/job.cpp
             auto r = co_await s.deliver(m);
             if (r) {
-                store_->unspool(item);
+                co_await store_->async_unspool(item);
                 ++stats_[i].delivered;
                 delay = cfg_.backoff_initial;
                 l.head_failures = item.id == l.head_id ? 0 : l.head_failures;
@@ -204,8 +212,9 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
             if (r.error().code == asio::error::operation_aborted)
                 co_return;
             if (!retryable(r.error())) {
-                store_->unspool(item);
-                reject(i, item, r.error().describe());
+                co_await store_->async_unspool(item);
+                const std::string reason = r.error().describe();
+                co_await reject(i, item, reason);
                 continue;
             }
             // The same head failing round after round while the sink may be up: try the one
@@ -216,14 +225,13 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
                 const message next{items[1].id, items[1].key, items[1].body};
                 auto r2 = co_await s.deliver(next);
                 if (r2) {
-                    store_->unspool(items[1]);
+                    co_await store_->async_unspool(items[1]);
                     ++stats_[i].delivered;
-                    store_->unspool(item);
-                    reject(i,
-                           item,
-                           "failed " + std::to_string(l.head_failures) + " times while " +
-                               std::string(s.name()) +
-                               " took the next one: " + r.error().describe());
+                    co_await store_->async_unspool(item);
+                    const std::string reason = "failed " + std::to_string(l.head_failures) +
+                                               " times while " + std::string(s.name()) +
+                                               " took the next one: " + r.error().describe();
+                    co_await reject(i, item, reason);
                     l.head_failures = 0;
                     ++k;  // items[1] is delivered
                     continue;

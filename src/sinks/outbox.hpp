@@ -65,7 +65,8 @@ private:
     boost::asio::awaitable<void> redeliver(std::size_t i);
     /// A notification sink `i` refuses for good: counted, logged, put in the dead-letter
     /// directory (when there is a store).
-    void reject(std::size_t i, const state::spooled& item, const std::string& reason);
+    boost::asio::awaitable<void>
+    reject(std::size_t i, const state::spooled& item, const std::string& reason);
 
     std::vector<sink*> sinks_;
     state::store* store_;

@@ -163,15 +163,10 @@ asio::awaitable<bool> watcher::read_stream()
                 continue;
             }
             if (store_) {
-                try {
-                    store_->job_started(ev);
-                    store_->set_last_event_nano(ev.time_nano);
-                } catch (const std::exception& e) {
-                    // The death is still handled now; only its survival across a crash is lost.
-                    log::error({{"CONTAINER_ID", ev.id}})
-                        << "cannot record the death of " << ev.name
-                        << " in the state directory: " << e.what();
-                }
+                // Queued for the writer thread: a failed write is logged, counted and
+                // retried by the store; the death is handled now either way.
+                store_->job_started(ev);
+                store_->set_last_event_nano(ev.time_nano);
             }
             log::debug({{"CONTAINER_ID", ev.id}})
                 << "container " << ev.name << " (" << domain::short_id(ev.id) << ") died";
