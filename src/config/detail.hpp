@@ -31,7 +31,8 @@ struct bad_variable {
 
 /// The one shape of a refused value: "invalid value 'TEXT' (WHY)". Only for values that may
 /// be printed; a value that may be a secret is refused without it.
-inline bad_option invalid(const std::string& option, const std::string& text, const std::string& why)
+inline bad_option
+invalid(const std::string& option, const std::string& text, const std::string& why)
 {
     return bad_option{option, "invalid value '" + text + "' (" + why + ")"};
 }

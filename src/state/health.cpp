@@ -24,8 +24,8 @@ void health::clear()
     std::lock_guard lock(mutex_);
     if (!problem_)
         return;
-    log::info({{"STATE_DIR", dir_.string()}}) << "state directory " << dir_.string()
-                                              << " is writable again; the state has caught up";
+    log::info({{"STATE_DIR", dir_.string()}})
+        << "state directory " << dir_.string() << " is writable again; the state has caught up";
     problem_.reset();
 }
 

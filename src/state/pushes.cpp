@@ -41,10 +41,8 @@ result<writer::task> pending_pushes_file::add_task(std::string_view repository,
     std::string name(tag);
     if (!detail::safe_component(name))
         return failure(boost::system::errc::make_error_code(boost::system::errc::invalid_argument));
-    return writer::task([p = dir_ / "pushes" / (name + ".json"),
-                         text = json::serialize(o)](std::string& what) {
-        return try_write_file(p, text, what);
-    });
+    return writer::task([p = dir_ / "pushes" / (name + ".json"), text = json::serialize(o)](
+                            std::string& what) { return try_write_file(p, text, what); });
 }
 
 error_code pending_pushes_file::add(std::string_view repository,
@@ -57,8 +55,9 @@ error_code pending_pushes_file::add(std::string_view repository,
     return writer_.call(std::move(*t));
 }
 
-boost::asio::awaitable<error_code>
-pending_pushes_file::async_add(const std::string& repository, const std::string& tag, const std::string& notification)
+boost::asio::awaitable<error_code> pending_pushes_file::async_add(const std::string& repository,
+                                                                  const std::string& tag,
+                                                                  const std::string& notification)
 {
     auto t = add_task(repository, tag, notification);
     if (!t)

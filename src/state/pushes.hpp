@@ -28,9 +28,11 @@ class pending_pushes_file {
 public:
     pending_pushes_file(std::filesystem::path dir, writer& w) : dir_(std::move(dir)), writer_(w) {}
 
-    error_code add(std::string_view repository, std::string_view tag, std::string_view notification);
-    boost::asio::awaitable<error_code>
-    async_add(const std::string& repository, const std::string& tag, const std::string& notification);
+    error_code
+    add(std::string_view repository, std::string_view tag, std::string_view notification);
+    boost::asio::awaitable<error_code> async_add(const std::string& repository,
+                                                 const std::string& tag,
+                                                 const std::string& notification);
     /// Images waiting for a later push, oldest first.
     std::vector<pending_push> list() const;
     error_code remove(const pending_push& p);
@@ -43,8 +45,9 @@ public:
 
 private:
     /// The task writing a pending push; an invalid tag (not one path component) is an error.
-    result<writer::task>
-    add_task(std::string_view repository, std::string_view tag, std::string_view notification) const;
+    result<writer::task> add_task(std::string_view repository,
+                                  std::string_view tag,
+                                  std::string_view notification) const;
 
     std::filesystem::path dir_;
     writer& writer_;

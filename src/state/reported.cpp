@@ -79,7 +79,8 @@ std::string reported_dumps::serialize()
 {
     // Marks of a container that left no dump for ttl expire: a container that old is long
     // gone or long fixed, and a forgotten dump is at worst reported twice.
-    const auto oldest = now_seconds() - std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
+    const auto oldest =
+        now_seconds() - std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
     std::erase_if(reported_, [&](const auto& kv) {
         auto it = reported_at_.find(kv.first);
         return it != reported_at_.end() && it->second < oldest;

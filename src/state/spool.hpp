@@ -36,9 +36,12 @@ public:
 
     /// Writes a notification to `sink`'s spool, or holds it in memory when it cannot be
     /// written (logged; the error is returned). Once it returns no error, it is on disk.
-    error_code spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body);
-    boost::asio::awaitable<error_code>
-    async_spool(const std::string& sink, const std::string& id, const std::string& key, const std::string& body);
+    error_code
+    spool(std::string_view sink, std::string_view id, std::string_view key, std::string_view body);
+    boost::asio::awaitable<error_code> async_spool(const std::string& sink,
+                                                   const std::string& id,
+                                                   const std::string& key,
+                                                   const std::string& body);
     /// Whether a spool write for `sink` is under way (its notification is not counted yet).
     bool writing(std::string_view sink) const;
 
@@ -74,8 +77,8 @@ private:
 
     std::filesystem::path dir_;
     writer& writer_;
-    std::atomic<std::uint64_t> seq_{0};  // taken on the writer thread too
-    std::map<std::string, std::size_t, std::less<>> count_;   // on disk + held, per sink
+    std::atomic<std::uint64_t> seq_{0};                        // taken on the writer thread too
+    std::map<std::string, std::size_t, std::less<>> count_;    // on disk + held, per sink
     std::map<std::string, std::size_t, std::less<>> writing_;  // writes under way, per sink
     std::map<std::string, std::deque<spooled>, std::less<>> held_;  // could not be spooled
     std::size_t warn_ = 10000;

@@ -78,7 +78,8 @@ error_code writer::call(task t, fs::path path)
 {
     std::promise<error_code> p;
     auto f = p.get_future();
-    run(std::move(t), [&p](const error_code& ec) { p.set_value(ec); }, std::move(path));
+    run(
+        std::move(t), [&p](const error_code& ec) { p.set_value(ec); }, std::move(path));
     return f.get();
 }
 
@@ -111,9 +112,8 @@ bool writer::retry_failed()
         if (failed_.empty())
             return false;
         for (auto it = failed_.rbegin(); it != failed_.rend(); ++it)
-            if (std::none_of(queue_.begin(), queue_.end(), [&](const op& o) {
-                    return o.path == it->path;
-                }))
+            if (std::none_of(
+                    queue_.begin(), queue_.end(), [&](const op& o) { return o.path == it->path; }))
                 queue_.push_front(std::move(*it));
         failed_.clear();
     }

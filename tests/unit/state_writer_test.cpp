@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // State writes run on the store's writer thread: the loop keeps serving while one blocks.
 #include "state/store.hpp"
-#include "temp_state.hpp"
+#include "toolbox.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 TEST_CASE("state writer: the loop keeps serving while a spool write is blocked")
 {
-    test::temp_state t("ci-state-writer");
+    test::temp_dir t("ci-state-writer");
     fs::create_directories(t.dir / "spool" / "rest");
     // The first spool file's temporary is a FIFO: its open(2) for writing blocks on the writer
     // thread until someone opens it for reading.
