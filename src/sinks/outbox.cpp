@@ -158,6 +158,17 @@ asio::awaitable<std::size_t> outbox::send(const message& m)
     co_return delivered;
 }
 
+asio::awaitable<result<void>> outbox::deliver(const message& m)
+{
+    const std::size_t delivered = co_await send(m);
+    if (delivered < sinks_.size())
+        co_return failure(make_error_code(errc::delivery_failed),
+                          0,
+                          std::to_string(sinks_.size() - delivered) + " of " +
+                              std::to_string(sinks_.size()) + " sink(s) did not confirm");
+    co_return result<void>{};
+}
+
 void outbox::reject(std::size_t i, const state::spooled& item, const std::string& reason)
 {
     sink& s = *sinks_[i];

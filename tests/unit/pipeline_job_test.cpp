@@ -3,6 +3,7 @@
 
 #include "log/log.hpp"
 #include "run_coro.hpp"
+#include "sinks/outbox.hpp"
 #include "state/store.hpp"
 
 #include <boost/json/parse.hpp>
