@@ -9,7 +9,6 @@
 #include "sinks/sink.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -25,9 +24,6 @@ class store;
 }
 
 namespace core_interceptor::pipeline {
-namespace detail {
-struct job_state;
-}
 
 /// What became of one die event.
 enum class outcome {
@@ -66,6 +62,10 @@ struct stats {
     /// Deaths that left a core whose signal could be read, by signal name ("SIGSEGV").
     std::map<std::string, std::uint64_t> crashes_by_signal;
 };
+
+namespace detail {
+struct job_state;
+}
 
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
 class job_runner {

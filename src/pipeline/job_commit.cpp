@@ -51,8 +51,7 @@ job_runner::step job_runner::name_image(detail::job_state& j)
     if (!info) {
         auto end = decide(info.error(), outcome::commit_failed);
         if (end == outcome::commit_failed)
-            log::error(j.fields) << "dump found in container " << ev.name << " ("
-                                 << short_id(ev.id)
+            log::error(j.fields) << "dump found in container " << ev.name << " (" << short_id(ev.id)
                                  << ") but it cannot be inspected: " << info.error().describe();
         co_return end;
     }
@@ -130,15 +129,15 @@ job_runner::step job_runner::commit(detail::job_state& j)
     if (!committed) {
         auto end = decide(committed.error(), outcome::commit_failed);
         if (end == outcome::engine_unavailable)
-            log::warning(j.fields) << "Docker daemon unavailable while committing container "
-                                   << j.info.name << " (" << short_id(ev.id)
-                                   << "): " << committed.error().describe();
+            log::warning(j.fields)
+                << "Docker daemon unavailable while committing container " << j.info.name << " ("
+                << short_id(ev.id) << "): " << committed.error().describe();
         else if (end == outcome::commit_failed)
-            log::error(j.fields)
-                << "cannot commit container " << j.info.name << " (" << short_id(ev.id)
-                << ") with " << object << " dump as " << j.reference << ": "
-                << committed.error().describe()
-                << (j.info.auto_remove ? " (the container was started with --rm)" : "");
+            log::error(j.fields) << "cannot commit container " << j.info.name << " ("
+                                 << short_id(ev.id) << ") with " << object << " dump as "
+                                 << j.reference << ": " << committed.error().describe()
+                                 << (j.info.auto_remove ? " (the container was started with --rm)"
+                                                        : "");
         co_return end;
     }
     count_commit(ev.id);  // --max-per-container counts commits made, not attempts

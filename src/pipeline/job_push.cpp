@@ -34,9 +34,9 @@ asio::awaitable<void> job_runner::push(detail::job_state& j)
         if (!cfg_.keep_image) {
             auto rm = co_await docker_.remove_image(j.reference);
             if (!rm)
-                log::error(j.fields) << "pushed " << j.reference
-                                     << " but cannot delete the local copy: "
-                                     << rm.error().describe();
+                log::error(j.fields)
+                    << "pushed " << j.reference
+                    << " but cannot delete the local copy: " << rm.error().describe();
         }
     }
 
@@ -72,8 +72,8 @@ asio::awaitable<bool> job_runner::push_with_retry(detail::job_state& j)
             co_return false;
         }
         log::warning(j.fields) << "push of " << j.reference << " failed (attempt " << attempt
-                               << "): " << p.error().describe() << "; retrying in "
-                               << wait.count() << " ms";
+                               << "): " << p.error().describe() << "; retrying in " << wait.count()
+                               << " ms";
         timer.expires_after(wait);
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec)

@@ -84,7 +84,8 @@ asio::awaitable<bool> push_retrier::retry_round()
                              << " but cannot delete the local copy: " << rm.error().describe();
         // Announce again, same id, now pushed. A named message, not a temporary: g++ 12 may
         // destroy a temporary of a co_await full-expression twice.
-        if (auto msg = domain::announce_pushed(p.notification, *r, std::chrono::system_clock::now()))
+        if (auto msg =
+                domain::announce_pushed(p.notification, *r, std::chrono::system_clock::now()))
             co_await sink_.send(*msg);
         store_->remove_pending_push(p);
     }

@@ -200,7 +200,7 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
         std::optional<failure> stalled;
         for (std::size_t k = 0; k < items.size(); ++k) {
             const auto& item = items[k];
-            const message m{item.id, item.key, item.body};  // named: see pipeline/job.cpp
+            const message m{item.id, item.key, item.body};  // named: see pipeline/push_retrier.cpp
             auto r = co_await s.deliver(m);
             if (r) {
                 store_->unspool(item);
