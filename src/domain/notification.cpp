@@ -103,4 +103,30 @@ std::string kafka_key(const notification& n)
     return n.name + ":" + n.tag;
 }
 
+announcement announce(const notification& n)
+{
+    return {n.id, kafka_key(n), to_json(n)};
+}
+
+std::optional<announcement> announce_pushed(std::string_view announced,
+                                            std::string_view digest,
+                                            std::chrono::system_clock::time_point now)
+{
+    boost::system::error_code ec;
+    auto v = json::parse(announced, ec);
+    if (ec || !v.is_object())
+        return std::nullopt;
+    // Edited in place, not rebuilt: the fields keep their order and every other one (crash,
+    // heap, dumps) stays as it was announced.
+    auto& o = v.as_object();
+    o["pushed"] = true;
+    o["digest"] = digest;
+    o["timestamp"] = rfc3339_utc(now);
+    auto text = [&](const char* k) {
+        auto* x = o.if_contains(k);
+        return x && x->is_string() ? std::string(x->as_string()) : std::string{};
+    };
+    return announcement{text("id"), text("name") + ":" + text("tag"), json::serialize(o)};
+}
+
 }  // namespace core_interceptor::domain

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,5 +80,23 @@ std::string to_json(const notification& n);
 
 /// The Kafka key: "IMAGE_NAME:TAG".
 std::string kafka_key(const notification& n);
+
+/// One notification as every sink is sent it; made by `announce` only (a spooled one is read
+/// back as it was made).
+struct announcement {
+    std::string id;    ///< unique to the death, for consumers to deduplicate
+    std::string key;   ///< Kafka key "IMAGE_NAME:TAG"
+    std::string body;  ///< the JSON document (to_json)
+};
+
+/// The announcement of `n`: its id, kafka_key and to_json body.
+announcement announce(const notification& n);
+
+/// The announcement of an image pushed after `announced` (a body made by to_json with
+/// `pushed: false`) went out: the same document and id, with `pushed` true, `digest` and the
+/// timestamp `now`. nullopt when `announced` is not a JSON object.
+std::optional<announcement> announce_pushed(std::string_view announced,
+                                            std::string_view digest,
+                                            std::chrono::system_clock::time_point now);
 
 }  // namespace core_interceptor::domain

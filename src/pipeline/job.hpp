@@ -5,16 +5,17 @@
 #include "domain/event.hpp"
 #include "domain/signature_limit.hpp"
 #include "pipeline/config.hpp"
-#include "sinks/outbox.hpp"
+#include "pipeline/push_retrier.hpp"
+#include "sinks/sink.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,12 +63,16 @@ struct stats {
     std::map<std::string, std::uint64_t> crashes_by_signal;
 };
 
+namespace detail {
+struct job_state;
+}
+
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
 class job_runner {
 public:
-    /// `docker`, `outbox` and `store` must outlive the runner; `store` may be null (no
-    /// memory of reported dumps across restarts).
-    job_runner(docker::api& docker, sinks::outbox& outbox, state::store* store, config cfg);
+    /// `docker`, `sink` (the outbox, in the daemon) and `store` must outlive the runner;
+    /// `store` may be null (no memory of reported dumps across restarts).
+    job_runner(docker::api& docker, sinks::sink& sink, state::store* store, config cfg);
 
     /// Handles one die event. Never throws for expected failures: each is logged (errors to
     /// the journal) and reflected in the outcome. Cancellation: a *total* cancellation lets the
@@ -76,11 +81,11 @@ public:
     /// only after its push succeeded. Loop thread only.
     boost::asio::awaitable<outcome> run(domain::die_event ev);
 
-    /// Retries, until cancelled, the pushes that failed for good (sleeping, with no timer, while
-    /// there are none): every `interval`, each image
-    /// recorded in the state directory is pushed again; once pushed it is deleted locally
-    /// (unless --keep-image) and announced again, same `id`, with `pushed: true`.
-    boost::asio::awaitable<void> retry_failed_pushes(std::chrono::milliseconds interval);
+    /// Retries, until cancelled, the pushes that failed for good (push_retrier::run).
+    boost::asio::awaitable<void> retry_failed_pushes(std::chrono::milliseconds interval)
+    {
+        return retrier_.run(interval);
+    }
 
     const stats& counters() const noexcept { return stats_; }
 
@@ -99,18 +104,57 @@ public:
     }
 
 private:
+    /// A step of the job: completes with the outcome that ends the job, or nullopt to go on.
+    using step = boost::asio::awaitable<std::optional<outcome>>;
+
+    /// The one place that turns a failed Engine call into the job's decision: our own
+    /// cancellation ends the job as `cancelled`, a lost connection (transient) as
+    /// `engine_unavailable`; an answer ends it as `answered`, or lets it go on when nullopt.
+    static std::optional<outcome> decide(const failure& f, std::optional<outcome> answered);
+
     boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
 
+    // job_probe.cpp
+    /// Lists the layer's changes and probes each candidate (stat, first bytes: SPEC §4.2).
+    step probe_layer(detail::job_state& j);
+    /// Probes one candidate of the layer; a dump found is added to `j.dumps`.
+    step probe_candidate(detail::job_state& j, const std::string& path);
+    /// Probes the --dump-path mounts for dumps not in the layer (SPEC §4a).
+    step probe_mounts(detail::job_state& j);
+    /// Counts the dumps found, reports the crash, and stops on a graceful stop or over
+    /// --max-per-container.
+    step take_stock(detail::job_state& j);
+    /// Copies the dumps of the mounts into the container's filesystem, so the image holds them.
+    step copy_mounts(detail::job_state& j);
+    /// Whether an archive member of a mount is no dump of this death: listed in the layer, or
+    /// reported at an earlier death.
+    bool skip_volume_dump(const detail::job_state& j, const domain::archive_dump& d) const;
+
+    // job_commit.cpp
+    /// Inspects the container and names its image; a death over --max-per-signature is
+    /// announced as a duplicate here.
+    step name_image(detail::job_state& j);
+    /// Commits the container (or reuses a killed try's commit).
+    step commit(detail::job_state& j);
     /// Whether `container_id` had --max-per-container commits within the window already.
     bool over_rate_limit(const std::string& container_id);
+    /// Records a commit made, for over_rate_limit.
+    void count_commit(const std::string& container_id);
+    /// --dry-run: logs the commit, push, delete and notification a real run would make.
+    outcome would_handle(const detail::job_state& j);
+
+    // job_push.cpp
+    /// Pushes with retry for a window (SPEC §5), then deletes the local copy; drops a killed
+    /// try's late commit.
+    boost::asio::awaitable<void> push(detail::job_state& j);
+    /// Pushes `j`'s image, retrying with backoff within --push-retry-window; true once pushed.
+    boost::asio::awaitable<bool> push_with_retry(detail::job_state& j);
+
+    // job_notify.cpp
+    /// Announces the committed image to the sinks and remembers its dumps as reported.
+    boost::asio::awaitable<outcome> announce(detail::job_state& j);
     /// Over --max-per-signature: announces the death as a duplicate of `of`, commits nothing.
-    boost::asio::awaitable<outcome>
-    announce_duplicate(const domain::die_event& ev,
-                       const domain::container_info& info,
-                       const std::vector<domain::dump_info>& dumps,
-                       const std::vector<std::string>& mtimes,
-                       const std::string& of,
-                       const std::vector<std::pair<std::string, std::string>>& fields);
+    boost::asio::awaitable<outcome> announce_duplicate(detail::job_state& j, const std::string& of);
     /// Counts the commit of `reference` about to be made for the crash signature of `dumps`
     /// (before it is made, so that concurrent deaths of one crash are decided in turn; one that
     /// then fails still counts) and queues the counts for the state directory.
@@ -119,37 +163,20 @@ private:
     void mark_reported(const domain::die_event& ev,
                        const std::vector<domain::dump_info>& dumps,
                        const std::vector<std::string>& mtimes);
-    /// Sends `note` to every sink and counts the deliveries.
+    /// Sends `msg` to every sink and counts the deliveries.
     boost::asio::awaitable<void>
-    notify(const domain::die_event& ev,
-           const domain::notification& note,
-           const std::string& body,
-           const std::vector<std::pair<std::string, std::string>>& fields);
-    /// Records a commit made, for over_rate_limit.
-    void count_commit(const std::string& container_id);
-    /// --dry-run: logs the commit, push, delete and notification a real run would make.
-    outcome would_handle(const domain::die_event& ev,
-                         const domain::container_info& info,
-                         const std::vector<domain::dump_info>& dumps,
-                         const std::string& name,
-                         const std::string& repo,
-                         const std::string& tag,
-                         const std::vector<std::pair<std::string, std::string>>& fields);
-    /// The notification of SPEC §5 for an image made of `ev`'s container.
-    domain::notification notification_for(const domain::die_event& ev,
-                                          const domain::container_info& info,
-                                          const std::vector<domain::dump_info>& dumps,
-                                          const std::string& name,
-                                          const std::string& tag,
-                                          const std::string& reference,
+    notify(const detail::job_state& j, const sinks::message& msg, const std::string& what);
+    /// The notification of SPEC §5 for `j`'s image, every field known: whether it was
+    /// `pushed` (with `j.digest`); for a death announced as a duplicate, no image and the one
+    /// it duplicates.
+    domain::notification notification_for(const detail::job_state& j,
                                           bool pushed,
-                                          const std::string& digest) const;
+                                          const std::string& duplicate_of = {}) const;
     /// Counts and reports a container removed before its probe (SPEC §4a, --rm).
-    outcome removed(const domain::die_event& ev,
-                    const std::vector<std::pair<std::string, std::string>>& fields);
+    outcome removed(const detail::job_state& j);
 
     docker::api& docker_;
-    sinks::outbox& outbox_;
+    sinks::sink& sink_;
     state::store* store_;
     config cfg_;
     stats stats_;
@@ -158,9 +185,7 @@ private:
     std::function<void(const domain::die_event&, std::size_t)> on_notified_;
     std::function<void(const domain::die_event&, const domain::crash_info&)> on_crash_;
     domain::signature_limit signatures_;  // commits per crash signature, saved in the store
-    boost::asio::steady_timer* retry_wake_ =
-        nullptr;                // retry_failed_pushes' sleep, while it sleeps
-    bool retry_woken_ = false;  // its sleep was ended by a failed push
+    push_retrier retrier_;                // over docker_, sink_, store_, cfg_, stats_.pushed
 };
 
 }  // namespace core_interceptor::pipeline

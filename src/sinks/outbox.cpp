@@ -163,6 +163,17 @@ asio::awaitable<std::size_t> outbox::send(const message& m)
     co_return delivered;
 }
 
+asio::awaitable<result<void>> outbox::deliver(const message& m)
+{
+    const std::size_t delivered = co_await send(m);
+    if (delivered < sinks_.size())
+        co_return failure(make_error_code(errc::delivery_failed),
+                          0,
+                          std::to_string(sinks_.size() - delivered) + " of " +
+                              std::to_string(sinks_.size()) + " sink(s) did not confirm");
+    co_return result<void>{};
+}
+
 asio::awaitable<void>
 outbox::reject(std::size_t i, const state::spooled& item, const std::string& reason)
 {
@@ -197,7 +208,7 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
         std::optional<failure> stalled;
         for (std::size_t k = 0; k < items.size(); ++k) {
             const auto& item = items[k];
-            const message m{item.id, item.key, item.body};  // named: see pipeline/job.cpp
+            const message m{item.id, item.key, item.body};  // named: see pipeline/push_retrier.cpp
             auto r = co_await s.deliver(m);
             if (r) {
                 co_await store_->async_unspool(item);

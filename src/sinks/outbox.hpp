@@ -35,19 +35,26 @@ struct sink_stats {
 /// is final and goes to the dead-letter directory); what is still undelivered goes to the spool in
 /// the state directory, and a redelivery loop per sink sends the spool oldest first as soon as
 /// the sink answers again — and at the next start. While a sink has a spool, new notifications
-/// queue behind it, keeping the order. Loop thread only.
-class outbox {
+/// queue behind it, keeping the order. To the pipeline it is one more `sink`, `width()` wide.
+/// Loop thread only.
+class outbox final : public sink {
 public:
     /// `store` may be null: then nothing is spooled and a failure is only logged.
     outbox(boost::asio::any_io_executor ex,
            std::vector<sink*> sinks,
            state::store* store,
            delivery_config cfg);
-    ~outbox();
+    ~outbox() override;
+
+    std::string_view name() const noexcept override { return "outbox"; }
+    std::size_t width() const noexcept override { return sinks_.size(); }
 
     /// Sends `m` to every sink; completes when each has confirmed it or spooled it. Returns how
     /// many sinks confirmed it now.
-    boost::asio::awaitable<std::size_t> send(const message& m);
+    boost::asio::awaitable<std::size_t> send(const message& m) override;
+
+    /// send(), completing with errc::delivery_failed unless every sink confirmed `m` now.
+    boost::asio::awaitable<result<void>> deliver(const message& m) override;
 
     /// Runs every sink's redelivery loop until cancelled (total or terminal).
     boost::asio::awaitable<void> run_redelivery();

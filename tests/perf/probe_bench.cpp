@@ -8,6 +8,7 @@
 #include "docker/client.hpp"
 #include "domain/dump.hpp"
 #include "pipeline/job.hpp"
+#include "sinks/outbox.hpp"
 #include "support/private_dockerd.hpp"
 #include "watcher/watcher.hpp"
 

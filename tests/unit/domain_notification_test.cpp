@@ -175,3 +175,30 @@ TEST_CASE("notification: a dump whose notes could not be read has no crash objec
     CHECK_FALSE(v.contains("heap"));
     CHECK_FALSE(v.at("dumps").as_array()[0].as_object().contains("crash"));
 }
+
+TEST_CASE("notification: the announcement carries the id, the Kafka key and the JSON body")
+{
+    const auto n = sample();
+    const auto a = announce(n);
+    CHECK(a.id == n.id);
+    CHECK(a.key == "testimg_1.0:c2d8407a80a3");
+    CHECK(a.body == to_json(n));
+}
+
+TEST_CASE("notification: a push made later is announced as the same document, pushed, new digest")
+{
+    auto n = sample();
+    n.pushed = false;
+    n.digest.clear();
+    const auto later = at_ms(1795551999000);
+    const auto a = announce_pushed(to_json(n), "sha256:" + std::string(64, 'c'), later);
+    REQUIRE(a);
+    n.pushed = true;
+    n.digest = "sha256:" + std::string(64, 'c');
+    n.timestamp = later;
+    CHECK(a->body == to_json(n));  // every field in its place, only these three changed
+    CHECK(a->id == n.id);
+    CHECK(a->key == "testimg_1.0:c2d8407a80a3");
+    CHECK_FALSE(announce_pushed("not json", "sha256:c", later));
+    CHECK_FALSE(announce_pushed("[1]", "sha256:c", later));
+}

@@ -4,6 +4,7 @@
 #include "fake_engines.hpp"
 #include "log/log.hpp"
 #include "run_coro.hpp"
+#include "sinks/outbox.hpp"
 #include "state/store.hpp"
 #include "toolbox.hpp"
 

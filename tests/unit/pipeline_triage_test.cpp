@@ -6,6 +6,7 @@
 #include "pipeline/job.hpp"
 #include "pipeline/triage.hpp"
 #include "run_coro.hpp"
+#include "sinks/outbox.hpp"
 #include "state/store.hpp"
 #include "support/core_file.hpp"
 #include "toolbox.hpp"
