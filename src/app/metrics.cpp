@@ -11,25 +11,6 @@ namespace {
 using metrics::family;
 using metrics::kind;
 
-constexpr pipeline::outcome all_outcomes[] = {
-    pipeline::outcome::no_dump,
-    pipeline::outcome::already_reported,
-    pipeline::outcome::rate_limited,
-    pipeline::outcome::gone,
-    pipeline::outcome::probe_failed,
-    pipeline::outcome::commit_failed,
-    pipeline::outcome::committed,
-    pipeline::outcome::pushed,
-    pipeline::outcome::cancelled,
-    pipeline::outcome::engine_unavailable,
-    pipeline::outcome::duplicate,
-    pipeline::outcome::dry_run,
-};
-static_assert(std::size(all_outcomes) ==
-              std::tuple_size_v<decltype(daemon_counters::dies_by_outcome)>);
-// dry_run is the last enumerator: a new outcome must be added above and to to_string().
-static_assert(static_cast<std::size_t>(pipeline::outcome::dry_run) + 1 == std::size(all_outcomes));
-
 family scalar(std::string name, std::string help, kind k, double v)
 {
     return family{std::move(name), std::move(help), k, {{{}, v}}, {}};
@@ -41,25 +22,6 @@ double d(std::uint64_t v)
 }
 
 }  // namespace
-
-std::string_view to_string(pipeline::outcome o) noexcept
-{
-    switch (o) {
-    case pipeline::outcome::no_dump: return "no_dump";
-    case pipeline::outcome::already_reported: return "already_reported";
-    case pipeline::outcome::rate_limited: return "rate_limited";
-    case pipeline::outcome::gone: return "gone";
-    case pipeline::outcome::probe_failed: return "probe_failed";
-    case pipeline::outcome::commit_failed: return "commit_failed";
-    case pipeline::outcome::committed: return "committed";
-    case pipeline::outcome::pushed: return "pushed";
-    case pipeline::outcome::cancelled: return "cancelled";
-    case pipeline::outcome::engine_unavailable: return "engine_unavailable";
-    case pipeline::outcome::duplicate: return "duplicate";
-    case pipeline::outcome::dry_run: return "dry_run";
-    }
-    return "unknown";
-}
 
 std::vector<double> notification_latency_buckets()
 {
@@ -118,8 +80,8 @@ std::vector<metrics::family> collect(const metric_sources& s)
                 kind::counter,
                 {},
                 {}};
-    for (auto o : all_outcomes)
-        dies.samples.push_back({{{"outcome", std::string(to_string(o))}},
+    for (auto o : pipeline::all_outcomes)
+        dies.samples.push_back({{{"outcome", std::string(pipeline::to_string(o))}},
                                 d(s.daemon.dies_by_outcome[static_cast<std::size_t>(o)])});
     out.push_back(std::move(dies));
 
