@@ -36,8 +36,7 @@ daemon::daemon(asio::io_context& io, const config::app_config& cfg)
       signals_(io, SIGINT, SIGTERM), stop_(io, asio::steady_timer::time_point::max()),
       watcher_(docker_, cfg.watcher, queue_, cfg.pipeline.dry_run ? nullptr : &store_),
       outbox_(make_outbox()), runner_(docker_, *outbox_, &store_, cfg.pipeline),
-      dispatcher_(
-          queue_, limiter_, jobs_, runner_, store_, cfg, removals_, counters_, stopping_),
+      dispatcher_(queue_, limiter_, jobs_, runner_, store_, cfg, removals_, counters_, stopping_),
       recovery_(docker_, store_, queue_, services_, cfg, stopping_),
       process_(docker_, runner_, limiter_, jobs_, cfg, stopping_)
 {
@@ -124,7 +123,10 @@ asio::awaitable<void> daemon::process_then_end(std::vector<std::string> names)
 {
     // The jobs' exceptions go to fail(); one of process_mode itself is the same kind of bug.
     try {
-        if (!co_await process_.run(std::move(names)))
+        // Awaited in a statement of its own: g++ 12 frees the argument twice when the
+        // co_await is the condition of an if.
+        const bool all_handled = co_await process_.run(std::move(names));
+        if (!all_handled)
             exit_status_ = 1;
         end_processing();
     } catch (...) {

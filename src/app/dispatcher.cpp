@@ -96,7 +96,8 @@ void dispatcher::settle(const domain::die_event& ev, pipeline::outcome o)
         jobs_.spawn(requeue_later(ev, delay));
         return;
     }
-    if (!pipeline::settled(o) || cfg_.pipeline.dry_run)  // a dry run leaves the death for a real run
+    if (!pipeline::settled(o) ||
+        cfg_.pipeline.dry_run)  // a dry run leaves the death for a real run
         return;
     retries_.erase(ev.id);
     try {

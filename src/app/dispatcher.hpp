@@ -3,9 +3,9 @@
 
 #include "app/metrics.hpp"
 #include "app/rm_watch.hpp"
-#include "config/app_config.hpp"
 #include "co/limiter.hpp"
 #include "co/task_group.hpp"
+#include "config/app_config.hpp"
 #include "domain/event.hpp"
 #include "pipeline/job.hpp"
 #include "watcher/watcher.hpp"

@@ -66,9 +66,9 @@ process_mode::start(const std::string& name, std::size_t i, entry& e, first_name
         co_return;
     }
     if (info->status != "exited" && info->status != "dead") {
-        const std::string why =
-            "is " + (info->status.empty() ? std::string("not exited") : info->status) +
-            "; only exited containers can be processed";
+        const std::string why = "is " +
+                                (info->status.empty() ? std::string("not exited") : info->status) +
+                                "; only exited containers can be processed";
         e.line = "failed: it " + why;
         log::error({{"CONTAINER_ID", info->id}, {"CONTAINER_NAME", info->name}})
             << "--process " << name << ": container " << info->name << " ("

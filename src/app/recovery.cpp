@@ -101,7 +101,8 @@ asio::awaitable<void> recovery::catch_up(std::int64_t since, std::set<std::strin
 {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
-    if (!co_await wait_for_engine())
+    const bool answered = co_await wait_for_engine();  // not an if condition: see daemon.cpp
+    if (!answered)
         co_return;
     auto ids = co_await docker_.exited_containers();
     if (!ids) {

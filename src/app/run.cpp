@@ -29,7 +29,8 @@ void check_core_pattern()
 
 /// Builds the daemon, or says why it cannot start: exit status 2 for a refused setting, 1 for
 /// anything else (in `status`).
-std::unique_ptr<daemon> make_daemon(asio::io_context& io, const config::app_config& cfg, int& status)
+std::unique_ptr<daemon>
+make_daemon(asio::io_context& io, const config::app_config& cfg, int& status)
 {
     try {
         return std::make_unique<daemon>(io, cfg);
