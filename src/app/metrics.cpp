@@ -11,25 +11,6 @@ namespace {
 using metrics::family;
 using metrics::kind;
 
-constexpr pipeline::outcome all_outcomes[] = {
-    pipeline::outcome::no_dump,
-    pipeline::outcome::already_reported,
-    pipeline::outcome::rate_limited,
-    pipeline::outcome::gone,
-    pipeline::outcome::probe_failed,
-    pipeline::outcome::commit_failed,
-    pipeline::outcome::committed,
-    pipeline::outcome::pushed,
-    pipeline::outcome::cancelled,
-    pipeline::outcome::engine_unavailable,
-    pipeline::outcome::duplicate,
-    pipeline::outcome::dry_run,
-};
-static_assert(std::size(all_outcomes) ==
-              std::tuple_size_v<decltype(daemon_counters::dies_by_outcome)>);
-// dry_run is the last enumerator: a new outcome must be added above and to to_string().
-static_assert(static_cast<std::size_t>(pipeline::outcome::dry_run) + 1 == std::size(all_outcomes));
-
 family scalar(std::string name, std::string help, kind k, double v)
 {
     return family{std::move(name), std::move(help), k, {{{}, v}}, {}};
@@ -41,25 +22,6 @@ double d(std::uint64_t v)
 }
 
 }  // namespace
-
-std::string_view to_string(pipeline::outcome o) noexcept
-{
-    switch (o) {
-    case pipeline::outcome::no_dump: return "no_dump";
-    case pipeline::outcome::already_reported: return "already_reported";
-    case pipeline::outcome::rate_limited: return "rate_limited";
-    case pipeline::outcome::gone: return "gone";
-    case pipeline::outcome::probe_failed: return "probe_failed";
-    case pipeline::outcome::commit_failed: return "commit_failed";
-    case pipeline::outcome::committed: return "committed";
-    case pipeline::outcome::pushed: return "pushed";
-    case pipeline::outcome::cancelled: return "cancelled";
-    case pipeline::outcome::engine_unavailable: return "engine_unavailable";
-    case pipeline::outcome::duplicate: return "duplicate";
-    case pipeline::outcome::dry_run: return "dry_run";
-    }
-    return "unknown";
-}
 
 std::vector<double> notification_latency_buckets()
 {
@@ -97,6 +59,56 @@ void add_state_metrics(const state::store& st, std::vector<metrics::family>& out
                          over ? 1 : 0));
 }
 
+/// Per sink: notifications delivered, failed, spooled, rejected, and the spool's size.
+void add_sink_metrics(const sinks::outbox& outbox, std::vector<metrics::family>& out)
+{
+    family delivered{"core_interceptor_notifications_delivered_total",
+                     "Notifications confirmed by a sink (Kafka delivery report, REST 2xx), "
+                     "redeliveries included.",
+                     kind::counter,
+                     {},
+                     {}};
+    family failed{"core_interceptor_notifications_failed_total",
+                  "Notification delivery attempts that failed (each is retried or spooled).",
+                  kind::counter,
+                  {},
+                  {}};
+    family spooled{"core_interceptor_notifications_spooled_total",
+                   "Notifications put in the spool of the state directory for later redelivery.",
+                   kind::counter,
+                   {},
+                   {}};
+    family rejected{
+        "core_interceptor_notifications_rejected_total",
+        "Notifications refused for good by a sink (HTTP 4xx but 408 and 429, a Kafka error no "
+        "retry cures), not retried: kept in STATE_DIR/dead-letter/.",
+        kind::counter,
+        {},
+        {}};
+    const auto& per_sink = outbox.stats();
+    for (std::size_t i = 0; i < per_sink.size(); ++i) {
+        const metrics::labels l{{"sink", std::string(outbox.sink_name(i))}};
+        delivered.samples.push_back({l, d(per_sink[i].delivered)});
+        failed.samples.push_back({l, d(per_sink[i].failed)});
+        spooled.samples.push_back({l, d(per_sink[i].spooled)});
+        rejected.samples.push_back({l, d(per_sink[i].rejected)});
+    }
+    out.push_back(std::move(delivered));
+    out.push_back(std::move(failed));
+    out.push_back(std::move(spooled));
+    out.push_back(std::move(rejected));
+
+    family spool{"core_interceptor_spool_notifications",
+                 "Notifications waiting in the spool of the state directory for redelivery.",
+                 kind::gauge,
+                 {},
+                 {}};
+    for (std::size_t i = 0; i < per_sink.size(); ++i)
+        spool.samples.push_back(
+            {{{"sink", std::string(outbox.sink_name(i))}}, d(outbox.spool_size(i))});
+    out.push_back(std::move(spool));
+}
+
 }  // namespace
 
 std::vector<metrics::family> collect(const metric_sources& s)
@@ -118,8 +130,8 @@ std::vector<metrics::family> collect(const metric_sources& s)
                 kind::counter,
                 {},
                 {}};
-    for (auto o : all_outcomes)
-        dies.samples.push_back({{{"outcome", std::string(to_string(o))}},
+    for (auto o : pipeline::all_outcomes)
+        dies.samples.push_back({{{"outcome", std::string(pipeline::to_string(o))}},
                                 d(s.daemon.dies_by_outcome[static_cast<std::size_t>(o)])});
     out.push_back(std::move(dies));
 
@@ -147,51 +159,7 @@ std::vector<metrics::family> collect(const metric_sources& s)
                kind::counter,
                d(s.pipeline.push_failed)));
 
-    family delivered{"core_interceptor_notifications_delivered_total",
-                     "Notifications confirmed by a sink (Kafka delivery report, REST 2xx), "
-                     "redeliveries included.",
-                     kind::counter,
-                     {},
-                     {}};
-    family failed{"core_interceptor_notifications_failed_total",
-                  "Notification delivery attempts that failed (each is retried or spooled).",
-                  kind::counter,
-                  {},
-                  {}};
-    family spooled{"core_interceptor_notifications_spooled_total",
-                   "Notifications put in the spool of the state directory for later redelivery.",
-                   kind::counter,
-                   {},
-                   {}};
-    family rejected{
-        "core_interceptor_notifications_rejected_total",
-        "Notifications refused for good by a sink (HTTP 4xx but 408 and 429, a Kafka error no "
-        "retry cures), not retried: kept in STATE_DIR/dead-letter/.",
-        kind::counter,
-        {},
-        {}};
-    const auto& per_sink = s.outbox.stats();
-    for (std::size_t i = 0; i < per_sink.size(); ++i) {
-        const metrics::labels l{{"sink", std::string(s.outbox.sink_name(i))}};
-        delivered.samples.push_back({l, d(per_sink[i].delivered)});
-        failed.samples.push_back({l, d(per_sink[i].failed)});
-        spooled.samples.push_back({l, d(per_sink[i].spooled)});
-        rejected.samples.push_back({l, d(per_sink[i].rejected)});
-    }
-    out.push_back(std::move(delivered));
-    out.push_back(std::move(failed));
-    out.push_back(std::move(spooled));
-    out.push_back(std::move(rejected));
-
-    family spool{"core_interceptor_spool_notifications",
-                 "Notifications waiting in the spool of the state directory for redelivery.",
-                 kind::gauge,
-                 {},
-                 {}};
-    for (std::size_t i = 0; i < per_sink.size(); ++i)
-        spool.samples.push_back(
-            {{{"sink", std::string(s.outbox.sink_name(i))}}, d(s.outbox.spool_size(i))});
-    out.push_back(std::move(spool));
+    add_sink_metrics(s.outbox, out);
 
     out.push_back(scalar("core_interceptor_jobs_in_flight",
                          "Containers being handled now.",

@@ -3,6 +3,7 @@
 
 #include "metrics/registry.hpp"
 #include "pipeline/job.hpp"
+#include "pipeline/outcome.hpp"
 
 #include <array>
 #include <cstdint>
@@ -22,16 +23,14 @@ class store;
 
 namespace core_interceptor::app {
 
-/// "no_dump", "pushed", ...: the `outcome` label of dies handled.
-std::string_view to_string(pipeline::outcome o) noexcept;
-
 /// Buckets of die-to-notification seconds: a commit takes about a second, a push seconds to
 /// minutes, and a failing push is retried for --push-retry-window (180 s by default).
 std::vector<double> notification_latency_buckets();
 
 /// What the daemon counts itself, beside the counters its parts keep.
 struct daemon_counters {
-    std::array<std::uint64_t, 12> dies_by_outcome{};  ///< indexed by pipeline::outcome
+    std::array<std::uint64_t, pipeline::all_outcomes.size()>
+        dies_by_outcome{};  ///< indexed by pipeline::outcome
     metrics::histogram die_to_notification{notification_latency_buckets()};
 };
 
@@ -41,7 +40,7 @@ struct metric_sources {
     const pipeline::stats& pipeline;
     const sinks::outbox& outbox;
     std::uint64_t docker_bytes_read = 0;
-    std::size_t jobs_in_flight = 0;
+    std::size_t jobs_in_flight = 0;  ///< containers with a job running (dispatcher::in_flight)
     const daemon_counters& daemon;
     const state::store* store = nullptr;  ///< the state directory's health and spool, if any
 };

@@ -5,6 +5,7 @@
 #include "domain/event.hpp"
 #include "domain/signature_limit.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/outcome.hpp"
 #include "pipeline/push_retrier.hpp"
 #include "sinks/sink.hpp"
 
@@ -24,22 +25,6 @@ class store;
 }
 
 namespace core_interceptor::pipeline {
-
-/// What became of one die event.
-enum class outcome {
-    no_dump,           ///< exited without a dump: one API call, nothing produced
-    already_reported,  ///< its dumps were reported at an earlier death (restart policy)
-    rate_limited,      ///< over --max-per-container: the dump stays in the container
-    gone,              ///< the container was removed before it could be probed (auto-remove)
-    probe_failed,      ///< the Engine did not answer the probe
-    commit_failed,     ///< dump found, no image could be made: the evidence stays in the container
-    committed,         ///< image kept locally (no registry, or the push failed): notified
-    pushed,            ///< image pushed (and deleted locally unless --keep-image): notified
-    cancelled,         ///< shutdown interrupted the job before it could finish
-    engine_unavailable,  ///< the Docker daemon went away mid-job: run it again once it is back
-    duplicate,           ///< over --max-per-signature: announced as a duplicate, not committed
-    dry_run,  ///< --dry-run: a dump was found; what would be done was logged, nothing done
-};
 
 /// A failure of the connection to the Engine (refused, reset, cut short, timed out), as
 /// opposed to an answer: the job is worth running again once the daemon is back.
