@@ -2,6 +2,7 @@
 #include "app/dispatcher.hpp"
 
 #include "co/error.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
 
@@ -10,12 +11,24 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 namespace asio = boost::asio;
 
 namespace core_interceptor::app {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// The waits before a job that lost the Engine runs again: 1 s doubling per try, at most 64 s,
+/// and never past --backoff-max; not jittered.
+co::backoff requeue_delays(std::chrono::milliseconds backoff_max)
+{
+    const auto cap = std::min<std::chrono::milliseconds>(std::chrono::seconds(64), backoff_max);
+    return co::backoff(std::min<std::chrono::milliseconds>(std::chrono::seconds(1), cap),
+                       cap,
+                       co::backoff::jitter::none);
+}
 
 }  // namespace
 
@@ -43,7 +56,7 @@ asio::awaitable<void> dispatcher::run()
             co_return;  // closed or cancelled at shutdown
         if (auto aec = co_await limiter_.acquire()) {
             log::warning({{"CONTAINER_ID", ev.id}})
-                << "shutting down: container " << ev.name << " (" << ev.id.substr(0, 12)
+                << "shutting down: container " << ev.name << " (" << domain::short_id(ev.id)
                 << ") is handled at the next start";
             co_return;
         }
@@ -84,14 +97,12 @@ asio::awaitable<void> dispatcher::run_job(domain::die_event ev)
 void dispatcher::settle(const domain::die_event& ev, pipeline::outcome o)
 {
     if (pipeline::retried(o) && !stopping_) {
-        auto& tries = retries_[ev.id];
-        // 1 s doubling per try, at most 64 s, and never past --backoff-max.
-        auto delay = std::min<std::chrono::milliseconds>(
-            std::chrono::milliseconds(1000L << std::min(tries, 6u)), cfg_.delivery.backoff_max);
-        ++tries;
+        auto& delays =
+            retries_.try_emplace(ev.id, requeue_delays(cfg_.delivery.backoff_max)).first->second;
+        const auto delay = delays.next();
         log::warning({{"CONTAINER_ID", ev.id}})
-            << "will handle container " << ev.name << " (" << ev.id.substr(0, 12) << ") again in "
-            << delay.count() << " ms, once the Docker "
+            << "will handle container " << ev.name << " (" << domain::short_id(ev.id)
+            << ") again in " << delay.count() << " ms, once the Docker "
             << "daemon answers";
         jobs_.spawn(requeue_later(ev, delay));
         return;

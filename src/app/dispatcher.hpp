@@ -3,6 +3,7 @@
 
 #include "app/metrics.hpp"
 #include "app/rm_watch.hpp"
+#include "co/backoff.hpp"
 #include "co/limiter.hpp"
 #include "co/task_group.hpp"
 #include "config/app_config.hpp"
@@ -82,7 +83,7 @@ private:
     std::function<void()> on_change_;
     std::set<std::string> active_;  // containers with a job
     std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
-    std::map<std::string, unsigned> retries_;  // containers whose job lost the Engine, how often
+    std::map<std::string, co::backoff> retries_;  // containers whose job lost the Engine: waits
 };
 
 }  // namespace core_interceptor::app

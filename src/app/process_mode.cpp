@@ -6,6 +6,7 @@
 #include "docker/client.hpp"
 #include "domain/crash.hpp"
 #include "domain/filter.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -72,7 +73,7 @@ process_mode::start(const std::string& name, std::size_t i, entry& e, first_name
         e.line = "failed: it " + why;
         log::error({{"CONTAINER_ID", info->id}, {"CONTAINER_NAME", info->name}})
             << "--process " << name << ": container " << info->name << " ("
-            << info->id.substr(0, 12) << ") " << why;
+            << domain::short_id(info->id) << ") " << why;
         co_return;
     }
     // Named twice (name and ID): one job, or two would commit it at once.
@@ -90,7 +91,7 @@ process_mode::start(const std::string& name, std::size_t i, entry& e, first_name
         e.line = "not handled: interrupted";
         co_return;
     }
-    e.line = info->name + " (" + info->id.substr(0, 12) + ")";
+    e.line = info->name + " (" + domain::short_id(info->id) + ")";
     e.id = info->id;
     ++running_;
     jobs_.spawn(run_one(std::move(ev), e.outcome));

@@ -2,9 +2,11 @@
 #include "app/recovery.hpp"
 
 #include "app/clock.hpp"
+#include "co/backoff.hpp"
 #include "co/error.hpp"
 #include "docker/client.hpp"
 #include "domain/filter.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
 
@@ -83,17 +85,17 @@ void recovery::on_connection_change(bool up)
 asio::awaitable<bool> recovery::wait_for_engine()
 {
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    auto delay = std::chrono::milliseconds(250);
+    co::backoff delays(
+        std::chrono::milliseconds(250), cfg_.delivery.backoff_max, co::backoff::jitter::none);
     for (;;) {
         auto v = co_await docker_.negotiate();
         if (v)
             co_return true;
         if (v.error().code == asio::error::operation_aborted)
             co_return false;
-        timer.expires_after(delay);
+        timer.expires_after(delays.next());
         if (auto [ec] = co_await timer.async_wait(use_tuple); ec)
             co_return false;
-        delay = std::min<std::chrono::milliseconds>(delay * 2, cfg_.delivery.backoff_max);
     }
 }
 
@@ -119,7 +121,7 @@ asio::awaitable<void> recovery::catch_up(std::int64_t since, std::set<std::strin
         auto ev = die_event_of(*info);
         if (std::string why; !domain::accepts(cfg_.watcher.filter, ev, &why)) {
             log::debug({{"CONTAINER_ID", ev.id}})
-                << "catch-up: container " << ev.name << " (" << ev.id.substr(0, 12)
+                << "catch-up: container " << ev.name << " (" << domain::short_id(ev.id)
                 << ") not handled: " << why;
             continue;
         }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "app/rm_watch.hpp"
 
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 
 namespace core_interceptor::app {
@@ -38,7 +39,7 @@ void rm_watch::warn_if_lost(const std::string& id, recent_death& d)
     if (!d.destroyed || !d.outcome || !pipeline::removal_may_lose_dump(*d.outcome))
         return;
     log::warning({{"CONTAINER_ID", id}, {"CONTAINER_NAME", d.name}, {"IMAGE", d.image}})
-        << "container " << d.name << " (" << id.substr(0, 12) << ", image " << d.image
+        << "container " << d.name << " (" << domain::short_id(id) << ", image " << d.image
         << ") was removed right after its death (started with --rm?): a dump it left could not "
            "be kept";
     ++auto_removed_;

@@ -9,7 +9,7 @@ namespace core_interceptor::co {
 
 std::chrono::milliseconds backoff::next()
 {
-    const auto wait = jittered(delay_);
+    const auto wait = jitter_ == jitter::none ? delay_ : jittered(delay_);
     delay_ = std::min(delay_ * 2, max_);
     return wait;
 }

@@ -4,6 +4,7 @@
 // and job_notify.cpp.
 #include "pipeline/job.hpp"
 
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "pipeline/job_state.hpp"
 #include "state/store.hpp"
@@ -87,7 +88,7 @@ outcome job_runner::removed(const detail::job_state& j)
 {
     ++stats_.auto_removed;
     log::warning(j.fields)
-        << "container " << j.ev.name << " (" << detail::short_id(j.ev.id) << ", image "
+        << "container " << j.ev.name << " (" << domain::short_id(j.ev.id) << ", image "
         << j.ev.image << ") was removed before it could be probed for dumps (started with --rm?): "
         << "any dump it left is lost";
     return outcome::gone;

@@ -3,6 +3,7 @@
 // how many are made (--max-per-container), committing it, or logging what would be done
 // (--dry-run).
 #include "domain/image_name.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "pipeline/earlier_commit.hpp"
 #include "pipeline/job.hpp"
@@ -14,7 +15,7 @@ namespace asio = boost::asio;
 namespace core_interceptor::pipeline {
 
 using detail::join_paths;
-using detail::short_id;
+using domain::short_id;
 
 bool job_runner::over_rate_limit(const std::string& container_id)
 {

@@ -3,6 +3,7 @@
 // remembering what was reported, and the per-signature limit (issue 12) with its announcement
 // of a duplicate.
 #include "domain/image_name.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/job_state.hpp"
@@ -112,7 +113,7 @@ asio::awaitable<outcome> job_runner::announce_duplicate(detail::job_state& j, co
     const auto* crash = domain::first_crash(j.dumps);
     const std::string what = crash ? domain::summary(*crash) : std::string{};
     log::warning(j.fields)
-        << "container " << j.info.name << " (" << detail::short_id(j.ev.id)
+        << "container " << j.info.name << " (" << domain::short_id(j.ev.id)
         << ") died of the same crash" << (what.empty() ? "" : " (" + what + ")") << " as the last "
         << cfg_.max_per_signature << " images of signature "
         << (crash ? crash->signature : std::string{})

@@ -2,6 +2,7 @@
 // The job's first steps: finding the dumps of a dead container, in its writable layer
 // (/changes, then stat and the first bytes of each candidate) and in its --dump-path mounts.
 #include "co/cancel.hpp"
+#include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/job_state.hpp"
@@ -14,7 +15,7 @@ namespace asio = boost::asio;
 namespace core_interceptor::pipeline {
 
 using detail::join_paths;
-using detail::short_id;
+using domain::short_id;
 
 job_runner::step job_runner::probe_layer(detail::job_state& j)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The job's push: retried with backoff for a window (SPEC §5), then the local copy deleted;
 // a push that failed for good is left to the push_retrier.
+#include "co/backoff.hpp"
 #include "co/cancel.hpp"
 #include "log/log.hpp"
 #include "pipeline/earlier_commit.hpp"
@@ -11,8 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 
 namespace asio = boost::asio;
 
@@ -51,7 +50,7 @@ asio::awaitable<void> job_runner::push(detail::job_state& j)
 asio::awaitable<bool> job_runner::push_with_retry(detail::job_state& j)
 {
     auto deadline = std::chrono::steady_clock::now() + cfg_.push_retry_window;
-    auto delay = cfg_.push_retry_initial;
+    co::backoff delays(cfg_.push_retry_initial, cfg_.push_retry_max);
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (unsigned attempt = 1;; ++attempt) {
         auto p = co_await docker_.push(j.repo, j.tag, cfg_.registry_auth);
@@ -61,7 +60,7 @@ asio::awaitable<bool> job_runner::push_with_retry(detail::job_state& j)
         }
         if (p.error().code == asio::error::operation_aborted)
             co_return false;
-        auto wait = co::jittered(delay);
+        auto wait = delays.next();
         if (co_await co::cancelled() || std::chrono::steady_clock::now() + wait > deadline) {
             log::error(j.fields) << "push of " << j.reference << " failed after " << attempt
                                  << (attempt == 1 ? " attempt: " : " attempts: ")
@@ -78,7 +77,6 @@ asio::awaitable<bool> job_runner::push_with_retry(detail::job_state& j)
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec)
             co_return false;
-        delay = std::min(delay * 2, cfg_.push_retry_max);
     }
 }
 

@@ -9,7 +9,6 @@
 #include <functional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace core_interceptor::pipeline::detail {
@@ -46,12 +45,6 @@ struct job_state {
     bool push_later = false;  // the push failed for good: kept for the failed-push retrier
     std::string digest;
 };
-
-/// The first 12 hex digits of a container ID, as `docker ps` shows it.
-inline std::string short_id(std::string_view id)
-{
-    return std::string(id.substr(0, 12));
-}
 
 /// The dumps' paths, comma-separated (DUMP_PATH, the image's label).
 inline std::string join_paths(const std::vector<domain::dump_info>& dumps)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pipeline/volume_dumps.hpp"
 
+#include "domain/short_id.hpp"
 #include "pipeline/job.hpp"
 
 #include <boost/asio/error.hpp>
@@ -14,10 +15,7 @@ namespace asio = boost::asio;
 namespace core_interceptor::pipeline {
 namespace {
 
-std::string short_id(std::string_view id)
-{
-    return std::string(id.substr(0, 12));
-}
+using domain::short_id;
 
 /// The fields with DUMP_PATH set to `path` (replacing the job's own).
 std::vector<log::field> with_path(std::vector<log::field> fields, const std::string& path)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sinks/outbox.hpp"
 
+#include "co/backoff.hpp"
 #include "co/cancel.hpp"
 #include "domain/retry_after.hpp"
 #include "log/log.hpp"
@@ -94,7 +95,7 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         co_return false;
     }
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    auto delay = cfg_.backoff_initial;
+    co::backoff delays(cfg_.backoff_initial, cfg_.backoff_max);
     for (unsigned attempt = 1;; ++attempt) {
         auto r = co_await s.deliver(m);
         if (r) {
@@ -135,10 +136,8 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
         log::warning({{"NOTIFICATION_ID", m.id}})
             << s.name() << " delivery of " << m.id << " failed (attempt " << attempt
             << "): " << r.error().describe();
-        if (!co_await sleep_for(timer,
-                                retry_delay(r.error(), co::jittered(delay), cfg_.backoff_max)))
+        if (!co_await sleep_for(timer, retry_delay(r.error(), delays.next(), cfg_.backoff_max)))
             co_return false;
-        delay = std::min(delay * 2, cfg_.backoff_max);
     }
 }
 
@@ -199,7 +198,7 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
     co_await asio::this_coro::throw_if_cancelled(false);
     sink& s = *sinks_[i];
     lane& l = *lanes_[i];
-    auto delay = cfg_.backoff_initial;
+    co::backoff delays(cfg_.backoff_initial, cfg_.backoff_max);
     for (;;) {
         if (co_await co::cancelled())
             co_return;
@@ -213,7 +212,7 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
             if (r) {
                 co_await store_->async_unspool(item);
                 ++stats_[i].delivered;
-                delay = cfg_.backoff_initial;
+                delays.reset();
                 l.head_failures = item.id == l.head_id ? 0 : l.head_failures;
                 log::info({{"NOTIFICATION_ID", item.id}})
                     << "redelivered notification " << item.id << " to " << s.name();
@@ -260,11 +259,9 @@ asio::awaitable<void> outbox::redeliver(std::size_t i)
         // Wait: after a failure, the backoff (or what the sink asked for); with an empty
         // spool, until a new spool entry.
         if (stalled) {
-            if (!co_await sleep_for(l.wake,
-                                    retry_delay(*stalled, co::jittered(delay), cfg_.backoff_max)))
+            if (!co_await sleep_for(l.wake, retry_delay(*stalled, delays.next(), cfg_.backoff_max)))
                 if (co_await co::cancelled())
                     co_return;
-            delay = std::min(delay * 2, cfg_.backoff_max);
         } else if (store_->spool_size(s.name()) == 0) {
             l.wake.expires_at(asio::steady_timer::time_point::max());
             co_await l.wake.async_wait(

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "state/journal.hpp"
 
+#include "domain/json_member.hpp"
 #include "state/files.hpp"
 
 #include <boost/json/parse.hpp>
@@ -33,14 +34,10 @@ std::optional<domain::die_event> read_job(const fs::path& p)
     if (jec || !v.is_object())
         return std::nullopt;
     const json::object& o = v.as_object();
-    auto str = [&](const char* k) {
-        auto* x = o.if_contains(k);
-        return x && x->is_string() ? std::string(x->as_string()) : std::string{};
-    };
     domain::die_event ev;
-    ev.id = str("id");
-    ev.name = str("name");
-    ev.image = str("image");
+    ev.id = domain::string_member(o, "id");
+    ev.name = domain::string_member(o, "name");
+    ev.image = domain::string_member(o, "image");
     if (auto* t = o.if_contains("time_nano"); t && t->is_int64())
         ev.time_nano = t->as_int64();
     if (!safe_component(ev.id))

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "state/pushes.hpp"
 
+#include "domain/json_member.hpp"
 #include "state/files.hpp"
 
 #include <boost/json/parse.hpp>
@@ -72,6 +73,7 @@ std::vector<pending_push> pending_pushes_file::list() const
 {
     std::vector<std::pair<fs::file_time_type, pending_push>> found;
     std::error_code ec;
+    const json::object none;  // what a file that is not a JSON object reads as
     for (const auto& e : fs::directory_iterator(dir_ / "pushes", ec)) {
         if (e.path().extension() != ".json")
             continue;
@@ -79,12 +81,11 @@ std::vector<pending_push> pending_pushes_file::list() const
         std::string text = detail::read_small_file(e.path(), ok);
         error_code jec;
         auto v = ok ? json::parse(text, jec) : json::value{};
-        const json::object* o = (!jec && v.is_object()) ? &v.as_object() : nullptr;
-        auto str = [&](const char* k) {
-            auto* x = o ? o->if_contains(k) : nullptr;
-            return x && x->is_string() ? std::string(x->as_string()) : std::string{};
-        };
-        pending_push p{e.path(), str("repository"), str("tag"), str("notification")};
+        const json::object& o = !jec && v.is_object() ? v.as_object() : none;
+        pending_push p{e.path(),
+                       domain::string_member(o, "repository"),
+                       domain::string_member(o, "tag"),
+                       domain::string_member(o, "notification")};
         if (p.repository.empty() || p.tag.empty()) {
             detail::set_aside(e.path(), "not a valid pending push");
             continue;

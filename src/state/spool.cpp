@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "state/spool.hpp"
 
+#include "domain/json_member.hpp"
 #include "domain/notification.hpp"
 #include "log/log.hpp"
 #include "state/files.hpp"
@@ -49,18 +50,17 @@ std::optional<spooled> read_spooled(const fs::path& p)
     std::string text = detail::read_small_file(p, ok);
     error_code jec;
     auto v = ok ? json::parse(text, jec) : json::value{};
-    if (!ok || jec || !v.is_object() || !v.as_object().contains("body") ||
-        !v.as_object().at("body").is_string())
+    const auto* body =
+        ok && !jec && v.is_object() ? domain::string_member_if(v.as_object(), "body") : nullptr;
+    if (!body)
         return std::nullopt;
     const auto& o = v.as_object();
     spooled s;
     s.file = p;
     s.seq = std::strtoull(p.filename().c_str(), nullptr, 10);
-    s.body = std::string(o.at("body").as_string());
-    if (auto* x = o.if_contains("id"); x && x->is_string())
-        s.id = std::string(x->as_string());
-    if (auto* x = o.if_contains("key"); x && x->is_string())
-        s.key = std::string(x->as_string());
+    s.body = std::string(*body);
+    s.id = domain::string_member(o, "id");
+    s.key = domain::string_member(o, "key");
     return s;
 }
 

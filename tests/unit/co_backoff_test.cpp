@@ -27,3 +27,19 @@ TEST_CASE("backoff: a reset starts again from the first delay")
     CHECK(b.delay() == 500ms);
     CHECK(b.next() <= 500ms);
 }
+
+TEST_CASE("backoff: without jitter each wait is the delay itself")
+{
+    backoff b(250ms, 1000ms, backoff::jitter::none);
+    for (auto d : {250ms, 500ms, 1000ms, 1000ms})
+        CHECK(b.next() == d);
+    b.reset();
+    CHECK(b.next() == 250ms);
+}
+
+TEST_CASE("backoff: a first delay above the maximum is waited once, then the maximum")
+{
+    backoff b(250ms, 100ms, backoff::jitter::none);
+    CHECK(b.next() == 250ms);
+    CHECK(b.next() == 100ms);
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// A request whose body is sent piece by piece (chunked) as it is produced.
+#include "http/client.hpp"
+
+#include "http/wire.hpp"
+
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace core_interceptor::http {
+
+using detail::use_tuple;
+using detail::with_context;
+
+struct stream_writer::impl {
+    impl(asio::any_io_executor ex, std::uint64_t* counter, const endpoint& e, const limits& l)
+        : stream(detail::counting_policy(counter), ex), ep(e), lim(l), serializer(message)
+    {
+    }
+
+    /// Sends `req`'s header (chunked; its body is ignored) within `lim.timeout`.
+    asio::awaitable<result<void>> start(const request& req);
+
+    detail::plain_stream stream;
+    endpoint ep;
+    limits lim;
+    bhttp::request<bhttp::buffer_body> message;
+    bhttp::request_serializer<bhttp::buffer_body> serializer;  // refers to `message`
+};
+
+asio::awaitable<result<void>> stream_writer::impl::start(const request& req)
+{
+    detail::set_head(message, ep, req);
+    message.chunked(true);
+    message.body().data = nullptr;
+    message.body().size = 0;
+    message.body().more = true;
+    stream.expires_after(lim.timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, use_tuple);
+    if (ec)
+        co_return with_context(detail::phase_error(ec, errc::request_timeout), ep);
+    co_return result<void>{};
+}
+
+stream_writer::stream_writer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+stream_writer::stream_writer(stream_writer&&) noexcept = default;
+stream_writer& stream_writer::operator=(stream_writer&&) noexcept = default;
+stream_writer::~stream_writer() = default;
+
+asio::awaitable<result<stream_writer>> stream_writer::open(const endpoint& ep,
+                                                           const request& req,
+                                                           const limits& lim,
+                                                           std::uint64_t* bytes_read)
+{
+    auto opened = co_await detail::open_stream<impl>(ep, req, lim, bytes_read);
+    if (!opened)
+        co_return opened.error();
+    co_return stream_writer(std::move(*opened));
+}
+
+asio::awaitable<result<void>> stream_writer::write(std::string_view piece)
+{
+    auto& p = *impl_;
+    if (piece.empty())
+        co_return result<void>{};
+    auto& body = p.message.body();
+    body.data = const_cast<char*>(piece.data());  // only read by the serializer
+    body.size = piece.size();
+    body.more = true;
+    p.stream.expires_after(p.lim.timeout);
+    auto [ec, n] = co_await bhttp::async_write(p.stream, p.serializer, use_tuple);
+    // need_buffer: the chunk went out and the serializer asks for the next one.
+    if (ec && ec != bhttp::error::need_buffer)
+        co_return with_context(detail::phase_error(ec, errc::request_timeout), p.ep);
+    co_return result<void>{};
+}
+
+asio::awaitable<result<response>> stream_writer::finish()
+{
+    auto& p = *impl_;
+    auto& body = p.message.body();
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+    p.stream.expires_after(p.lim.timeout);
+    auto [wec, wn] = co_await bhttp::async_write(p.stream, p.serializer, use_tuple);
+    if (wec)
+        co_return with_context(detail::phase_error(wec, errc::request_timeout), p.ep);
+    co_return co_await detail::read_response(p.stream, p.ep, p.lim, false);
+}
+
+}  // namespace core_interceptor::http
