@@ -15,12 +15,12 @@ if [ "${1:-}" = "--fix" ]; then
   "$cf" -i "${files[@]}"
   exit 0
 fi
-bad=()
-for f in "${files[@]}"; do
-  "$cf" --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
-done
-if [ ${#bad[@]} -ne 0 ]; then
-  printf 'not formatted (scripts/check-format.sh --fix): %s\n' "${bad[@]}" >&2
+# One clang-format for every file; each misformatted line is reported as "FILE:LINE:COL: error".
+report=$("$cf" --dry-run --Werror "${files[@]}" 2>&1) && status=0 || status=$?
+if [ "$status" -ne 0 ]; then
+  bad=$(grep -oE '^[^:]+:[0-9]+:[0-9]+: error' <<<"$report" | cut -d: -f1 | sort -u)
+  [ -n "$bad" ] || bad=$report
+  printf 'not formatted (scripts/check-format.sh --fix): %s\n' $bad >&2
   exit 1
 fi
 echo "check-format: ${#files[@]} files formatted"

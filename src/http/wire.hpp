@@ -69,8 +69,7 @@ template <class Fields> std::vector<header_field> copy_headers(const Fields& fie
 }
 
 /// The request line and header fields of `req` for `ep`, on a message of any body type.
-template <class Body>
-void set_head(bhttp::request<Body>& m, const endpoint& ep, const request& req)
+template <class Body> void set_head(bhttp::request<Body>& m, const endpoint& ep, const request& req)
 {
     m.method_string(req.method);
     m.target(req.target);
@@ -135,8 +134,7 @@ open_stream(const endpoint& ep, const request& req, const limits& lim, std::uint
 {
     if (ep.kind == endpoint::transport::tls)
         co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
-    auto p =
-        std::make_unique<Impl>(co_await boost::asio::this_coro::executor, bytes_read, ep, lim);
+    auto p = std::make_unique<Impl>(co_await boost::asio::this_coro::executor, bytes_read, ep, lim);
     if (auto ec = co_await connect(p->stream, ep, lim.connect_timeout))
         co_return with_context(ec, ep);
     if (auto started = co_await p->start(req); !started)
