@@ -138,11 +138,9 @@ client::read_head(std::string_view id, std::string_view p, const prefix_need& ne
     req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
     auto lim = limits(cfg_.request_timeout);
     lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
-    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    auto s = co_await open_stream(req, lim);
     if (!s)
         co_return s.error();
-    if (s->status() != 200)
-        co_return co_await stream_failure(*s);
     domain::tar_prefix_reader tar(need({}));
     std::size_t seen = 0;
     bool enough = false;
@@ -193,11 +191,9 @@ asio::awaitable<result<std::uint64_t>> client::probe_archive(std::string_view id
     req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
     auto lim = limits(cfg_.request_timeout);
     lim.read_chunk = 8 * 1024;  // headers and first bytes: keep what is pulled off small
-    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    auto s = co_await open_stream(req, lim);
     if (!s)
         co_return s.error();
-    if (s->status() != 200)
-        co_return co_await stream_failure(*s);
     domain::tar_walker tar(probe);
     std::uint64_t seen = 0;
     while (probe.result() == domain::volume_probe::verdict::open && seen < max_bytes) {
@@ -229,11 +225,9 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
     auto lim = limits(cfg_.request_timeout);
     std::optional<spool_file> spool;
     {
-        auto in = co_await http::stream_reader::open(endpoint_, get, lim, &bytes_read_);
+        auto in = co_await open_stream(get, lim);
         if (!in)
             co_return in.error();
-        if (in->status() != 200)
-            co_return co_await stream_failure(*in);
         domain::tar_walker tar(extract);
         while (!tar.ended()) {
             auto piece = co_await in->read_some(std::chrono::milliseconds(cfg_.request_timeout));

@@ -64,10 +64,14 @@ asio::awaitable<result<http::response>> client::call(http::request req,
     co_return co_await http::exchange(endpoint_, req, limits(timeout), nullptr, &bytes_read_);
 }
 
-asio::awaitable<failure> client::stream_failure(http::stream_reader& s)
+asio::awaitable<result<http::stream_reader>> client::open_stream(const http::request& req,
+                                                                 const http::limits& lim)
 {
-    auto body = co_await s.read_rest(max_error_body, cfg_.request_timeout);
-    co_return api_failure(s.status(), body ? *body : std::string{});
+    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    if (!s || s->status() == 200)
+        co_return std::move(s);
+    auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
+    co_return api_failure(s->status(), body ? *body : std::string{});
 }
 
 asio::awaitable<result<domain::api_version>> client::negotiate()
@@ -94,13 +98,7 @@ asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_n
     req.target = path("/events?filters=" + encode(domain::die_filter()));
     if (since_nano > 0)
         req.target += "&since=" + domain::since_param(since_nano);
-    auto s = co_await http::stream_reader::open(
-        endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
-    if (!s)
-        co_return s.error();
-    if (s->status() != 200)
-        co_return co_await stream_failure(*s);
-    co_return std::move(*s);
+    co_return co_await open_stream(req, limits(cfg_.request_timeout));
 }
 
 asio::awaitable<result<std::vector<std::string>>> client::exited_containers()

@@ -72,8 +72,10 @@ private:
     http::limits limits(std::chrono::seconds timeout) const;
     boost::asio::awaitable<result<http::response>> call(http::request req,
                                                         std::chrono::seconds timeout);
-    /// The failure for a streamed answer that is not 200: its (short) body read, then mapped.
-    boost::asio::awaitable<failure> stream_failure(http::stream_reader& s);
+    /// A streamed request whose answer is 200; any other answer is read (it is short) and
+    /// mapped to a failure.
+    boost::asio::awaitable<result<http::stream_reader>> open_stream(const http::request& req,
+                                                                    const http::limits& lim);
 
     client_config cfg_;
     http::endpoint endpoint_;

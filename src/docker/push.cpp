@@ -23,12 +23,9 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
     req.target = path("/images/" + std::string(repository) + "/push?tag=" + encode(tag));
     // Sent even for anonymous pushes: the Engine refuses a push without it (SPEC §4a).
     req.headers.push_back({"X-Registry-Auth", std::string(registry_auth)});
-    auto s = co_await http::stream_reader::open(
-        endpoint_, req, limits(cfg_.request_timeout), &bytes_read_);
+    auto s = co_await open_stream(req, limits(cfg_.request_timeout));
     if (!s)
         co_return s.error();
-    if (s->status() != 200)
-        co_return co_await stream_failure(*s);
     domain::line_framer lines(cfg_.max_line_bytes);
     domain::push_stream_parser progress{std::string(tag)};
     for (;;) {

@@ -16,6 +16,20 @@ failure malformed(unsigned status, std::string what)
     return failure(make_error_code(errc::malformed_response), status, std::move(what));
 }
 
+/// The body parsed, when it is a JSON value of that kind: otherwise "<what> is not a JSON
+/// object" (or array).
+result<json::value>
+parse_body(std::string_view body, json::kind kind, unsigned status, std::string_view what)
+{
+    error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || v.kind() != kind)
+        return malformed(status,
+                         std::string(what) + (kind == json::kind::array ? " is not a JSON array"
+                                                                        : " is not a JSON object"));
+    return v;
+}
+
 /// Config.Image and Config.Labels (all of them: the body limit bounds them).
 void read_config(const json::object& config, container_info& info)
 {
@@ -30,11 +44,10 @@ void read_config(const json::object& config, container_info& info)
 
 result<engine_version> parse_engine_version(std::string_view body)
 {
-    error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec || !v.is_object())
-        return malformed(200, "GET /version is not a JSON object");
-    const auto& o = v.as_object();
+    auto v = parse_body(body, json::kind::object, 200, "GET /version");
+    if (!v)
+        return v.error();
+    const auto& o = v->as_object();
     engine_version out;
     out.version = string_member(o, "Version");
     auto api = parse_api_version(string_member(o, "ApiVersion"));
@@ -47,11 +60,10 @@ result<engine_version> parse_engine_version(std::string_view body)
 
 result<container_info> parse_inspect(std::string_view body)
 {
-    error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec || !v.is_object())
-        return malformed(0, "container inspect is not a JSON object");
-    const auto& o = v.as_object();
+    auto v = parse_body(body, json::kind::object, 0, "container inspect");
+    if (!v)
+        return v.error();
+    const auto& o = v->as_object();
     container_info info;
     info.id = string_member(o, "Id");
     info.name = string_member(o, "Name");
@@ -77,12 +89,11 @@ result<container_info> parse_inspect(std::string_view body)
 
 result<std::vector<image_summary>> parse_image_list(std::string_view body)
 {
-    error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec || !v.is_array())
-        return malformed(200, "image list is not a JSON array");
+    auto v = parse_body(body, json::kind::array, 200, "image list");
+    if (!v)
+        return v.error();
     std::vector<image_summary> out;
-    for (const auto& item : v.as_array()) {
+    for (const auto& item : v->as_array()) {
         const auto* obj = item.if_object();
         const auto* id = obj ? string_member_if(*obj, "Id") : nullptr;
         if (!id)
@@ -99,12 +110,11 @@ result<std::vector<image_summary>> parse_image_list(std::string_view body)
 
 result<std::vector<std::string>> parse_container_ids(std::string_view body)
 {
-    error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec || !v.is_array())
-        return malformed(200, "container list is not a JSON array");
+    auto v = parse_body(body, json::kind::array, 200, "container list");
+    if (!v)
+        return v.error();
     std::vector<std::string> ids;
-    for (const auto& c : v.as_array())
+    for (const auto& c : v->as_array())
         if (c.is_object())
             if (const auto* id = string_member_if(c.as_object(), "Id"))
                 ids.emplace_back(*id);

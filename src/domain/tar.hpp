@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Primitives of the tar format shared by the readers in dump.cpp and volume_dump.cpp.
+// Primitives of the tar format shared by the readers in dump.cpp and tar_walker.cpp and the
+// writer in tar_file_header.cpp.
 // Internal to the domain library.
 
 #include <cstddef>

@@ -88,16 +88,19 @@ asio::awaitable<void> watcher::run()
     log::debug() << "event watcher stopped";
 }
 
+void watcher::lost(const std::string& what, const failure& f)
+{
+    last_error_ = what + ": " + f.describe();
+    if (f.code != asio::error::operation_aborted)
+        log::warning() << what << ": " << f.describe();
+}
+
 asio::awaitable<bool> watcher::read_stream()
 {
     const auto where = docker_.endpoint().describe();
     auto version = co_await docker_.negotiate();
     if (!version) {
-        last_error_ =
-            "Docker daemon at " + where + " is not answering: " + version.error().describe();
-        if (version.error().code != asio::error::operation_aborted)
-            log::warning() << "Docker daemon at " << where
-                           << " is not answering: " << version.error().describe();
+        lost("Docker daemon at " + where + " is not answering", version.error());
         co_return false;
     }
 
@@ -106,77 +109,36 @@ asio::awaitable<bool> watcher::read_stream()
     std::int64_t since = last_time_nano_ != 0 ? last_time_nano_ : opened_at_nano_;
     auto stream = co_await docker_.events(since);
     if (!stream) {
-        last_error_ = "cannot open the event stream of " + where + ": " + stream.error().describe();
-        if (stream.error().code != asio::error::operation_aborted)
-            log::warning() << "cannot open the event stream of " << where << ": "
-                           << stream.error().describe();
+        lost("cannot open the event stream of " + where, stream.error());
         co_return false;
     }
     if (opened_at_nano_ == 0)
         opened_at_nano_ = now_nano();
     set_connected(true);
     log::info() << "watching events on " << where << " (API " << domain::to_string(*version) << ")";
+    co_await read_events(*stream, where);
+    co_return true;
+}
 
+asio::awaitable<void> watcher::read_events(http::stream_reader& stream, const std::string& where)
+{
     domain::line_framer lines(1024 * 1024);  // an event is a few hundred bytes; labels add some
     std::size_t dropped = 0;
     for (;;) {
-        auto piece = co_await stream->read_some();
+        auto piece = co_await stream.read_some();
         if (!piece) {
-            last_error_ = "event stream of " + where + " ended: " + piece.error().describe();
-            if (piece.error().code != asio::error::operation_aborted)
-                log::warning() << "event stream of " << where
-                               << " ended: " << piece.error().describe();
-            co_return true;
+            lost("event stream of " + where + " ended", piece.error());
+            co_return;
         }
         if (piece->empty()) {
             last_error_ = "event stream of " + where + " ended";
             log::warning() << "event stream of " << where << " ended";
-            co_return true;
+            co_return;
         }
         lines.feed(*piece);
         while (auto line = lines.next()) {
-            auto parsed = domain::parse_event_line(*line);
-            if (!parsed) {
-                ++malformed_;
-                log::warning() << "skipping a malformed event: " << parsed.error().describe()
-                               << ": " << line->substr(0, 200);
-                continue;
-            }
-            if (parsed->kind == domain::event_kind::destroy && on_destroy_) {
-                on_destroy_(parsed->event);
-                continue;
-            }
-            if (parsed->kind != domain::event_kind::die)
-                continue;
-            auto& ev = parsed->event;
-            last_time_nano_ = std::max(last_time_nano_, ev.time_nano);
-            if (!remember(ev)) {
-                log::debug() << "skipping replayed event of container " << domain::short_id(ev.id);
-                continue;
-            }
-            ++events_;
-            if (std::string why; !domain::accepts(cfg_.filter, ev, &why)) {
-                ++filtered_;
-                log::debug({{"CONTAINER_ID", ev.id}})
-                    << "container " << ev.name << " (" << domain::short_id(ev.id)
-                    << ") died; not handled: " << why;
-                continue;
-            }
-            if (store_) {
-                // Queued for the writer thread: a failed write is logged, counted and
-                // retried by the store; the death is handled now either way.
-                store_->job_started(ev);
-                store_->set_last_event_nano(ev.time_nano);
-            }
-            log::debug({{"CONTAINER_ID", ev.id}})
-                << "container " << ev.name << " (" << domain::short_id(ev.id) << ") died";
-            if (!out_.try_send(error_code{}, ev)) {
-                log::warning()
-                    << "job queue full: waiting for a free slot before reading more events";
-                auto [ec] = co_await out_.async_send(error_code{}, std::move(ev), use_tuple);
-                if (ec)
-                    co_return true;
-            }
+            if (!co_await on_line(*line))
+                co_return;
         }
         if (lines.dropped() != dropped) {
             dropped = lines.dropped();
@@ -184,6 +146,57 @@ asio::awaitable<bool> watcher::read_stream()
             log::warning() << "skipping an event line longer than 1 MiB";
         }
     }
+}
+
+asio::awaitable<bool> watcher::on_line(std::string_view line)
+{
+    auto parsed = domain::parse_event_line(line);
+    if (!parsed) {
+        ++malformed_;
+        log::warning() << "skipping a malformed event: " << parsed.error().describe() << ": "
+                       << line.substr(0, 200);
+        co_return true;
+    }
+    if (parsed->kind == domain::event_kind::destroy && on_destroy_) {
+        on_destroy_(parsed->event);
+        co_return true;
+    }
+    if (parsed->kind != domain::event_kind::die || !accept(parsed->event))
+        co_return true;
+    auto& ev = parsed->event;
+    if (store_) {
+        // Queued for the writer thread: a failed write is logged, counted and
+        // retried by the store; the death is handled now either way.
+        store_->job_started(ev);
+        store_->set_last_event_nano(ev.time_nano);
+    }
+    log::debug({{"CONTAINER_ID", ev.id}})
+        << "container " << ev.name << " (" << domain::short_id(ev.id) << ") died";
+    if (!out_.try_send(error_code{}, ev)) {
+        log::warning() << "job queue full: waiting for a free slot before reading more events";
+        auto [ec] = co_await out_.async_send(error_code{}, std::move(ev), use_tuple);
+        if (ec)
+            co_return false;
+    }
+    co_return true;
+}
+
+bool watcher::accept(const domain::die_event& ev)
+{
+    last_time_nano_ = std::max(last_time_nano_, ev.time_nano);
+    if (!remember(ev)) {
+        log::debug() << "skipping replayed event of container " << domain::short_id(ev.id);
+        return false;
+    }
+    ++events_;
+    if (std::string why; !domain::accepts(cfg_.filter, ev, &why)) {
+        ++filtered_;
+        log::debug({{"CONTAINER_ID", ev.id}})
+            << "container " << ev.name << " (" << domain::short_id(ev.id)
+            << ") died; not handled: " << why;
+        return false;
+    }
+    return true;
 }
 
 }  // namespace core_interceptor::watcher

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "co/error.hpp"
 #include "domain/event.hpp"
 #include "watcher/config.hpp"
 
@@ -11,10 +12,14 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 namespace core_interceptor::docker {
 class client;
+}
+namespace core_interceptor::http {
+class stream_reader;
 }
 namespace core_interceptor::state {
 class store;
@@ -61,6 +66,14 @@ public:
 private:
     /// One connection: negotiate, open, read until it ends. True when the stream had opened.
     boost::asio::awaitable<bool> read_stream();
+    /// Reads events until the stream ends or the job queue is closed.
+    boost::asio::awaitable<void> read_events(http::stream_reader& stream, const std::string& where);
+    /// Handles one line of the stream; false when reading must stop (the queue is closed).
+    boost::asio::awaitable<bool> on_line(std::string_view line);
+    /// Counts a death and says whether it is to be handled (new and not filtered out).
+    bool accept(const domain::die_event& ev);
+    /// Records why the stream is lost, and logs it unless the watcher is stopping.
+    void lost(const std::string& what, const failure& f);
     bool remember(const domain::die_event& ev);
 
     docker::client& docker_;

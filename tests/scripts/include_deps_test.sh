@@ -26,7 +26,7 @@ for dir in "$src"/*/; do
     [ -n "$file" ] || continue
     target=$(printf '%s\n' "$text" | sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([a-z0-9_]*\)\/.*/\1/p')
     [ -n "$target" ] && [ -d "$src/$target" ] || continue
-    if ! printf '%s\n' "$uses" | grep -qx "$target"; then
+    if ! grep -qx "$target" <<<"$uses"; then
       echo "src/$module/$(basename "$file"):$line includes $target/ but src/$module/meson.build" \
         "declares no dependency of $target"
       fail=1
