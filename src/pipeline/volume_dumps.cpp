@@ -95,6 +95,60 @@ asio::awaitable<result<std::vector<std::string>>> probe_dump_paths(docker::api& 
     co_return out;
 }
 
+namespace {
+
+/// A dry run's plan for the dumps of one directory: what would be copied while `budget` lasts,
+/// logged and added to `out` (nothing is copied).
+void plan_dry_run(std::vector<domain::archive_dump>& seen,
+                  std::uint64_t& budget,
+                  const std::string& name,
+                  const std::vector<log::field>& fields,
+                  std::vector<domain::archive_dump>& out)
+{
+    for (auto& d : seen) {
+        auto df = with_path(fields, d.path);
+        if (d.size <= budget) {
+            budget -= d.size;
+            d.copied_to = domain::copied_dump_path(d.path);
+            log::info(df) << "dry run: would copy " << domain::to_string(d.type) << " dump "
+                          << d.path << " (" << d.size << " bytes) of container " << name << " to "
+                          << d.copied_to;
+        } else {
+            log::info(df) << "dry run: would report " << domain::to_string(d.type) << " dump "
+                          << d.path << " (" << d.size << " bytes) of container " << name
+                          << " without copying it: more than is left of --max-dump-size";
+        }
+        out.push_back(std::move(d));
+    }
+}
+
+/// Logs what became of one dump of a copy (`copied`: whether the directory's copy succeeded;
+/// a failed copy was logged once for the whole directory).
+void log_copy(const domain::archive_dump& d,
+              bool copied,
+              const std::string& id,
+              const std::string& name,
+              const config& cfg,
+              const std::vector<log::field>& fields)
+{
+    auto df = with_path(fields, d.path);
+    if (!d.copied_to.empty())
+        log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path << " ("
+                      << d.size << " bytes) of container " << name << " to " << d.copied_to;
+    else if (copied && d.reason.find("--max-dump-size") != std::string::npos)
+        log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container "
+                         << name << " (" << short_id(id) << ") is " << d.size
+                         << " bytes, more than is left of --max-dump-size (" << cfg.max_dump_size
+                         << " bytes per container): reported, not copied into the image";
+    else if (copied)
+        log::warning(df) << domain::to_string(d.type) << " dump " << d.path << " of container "
+                         << name << " (" << short_id(id) << ", " << d.size
+                         << " bytes) is reported, not copied into "
+                         << "the image: " << d.reason;
+}
+
+}  // namespace
+
 asio::awaitable<result<std::vector<domain::archive_dump>>>
 copy_dump_paths(docker::api& docker,
                 std::string id,
@@ -123,22 +177,7 @@ copy_dump_paths(docker::api& docker,
         skipped += extract.skipped();
         auto seen = extract.dumps();
         if (r && cfg.dry_run) {
-            for (auto& d : seen) {
-                auto df = with_path(fields, d.path);
-                if (d.size <= budget) {
-                    budget -= d.size;
-                    d.copied_to = domain::copied_dump_path(d.path);
-                    log::info(df) << "dry run: would copy " << domain::to_string(d.type) << " dump "
-                                  << d.path << " (" << d.size << " bytes) of container " << name
-                                  << " to " << d.copied_to;
-                } else {
-                    log::info(df) << "dry run: would report " << domain::to_string(d.type)
-                                  << " dump " << d.path << " (" << d.size << " bytes) of container "
-                                  << name
-                                  << " without copying it: more than is left of --max-dump-size";
-                }
-                out.push_back(std::move(d));
-            }
+            plan_dry_run(seen, budget, name, fields, out);
             continue;
         }
         if (!r) {
@@ -158,22 +197,7 @@ copy_dump_paths(docker::api& docker,
             archive_budget = extract.archive_budget_left();
         }
         for (auto& d : seen) {
-            auto df = with_path(fields, d.path);
-            if (!d.copied_to.empty())
-                log::info(df) << "copied " << domain::to_string(d.type) << " dump " << d.path
-                              << " (" << d.size << " bytes) of container " << name << " to "
-                              << d.copied_to;
-            else if (r && d.reason.find("--max-dump-size") != std::string::npos)
-                log::warning(df) << domain::to_string(d.type) << " dump " << d.path
-                                 << " of container " << name << " (" << short_id(id) << ") is "
-                                 << d.size << " bytes, more than is left of --max-dump-size ("
-                                 << cfg.max_dump_size
-                                 << " bytes per container): reported, not copied into the image";
-            else if (r)
-                log::warning(df) << domain::to_string(d.type) << " dump " << d.path
-                                 << " of container " << name << " (" << short_id(id) << ", "
-                                 << d.size << " bytes) is reported, not copied into "
-                                 << "the image: " << d.reason;
+            log_copy(d, bool(r), id, name, cfg, fields);
             out.push_back(std::move(d));
         }
     }
