@@ -4,10 +4,14 @@
 // with mmdebstrap (kept in the installed test's cache) and imports it into the private test
 // dockerd. It is then run as README's "Running it as a container" says: the Engine's socket
 // mounted, --restart unless-stopped, the state directory on a named volume, the configuration
-// from a mounted file (the registry) and CORE_INTERCEPTOR_ variables (sinks, host name). The
-// sinks (tests/manual/run_sinks) run in a container of the same image with --network none, whose
-// network namespace the daemon's container joins: one loopback, nothing else. The registry is
-// on the host's 127.0.0.1: the push is made by the test dockerd, in the host's namespace.
+// from a mounted file (the registry) and CORE_INTERCEPTOR_ variables (sinks, host name). Every
+// container runs with --network none. The sinks (tests/manual/run_sinks: a librdkafka mock
+// cluster on a port it picks, an HTTP sink) run inside the daemon's own container, on its
+// loopback: its entrypoint is overridden with `sh -c`, which starts run_sinks in the background
+// (its output in a read-write mount the test reads), exports the two sink variables from the
+// addresses run_sinks printed, then execs the image's own entrypoint, so the daemon is PID 1 as
+// in production. The registry is on the host's 127.0.0.1: the push is made by the test dockerd,
+// in the host's namespace.
 // Checks: the image's HEALTHCHECK says healthy, a crash is pushed and announced on Kafka and
 // REST, the records are on stdout, the state is in the volume, `docker stop` ends it with exit 0
 // within the grace period; an unknown CORE_INTERCEPTOR_ variable stops it with exit 2.
@@ -22,6 +26,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -83,6 +88,29 @@ bool pushed(const json::object& n)
 {
     return pushed_is(n, true);
 }
+
+/// The daemon container's `sh -c` script: run_sinks in the background on the container's own
+/// loopback, its stdout and stderr in the mounted /mnt/out; once it said where it listens, the
+/// two sink variables are exported from that and the script becomes "$@", the image's own
+/// entrypoint. Nothing on stderr unless run_sinks does not start (30 s).
+constexpr const char* start_sinks_then_entrypoint = R"(log=/mnt/out/sinks.log
+/mnt/ci/run_sinks >"$log" 2>/mnt/out/sinks.err &
+sinks=$!
+i=0
+until grep -q '^KAFKA_BROKERS=' "$log" && grep -q '^REST_URL=' "$log"; do
+    i=$((i + 1))
+    if [ "$i" -gt 300 ] || ! kill -0 "$sinks" 2>/dev/null; then
+        echo "run_sinks did not say where it listens:" >&2
+        cat "$log" /mnt/out/sinks.err >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+CORE_INTERCEPTOR_KAFKA_BROKERS=$(sed -n 's/^KAFKA_BROKERS=//p' "$log")
+CORE_INTERCEPTOR_REST_URL=$(sed -n 's/^REST_URL=//p' "$log")
+export CORE_INTERCEPTOR_KAFKA_BROKERS CORE_INTERCEPTOR_REST_URL
+exec "$@"
+)";
 
 }  // namespace
 
@@ -182,67 +210,87 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
                       r.err);
     }
 
-    // --- 3. the sinks, in the network namespace the daemon will share ----------------------------
-    const auto sinks = ci::unique_name("image-sinks");
-    left.containers.push_back(sinks);
+    // --- 3. the daemon, as README runs it, with the sinks on its loopback ---------------------
+    std::vector<std::string> entrypoint;
     {
-        auto r = d.docker({"run",
-                           "-d",
-                           "--name",
-                           sinks,
-                           "--network",
-                           "none",
-                           "--no-healthcheck",
-                           "-v",
-                           in.string() + ":/mnt/ci:ro",
-                           "--entrypoint",
-                           "/mnt/ci/run_sinks",
-                           image},
-                          60s);
-        REQUIRE_MESSAGE(r.ok(), "starting run_sinks in a container of the image: ", r.err);
+        auto r = d.docker({"image", "inspect", "-f", "{{json .Config.Entrypoint}}", image}, 60s);
+        REQUIRE_MESSAGE(r.ok(), "docker image inspect ", image, ": ", r.err);
+        const auto parsed = json::parse(trim(r.out));
+        if (parsed.is_array())
+            for (const auto& arg : parsed.as_array())
+                if (arg.is_string())
+                    entrypoint.emplace_back(arg.as_string());
+        REQUIRE_MESSAGE(!entrypoint.empty(), "the image has no entrypoint: ", r.out);
     }
-    std::string kafka_brokers, rest_url;
-    const bool sinks_up = ci::wait_until(
-        [&] {
-            for (const auto& line : lines_of(d.docker({"logs", sinks}, 30s).out)) {
-                if (starts_with(line, "KAFKA_BROKERS="))
-                    kafka_brokers = line.substr(14);
-                if (starts_with(line, "REST_URL="))
-                    rest_url = line.substr(9);
-            }
-            return !kafka_brokers.empty() && !rest_url.empty();
-        },
-        30s);
-    if (!sinks_up) {
-        auto logs = d.docker({"logs", sinks}, 30s);
-        FAIL("run_sinks did not say where it listens:\n", logs.out, logs.err);
-    }
+    // run_sinks' output, written in the container, read here.
+    const auto out = work / "out";
+    fs::create_directories(out);
+    const auto sinks_log_file = out / "sinks.log";
+    auto sinks_log = [&] { return ts::read_file(sinks_log_file); };
 
-    // --- 4. the daemon, as README runs it ------------------------------------------------------
     const auto name = ci::unique_name("image-daemon");
     const auto volume = ci::unique_name("image-state");
     left.containers.push_back(name);
     left.volumes.push_back(volume);
     const auto t_start = steady::now();
     {
-        // No network of its own: it joins the namespace of the sinks' container, itself started
-        // with --network none, so both see only that namespace's loopback.
-        auto r = d.docker(
-            {"run",       "-d",
-             "--name",    name,
-             "--restart", "unless-stopped",
-             "--network", "container:" + sinks,
-             "-v",        d.socket_path().string() + ":/var/run/docker.sock",
-             "-v",        volume + ":/var/lib/core_interceptor",
-             "-v",        config_file.string() + ":/etc/core_interceptor/core_interceptor.conf:ro",
-             "-e",        "CORE_INTERCEPTOR_KAFKA_BROKERS=" + kafka_brokers,
-             "-e",        "CORE_INTERCEPTOR_REST_URL=" + rest_url,
-             "-e",        std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname,
-             image},
-            60s);
+        // --network none: the container's own loopback only, where the script starts run_sinks
+        // before it execs the image's entrypoint (then the daemon, PID 1) with the sinks'
+        // addresses in CORE_INTERCEPTOR_KAFKA_BROKERS and CORE_INTERCEPTOR_REST_URL.
+        std::vector<std::string> args{"run",
+                                      "-d",
+                                      "--name",
+                                      name,
+                                      "--restart",
+                                      "unless-stopped",
+                                      "--network",
+                                      "none",
+                                      "-v",
+                                      d.socket_path().string() + ":/var/run/docker.sock",
+                                      "-v",
+                                      volume + ":/var/lib/core_interceptor",
+                                      "-v",
+                                      config_file.string() +
+                                          ":/etc/core_interceptor/core_interceptor.conf:ro",
+                                      "-v",
+                                      in.string() + ":/mnt/ci:ro",
+                                      "-v",
+                                      out.string() + ":/mnt/out",
+                                      "-e",
+                                      std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname,
+                                      "--entrypoint",
+                                      "sh",
+                                      image,
+                                      "-c",
+                                      start_sinks_then_entrypoint,
+                                      "core_interceptor-sinks"};
+        args.insert(args.end(), entrypoint.begin(), entrypoint.end());
+        auto r = d.docker(args, 60s);
         REQUIRE_MESSAGE(r.ok(), "docker run of the image: ", r.err);
     }
     auto daemon_logs = [&] { return d.docker({"logs", name}, 30s); };
+    const bool sinks_up = ci::wait_until(
+        [&] {
+            const auto lines = lines_of(sinks_log());
+            auto said = [&](const char* prefix) {
+                return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) {
+                    return starts_with(line, prefix) && line.size() > std::strlen(prefix);
+                });
+            };
+            return said("KAFKA_BROKERS=") && said("REST_URL=");
+        },
+        30s);
+    if (!sinks_up) {
+        auto logs = daemon_logs();
+        FAIL("run_sinks did not say where it listens:\n",
+             sinks_log(),
+             ts::read_file(out / "sinks.err"),
+             "\ndocker logs:\n",
+             logs.out,
+             logs.err);
+    }
+
+    // --- 4. healthy ----------------------------------------------------------------------------
     {
         std::string health;
         long long healthy_ms = -1;
@@ -268,6 +316,12 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         phases.add("healthy after " + seconds(healthy_ms) + " (docker run to health " +
                    "status healthy; the image probes every 15 s)");
         CHECK_MESSAGE(probes.find("200 ok") != std::string::npos, probes);
+        // The script exec'd the image's entrypoint, which exec'd the daemon: PID 1.
+        auto pid1 = d.docker({"exec", name, "readlink", "/proc/1/exe"}, 30s);
+        CHECK_MESSAGE(trim(pid1.out) == "/usr/sbin/core_interceptor",
+                      "PID 1 of the container: ",
+                      pid1.out,
+                      pid1.err);
     }
 
     // --- 5. a crash: pushed and announced -------------------------------------------------------
@@ -291,24 +345,24 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
           }},
          {"Kafka",
           [&] {
-              auto n = notification(d.docker({"logs", sinks}, 30s).out, "kafka", crashed.tag());
+              auto n = notification(sinks_log(), "kafka", crashed.tag());
               return n && pushed(*n);
           }},
          {"REST",
           [&] {
-              auto n = notification(d.docker({"logs", sinks}, 30s).out, "rest", crashed.tag());
+              auto n = notification(sinks_log(), "rest", crashed.tag());
               return n && pushed(*n);
           }}},
         90s);
     phases.add("crash: " + conv.describe());
     {
         const auto logs = daemon_logs();
-        const auto sinks_log = d.docker({"logs", sinks}, 30s).out;
+        const auto sinks_output = sinks_log();
         REQUIRE_MESSAGE(conv.converged,
                         "the crash was not pushed and announced: ",
                         conv.describe(),
                         "\nsinks:\n",
-                        sinks_log,
+                        sinks_output,
                         "\ndaemon:\n",
                         ts::tail_lines(logs.out + logs.err, 30));
         const ci::expected_notification e{ci::test_repo,
@@ -320,7 +374,7 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
                                               crashed.tag()};
         for (const char* sink : {"kafka", "rest"}) {
             INFO("sink ", sink);
-            if (auto n = notification(sinks_log, sink, crashed.tag()))
+            if (auto n = notification(sinks_output, sink, crashed.tag()))
                 ci::check_notification(*n, e, not_before);
         }
         CHECK_MESSAGE(
