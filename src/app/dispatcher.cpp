@@ -111,11 +111,7 @@ void dispatcher::settle(const domain::die_event& ev, pipeline::outcome o)
         cfg_.pipeline.dry_run)  // a dry run leaves the death for a real run
         return;
     retries_.erase(ev.id);
-    try {
-        store_.job_finished(ev);
-    } catch (const std::exception& e) {
-        log::error({{"CONTAINER_ID", ev.id}}) << "cannot update the state directory: " << e.what();
-    }
+    store_.job_finished(ev);  // queued; a failed write is reported by the state's health
 }
 
 bool dispatcher::start_next(const std::string& id)

@@ -125,13 +125,8 @@ asio::awaitable<void> recovery::catch_up(std::int64_t since, std::set<std::strin
                 << ") not handled: " << why;
             continue;
         }
-        try {
-            if (!cfg_.pipeline.dry_run)
-                store_.job_started(ev);
-        } catch (const std::exception& e) {
-            log::error({{"CONTAINER_ID", ev.id}})
-                << "cannot record the death of " << ev.name << ": " << e.what();
-        }
+        if (!cfg_.pipeline.dry_run)
+            store_.job_started(ev);  // queued; a failed write is reported by the state's health
         ++found;
         auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
         if (ec)

@@ -42,7 +42,6 @@ void rm_watch::warn_if_lost(const std::string& id, recent_death& d)
         << "container " << d.name << " (" << domain::short_id(id) << ", image " << d.image
         << ") was removed right after its death (started with --rm?): a dump it left could not "
            "be kept";
-    ++auto_removed_;
     d.destroyed = false;  // once
 }
 

@@ -26,9 +26,6 @@ public:
     /// The Engine destroyed `ev`'s container (a destroy event).
     void on_destroy(const domain::die_event& ev);
 
-    /// Containers warned about so far.
-    std::uint64_t auto_removed() const noexcept { return auto_removed_; }
-
 private:
     /// What is remembered of a recent death.
     struct recent_death {
@@ -41,7 +38,6 @@ private:
     void warn_if_lost(const std::string& id, recent_death& d);
 
     std::unordered_map<std::string, recent_death> recent_;
-    std::uint64_t auto_removed_ = 0;
 };
 
 }  // namespace core_interceptor::app
