@@ -188,8 +188,12 @@ job_runner::step job_runner::copy_mounts(detail::job_state& j)
     // A dump older than the run that died is not its own (a volume shared with other
     // containers, or kept from an earlier run). Once the container runs again its start
     // says nothing about the run that died: then only the reported-dumps memory applies.
+    // The Engine records StartedAt after the process has begun, and an archive's mtime is in
+    // whole seconds: a process that crashes at once writes its dump "before" its start, so
+    // the start is taken a few seconds early (a dump already reported is still skipped).
+    constexpr std::int64_t start_slack_s = 5;
     const std::int64_t started = j.info.started_nano > 0 && j.info.started_nano <= ev.time_nano
-                                     ? j.info.started_nano / 1'000'000'000
+                                     ? j.info.started_nano / 1'000'000'000 - start_slack_s
                                      : 0;
     domain::dump_filter skip_copy = [&j, this, started](const domain::archive_dump& d) {
         return d.mtime < started || skip_volume_dump(j, d);
