@@ -2,6 +2,8 @@
 #include "bench_util.hpp"
 
 #include "docker/client.hpp"
+#include "domain/event.hpp"
+#include "domain/ndjson.hpp"
 #include "support/process.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -13,7 +15,10 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +29,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -247,6 +253,27 @@ bool gate::release(const fs::path& socket,
     return done;
 }
 
+std::string death_script(const container_spec& sp)
+{
+    if (sp.crash)
+        return "sh -c 'kill -SEGV $$'; exit 139";
+    const bool odd = sp.variant % 2 != 0;
+    switch (sp.kind) {
+    case death::hprof:
+        // The HPROF header (name, NUL, 4-byte identifier size, 8-byte time) and a few bytes of
+        // records, as a JVM with -XX:+HeapDumpOnOutOfMemoryError leaves before it exits.
+        return std::string("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010"
+                           "\\000\\000\\001\\223\\000\\000\\000\\000' > /tmp/java_pid1.hprof; "
+                           "head -c 4096 /dev/zero >> /tmp/java_pid1.hprof; exit ") +
+               (odd ? "3" : "1");
+    case death::decoy:
+        return odd ? "echo 'not a core' > /tmp/app.core; exit 1"
+                   : "echo 'core temperature 41C' > /tmp/core.txt; exit 0";
+    case death::clean: break;
+    }
+    return "echo done > /tmp/app.log; exit 0";
+}
+
 std::vector<std::string> create_containers(const fs::path& socket,
                                            const std::vector<container_spec>& specs,
                                            unsigned parallel,
@@ -262,8 +289,7 @@ std::vector<std::string> create_containers(const fs::path& socket,
         json::array cmd;
         cmd.emplace_back("sh");
         cmd.emplace_back("-c");
-        std::string script =
-            sp.crash ? "sh -c 'kill -SEGV $$'; exit 139" : "echo done > /tmp/app.log; exit 0";
+        std::string script = death_script(sp);
         if (g)
             script = "until [ -e /gate/go ]; do sleep 1; done; " + script;
         cmd.emplace_back(script);
@@ -360,6 +386,100 @@ void remove_containers(const fs::path& socket,
             // Clean-up only: a container left behind goes with the private dockerd.
         }
     });
+}
+
+struct die_recorder::impl {
+    int fd = -1;
+    int stop_pipe[2] = {-1, -1};
+    mutable std::mutex mu;
+    std::map<std::string, std::int64_t> times;
+    std::thread reader;
+
+    void run(std::string pending)
+    {
+        domain::line_framer lines;
+        lines.feed(pending);
+        for (;;) {
+            while (auto line = lines.next()) {
+                auto ev = domain::parse_event_line(*line);
+                if (ev && ev->kind == domain::event_kind::die) {
+                    std::lock_guard lock(mu);
+                    times.emplace(ev->event.id, ev->event.time_nano);
+                }
+            }
+            pollfd p[2] = {{fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+            if (::poll(p, 2, -1) < 0 && errno != EINTR)
+                return;
+            if (p[1].revents)
+                return;
+            char buf[8192];
+            const auto n = ::read(fd, buf, sizeof buf);
+            if (n <= 0)
+                return;
+            lines.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+        }
+    }
+};
+
+die_recorder::die_recorder(const fs::path& socket) : impl_(std::make_unique<impl>())
+{
+    auto& m = *impl_;
+    m.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
+    if (m.fd < 0 || ::connect(m.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw std::runtime_error("die_recorder: cannot connect to " + socket.string());
+    // HTTP/1.0: the body comes unchunked, one event a line, until the connection closes.
+    const std::string filters = R"({"type":["container"],"event":["die"]})";
+    const std::string req =
+        "GET /events?filters=" + boost::urls::encode(filters, boost::urls::unreserved_chars) +
+        " HTTP/1.0\r\nHost: docker\r\n\r\n";
+    if (::write(m.fd, req.data(), req.size()) != static_cast<ssize_t>(req.size()))
+        throw std::runtime_error("die_recorder: cannot send the request");
+    std::string got;
+    std::size_t end;
+    while ((end = got.find("\r\n\r\n")) == std::string::npos) {
+        char buf[4096];
+        const auto n = ::read(m.fd, buf, sizeof buf);
+        if (n <= 0)
+            throw std::runtime_error("die_recorder: no answer from the Engine");
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    if (got.find(" 200 ") == std::string::npos || got.find(" 200 ") > got.find("\r\n"))
+        throw std::runtime_error("die_recorder: " + got.substr(0, got.find("\r\n")));
+    if (::pipe2(m.stop_pipe, O_CLOEXEC) != 0)
+        throw std::runtime_error("die_recorder: pipe");
+    m.reader = std::thread([&m, rest = got.substr(end + 4)] { m.run(rest); });
+}
+
+die_recorder::~die_recorder()
+{
+    auto& m = *impl_;
+    if (m.reader.joinable()) {
+        (void)!::write(m.stop_pipe[1], "x", 1);
+        m.reader.join();
+    }
+    for (int fd : {m.fd, m.stop_pipe[0], m.stop_pipe[1]})
+        if (fd >= 0)
+            ::close(fd);
+}
+
+std::map<std::string, std::int64_t> die_recorder::times() const
+{
+    std::lock_guard lock(impl_->mu);
+    return impl_->times;
+}
+
+double quantile(std::vector<double> v, double q)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(pos);
+    const std::size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
 std::int64_t now_nano()

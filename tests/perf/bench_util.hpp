@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,12 +65,24 @@ engine_reply engine_call(const std::filesystem::path& socket,
                          const std::string& target,
                          const std::string& body = {});
 
+/// How a benchmark container dies, for the kinds beyond `crash`.
+enum class death {
+    clean,  ///< writes /tmp/app.log, exits 0
+    hprof,  ///< writes /tmp/java_pid1.hprof ("JAVA PROFILE 1.0.2\0" header), exits 1 or 3
+    decoy,  ///< writes /tmp/core.txt (exit 0) or /tmp/app.core (exit 1): a name, not a dump
+};
+
 /// What one benchmark container does when started.
 struct container_spec {
     std::string name;
-    bool crash = false;  ///< SIGSEGV in /tmp with core=-1: leaves an ELF core
+    bool crash = false;  ///< SIGSEGV in /tmp with core=-1: leaves an ELF core, exits 139
     std::vector<std::pair<std::string, std::string>> labels;
+    death kind = death::clean;  ///< when not `crash`
+    int variant = 0;            ///< picks the exit code (hprof) or the file (decoy): even, odd
 };
+
+/// The shell script a container of `spec` runs (after the gate, if any).
+std::string death_script(const container_spec& spec);
 
 /// A host directory, bind-mounted read-only at /gate, where gated containers wait (checking
 /// once a second) for a file `go` before they die, so that many deaths happen within a second
@@ -114,6 +127,28 @@ std::int64_t finished_at_nano(const std::filesystem::path& socket, const std::st
 void remove_containers(const std::filesystem::path& socket,
                        const std::vector<std::string>& ids,
                        unsigned parallel = 4);
+
+/// Records the Engine's die events as they come, on a thread of its own: container ID -> the
+/// event's timeNano (the first, should a container die twice). The Engine keeps only its last
+/// 256 events for `since=`, fewer than a burst's; so this listens from the start.
+class die_recorder {
+public:
+    /// Connects and waits for the answer's header; throws when the Engine refuses.
+    explicit die_recorder(const std::filesystem::path& socket);
+    die_recorder(const die_recorder&) = delete;
+    die_recorder& operator=(const die_recorder&) = delete;
+    ~die_recorder();
+
+    /// The die events received so far.
+    std::map<std::string, std::int64_t> times() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// The q-quantile (0..1) of `v`, interpolated between the closest ranks (0 when empty).
+double quantile(std::vector<double> v, double q);
 
 /// Wall clock in ns since the epoch.
 std::int64_t now_nano();
