@@ -579,7 +579,7 @@ round_result figures(int round, side who, side_run& r, const std::filesystem::pa
 // --- Engine calls per death -----------------------------------------------------------------
 
 struct call_counts {
-    std::optional<double> requests, connections;
+    std::optional<double> requests, connections, bytes;
 };
 
 /// Waits until the daemon has handled `n` deaths in all (dies_handled_total).
@@ -606,7 +606,8 @@ std::pair<call_counts, call_counts> engine_calls(const options& o, scene& sc, in
         if (!m)
             throw std::runtime_error("no /metrics from the daemon: " + p.tail());
         return call_counts{total(*m, "core_interceptor_engine_requests_total"),
-                           total(*m, "core_interceptor_engine_connections_total")};
+                           total(*m, "core_interceptor_engine_connections_total"),
+                           total(*m, "core_interceptor_docker_read_bytes_total")};
     };
     auto per = [n](const call_counts& a, const call_counts& b) {
         call_counts d;
@@ -614,6 +615,8 @@ std::pair<call_counts, call_counts> engine_calls(const options& o, scene& sc, in
             d.requests = (*b.requests - *a.requests) / n;
         if (a.connections && b.connections)
             d.connections = (*b.connections - *a.connections) / n;
+        if (a.bytes && b.bytes)
+            d.bytes = (*b.bytes - *a.bytes) / n;
         return d;
     };
     const auto until = clock_type::now() + std::chrono::seconds(o.deadline_s);
@@ -736,10 +739,11 @@ void report(const options& o,
         bench::table c;
         c.title = "Daemon's Engine calls per death (" + std::to_string(o.calls) +
                   " clean deaths, then " + std::to_string(o.calls) + " cores)";
-        c.header = {"death", "requests", "connections"};
-        c.rows.push_back(
-            {"clean exit", cell(calls->first.requests), cell(calls->first.connections)});
-        c.rows.push_back({"core", cell(calls->second.requests), cell(calls->second.connections)});
+        c.header = {"death", "requests", "connections", "bytes read"};
+        auto whole = [](const std::optional<double>& v) { return v ? bench::fixed(*v, 0) : "n/a"; };
+        for (const auto& [label, x] :
+             {std::pair{"clean exit", calls->first}, std::pair{"core", calls->second}})
+            c.rows.push_back({label, cell(x.requests), cell(x.connections), whole(x.bytes)});
         c.print(out, "burst");
     }
     std::printf("\nratios (medians): after-die p50 daemon / true floor %s, daemon / FIFO floor %s; "
