@@ -26,11 +26,21 @@ std::optional<state::directory_lock> lock_state_dir(const config::app_config& cf
     return std::optional<state::directory_lock>(std::in_place, cfg.state_dir);
 }
 
+/// The Engine client's settings: as many idle connections kept as jobs run at once, plus a few
+/// for the watcher's, the recovery's and the push retrier's calls.
+docker::client_config engine_config(const config::app_config& cfg)
+{
+    auto out = cfg.docker;
+    out.max_idle_connections = cfg.max_concurrency + 2;
+    return out;
+}
+
 }  // namespace
 
 daemon::daemon(asio::io_context& io, const config::app_config& cfg)
-    : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker),
-      queue_(io, cfg.queue_capacity), limiter_(io.get_executor(), cfg.max_concurrency),
+    : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir),
+      docker_(engine_config(cfg)), queue_(io, cfg.queue_capacity),
+      limiter_(io.get_executor(), cfg.max_concurrency),
       jobs_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a job"); }),
       services_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a service"); }),
       signals_(io, SIGINT, SIGTERM), stop_(io, asio::steady_timer::time_point::max()),
@@ -284,7 +294,9 @@ std::vector<metrics::family> daemon::collect_metrics() const
                     docker_.bytes_read(),
                     in_flight(),
                     counters_,
-                    &store_});
+                    &store_,
+                    docker_.calls(),
+                    docker_.connections()});
 }
 
 }  // namespace core_interceptor::app

@@ -179,6 +179,14 @@ std::vector<metrics::family> collect(const metric_sources& s)
                "Bytes read from the Docker daemon's socket (events, API answers, archive probes).",
                kind::counter,
                d(s.docker_bytes_read)));
+    out.push_back(scalar("core_interceptor_engine_requests_total",
+                         "HTTP requests sent to the Docker daemon (the event stream included).",
+                         kind::counter,
+                         d(s.engine_requests)));
+    out.push_back(scalar("core_interceptor_engine_connections_total",
+                         "Connections opened to the Docker daemon (idle ones are kept for reuse).",
+                         kind::counter,
+                         d(s.engine_connections)));
     if (s.store)
         add_state_metrics(*s.store, out);
     return out;

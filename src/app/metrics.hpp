@@ -42,7 +42,9 @@ struct metric_sources {
     std::uint64_t docker_bytes_read = 0;
     std::size_t jobs_in_flight = 0;  ///< containers with a job running (dispatcher::in_flight)
     const daemon_counters& daemon;
-    const state::store* store = nullptr;  ///< the state directory's health and spool, if any
+    const state::store* store = nullptr;   ///< the state directory's health and spool, if any
+    std::uint64_t engine_requests = 0;     ///< HTTP requests sent to the Engine, events included
+    std::uint64_t engine_connections = 0;  ///< connections opened to the Engine
 };
 
 /// The metric families of the daemon (names follow the Prometheus conventions:

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,13 @@ struct file_prefix {
 /// How many bytes of a file's start a probe wants, given those read so far (the file's first
 /// bytes): reading stops once it asks for no more than it was given, or the file ends.
 using prefix_need = std::function<std::size_t(std::string_view head)>;
+
+/// A candidate dump as one archive read sees it: its stat, and its first bytes when it is a
+/// non-empty regular file (else none were read).
+struct file_probe {
+    domain::path_stat stat;
+    std::optional<file_prefix> head;
+};
 
 /// A container's changed files, as far as dump detection cares.
 struct changes {
@@ -84,6 +92,26 @@ public:
             head = co_await read_prefix(id, path, more);
         }
         co_return head;
+    }
+
+    /// stat_path(), then read_head() when the stat says a non-empty regular file (SPEC §4.2).
+    /// The client does both with one `GET …/archive`: its X-Docker-Container-Path-Stat header
+    /// is read before any of the body, which is dropped unread when the path is not such a
+    /// file. The default, for a stand-in, makes the two calls.
+    virtual boost::asio::awaitable<result<file_probe>>
+    probe_file(std::string_view id, std::string_view path, const prefix_need& need)
+    {
+        auto st = co_await stat_path(id, path);
+        if (!st)
+            co_return st.error();
+        file_probe out{*st, std::nullopt};
+        if (!st->is_regular() || st->size <= 0)
+            co_return out;
+        auto head = co_await read_head(id, path, need);
+        if (!head)
+            co_return head.error();
+        out.head = std::move(*head);
+        co_return out;
     }
 
     /// `GET /containers/{id}/json`.

@@ -91,13 +91,12 @@ private:
 };
 
 /// Sends the spooled archive as the body of `put`; the bytes sent, or the failure.
-asio::awaitable<result<std::uint64_t>> put_spool(const http::endpoint& ep,
+asio::awaitable<result<std::uint64_t>> put_spool(http::connection_pool& pool,
                                                  const http::request& put,
                                                  const http::limits& lim,
-                                                 std::uint64_t* bytes_read,
                                                  spool_file& spool)
 {
-    auto out = co_await http::stream_writer::open(ep, put, lim, bytes_read);
+    auto out = co_await http::stream_writer::open(pool, put, lim);
     if (!out)
         co_return out.error();
     std::vector<char> buf(64 * 1024);
@@ -121,31 +120,19 @@ asio::awaitable<result<std::uint64_t>> put_spool(const http::endpoint& ep,
     co_return sent;
 }
 
-}  // namespace
-
-asio::awaitable<result<file_prefix>>
-client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
+/// The file's first bytes from an archive answer whose header has arrived, as many as `need`
+/// asks for; hangs up once they are in: the rest of the file (possibly gigabytes) is never
+/// transferred (SPEC §4.3).
+asio::awaitable<result<file_prefix>> read_tar_head(http::stream_reader& s,
+                                                   std::string_view p,
+                                                   const prefix_need& need,
+                                                   std::chrono::milliseconds idle)
 {
-    const prefix_need fixed = [n](std::string_view) { return n; };
-    co_return co_await read_head(id, p, fixed);
-}
-
-asio::awaitable<result<file_prefix>>
-client::read_head(std::string_view id, std::string_view p, const prefix_need& need)
-{
-    ++calls_;
-    http::request req;
-    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
-    auto lim = limits(cfg_.request_timeout);
-    lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
-    auto s = co_await open_stream(req, lim);
-    if (!s)
-        co_return s.error();
     domain::tar_prefix_reader tar(need({}));
     std::size_t seen = 0;
     bool enough = false;
     while (!enough) {
-        auto piece = co_await s->read_some(std::chrono::milliseconds(cfg_.request_timeout));
+        auto piece = co_await s.read_some(idle);
         if (!piece)
             co_return piece.error();
         if (piece->empty())
@@ -173,12 +160,64 @@ client::read_head(std::string_view id, std::string_view p, const prefix_need& ne
                               200,
                               "archive of " + std::string(p) + ": no file content within 64 KiB");
     }
-    // Hang up: the rest of the file (possibly gigabytes) is never transferred (SPEC §4.3).
-    s->close();
+    s.close();  // a connection read to its end has gone back to the pool already
     if (!tar.done())
         co_return failure(
             make_error_code(errc::stream_truncated), 200, "archive of " + std::string(p));
     co_return file_prefix{tar.content(), tar.file_size()};
+}
+
+}  // namespace
+
+asio::awaitable<result<file_prefix>>
+client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
+{
+    const prefix_need fixed = [n](std::string_view) { return n; };
+    co_return co_await read_head(id, p, fixed);
+}
+
+asio::awaitable<result<file_prefix>>
+client::read_head(std::string_view id, std::string_view p, const prefix_need& need)
+{
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
+    auto lim = limits(cfg_.request_timeout);
+    lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
+    auto s = co_await open_stream(req, lim);
+    if (!s)
+        co_return s.error();
+    co_return co_await read_tar_head(*s, p, need, cfg_.request_timeout);
+}
+
+asio::awaitable<result<file_probe>>
+client::probe_file(std::string_view id, std::string_view p, const prefix_need& need)
+{
+    http::request req;
+    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
+    auto lim = limits(cfg_.request_timeout);
+    lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
+    auto s = co_await open_stream(req, lim);
+    if (!s)
+        co_return s.error();
+    const std::string* stat = s->header("X-Docker-Container-Path-Stat");
+    if (!stat)
+        co_return failure(make_error_code(errc::malformed_response),
+                          200,
+                          "no X-Docker-Container-Path-Stat header for " + std::string(p));
+    auto st = domain::decode_path_stat(*stat);
+    if (!st)
+        co_return st.error();
+    file_probe out{*st, std::nullopt};
+    // Not a non-empty regular file (a directory named core): hang up before its body.
+    if (!st->is_regular() || st->size <= 0) {
+        s->close();
+        co_return out;
+    }
+    auto head = co_await read_tar_head(*s, p, need, cfg_.request_timeout);
+    if (!head)
+        co_return head.error();
+    out.head = std::move(*head);
+    co_return out;
 }
 
 asio::awaitable<result<std::uint64_t>> client::probe_archive(std::string_view id,
@@ -186,7 +225,6 @@ asio::awaitable<result<std::uint64_t>> client::probe_archive(std::string_view id
                                                              domain::volume_probe& probe,
                                                              std::size_t max_bytes)
 {
-    ++calls_;
     http::request req;
     req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
     auto lim = limits(cfg_.request_timeout);
@@ -219,7 +257,6 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
 {
     // The Engine holds the container's lock while it streams an archive out, and a PUT waits
     // for that lock: the dumps are spooled to disk (never memory) between the two calls.
-    ++calls_;
     http::request get;
     get.target = path("/containers/" + encode(id) + "/archive?path=" + encode(dir));
     auto lim = limits(cfg_.request_timeout);
@@ -269,12 +306,11 @@ client::copy_archive(std::string_view id, std::string_view dir, domain::dump_ext
         co_return w.error();
     extract.output().clear();
 
-    ++calls_;
     http::request put;
     put.method = "PUT";
     put.target = path("/containers/" + encode(id) + "/archive?path=" + encode("/"));
     put.content_type = "application/x-tar";
-    co_return co_await put_spool(endpoint_, put, lim, &bytes_read_, *spool);
+    co_return co_await put_spool(pool_, put, lim, *spool);
 }
 
 }  // namespace core_interceptor::docker

@@ -34,12 +34,22 @@ failure api_failure(unsigned status, std::string_view body)
     return failure(make_error_code(e), status, domain::daemon_message(body));
 }
 
-client::client(client_config cfg) : cfg_(std::move(cfg))
+namespace {
+
+http::endpoint engine_endpoint(const std::string& host)
 {
-    auto ep = http::parse_docker_host(cfg_.host);
+    auto ep = http::parse_docker_host(host);
     if (!ep)
         throw std::invalid_argument("--docker-host: " + ep.error().describe());
-    endpoint_ = std::move(*ep);
+    return std::move(*ep);
+}
+
+}  // namespace
+
+client::client(client_config cfg)
+    : cfg_(std::move(cfg)), endpoint_(engine_endpoint(cfg_.host)),
+      pool_(endpoint_, {cfg_.max_idle_connections, cfg_.idle_timeout}, &bytes_read_)
+{
 }
 
 std::string client::path(std::string_view p) const
@@ -60,14 +70,13 @@ http::limits client::limits(std::chrono::seconds timeout) const
 asio::awaitable<result<http::response>> client::call(http::request req,
                                                      std::chrono::seconds timeout)
 {
-    ++calls_;
-    co_return co_await http::exchange(endpoint_, req, limits(timeout), nullptr, &bytes_read_);
+    co_return co_await http::exchange(pool_, req, limits(timeout));
 }
 
 asio::awaitable<result<http::stream_reader>> client::open_stream(const http::request& req,
                                                                  const http::limits& lim)
 {
-    auto s = co_await http::stream_reader::open(endpoint_, req, lim, &bytes_read_);
+    auto s = co_await http::stream_reader::open(pool_, req, lim);
     if (!s || s->status() == 200)
         co_return std::move(s);
     auto body = co_await s->read_rest(max_error_body, cfg_.request_timeout);
@@ -93,7 +102,6 @@ asio::awaitable<result<domain::api_version>> client::negotiate()
 
 asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_nano)
 {
-    ++calls_;
     http::request req;
     req.target = path("/events?filters=" + encode(domain::die_filter()));
     if (since_nano > 0)
@@ -194,7 +202,6 @@ asio::awaitable<result<std::string>> client::commit(const commit_request& c)
 
 asio::awaitable<result<std::vector<image_summary>>> client::images_labelled(std::string_view label)
 {
-    ++calls_;
     json::object filters;
     filters["label"] = json::array{json::string(label)};
     http::request req;

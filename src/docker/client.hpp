@@ -15,9 +15,10 @@
 
 namespace core_interceptor::docker {
 
-/// The Docker Engine API over its unix socket (or tcp://), HTTP/1.1 with Beast; one connection
-/// per call. Every request/response call has the deadline of its phase (client_config);
-/// streamed bodies are read as they arrive. Runs on the loop thread only.
+/// The Docker Engine API over its unix socket (or tcp://), HTTP/1.1 with Beast; connections
+/// are kept alive between calls in a small pool (http::connection_pool). Every request/response
+/// call has the deadline of its phase (client_config); streamed bodies are read as they arrive.
+/// Runs on the loop thread only.
 class client final : public api {
 public:
     explicit client(client_config cfg);
@@ -41,6 +42,8 @@ public:
     read_prefix(std::string_view id, std::string_view path, std::size_t n) override;
     boost::asio::awaitable<result<file_prefix>>
     read_head(std::string_view id, std::string_view path, const prefix_need& need) override;
+    boost::asio::awaitable<result<file_probe>>
+    probe_file(std::string_view id, std::string_view path, const prefix_need& need) override;
     boost::asio::awaitable<result<domain::container_info>> inspect(std::string_view id) override;
     boost::asio::awaitable<result<std::string>> commit(const commit_request& req) override;
     boost::asio::awaitable<result<std::string>> push(std::string_view repository,
@@ -59,7 +62,9 @@ public:
     /// The endpoint in use, for log lines.
     const http::endpoint& endpoint() const noexcept { return endpoint_; }
     /// API requests made so far (every HTTP request, events included).
-    std::uint64_t calls() const noexcept { return calls_; }
+    std::uint64_t calls() const noexcept { return pool_.requests(); }
+    /// Connections opened to the Engine so far.
+    std::uint64_t connections() const noexcept { return pool_.connections(); }
     /// Bytes read from the Docker socket so far (headers and bodies).
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
 
@@ -80,8 +85,8 @@ private:
     client_config cfg_;
     http::endpoint endpoint_;
     std::string prefix_;  // "/v1.41" once negotiated
-    std::uint64_t calls_ = 0;
     std::uint64_t bytes_read_ = 0;
+    http::connection_pool pool_;  // after bytes_read_, which it counts into
 };
 
 // The parsers of Engine answers live in domain/engine_answers.hpp and domain/rfc3339.hpp;

@@ -29,6 +29,11 @@ struct client_config {
     /// Where copied dumps wait, in an unlinked file, between the archive read and the archive
     /// write: the Engine locks a container while its archive is read, so the two cannot overlap.
     std::string spool_dir = "/var/tmp";
+    /// Connections kept open between calls (HTTP/1.1 keep-alive; the event stream and a probe
+    /// that stops early never go back): the daemon sets --max-concurrency plus a few.
+    std::size_t max_idle_connections = 6;
+    /// An idle connection is not reused after this long (closed at the next call).
+    std::chrono::milliseconds idle_timeout{4000};
 };
 
 }  // namespace core_interceptor::docker

@@ -16,7 +16,6 @@ using detail::encode;
 asio::awaitable<result<std::string>>
 client::push(std::string_view repository, std::string_view tag, std::string_view registry_auth)
 {
-    ++calls_;
     http::request req;
     req.method = "POST";
     // The repository keeps its '/' and ':': the Engine routes /images/{name:.*}/push.
@@ -51,7 +50,6 @@ client::push(std::string_view repository, std::string_view tag, std::string_view
 asio::awaitable<result<std::string>> client::confirm_push(std::string reference,
                                                           std::string_view registry_auth)
 {
-    ++calls_;
     http::request req;
     req.target = path("/distribution/" + reference + "/json");
     req.headers.push_back({"X-Registry-Auth", std::string(registry_auth)});

@@ -125,4 +125,34 @@ asio::awaitable<result<response>> exchange(const endpoint& ep,
     co_return co_await round_trip(s, ep, req, lim);
 }
 
+asio::awaitable<result<response>>
+exchange(connection_pool& pool, const request& req, const limits& lim)
+{
+    const endpoint& ep = pool.where();
+    if (ep.kind == endpoint::transport::tls)
+        co_return failure(make_error_code(errc::not_configured), 0, "pooled TLS connections");
+    const auto r = detail::make_request(ep, req, true);
+    for (bool first = true;; first = false) {
+        auto l = co_await detail::acquire(&pool, ep, lim, nullptr);
+        if (!l)
+            co_return l.error();
+        auto& s = l->stream;
+        s.expires_after(lim.timeout);
+        auto [wec, wn] = co_await bhttp::async_write(s, r, use_tuple);
+        if (wec) {
+            if (first && l->reused && detail::may_resend(req, wec, true, false))
+                continue;
+            co_return with_context(detail::phase_error(wec, errc::request_timeout), ep);
+        }
+        detail::read_state st;
+        auto out = co_await detail::read_response(s, ep, lim, req.method == "HEAD", &st);
+        if (!out && first && l->reused &&
+            detail::may_resend(req, out.error().code, false, st.received))
+            continue;
+        if (out && st.reusable)
+            detail::give_back(pool, std::move(s));
+        co_return out;
+    }
+}
+
 }  // namespace core_interceptor::http

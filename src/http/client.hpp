@@ -3,6 +3,7 @@
 
 #include "co/error.hpp"
 #include "http/endpoint.hpp"
+#include "http/pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -25,8 +26,11 @@ struct header_field {
     std::string value;
 };
 
-/// An HTTP/1.1 request. Every exchange uses its own connection (`Connection: close`): the
-/// Docker socket is local and connecting is cheaper than tracking a pool's state.
+/// An HTTP/1.1 request. An exchange given an endpoint uses its own connection (`Connection:
+/// close`: the REST sink, TLS); one given a connection_pool (the Engine) keeps it open for the
+/// next. A request that meets a pooled connection the peer has just closed is sent once more on
+/// a new connection only when it cannot have been acted on: its write failed, or it is a GET or
+/// HEAD whose answer had not begun. A POST whose answer was cut off is never sent again.
 struct request {
     std::string method = "GET";
     std::string target;
@@ -67,6 +71,12 @@ boost::asio::awaitable<result<response>> exchange(const endpoint& ep,
                                                   boost::asio::ssl::context* tls = nullptr,
                                                   std::uint64_t* bytes_read = nullptr);
 
+/// The same over a connection of `pool` (a plain endpoint): an idle one, or a new one; the
+/// connection goes back to the pool once the response has been read whole and the peer keeps
+/// it open. Counts the request, and the connection when a new one is opened.
+boost::asio::awaitable<result<response>>
+exchange(connection_pool& pool, const request& req, const limits& lim);
+
 /// A response whose body is read piece by piece as it arrives (events, push progress, archive
 /// probes): never buffered whole. Plain connections only (unix socket or TCP).
 class stream_reader {
@@ -76,6 +86,11 @@ public:
                                                               const request& req,
                                                               const limits& lim,
                                                               std::uint64_t* bytes_read = nullptr);
+    /// The same over a connection of `pool`: it goes back to the pool once the body has been
+    /// read to its end (read_some() returned empty) and the peer keeps it open; close()d
+    /// early, it is dropped.
+    static boost::asio::awaitable<result<stream_reader>>
+    open(connection_pool& pool, const request& req, const limits& lim);
 
     stream_reader(stream_reader&&) noexcept;
     stream_reader& operator=(stream_reader&&) noexcept;
@@ -114,6 +129,9 @@ public:
                                                               const request& req,
                                                               const limits& lim,
                                                               std::uint64_t* bytes_read = nullptr);
+    /// The same over a connection of `pool`, given back once finish() has read the response.
+    static boost::asio::awaitable<result<stream_writer>>
+    open(connection_pool& pool, const request& req, const limits& lim);
 
     stream_writer(stream_writer&&) noexcept;
     stream_writer& operator=(stream_writer&&) noexcept;

@@ -17,17 +17,24 @@ using detail::use_tuple;
 using detail::with_context;
 
 struct stream_reader::impl {
-    impl(asio::any_io_executor ex, std::uint64_t* counter, const endpoint& e, const limits& l)
-        : stream(detail::counting_policy(counter), ex), ep(e), lim(l),
+    impl(detail::plain_stream&& s, connection_pool* p, const endpoint& e, const limits& l)
+        : stream(std::move(s)), pool(p), ep(e), lim(l),
           buf(std::max<std::size_t>(l.read_chunk, 4096)),
           chunk(std::max<std::size_t>(l.read_chunk, 4096))
     {
     }
 
-    /// Sends `req` and reads the response header within `lim.timeout`.
+    /// Sends `req` and reads the response header within `lim.timeout`; on failure, sets
+    /// `resend` when the request may go again on a new connection.
     asio::awaitable<result<void>> start(const request& req);
 
+    /// The body has ended: the connection goes back to its pool if it may stay open.
+    void release();
+
     detail::plain_stream stream;
+    connection_pool* pool;  ///< null: the connection is closed after the exchange
+    bool resend = false;
+    bool released = false;
     endpoint ep;
     limits lim;
     beast::flat_buffer buf;
@@ -39,10 +46,12 @@ struct stream_reader::impl {
 asio::awaitable<result<void>> stream_reader::impl::start(const request& req)
 {
     stream.expires_after(lim.timeout);
-    auto r = detail::make_request(ep, req);
+    auto r = detail::make_request(ep, req, pool != nullptr);
     auto [wec, wn] = co_await bhttp::async_write(stream, r, use_tuple);
-    if (wec)
+    if (wec) {
+        resend = detail::may_resend(req, wec, true, false);
         co_return with_context(detail::phase_error(wec, errc::request_timeout), ep);
+    }
 
     parser.header_limit(detail::header_limit(lim));
     parser.body_limit(boost::none);  // streams end when their owner says so
@@ -51,11 +60,24 @@ asio::awaitable<result<void>> stream_reader::impl::start(const request& req)
     auto [rec, rn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
     if (rec == bhttp::error::header_limit || rec == bhttp::error::buffer_overflow)
         co_return failure(make_error_code(errc::limit_exceeded), 0, ep.describe());
-    if (rec)
+    if (rec) {
+        resend = detail::may_resend(req, rec, false, parser.got_some());
         co_return with_context(detail::phase_error(rec, errc::request_timeout), ep);
+    }
     stream.expires_never();
     headers = detail::copy_headers(parser.get().base());
     co_return result<void>{};
+}
+
+void stream_reader::impl::release()
+{
+    if (released || !pool)
+        return;
+    released = true;
+    if (parser.is_done() && parser.get().keep_alive() && buf.size() == 0)
+        detail::give_back(*pool, std::move(stream));
+    else
+        stream.close();
 }
 
 stream_reader::stream_reader(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -68,7 +90,16 @@ asio::awaitable<result<stream_reader>> stream_reader::open(const endpoint& ep,
                                                            const limits& lim,
                                                            std::uint64_t* bytes_read)
 {
-    auto opened = co_await detail::open_stream<impl>(ep, req, lim, bytes_read);
+    auto opened = co_await detail::open_stream<impl>(nullptr, ep, req, lim, bytes_read);
+    if (!opened)
+        co_return opened.error();
+    co_return stream_reader(std::move(*opened));
+}
+
+asio::awaitable<result<stream_reader>>
+stream_reader::open(connection_pool& pool, const request& req, const limits& lim)
+{
+    auto opened = co_await detail::open_stream<impl>(&pool, pool.where(), req, lim, nullptr);
     if (!opened)
         co_return opened.error();
     co_return stream_reader(std::move(*opened));
@@ -89,8 +120,10 @@ stream_reader::read_some(std::optional<std::chrono::milliseconds> idle)
 {
     auto& p = *impl_;
     for (;;) {
-        if (p.parser.is_done())
+        if (p.parser.is_done()) {
+            p.release();
             co_return std::string_view{};
+        }
         auto& body = p.parser.get().body();
         body.data = p.chunk.data();
         body.size = p.chunk.size();
@@ -129,7 +162,8 @@ asio::awaitable<result<std::string>> stream_reader::read_rest(std::size_t max,
 
 void stream_reader::close() noexcept
 {
-    if (impl_) {
+    if (impl_ && !impl_->released) {
+        impl_->released = true;
         error_code ignored;  // dropping the connection on purpose: nothing to report
         impl_->stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
         impl_->stream.close();

@@ -17,15 +17,18 @@ using detail::use_tuple;
 using detail::with_context;
 
 struct stream_writer::impl {
-    impl(asio::any_io_executor ex, std::uint64_t* counter, const endpoint& e, const limits& l)
-        : stream(detail::counting_policy(counter), ex), ep(e), lim(l), serializer(message)
+    impl(detail::plain_stream&& s, connection_pool* p, const endpoint& e, const limits& l)
+        : stream(std::move(s)), pool(p), ep(e), lim(l), serializer(message)
     {
     }
 
-    /// Sends `req`'s header (chunked; its body is ignored) within `lim.timeout`.
+    /// Sends `req`'s header (chunked; its body is ignored) within `lim.timeout`; on failure,
+    /// sets `resend` when nothing reached the peer.
     asio::awaitable<result<void>> start(const request& req);
 
     detail::plain_stream stream;
+    connection_pool* pool;  ///< null: the connection is closed after the exchange
+    bool resend = false;
     endpoint ep;
     limits lim;
     bhttp::request<bhttp::buffer_body> message;
@@ -34,15 +37,17 @@ struct stream_writer::impl {
 
 asio::awaitable<result<void>> stream_writer::impl::start(const request& req)
 {
-    detail::set_head(message, ep, req);
+    detail::set_head(message, ep, req, pool != nullptr);
     message.chunked(true);
     message.body().data = nullptr;
     message.body().size = 0;
     message.body().more = true;
     stream.expires_after(lim.timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, use_tuple);
-    if (ec)
+    if (ec) {
+        resend = detail::may_resend(req, ec, true, false);
         co_return with_context(detail::phase_error(ec, errc::request_timeout), ep);
+    }
     co_return result<void>{};
 }
 
@@ -56,7 +61,16 @@ asio::awaitable<result<stream_writer>> stream_writer::open(const endpoint& ep,
                                                            const limits& lim,
                                                            std::uint64_t* bytes_read)
 {
-    auto opened = co_await detail::open_stream<impl>(ep, req, lim, bytes_read);
+    auto opened = co_await detail::open_stream<impl>(nullptr, ep, req, lim, bytes_read);
+    if (!opened)
+        co_return opened.error();
+    co_return stream_writer(std::move(*opened));
+}
+
+asio::awaitable<result<stream_writer>>
+stream_writer::open(connection_pool& pool, const request& req, const limits& lim)
+{
+    auto opened = co_await detail::open_stream<impl>(&pool, pool.where(), req, lim, nullptr);
     if (!opened)
         co_return opened.error();
     co_return stream_writer(std::move(*opened));
@@ -90,7 +104,11 @@ asio::awaitable<result<response>> stream_writer::finish()
     auto [wec, wn] = co_await bhttp::async_write(p.stream, p.serializer, use_tuple);
     if (wec)
         co_return with_context(detail::phase_error(wec, errc::request_timeout), p.ep);
-    co_return co_await detail::read_response(p.stream, p.ep, p.lim, false);
+    detail::read_state st;
+    auto out = co_await detail::read_response(p.stream, p.ep, p.lim, false, &st);
+    if (out && st.reusable && p.pool)
+        detail::give_back(*p.pool, std::move(p.stream));
+    co_return out;
 }
 
 }  // namespace core_interceptor::http

@@ -30,10 +30,11 @@ const std::string* find_header(const std::vector<header_field>& headers, std::st
     return nullptr;
 }
 
-bhttp::request<bhttp::string_body> make_request(const endpoint& ep, const request& req)
+bhttp::request<bhttp::string_body>
+make_request(const endpoint& ep, const request& req, bool keep_alive)
 {
     bhttp::request<bhttp::string_body> r;
-    set_head(r, ep, req);
+    set_head(r, ep, req, keep_alive);
     r.body() = req.body;
     if (!req.body.empty() || req.method == "POST" || req.method == "PUT")
         r.prepare_payload();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "http/client.hpp"
+#include "http/pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -68,15 +69,22 @@ template <class Fields> std::vector<header_field> copy_headers(const Fields& fie
     return out;
 }
 
-/// The request line and header fields of `req` for `ep`, on a message of any body type.
-template <class Body> void set_head(bhttp::request<Body>& m, const endpoint& ep, const request& req)
+/// The request line and header fields of `req` for `ep`, on a message of any body type. A
+/// request on a pooled connection (`keep_alive`) leaves the connection open (HTTP/1.1's
+/// default); any other asks the peer to close it after the response.
+template <class Body>
+void set_head(bhttp::request<Body>& m,
+              const endpoint& ep,
+              const request& req,
+              bool keep_alive = false)
 {
     m.method_string(req.method);
     m.target(req.target);
     m.version(11);
     m.set(bhttp::field::host, ep.host_header);
     m.set(bhttp::field::user_agent, "core_interceptor/" CORE_INTERCEPTOR_VERSION);
-    m.set(bhttp::field::connection, "close");
+    if (!keep_alive)
+        m.set(bhttp::field::connection, "close");
     for (const auto& h : req.headers)
         m.set(h.name, h.value);
     if (!req.content_type.empty())
@@ -84,7 +92,8 @@ template <class Body> void set_head(bhttp::request<Body>& m, const endpoint& ep,
 }
 
 /// `req` as a whole message, its length set.
-bhttp::request<bhttp::string_body> make_request(const endpoint& ep, const request& req);
+bhttp::request<bhttp::string_body>
+make_request(const endpoint& ep, const request& req, bool keep_alive = false);
 
 /// The parser's header limit: `lim.max_header`, at most what Beast can count.
 inline std::uint32_t header_limit(const limits& lim)
@@ -101,11 +110,17 @@ failure with_context(error_code ec, const endpoint& ep);
 boost::asio::awaitable<error_code>
 connect(plain_stream& s, const endpoint& ep, std::chrono::milliseconds timeout);
 
+/// What a response read left of its connection.
+struct read_state {
+    bool received = false;  ///< some bytes of the response arrived
+    bool reusable = false;  ///< read to its end, nothing after it, and the peer keeps it open
+};
+
 /// Reads a whole response on a stream whose request is sent, within `lim` (the header only for
-/// the answer to a HEAD request).
+/// the answer to a HEAD request). `st`, when given, says what became of the connection.
 template <class Stream>
 boost::asio::awaitable<result<response>>
-read_response(Stream& s, const endpoint& ep, const limits& lim, bool head)
+read_response(Stream& s, const endpoint& ep, const limits& lim, bool head, read_state* st = nullptr)
 {
     boost::beast::flat_buffer buf;
     bhttp::response_parser<bhttp::string_body> parser;
@@ -114,6 +129,10 @@ read_response(Stream& s, const endpoint& ep, const limits& lim, bool head)
     if (head)
         parser.skip(true);
     auto [rec, rn] = co_await bhttp::async_read(s, buf, parser, use_tuple);
+    if (st) {
+        st->received = parser.got_some();
+        st->reusable = !rec && parser.is_done() && parser.get().keep_alive() && buf.size() == 0;
+    }
     if (rec == bhttp::error::body_limit || rec == bhttp::error::header_limit)
         co_return failure(make_error_code(errc::limit_exceeded), 0, ep.describe());
     if (rec)
@@ -126,20 +145,54 @@ read_response(Stream& s, const endpoint& ep, const limits& lim, bool head)
     co_return out;
 }
 
+/// A connection for one exchange: taken from a pool (`reused`) or newly connected.
+struct lease {
+    plain_stream stream;
+    bool reused = false;
+};
+
+/// An idle connection of `pool` that the peer has not closed, else a new one (counted); a new
+/// unpooled one when `pool` is null. Counts the request about to be sent on it.
+boost::asio::awaitable<result<lease>>
+acquire(connection_pool* pool, const endpoint& ep, const limits& lim, std::uint64_t* bytes_read);
+
+/// Keeps `s`, idle after a complete exchange, for the next one (or closes it when the pool is
+/// full).
+void give_back(connection_pool& pool, plain_stream&& s);
+
+/// The error says the peer had closed the connection before the request reached it (a stale
+/// pooled connection): end of stream, reset, broken pipe.
+bool peer_gone(error_code ec);
+
+/// May a request that failed on a reused connection be sent again on a new one? Only when
+/// the failure is the peer's close, and the request cannot have been acted on: its write
+/// failed, or nothing of the answer arrived and the method is GET or HEAD.
+bool may_resend(const request& req, error_code ec, bool write_failed, bool received);
+
 /// The state of a streaming exchange (a stream_reader's or stream_writer's impl), connected
-/// and started with `Impl::start(req)`: there is no TLS for streams.
+/// and started with `Impl::start(req)`, which sets `Impl::resend` when it may be sent again
+/// (may_resend): there is no TLS for streams.
 template <class Impl>
-boost::asio::awaitable<result<std::unique_ptr<Impl>>>
-open_stream(const endpoint& ep, const request& req, const limits& lim, std::uint64_t* bytes_read)
+boost::asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(connection_pool* pool,
+                                                                  const endpoint& ep,
+                                                                  const request& req,
+                                                                  const limits& lim,
+                                                                  std::uint64_t* bytes_read)
 {
     if (ep.kind == endpoint::transport::tls)
         co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
-    auto p = std::make_unique<Impl>(co_await boost::asio::this_coro::executor, bytes_read, ep, lim);
-    if (auto ec = co_await connect(p->stream, ep, lim.connect_timeout))
-        co_return with_context(ec, ep);
-    if (auto started = co_await p->start(req); !started)
-        co_return started.error();
-    co_return p;
+    for (bool first = true;; first = false) {
+        auto l = co_await acquire(pool, ep, lim, bytes_read);
+        if (!l)
+            co_return l.error();
+        const bool reused = l->reused;
+        auto p = std::make_unique<Impl>(std::move(l->stream), pool, ep, lim);
+        auto started = co_await p->start(req);
+        if (started)
+            co_return p;
+        if (!(first && reused && p->resend))
+            co_return started.error();
+    }
 }
 
 }  // namespace core_interceptor::http::detail

@@ -73,40 +73,35 @@ job_runner::step job_runner::probe_candidate(detail::job_state& j, const std::st
     const auto& ev = j.ev;
     auto f = j.fields;
     f.emplace_back("DUMP_PATH", path);
-    auto st = co_await docker_.stat_path(ev.id, path);
-    if (!st) {
-        if (auto end = decide(st.error(), std::nullopt))
+    // The stat and the first bytes in one archive read (SPEC §4.2).
+    auto probe = co_await docker_.probe_file(ev.id, path, probe_need(cfg_.max_notes_size));
+    if (!probe) {
+        if (auto end = decide(probe.error(), std::nullopt))
             co_return end;
-        log::warning(f) << "cannot stat " << path << " in container " << ev.name << ": "
-                        << st.error().describe();
+        log::warning(f) << "cannot read the start of " << path << " in container " << ev.name
+                        << ": " << probe.error().describe();
         co_return std::nullopt;
     }
-    if (!st->is_regular() || st->size <= 0) {
+    const auto& st = probe->stat;
+    if (!probe->head) {
         log::debug(f) << path << " in container " << ev.name << " is not a non-empty regular file";
         co_return std::nullopt;
     }
-    auto head = co_await docker_.read_head(ev.id, path, probe_need(cfg_.max_notes_size));
-    if (!head) {
-        if (auto end = decide(head.error(), std::nullopt))
-            co_return end;
-        log::warning(f) << "cannot read the start of " << path << " in container " << ev.name
-                        << ": " << head.error().describe();
-        co_return std::nullopt;
-    }
+    const auto& head = probe->head;
     auto type = domain::classify(head->content);
     if (type == domain::dump_type::none) {
         log::debug(f) << path << " in container " << ev.name
                       << " is neither a core nor a heap dump";
         co_return std::nullopt;
     }
-    if (store_ && store_->reported(ev.id, path, st->size, st->mtime)) {
+    if (store_ && store_->reported(ev.id, path, st.size, st.mtime)) {
         log::debug(f) << path << " in container " << ev.name << " was reported at an earlier death";
         ++j.already;
         co_return std::nullopt;
     }
-    j.dumps.push_back({path, st->size, type});
+    j.dumps.push_back({path, st.size, type});
     read_triage(j.dumps.back(), head->content);
-    j.mtimes.push_back(st->mtime);
+    j.mtimes.push_back(st.mtime);
     co_return std::nullopt;
 }
 

@@ -51,6 +51,18 @@ bool is_request_line(const std::string& line)
     return false;
 }
 
+/// The request line that ends `line`: on a kept-alive connection a request follows the body
+/// of the one before (a commit's JSON) with no line break between them.
+std::string request_line_in(const std::string& line)
+{
+    if (is_request_line(line) || line.find(" HTTP/1.") == std::string::npos)
+        return line;
+    for (const char* m : {"GET /", "HEAD /", "POST /", "PUT /", "DELETE /", "PATCH /"})
+        if (auto at = line.rfind(m); at != std::string::npos && is_request_line(line.substr(at)))
+            return line.substr(at);
+    return line;
+}
+
 constexpr int answer_timeout_ms = 120000;  // a push may take a while
 
 /// Appends what `fd` sends next to `data`; false at its end, an error or the timeout.
@@ -284,7 +296,7 @@ void api_recorder::relay(int client)
             if (i == 0) {
                 pending.append(buf.data(), static_cast<std::size_t>(r));
                 for (std::size_t eol; (eol = pending.find("\r\n")) != std::string::npos;) {
-                    std::string line = pending.substr(0, eol);
+                    std::string line = request_line_in(pending.substr(0, eol));
                     pending.erase(0, eol + 2);
                     if (is_request_line(line)) {
                         record(line.substr(0, line.rfind(" HTTP/1.")));
