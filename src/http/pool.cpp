@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Idle connections kept for the next exchange, their timer, and the checks before reuse.
+// Idle connections kept for the next exchange, their expiry, and the checks before reuse.
 #include "http/pool.hpp"
 
 #include "http/wire.hpp"
