@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "app/dispatcher.hpp"
 
+#include "co/cancel.hpp"
 #include "co/error.hpp"
 #include "domain/short_id.hpp"
 #include "log/log.hpp"
@@ -87,7 +88,8 @@ asio::awaitable<void> dispatcher::start_probes()
     for (;;) {
         // The slot first, then the death: the choice is made when a probe can start, among
         // every death waiting by then.
-        if (auto ec = co_await probes_.acquire())
+        const auto ec = co_await probes_.acquire();
+        if (ec)
             co_return;  // shutdown
         std::optional<probe_queue::entry> e;
         // One job per container at a time: a replayed or caught-up death of a container whose
@@ -131,7 +133,8 @@ asio::awaitable<void> dispatcher::run_job(probe_queue::entry e)
         co_return;
     }
     const auto waiting_since = std::chrono::steady_clock::now();
-    if (auto ec = co_await captures_.acquire()) {
+    const bool slot = co_await take_capture_slot();
+    if (!slot) {
         log::warning({{"CONTAINER_ID", ev.id}})
             << "shutting down: container " << ev.name << " (" << domain::short_id(ev.id)
             << ") left a dump; it is captured at the next start";
@@ -141,7 +144,26 @@ asio::awaitable<void> dispatcher::run_job(probe_queue::entry e)
     guard.slot = &captures_;
     counters_.phases.observe(domain::phase::capture_wait,
                              std::chrono::steady_clock::now() - waiting_since);
-    finish(ev, co_await runner_.capture(std::move(probed)));
+    const auto o = co_await runner_.capture(std::move(probed));  // a statement of its own (g++ 12)
+    finish(ev, o);
+}
+
+asio::awaitable<bool> dispatcher::take_capture_slot()
+{
+    // The job passes only terminal cancellation on to what it awaits (an Engine call finishes
+    // its step), but the wait for a slot must end on a graceful stop too; a stop that comes as
+    // the slot is taken ends the job here. Awaits in statements of their own (g++ 12).
+    const bool stopped_before = co_await co::cancelled();
+    if (stopped_before)
+        co_return false;
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    const auto ec = co_await captures_.acquire();
+    const bool stopped = co_await co::cancelled();
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation(),
+                                                       asio::enable_terminal_cancellation());
+    if (!ec && stopped)
+        captures_.release();  // taken as the stop came: nothing is captured now
+    co_return !ec && !stopped;
 }
 
 void dispatcher::finish(const domain::die_event& ev, pipeline::outcome o)

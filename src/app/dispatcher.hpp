@@ -72,6 +72,9 @@ private:
     /// One job, started holding a probe slot: probe, free the slot, and if a dump was found
     /// take a capture slot and capture.
     boost::asio::awaitable<void> run_job(probe_queue::entry e);
+    /// Waits for a capture slot in a job that probed: true once taken, false on a graceful
+    /// stop (the job's cancellation state then still records it).
+    boost::asio::awaitable<bool> take_capture_slot();
     /// The job of `ev` ended with `o`: counted, settled, and the container's next death queued.
     void finish(const domain::die_event& ev, pipeline::outcome o);
     /// After `o`: queue the job again later, or record the death as finished.

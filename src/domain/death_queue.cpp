@@ -19,8 +19,7 @@ bool core_dumping_signal(int signal) noexcept
     case 25:  // SIGXFSZ
     case 31:  // SIGSYS
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 

@@ -30,9 +30,14 @@ inline constexpr std::array all_phases{phase::probe_wait,
 /// The value of the `phase` label.
 constexpr std::string_view to_string(phase p) noexcept
 {
-    constexpr std::array<std::string_view, all_phases.size()> names{
-        "probe_wait", "probe", "capture_wait", "commit", "push", "delete", "deliver_kafka",
-        "deliver_rest"};
+    constexpr std::array<std::string_view, all_phases.size()> names{"probe_wait",
+                                                                    "probe",
+                                                                    "capture_wait",
+                                                                    "commit",
+                                                                    "push",
+                                                                    "delete",
+                                                                    "deliver_kafka",
+                                                                    "deliver_rest"};
     return names[static_cast<std::size_t>(p)];
 }
 

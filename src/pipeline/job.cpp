@@ -96,7 +96,8 @@ asio::awaitable<outcome> job_runner::capture(probed p)
         co_return outcome::cancelled;
     // The cancellation state probe() set for this coroutine holds: a graceful stop while the
     // death waited for its capture ends it here, before anything is made.
-    if (co_await co::cancelled())
+    const bool stopped = co_await co::cancelled();
+    if (stopped)
         co_return outcome::cancelled;
     // Awaited in a statement of its own (g++ 12 miscompiles a co_await in co_return's
     // call arguments).
