@@ -26,13 +26,24 @@ std::optional<state::directory_lock> lock_state_dir(const config::app_config& cf
     return std::optional<state::directory_lock>(std::in_place, cfg.state_dir);
 }
 
-/// The Engine client's settings: as many idle connections kept as jobs run at once, plus a few
-/// for the watcher's, the recovery's and the push retrier's calls.
+/// The Engine client's settings: as many idle connections kept as probes and captures run at
+/// once, plus a few for the watcher's, the recovery's and the push retrier's calls.
 docker::client_config engine_config(const config::app_config& cfg)
 {
     auto out = cfg.docker;
-    out.max_idle_connections = cfg.max_concurrency + 2;
+    out.max_idle_connections = cfg.max_probes + cfg.max_concurrency + 2;
     return out;
+}
+
+domain::phase phase_of(pipeline::timed_step s)
+{
+    switch (s) {
+    case pipeline::timed_step::probe: return domain::phase::probe;
+    case pipeline::timed_step::commit: return domain::phase::commit;
+    case pipeline::timed_step::push: return domain::phase::push;
+    case pipeline::timed_step::remove: break;
+    }
+    return domain::phase::remove;
 }
 
 }  // namespace
@@ -40,13 +51,14 @@ docker::client_config engine_config(const config::app_config& cfg)
 daemon::daemon(asio::io_context& io, const config::app_config& cfg)
     : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir),
       docker_(engine_config(cfg)), queue_(io, cfg.queue_capacity),
-      limiter_(io.get_executor(), cfg.max_concurrency),
+      limiter_(io.get_executor(), cfg.max_concurrency), probes_(io.get_executor(), cfg.max_probes),
       jobs_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a job"); }),
       services_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a service"); }),
       signals_(io, SIGINT, SIGTERM), stop_(io, asio::steady_timer::time_point::max()),
       watcher_(docker_, cfg.watcher, queue_, cfg.pipeline.dry_run ? nullptr : &store_),
       outbox_(make_outbox()), runner_(docker_, *outbox_, &store_, cfg.pipeline),
-      dispatcher_(queue_, limiter_, jobs_, runner_, store_, cfg, removals_, counters_, stopping_),
+      dispatcher_(
+          queue_, probes_, limiter_, jobs_, runner_, store_, cfg, removals_, counters_, stopping_),
       recovery_(docker_, store_, queue_, services_, cfg, stopping_),
       process_(docker_, runner_, limiter_, jobs_, cfg, stopping_)
 {
@@ -55,6 +67,15 @@ daemon::daemon(asio::io_context& io, const config::app_config& cfg)
         if (delivered > 0)
             counters_.die_to_notification.observe(
                 std::max<double>(0, static_cast<double>(now_nano() - ev.time_nano) / 1e9));
+    });
+    runner_.on_timed([this](pipeline::timed_step step, std::chrono::steady_clock::duration d) {
+        counters_.phases.observe(phase_of(step), d);
+    });
+    outbox_->on_delivered([this](std::string_view sink, std::chrono::steady_clock::duration d) {
+        if (sink == "kafka")
+            counters_.phases.observe(domain::phase::deliver_kafka, d);
+        else if (sink == "rest")
+            counters_.phases.observe(domain::phase::deliver_rest, d);
     });
     dispatcher_.on_change([this] { publish_status(); });
     if (cfg.metrics)

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "app/dispatcher.hpp"
 
+#include "co/cancel.hpp"
 #include "co/error.hpp"
 #include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "state/store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace asio = boost::asio;
 
@@ -19,6 +22,10 @@ namespace core_interceptor::app {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// A death that waited this long for a probe goes before the crashes queued after it: the
+/// crash-first order never starves a clean exit (whose container may hold a child's dump).
+constexpr std::chrono::seconds probe_max_wait(10);
 
 /// The waits before a job that lost the Engine runs again: 1 s doubling per try, at most 64 s,
 /// and never past --backoff-max; not jittered.
@@ -33,7 +40,8 @@ co::backoff requeue_delays(std::chrono::milliseconds backoff_max)
 }  // namespace
 
 dispatcher::dispatcher(watcher::job_channel& queue,
-                       co::limiter& limiter,
+                       co::limiter& probes,
+                       co::limiter& captures,
                        co::task_group& jobs,
                        pipeline::job_runner& runner,
                        state::store& store,
@@ -41,57 +49,130 @@ dispatcher::dispatcher(watcher::job_channel& queue,
                        rm_watch& removals,
                        daemon_counters& counters,
                        const bool& stopping)
-    : queue_(queue), limiter_(limiter), jobs_(jobs), runner_(runner), store_(store), cfg_(cfg),
-      removals_(removals), counters_(counters), stopping_(stopping)
+    : queue_(queue), probes_(probes), captures_(captures), jobs_(jobs), runner_(runner),
+      store_(store), cfg_(cfg), removals_(removals), counters_(counters), stopping_(stopping),
+      deaths_(queue.get_executor(), cfg.queue_capacity, probe_max_wait)
 {
 }
 
 asio::awaitable<void> dispatcher::run()
 {
+    using namespace asio::experimental::awaitable_operators;
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_await (receive() && start_probes());
+    if (deaths_.size() > 0)
+        log::warning() << "shutting down: " << deaths_.size()
+                       << " death(s) waiting for a probe are handled at the next start";
+}
+
+asio::awaitable<void> dispatcher::receive()
+{
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
     for (;;) {
+        const bool room = co_await deaths_.wait_for_room();
+        if (!room)
+            co_return;  // shutdown
         auto [ec, ev] = co_await queue_.async_receive(use_tuple);
         if (ec)
             co_return;  // closed or cancelled at shutdown
-        if (auto aec = co_await limiter_.acquire()) {
-            log::warning({{"CONTAINER_ID", ev.id}})
-                << "shutting down: container " << ev.name << " (" << domain::short_id(ev.id)
-                << ") is handled at the next start";
-            co_return;
-        }
-        // One job per container at a time: a replayed or caught-up death of a container
-        // whose job is running waits for it (and then finds its dumps reported).
-        if (!active_.insert(ev.id).second) {
-            limiter_.release();
-            waiting_[ev.id].push_back(std::move(ev));
-            continue;
-        }
-        jobs_.spawn(run_job(std::move(ev)));
+        deaths_.push(std::move(ev));
     }
 }
 
-asio::awaitable<void> dispatcher::run_job(domain::die_event ev)
+asio::awaitable<void> dispatcher::start_probes()
+{
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    for (;;) {
+        // The slot first, then the death: the choice is made when a probe can start, among
+        // every death waiting by then.
+        const auto ec = co_await probes_.acquire();
+        if (ec)
+            co_return;  // shutdown
+        std::optional<probe_queue::entry> e;
+        // One job per container at a time: a replayed or caught-up death of a container whose
+        // job is running waits for it (and then finds its dumps reported).
+        for (;;) {
+            e = co_await deaths_.pop();
+            if (!e || active_.insert(e->ev.id).second)
+                break;
+            waiting_[e->ev.id].push_back(std::move(e->ev));
+        }
+        if (!e) {
+            probes_.release();
+            co_return;  // shutdown
+        }
+        counters_.phases.observe(domain::phase::probe_wait,
+                                 std::chrono::steady_clock::now() - e->since);
+        jobs_.spawn(run_job(std::move(*e)));
+    }
+}
+
+asio::awaitable<void> dispatcher::run_job(probe_queue::entry e)
 {
     struct release_on_exit {
         dispatcher& self;
-        bool keep_slot = false;  // handed on to the container's next death
+        co::limiter* slot;
         ~release_on_exit()
         {
-            if (!keep_slot)
-                self.limiter_.release();
+            if (slot)
+                slot->release();
             self.changed();
         }
-    } guard{*this};
+        void release() { std::exchange(slot, nullptr)->release(); }
+    } guard{*this, &probes_};
     changed();
-    const auto id = ev.id;
+    const auto ev = std::move(e.ev);
     removals_.remember(ev);
-    auto outcome = co_await runner_.run(ev);
-    ++counters_.dies_by_outcome[static_cast<std::size_t>(outcome)];
-    removals_.on_outcome(id, outcome);
-    settle(ev, outcome);
-    active_.erase(id);
-    guard.keep_slot = start_next(id);
+    auto probed = co_await runner_.probe(ev);  // takes total cancellation from here on
+    guard.release();
+    if (auto end = probed.end()) {
+        finish(ev, *end);
+        co_return;
+    }
+    const auto waiting_since = std::chrono::steady_clock::now();
+    const bool slot = co_await take_capture_slot();
+    if (!slot) {
+        log::warning({{"CONTAINER_ID", ev.id}})
+            << "shutting down: container " << ev.name << " (" << domain::short_id(ev.id)
+            << ") left a dump; it is captured at the next start";
+        finish(ev, pipeline::outcome::cancelled);
+        co_return;
+    }
+    guard.slot = &captures_;
+    counters_.phases.observe(domain::phase::capture_wait,
+                             std::chrono::steady_clock::now() - waiting_since);
+    const auto o = co_await runner_.capture(std::move(probed));  // a statement of its own (g++ 12)
+    finish(ev, o);
+}
+
+asio::awaitable<bool> dispatcher::take_capture_slot()
+{
+    // The job passes only terminal cancellation on to what it awaits (an Engine call finishes
+    // its step), but the wait for a slot must end on a graceful stop too; a stop that comes as
+    // the slot is taken ends the job here. Awaits in statements of their own (g++ 12).
+    const bool stopped_before = co_await co::cancelled();
+    if (stopped_before)
+        co_return false;
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    const auto ec = co_await captures_.acquire();
+    const bool stopped = co_await co::cancelled();
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation(),
+                                                       asio::enable_terminal_cancellation());
+    if (!ec && stopped)
+        captures_.release();  // taken as the stop came: nothing is captured now
+    co_return !ec && !stopped;
+}
+
+void dispatcher::finish(const domain::die_event& ev, pipeline::outcome o)
+{
+    ++counters_.dies_by_outcome[static_cast<std::size_t>(o)];
+    removals_.on_outcome(ev.id, o);
+    settle(ev, o);
+    active_.erase(ev.id);
+    start_next(ev.id);
 }
 
 void dispatcher::settle(const domain::die_event& ev, pipeline::outcome o)
@@ -114,20 +195,17 @@ void dispatcher::settle(const domain::die_event& ev, pipeline::outcome o)
     store_.job_finished(ev);  // queued; a failed write is reported by the state's health
 }
 
-bool dispatcher::start_next(const std::string& id)
+void dispatcher::start_next(const std::string& id)
 {
     auto it = waiting_.find(id);
     if (it == waiting_.end())
-        return false;
+        return;
     auto next = std::move(it->second.front());
     it->second.pop_front();
     if (it->second.empty())
         waiting_.erase(it);
-    if (stopping_)
-        return false;
-    active_.insert(id);
-    jobs_.spawn(run_job(std::move(next)));
-    return true;
+    if (!stopping_)  // else the record in the state directory resumes it at the next start
+        deaths_.push(std::move(next));
 }
 
 asio::awaitable<void> dispatcher::requeue_later(domain::die_event ev,

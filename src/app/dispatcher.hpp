@@ -2,6 +2,7 @@
 #pragma once
 
 #include "app/metrics.hpp"
+#include "app/probe_queue.hpp"
 #include "app/rm_watch.hpp"
 #include "co/backoff.hpp"
 #include "co/limiter.hpp"
@@ -27,16 +28,21 @@ class store;
 
 namespace core_interceptor::app {
 
-/// Turns die events into jobs: at most --max-concurrency at once (the limiter), one job per
-/// container at a time (a later death of a container waits for its running job), a job that
-/// lost the Engine queued again after a pause, and the death recorded as finished in the state
-/// directory once its outcome settles it. Jobs run in the `jobs` group, which the daemon joins at
-/// shutdown. Loop thread only.
+/// Turns die events into jobs, in two stages with a bound each: a probe (cheap: is there a
+/// dump?) under `probes` (--max-probes), then, for a death that left one, a capture (commit,
+/// push, delete, announce) under `captures` (--max-concurrency). A death waits for its probe in
+/// the probe_queue's order (core-dumping signals first, then other failures, then clean exits,
+/// never starving any); a capture waits only for another capture, never behind probes. One job
+/// per container at a time (a later death of a container waits for its running job), a job
+/// that lost the Engine queued again after a pause, and the death recorded as finished in the
+/// state directory once its outcome settles it. Jobs run in the `jobs` group, which the daemon
+/// joins at shutdown. Loop thread only.
 class dispatcher {
 public:
     /// Every reference must outlive the dispatcher; `stopping` is the daemon's shutdown flag.
     dispatcher(watcher::job_channel& queue,
-               co::limiter& limiter,
+               co::limiter& probes,
+               co::limiter& captures,
                co::task_group& jobs,
                pipeline::job_runner& runner,
                state::store& store,
@@ -48,23 +54,33 @@ public:
     /// Called when a job starts or ends (for the status line).
     void on_change(std::function<void()> f) { on_change_ = std::move(f); }
 
-    /// Takes die events off the queue and spawns a job for each. Ends when the queue is closed,
-    /// or on total cancellation (a death then waiting for a slot is handled at the next start).
+    /// Takes die events off the queue into the probe queue, and starts a job for each as probe
+    /// slots free up. Ends on total cancellation (the deaths still waiting for a probe are
+    /// handled at the next start: the state directory recorded them).
     boost::asio::awaitable<void> run();
 
-    /// Jobs in flight: containers with a job running now. A job waiting to be queued again
-    /// after losing the Engine is not in flight; nor is a later death waiting for its
-    /// container's job.
+    /// Jobs in flight: containers with a job now (probed, waiting for a capture slot, or
+    /// captured). A job waiting to be queued again after losing the Engine is not in flight;
+    /// nor is a later death waiting for its container's job.
     std::size_t in_flight() const noexcept { return active_.size(); }
 
 private:
-    /// One job; frees its concurrency slot however it ends, unless it hands the slot on to
-    /// the container's next death.
-    boost::asio::awaitable<void> run_job(domain::die_event ev);
+    /// Die events from the channel into the probe queue, while it has room.
+    boost::asio::awaitable<void> receive();
+    /// Takes a probe slot, then the next death by the probe queue's order, and spawns its job.
+    boost::asio::awaitable<void> start_probes();
+    /// One job, started holding a probe slot: probe, free the slot, and if a dump was found
+    /// take a capture slot and capture.
+    boost::asio::awaitable<void> run_job(probe_queue::entry e);
+    /// Waits for a capture slot in a job that probed: true once taken, false on a graceful
+    /// stop (the job's cancellation state then still records it).
+    boost::asio::awaitable<bool> take_capture_slot();
+    /// The job of `ev` ended with `o`: counted, settled, and the container's next death queued.
+    void finish(const domain::die_event& ev, pipeline::outcome o);
     /// After `o`: queue the job again later, or record the death as finished.
     void settle(const domain::die_event& ev, pipeline::outcome o);
-    /// Starts the next death of `id` waiting for its job, if any; whether it took the slot.
-    bool start_next(const std::string& id);
+    /// Queues the next death of `id` waiting for its job, if any.
+    void start_next(const std::string& id);
     /// A job that lost the Engine goes back in the queue after `delay`. Total cancellation
     /// ends the wait (the record in the state directory resumes it at the next start).
     boost::asio::awaitable<void> requeue_later(domain::die_event ev,
@@ -72,7 +88,8 @@ private:
     void changed() const;
 
     watcher::job_channel& queue_;
-    co::limiter& limiter_;
+    co::limiter& probes_;
+    co::limiter& captures_;
     co::task_group& jobs_;
     pipeline::job_runner& runner_;
     state::store& store_;
@@ -81,6 +98,7 @@ private:
     daemon_counters& counters_;
     const bool& stopping_;
     std::function<void()> on_change_;
+    probe_queue deaths_;            // waiting for a probe slot
     std::set<std::string> active_;  // containers with a job
     std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
     std::map<std::string, co::backoff> retries_;  // containers whose job lost the Engine: waits

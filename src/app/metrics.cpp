@@ -28,6 +28,24 @@ std::vector<double> notification_latency_buckets()
     return {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
 }
 
+std::vector<double> phase_buckets()
+{
+    return {0.005, 0.0075, 0.01, 0.015, 0.025, 0.04, 0.06, 0.1, 0.15, 0.25, 0.4, 0.6, 1,
+            1.5,   2.5,    4,    6,     10,    15,   25,   40,  60,   120,  300, 600};
+}
+
+phase_histograms::phase_histograms()
+{
+    by_phase.reserve(domain::all_phases.size());
+    for (std::size_t i = 0; i < domain::all_phases.size(); ++i)
+        by_phase.emplace_back(phase_buckets());
+}
+
+void phase_histograms::observe(domain::phase p, std::chrono::steady_clock::duration d) noexcept
+{
+    by_phase[static_cast<std::size_t>(p)].observe(std::chrono::duration<double>(d).count());
+}
+
 namespace {
 
 /// The state directory: write errors, dead letters, spool sizes against their threshold.
@@ -174,6 +192,17 @@ std::vector<metrics::family> collect(const metric_sources& s)
                          kind::histogram,
                          {},
                          {{{}, &s.daemon.die_to_notification}}});
+    family phases{"core_interceptor_phase_seconds",
+                  "Time spent in each phase of a death's handling: probe_wait (die event queued "
+                  "-> probe slot), probe, capture_wait (dump found -> capture slot), commit, "
+                  "push, delete, deliver_kafka and deliver_rest (handed to the sink -> confirmed).",
+                  kind::histogram,
+                  {},
+                  {}};
+    for (auto p : domain::all_phases)
+        phases.histograms.push_back(
+            {{{"phase", std::string(domain::to_string(p))}}, &s.daemon.phases[p]});
+    out.push_back(std::move(phases));
     out.push_back(
         scalar("core_interceptor_docker_read_bytes_total",
                "Bytes read from the Docker daemon's socket (events, API answers, archive probes).",

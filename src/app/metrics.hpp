@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "domain/phase.hpp"
 #include "metrics/registry.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/outcome.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,11 +29,28 @@ namespace core_interceptor::app {
 /// minutes, and a failing push is retried for --push-retry-window (180 s by default).
 std::vector<double> notification_latency_buckets();
 
+/// Buckets of a phase's seconds (core_interceptor_phase_seconds): about 1.6 apart from 5 ms to
+/// 10 s, so that a p50 or p95 read from them is close, then coarser up to 10 minutes (a push
+/// retried for --push-retry-window).
+std::vector<double> phase_buckets();
+
+/// One histogram per phase of a death's handling, indexed by domain::phase.
+struct phase_histograms {
+    phase_histograms();
+    void observe(domain::phase p, std::chrono::steady_clock::duration d) noexcept;
+    const metrics::histogram& operator[](domain::phase p) const noexcept
+    {
+        return by_phase[static_cast<std::size_t>(p)];
+    }
+    std::vector<metrics::histogram> by_phase;
+};
+
 /// What the daemon counts itself, beside the counters its parts keep.
 struct daemon_counters {
     std::array<std::uint64_t, pipeline::all_outcomes.size()>
         dies_by_outcome{};  ///< indexed by pipeline::outcome
     metrics::histogram die_to_notification{notification_latency_buckets()};
+    phase_histograms phases;
 };
 
 /// Everything a scrape reads, at scrape time.

@@ -30,8 +30,10 @@ struct app_config {
     std::filesystem::path state_dir = "/var/lib/core_interceptor";
     /// On a first run (no state yet), handle containers that exited this long before start.
     std::chrono::seconds catch_up_since{0};
-    /// Containers handled at once (`--max-concurrency`).
+    /// Containers being captured (committed, pushed, announced) at once (`--max-concurrency`).
     std::size_t max_concurrency = 4;
+    /// Dead containers probed for dumps at once (`--max-probes`).
+    std::size_t max_probes = 4;
     /// Die events queued while every job slot is busy; beyond it the reader waits.
     std::size_t queue_capacity = 1024;
     /// On SIGTERM, in-flight jobs get this long to finish before they are cancelled.

@@ -193,6 +193,8 @@ void read_limits(const po::variables_map& vm, app_config& cfg)
     cfg.pipeline.state_reserve = byte_size("state-reserve", vm["state-reserve"].as<std::string>());
     cfg.max_concurrency =
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
+    cfg.max_probes =
+        integer<std::size_t>("max-probes", vm["max-probes"].as<std::string>(), 1, 1024);
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
     cfg.pipeline.push_retry_window = std::chrono::seconds(
         integer<int>("push-retry-window", vm["push-retry-window"].as<std::string>(), 0, 86400));

@@ -88,7 +88,10 @@ void add_job_options(po::options_description& general)
             "free space in --state-dir that dump copies leave to the rest of the state; "
             "a copy that does not fit is reported, not copied")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
-            "containers handled at once")
+            "containers being captured (committed, pushed, announced) at once")
+        ("max-probes", po::value<std::string>()->value_name("N")->default_value("4"),
+            "dead containers probed for dumps at once; crashes (exit code 128 + a "
+            "core-dumping signal) first, then other failures, then clean exits")
         ("keep-image", po::bool_switch(),
             "keep the committed image locally after a successful push")
         ("push-retry-window", po::value<std::string>()->value_name("SECONDS")->default_value("180"),

@@ -92,10 +92,8 @@ bool still_open(plain_stream& s)
 
 }  // namespace
 
-asio::awaitable<result<lease>> acquire(connection_pool* pool,
-                                       const endpoint& ep,
-                                       const limits& lim,
-                                       std::uint64_t* bytes_read)
+asio::awaitable<result<lease>>
+acquire(connection_pool* pool, const endpoint& ep, const limits& lim, std::uint64_t* bytes_read)
 {
     if (pool) {
         auto& st = pool_access::of(*pool);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The job from end to end: its steps in order, and the one rule that turns a failed Engine
-// call into the job's outcome. The steps live in job_probe.cpp, job_commit.cpp, job_push.cpp
-// and job_notify.cpp.
+// The job from end to end: its steps in order (the probe, then the capture), and the one rule
+// that turns a failed Engine call into the job's outcome. The steps live in job_probe.cpp,
+// job_commit.cpp, job_push.cpp and job_notify.cpp.
 #include "pipeline/job.hpp"
 
+#include "co/cancel.hpp"
 #include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "pipeline/job_state.hpp"
@@ -49,29 +50,89 @@ std::optional<outcome> job_runner::decide(const failure& f, std::optional<outcom
     return answered;
 }
 
-asio::awaitable<outcome> job_runner::run(domain::die_event ev)
+probed::probed(outcome end) : end_(end) {}
+probed::probed(std::unique_ptr<detail::job_state> found) : found_(std::move(found)) {}
+probed::probed(probed&&) noexcept = default;
+probed& probed::operator=(probed&&) noexcept = default;
+probed::~probed() = default;
+
+namespace {
+
+/// Record a total cancellation (graceful stop) without passing it to the Engine call in
+/// flight: only terminal cancellation aborts I/O. Errors are values, so no exceptions.
+asio::awaitable<void> take_graceful_cancellation()
 {
-    // Record a total cancellation (graceful stop) without passing it to the Engine call in
-    // flight: only terminal cancellation aborts I/O. Errors are values, so no exceptions.
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation(),
                                                        asio::enable_terminal_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
-    ++stats_.handled;
-    auto o = co_await run_steps(ev);
-    if (o == outcome::commit_failed || o == outcome::probe_failed)
-        ++stats_.failed;
-    co_return o;
 }
 
-asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
+}  // namespace
+
+asio::awaitable<outcome> job_runner::run(domain::die_event ev)
 {
-    detail::job_state j(ev);
-    if (auto end = co_await probe_layer(j))
+    auto p = co_await probe(std::move(ev));
+    if (auto end = p.end())
         co_return *end;
-    if (auto end = co_await probe_mounts(j))
-        co_return *end;
-    if (auto end = co_await take_stock(j))
-        co_return *end;
+    co_return co_await capture(std::move(p));
+}
+
+asio::awaitable<probed> job_runner::probe(domain::die_event ev)
+{
+    co_await take_graceful_cancellation();
+    ++stats_.handled;
+    auto j = std::make_unique<detail::job_state>(std::move(ev));
+    const auto end = co_await probe_steps(*j);
+    if (end)
+        co_return probed(counted(*end));
+    co_return probed(std::move(j));
+}
+
+asio::awaitable<outcome> job_runner::capture(probed p)
+{
+    if (p.end_)
+        co_return *p.end_;
+    if (!p.found_)  // moved from: nothing to capture
+        co_return outcome::cancelled;
+    // The cancellation state probe() set for this coroutine holds: a graceful stop while the
+    // death waited for its capture ends it here, before anything is made.
+    const bool stopped = co_await co::cancelled();
+    if (stopped)
+        co_return outcome::cancelled;
+    // Awaited in a statement of its own (g++ 12 miscompiles a co_await in co_return's
+    // call arguments).
+    const outcome o = co_await capture_steps(*p.found_);
+    co_return counted(o);
+}
+
+outcome job_runner::counted(outcome o)
+{
+    if (o == outcome::commit_failed || o == outcome::probe_failed)
+        ++stats_.failed;
+    return o;
+}
+
+void job_runner::timed(timed_step step, std::chrono::steady_clock::time_point start) const
+{
+    if (on_timed_)
+        on_timed_(step, std::chrono::steady_clock::now() - start);
+}
+
+asio::awaitable<std::optional<outcome>> job_runner::probe_steps(detail::job_state& j)
+{
+    const auto start = std::chrono::steady_clock::now();
+    auto end = co_await probe_layer(j);
+    if (!end)
+        end = co_await probe_mounts(j);
+    timed(timed_step::probe, start);
+    if (end)
+        co_return end;
+    co_return co_await take_stock(j);
+}
+
+asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j)
+{
+    const auto start = std::chrono::steady_clock::now();
     if (auto end = co_await name_image(j))
         co_return *end;
     if (auto end = co_await copy_mounts(j))
@@ -80,6 +141,7 @@ asio::awaitable<outcome> job_runner::run_steps(const domain::die_event& ev)
         co_return would_handle(j);
     if (auto end = co_await commit(j))
         co_return *end;
+    timed(timed_step::commit, start);
     co_await push(j);
     co_return co_await announce(j);
 }

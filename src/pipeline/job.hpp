@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,28 @@ namespace detail {
 struct job_state;
 }
 
+/// A death after its probe: either the outcome that ended its job there (no dump, gone, ...),
+/// or the dumps found, waiting for job_runner::capture. Move-only.
+class probed {
+public:
+    explicit probed(outcome end);
+    explicit probed(std::unique_ptr<detail::job_state> found);
+    probed(probed&&) noexcept;
+    probed& operator=(probed&&) noexcept;
+    ~probed();
+
+    /// The outcome when the job ended at the probe; nullopt when a capture is due.
+    std::optional<outcome> end() const noexcept { return end_; }
+
+private:
+    friend class job_runner;
+    std::optional<outcome> end_;
+    std::unique_ptr<detail::job_state> found_;
+};
+
+/// The phases of a job the runner times (core_interceptor_phase_seconds).
+enum class timed_step { probe, commit, push, remove };
+
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
 class job_runner {
 public:
@@ -66,6 +89,16 @@ public:
     /// only after its push succeeded. Loop thread only.
     boost::asio::awaitable<outcome> run(domain::die_event ev);
 
+    /// The cheap half of run(): probes the layer and the mounts and takes stock (no commit).
+    /// Cancellation as run(); counts the death as handled.
+    boost::asio::awaitable<probed> probe(domain::die_event ev);
+
+    /// The expensive half of run(), for a death whose probe found dumps: names, copies, commits,
+    /// pushes, deletes and announces. Must run in the coroutine that called probe(), whose
+    /// cancellation state it keeps: after a total cancellation it ends at once as `cancelled`
+    /// (nothing committed yet). A `p` whose probe ended the job gives back that outcome.
+    boost::asio::awaitable<outcome> capture(probed p);
+
     /// Retries, until cancelled, the pushes that failed for good (push_retrier::run).
     boost::asio::awaitable<void> retry_failed_pushes(std::chrono::milliseconds interval)
     {
@@ -73,6 +106,14 @@ public:
     }
 
     const stats& counters() const noexcept { return stats_; }
+
+    /// Called (on the loop) with how long a step of a job took: the probe of every death, the
+    /// commit of each image made (inspect, copies, commit), every push (all its tries), and
+    /// each removal of a pushed image.
+    void on_timed(std::function<void(timed_step, std::chrono::steady_clock::duration)> f)
+    {
+        on_timed_ = std::move(f);
+    }
 
     /// Called (on the loop) when a death's core could be read, with its crash (the first
     /// core's), before anything is committed.
@@ -97,7 +138,12 @@ private:
     /// `engine_unavailable`; an answer ends it as `answered`, or lets it go on when nullopt.
     static std::optional<outcome> decide(const failure& f, std::optional<outcome> answered);
 
-    boost::asio::awaitable<outcome> run_steps(const domain::die_event& ev);
+    boost::asio::awaitable<std::optional<outcome>> probe_steps(detail::job_state& j);
+    boost::asio::awaitable<outcome> capture_steps(detail::job_state& j);
+    /// Counts a failed job (commit_failed, probe_failed) and gives back `o`.
+    outcome counted(outcome o);
+    /// Reports how long `step` took since `start`.
+    void timed(timed_step step, std::chrono::steady_clock::time_point start) const;
 
     // job_probe.cpp
     /// Lists the layer's changes and probes each candidate (stat, first bytes: SPEC §4.2).
@@ -169,6 +215,7 @@ private:
         commits_;  // per container
     std::function<void(const domain::die_event&, std::size_t)> on_notified_;
     std::function<void(const domain::die_event&, const domain::crash_info&)> on_crash_;
+    std::function<void(timed_step, std::chrono::steady_clock::duration)> on_timed_;
     domain::signature_limit signatures_;  // commits per crash signature, saved in the store
     push_retrier retrier_;                // over docker_, sink_, store_, cfg_, stats_.pushed
 };

@@ -24,14 +24,19 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<void> job_runner::push(detail::job_state& j)
 {
-    if (cfg_.registry)
+    if (cfg_.registry) {
+        const auto start = std::chrono::steady_clock::now();
         j.pushed = co_await push_with_retry(j);
+        timed(timed_step::push, start);
+    }
     if (j.pushed) {
         ++stats_.pushed;
         log::info(j.fields) << "pushed " << j.reference << (j.digest.empty() ? "" : " ")
                             << j.digest;
         if (!cfg_.keep_image) {
+            const auto start = std::chrono::steady_clock::now();
             auto rm = co_await docker_.remove_image(j.reference);
+            timed(timed_step::remove, start);
             if (!rm)
                 log::error(j.fields)
                     << "pushed " << j.reference

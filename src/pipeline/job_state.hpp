@@ -9,18 +9,22 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace core_interceptor::pipeline::detail {
 
-/// What one job has learnt so far, handed from step to step (job_runner::run_steps owns it).
+/// What one job has learnt so far, handed from step to step, and from the probe to the capture
+/// (job_runner::probe makes it, a `probed` holds it).
 struct job_state {
-    explicit job_state(const domain::die_event& e)
-        : ev(e), fields{{"CONTAINER_ID", e.id}, {"CONTAINER_NAME", e.name}, {"IMAGE", e.image}}
+    explicit job_state(domain::die_event e)
+        : ev(std::move(e)), fields{{"CONTAINER_ID", ev.id},
+                                   {"CONTAINER_NAME", ev.name},
+                                   {"IMAGE", ev.image}}
     {
     }
 
-    const domain::die_event& ev;
+    const domain::die_event ev;
     std::vector<log::field> fields;  // CONTAINER_ID, CONTAINER_NAME, IMAGE first, in that order
 
     // Probe the layer.

@@ -96,10 +96,13 @@ asio::awaitable<bool> outbox::send_one(std::size_t i, const message& m)
     }
     asio::steady_timer timer(co_await asio::this_coro::executor);
     co::backoff delays(cfg_.backoff_initial, cfg_.backoff_max);
+    const auto handed = std::chrono::steady_clock::now();
     for (unsigned attempt = 1;; ++attempt) {
         auto r = co_await s.deliver(m);
         if (r) {
             ++stats_[i].delivered;
+            if (on_delivered_)
+                on_delivered_(s.name(), std::chrono::steady_clock::now() - handed);
             co_return true;
         }
         ++stats_[i].failed;

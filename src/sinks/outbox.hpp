@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,14 @@ public:
     /// Notifications in sink `i`'s spool now, waiting for redelivery (0 without a store).
     std::size_t spool_size(std::size_t i) const;
 
+    /// Called (on the loop) when a sink confirms a notification send() handed it, with the sink's
+    /// name and the time from the hand-over to the confirmation (retries included). Deliveries
+    /// from the spool are not timed: their wait is the sink's outage.
+    void on_delivered(std::function<void(std::string_view, std::chrono::steady_clock::duration)> f)
+    {
+        on_delivered_ = std::move(f);
+    }
+
 private:
     struct lane;
     boost::asio::awaitable<bool> send_one(std::size_t i, const message& m);
@@ -80,6 +89,7 @@ private:
     delivery_config cfg_;
     std::vector<sink_stats> stats_;
     std::vector<std::unique_ptr<lane>> lanes_;
+    std::function<void(std::string_view, std::chrono::steady_clock::duration)> on_delivered_;
 };
 
 /// Whether a failed delivery is worth retrying: transport errors, timeouts, 408, 429 and 5xx

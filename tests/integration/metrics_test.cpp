@@ -246,6 +246,44 @@ TEST_CASE_FIXTURE(scene,
         last = *v;
     }
 
+    // One histogram per phase; the core's death went through every one of them (the probe
+    // of other deaths, e.g. the scene's own, may add to probe_wait and probe).
+    CHECK(m->types["core_interceptor_phase_seconds"] == "histogram");
+    for (const char* phase : {"probe_wait",
+                              "probe",
+                              "capture_wait",
+                              "commit",
+                              "push",
+                              "delete",
+                              "deliver_kafka",
+                              "deliver_rest"}) {
+        INFO("phase ", phase);
+        const std::string labels = std::string("{phase=\"") + phase + "\"}";
+        const auto count = m->get("core_interceptor_phase_seconds_count" + labels);
+        REQUIRE(count);
+        CHECK(*count >= 1);
+        CHECK(m->value("core_interceptor_phase_seconds_sum" + labels) >= 0);
+        CHECK(m->value("core_interceptor_phase_seconds_bucket{phase=\"" + std::string(phase) +
+                       "\",le=\"+Inf\"}") == *count);
+        // Cumulative buckets, from 5 ms up.
+        double below = 0;
+        for (const char* le : {"0.005", "0.1", "1", "10", "600"}) {
+            auto v = m->get("core_interceptor_phase_seconds_bucket{phase=\"" + std::string(phase) +
+                            "\",le=\"" + le + "\"}");
+            INFO("le ", le);
+            REQUIRE(v);
+            CHECK(*v >= below);
+            below = *v;
+        }
+    }
+    // One commit, one push, one removal, one delivery per sink: this death's alone.
+    for (const char* phase :
+         {"capture_wait", "commit", "push", "delete", "deliver_kafka", "deliver_rest"}) {
+        INFO("phase ", phase);
+        CHECK(m->value(std::string("core_interceptor_phase_seconds_count{phase=\"") + phase +
+                       "\"}") == 1);
+    }
+
     // --- The HTTP side: content type, other paths and methods ---------------------------
     auto raw = ts::http_get(port, "/metrics", scrape_timeout);
     REQUIRE(raw);

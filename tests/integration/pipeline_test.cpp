@@ -215,5 +215,77 @@ TEST_CASE_FIXTURE(
     remove_all_containers(*p);
 }
 
+TEST_CASE_FIXTURE(scene,
+                  "crash first: a core in a container that exited 0 is found among failing and "
+                  "crashing deaths, with one probe slot")
+{
+    const auto bin = daemon_binary();
+    if (!p)
+        return;
+    auto args = usual_args();
+    args.insert(args.end(), {"--max-probes", "1"});
+    auto& daemon = watch(args);
+    INFO("daemon log:\n", daemon.log_tail());
+
+    // Probed in the order crashes, failures, clean exits: the clean exit whose child dumped
+    // core comes last, and must still be captured.
+    const container_spec crash{"core", crash_with_core(), 139, "core"};
+    const container_spec failure{"failure", shell("exit 1"), 1, std::nullopt};
+    const container_spec clean{"clean exit", shell("echo fine"), 0, std::nullopt};
+    const container_spec child_core{
+        "clean exit, child's core", shell("sh -c \"kill -SEGV \\$\\$\"; exit 0"), 0, "core"};
+    const std::vector<container_spec> specs{
+        child_core, failure, crash, clean, failure, crash, clean, failure, clean};
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < specs.size(); ++i)
+        names.push_back(unique_name("first" + std::to_string(i)));
+    const auto cs = start_containers_at_once(*p, specs, names, work.path());
+    wait_exited(*p, cs);
+
+    std::set<std::string> dumping;
+    std::string child_tag;
+    for (const auto& c : cs)
+        if (c.spec.object) {
+            dumping.insert(c.tag());
+            if (c.spec.exit_code == 0)
+                child_tag = c.tag();
+        }
+    REQUIRE(dumping.size() == 3);
+    CHECK_MESSAGE(kafka.wait_for(dumping.size(), notification_timeout),
+                  "Kafka got ",
+                  kafka.messages().size(),
+                  " of ",
+                  dumping.size());
+    CHECK_MESSAGE(rest.wait_for(dumping.size(), notification_timeout),
+                  "REST got ",
+                  rest.requests().size(),
+                  " of ",
+                  dumping.size());
+    std::this_thread::sleep_for(quiet_period);
+
+    std::multiset<std::string> rest_tags;
+    for (const auto& r : rest.requests()) {
+        INFO("REST body=", r.body);
+        auto n = parse_notification(r.body);
+        REQUIRE(n);
+        const auto tag = string_field(*n, "tag");
+        rest_tags.insert(tag);
+        CHECK(string_field(*n, "object") == "core");
+        CHECK(n->at("pushed").as_bool());
+        if (tag == child_tag)
+            CHECK(n->at("container").as_object().at("exit_code").as_int64() == 0);
+    }
+    CHECK(rest_tags == std::multiset<std::string>(dumping.begin(), dumping.end()));
+    CHECK(rest_tags.count(child_tag) == 1);
+    std::multiset<std::string> kafka_tags;
+    for (const auto& m : kafka.messages())
+        if (auto n = parse_notification(m.value))
+            kafka_tags.insert(string_field(*n, "tag"));
+    CHECK(kafka_tags == std::multiset<std::string>(dumping.begin(), dumping.end()));
+
+    stop_cleanly(daemon);
+    remove_all_containers(*p);
+}
+
 }  // namespace
 }  // namespace core_interceptor::integration

@@ -60,6 +60,7 @@ TEST_CASE("config: defaults match SPEC §2")
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     const auto& c = std::get<config::app_config>(r.parsed);
     CHECK(c.max_concurrency == 4);
+    CHECK(c.max_probes == 4);
     CHECK(c.docker.host == "unix:///var/run/docker.sock");
     CHECK_FALSE(c.pipeline.registry);
     CHECK_FALSE(c.kafka);
@@ -89,6 +90,8 @@ TEST_CASE("config: a bad value gives one line naming the option and exit 2")
     const bad cases[] = {
         {{"--max-concurrency", "abc"}, "max-concurrency"},
         {{"--max-concurrency", "0"}, "max-concurrency"},
+        {{"--max-probes", "0"}, "max-probes"},
+        {{"--max-probes", "1025"}, "max-probes"},
         {{"--log-level", "loud"}, "log-level"},
         {{"-v", "x"}, "verbosity"},
         {{"--registry", "http://reg:5000"}, "registry"},
@@ -217,12 +220,15 @@ TEST_CASE("config: --process takes several names, repeatable; --dry-run is a swi
                     "--process",
                     "/other",
                     "--max-concurrency",
-                    "2"});
+                    "2",
+                    "--max-probes",
+                    "9"});
     REQUIRE(std::holds_alternative<config::app_config>(r.parsed));
     const auto& c = std::get<config::app_config>(r.parsed);
     CHECK(c.process == std::vector<std::string>{"crashy", "3bb1f33bb805", "other"});
     CHECK(c.pipeline.dry_run);
     CHECK(c.max_concurrency == 2);
+    CHECK(c.max_probes == 9);
 
     auto d = parse({"--docker-host", "unix:///var/run/docker.sock"});
     REQUIRE(std::holds_alternative<config::app_config>(d.parsed));

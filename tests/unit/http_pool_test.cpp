@@ -20,12 +20,12 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
-#include <exception>
-#include <optional>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,7 +94,8 @@ private:
             if (::poll(fds.data(), fds.size(), 20) <= 0)
                 continue;
             if (fds[0].revents & POLLIN)
-                conns_.push_back({::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC), accepted_++});
+                conns_.push_back(
+                    {::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC), accepted_++});
             for (std::size_t i = 1; i < fds.size(); ++i)
                 if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
                     serve(conns_[i - 1]);
@@ -140,7 +141,8 @@ private:
                 return drop(c);
             }
             const bool head = line.starts_with("HEAD ");  // the length, never the body
-            send(c, std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n") + (head ? "" : "ok"));
+            send(c,
+                 std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n") + (head ? "" : "ok"));
             if (a == act::answer_and_close)
                 return drop(c);
         }
@@ -240,7 +242,8 @@ asio::awaitable<bool> remove_three(docker::client& c)
 TEST_CASE("http pool: sequential requests share one kept-alive connection")
 {
     temp_dir dir("ci-pool");
-    scripted_server server(dir / "s.sock", [](int, int, const std::string&) { return act::answer; });
+    scripted_server server(dir / "s.sock",
+                           [](int, int, const std::string&) { return act::answer; });
     asio::io_context io;
     http::connection_pool pool(unix_endpoint(dir / "s.sock"), {});
     auto got = run_on(io, send_all(pool, {get("/a"), get("/b"), get("/c", "HEAD"), get("/d")}));
@@ -319,7 +322,8 @@ TEST_CASE("http pool: a POST is never sent twice, whether its answer is cut or n
 TEST_CASE("http pool: a stream read to its end gives its connection back, one closed early not")
 {
     temp_dir dir("ci-pool");
-    scripted_server server(dir / "s.sock", [](int, int, const std::string&) { return act::answer; });
+    scripted_server server(dir / "s.sock",
+                           [](int, int, const std::string&) { return act::answer; });
     asio::io_context io;
     http::connection_pool pool(unix_endpoint(dir / "s.sock"), {});
     run_on(io, streams_whole_then_early(pool));
@@ -333,7 +337,8 @@ TEST_CASE("http pool: a stream read to its end gives its connection back, one cl
 TEST_CASE("http pool: the idle connections kept are bounded, and none is kept past its time")
 {
     temp_dir dir("ci-pool");
-    scripted_server server(dir / "s.sock", [](int, int, const std::string&) { return act::answer; });
+    scripted_server server(dir / "s.sock",
+                           [](int, int, const std::string&) { return act::answer; });
     SUBCASE("no idle connection kept")
     {
         asio::io_context io;
@@ -357,7 +362,8 @@ TEST_CASE("http pool: the idle connections kept are bounded, and none is kept pa
 TEST_CASE("docker client: counts the Engine requests and connections behind /metrics")
 {
     temp_dir dir("ci-pool");
-    scripted_server server(dir / "s.sock", [](int, int, const std::string&) { return act::answer; });
+    scripted_server server(dir / "s.sock",
+                           [](int, int, const std::string&) { return act::answer; });
     docker::client_config cfg;
     cfg.host = "unix://" + (dir / "s.sock").string();
     asio::io_context io;
