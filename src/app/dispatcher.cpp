@@ -98,6 +98,7 @@ asio::awaitable<void> dispatcher::start_probes()
             e = co_await deaths_.pop();
             if (!e || active_.insert(e->ev.id).second)
                 break;
+            e->ev.fresh = false;  // the running job may commit this very death
             waiting_[e->ev.id].push_back(std::move(e->ev));
         }
         if (!e) {
@@ -214,7 +215,8 @@ asio::awaitable<void> dispatcher::requeue_later(domain::die_event ev,
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
     if (auto [ec] = co_await timer.async_wait(use_tuple); ec)
-        co_return;  // shutdown: the record in the state directory resumes it next time
+        co_return;     // shutdown: the record in the state directory resumes it next time
+    ev.fresh = false;  // the Engine may have finished the lost try's commit
     auto [ec] = co_await queue_.async_send(error_code{}, std::move(ev), use_tuple);
     (void)ec;  // closed at shutdown: same as above
 }

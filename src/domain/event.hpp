@@ -20,6 +20,10 @@ struct die_event {
     /// Actor.Attributes: the container's labels, plus name, image and exitCode (string values
     /// only; all kept, bounded by the length of a line). Used by the filters, at no API call.
     std::vector<std::pair<std::string, std::string>> attributes;
+    /// Read live from the event stream and not tried before in this process: no earlier try
+    /// can have committed it, so the capture skips the look for one (an Engine call). False for
+    /// deaths resumed from the journal, caught up, given to --process or queued again.
+    bool fresh = false;
 };
 
 /// What one event-stream line is.

@@ -143,7 +143,9 @@ asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j)
         co_return *end;
     timed(timed_step::commit, start);
     co_await push(j);
-    co_return co_await announce(j);
+    const outcome o = co_await announce(j);  // a statement of its own (g++ 12)
+    co_await remove_late_commits(j);
+    co_return o;
 }
 
 outcome job_runner::removed(const detail::job_state& j)

@@ -175,9 +175,11 @@ private:
     outcome would_handle(const detail::job_state& j);
 
     // job_push.cpp
-    /// Pushes with retry for a window (SPEC §5), then deletes the local copy; drops a killed
-    /// try's late commit.
+    /// Pushes with retry for a window (SPEC §5), then deletes the local copy.
     boost::asio::awaitable<void> push(detail::job_state& j);
+    /// Drops a killed try's late commit of this death (after the announcement: it changes
+    /// nothing the notification says).
+    boost::asio::awaitable<void> remove_late_commits(const detail::job_state& j);
     /// Pushes `j`'s image, retrying with backoff within --push-retry-window; true once pushed.
     boost::asio::awaitable<bool> push_with_retry(detail::job_state& j);
 

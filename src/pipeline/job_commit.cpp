@@ -120,8 +120,12 @@ job_runner::step job_runner::commit(detail::job_state& j)
         for (auto& l : crash_labels(*crash))
             creq.labels.push_back(std::move(l));
     // A try killed after its commit left an image: reused, or removed before a new commit.
-    // (An answer other than "unavailable" only costs the check: the commit goes ahead.)
-    auto earlier = co_await reuse_earlier_commit(docker_, j.death_id, j.reference, j.fields);
+    // (An answer other than "unavailable" only costs the check: the commit goes ahead.) A
+    // fresh death had no earlier try; should one have slipped through, the capture removes the
+    // extra commit after its announcement (remove_late_commits).
+    result<bool> earlier = false;
+    if (!ev.fresh)
+        earlier = co_await reuse_earlier_commit(docker_, j.death_id, j.reference, j.fields);
     result<std::string> committed = std::string();
     if (!earlier && decide(earlier.error(), std::nullopt))
         committed = earlier.error();

@@ -43,7 +43,10 @@ asio::awaitable<void> job_runner::push(detail::job_state& j)
                     << " but cannot delete the local copy: " << rm.error().describe();
         }
     }
+}
 
+asio::awaitable<void> job_runner::remove_late_commits(const detail::job_state& j)
+{
     // A killed try's commit that the Engine finished late may have taken the tag: no image of
     // this death is left but the one tagged, if it is kept.
     if (auto extra = co_await remove_extra_commits(docker_, j.death_id, j.reference, j.fields);

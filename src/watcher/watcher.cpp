@@ -164,6 +164,7 @@ asio::awaitable<bool> watcher::on_line(std::string_view line)
     if (parsed->kind != domain::event_kind::die || !accept(parsed->event))
         co_return true;
     auto& ev = parsed->event;
+    ev.fresh = true;
     if (store_) {
         // Queued for the writer thread: a failed write is logged, counted and
         // retried by the store; the death is handled now either way.

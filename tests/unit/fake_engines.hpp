@@ -116,6 +116,16 @@ public:
         std::erase(images, std::string(ref));
         co_return result<void>{};
     }
+    /// Lists no image; counted apart (`calls` keeps the job's main line of calls).
+    std::size_t image_lists = 0;
+    std::vector<std::size_t> image_lists_at;  // calls.size() at each list
+    asio::awaitable<result<std::vector<docker::image_summary>>>
+    images_labelled(std::string_view) override
+    {
+        ++image_lists;
+        image_lists_at.push_back(calls.size());
+        co_return std::vector<docker::image_summary>{};
+    }
 
     // Mounts: the archive of each directory, and what was put into the container.
     std::map<std::string, std::string> archives;

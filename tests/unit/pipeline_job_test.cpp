@@ -168,6 +168,36 @@ TEST_CASE("pipeline: a core is committed, pushed, deleted locally and announced 
     CHECK(v.at("dumps").as_array().at(0).as_object().at("size").as_int64() == (1 << 30));
 }
 
+TEST_CASE("pipeline: a fresh death skips the look for an earlier try's commit; any other looks")
+{
+    // A death read live and tried for the first time: the images of the death are listed once,
+    // after the announcement (a late commit of a killed try would be removed then).
+    fake_docker fresh_docker;
+    fresh_docker.files["/tmp/core"] = {1 << 20, elf_core()};
+    recording_sink fresh_sink;
+    harness fresh(fresh_docker, {&fresh_sink}, make_config(true));
+    auto ev = die();
+    ev.fresh = true;
+    CHECK(test::run_coro(fresh.runner.run(ev)) == pipeline::outcome::pushed);
+    CHECK(fresh_docker.image_lists == 1);
+    REQUIRE(fresh_sink.bodies.size() == 1);
+    CHECK(fresh_docker.image_lists_at == std::vector<std::size_t>{fresh_docker.calls.size()});
+
+    // Resumed, caught up or queued again: the list before the commit too.
+    fake_docker again_docker;
+    again_docker.files["/tmp/core"] = {1 << 20, elf_core()};
+    recording_sink again_sink;
+    harness again(again_docker, {&again_sink}, make_config(true));
+    CHECK(test::run_coro(again.runner.run(die())) == pipeline::outcome::pushed);
+    CHECK(again_docker.image_lists == 2);
+    const auto commit_at = static_cast<std::size_t>(
+        std::find_if(again_docker.calls.begin(),
+                     again_docker.calls.end(),
+                     [](const std::string& c) { return c.starts_with("commit "); }) -
+        again_docker.calls.begin());
+    CHECK(again_docker.image_lists_at.front() == commit_at);
+}
+
 TEST_CASE("pipeline: a failed push keeps the image locally and announces pushed false")
 {
     fake_docker docker;
