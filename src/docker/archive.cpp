@@ -176,14 +176,20 @@ client::read_prefix(std::string_view id, std::string_view p, std::size_t n)
     co_return co_await read_head(id, p, fixed);
 }
 
-asio::awaitable<result<file_prefix>>
-client::read_head(std::string_view id, std::string_view p, const prefix_need& need)
+asio::awaitable<result<http::stream_reader>> client::open_archive_head(std::string_view id,
+                                                                       std::string_view p)
 {
     http::request req;
     req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
     auto lim = limits(cfg_.request_timeout);
     lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
-    auto s = co_await open_stream(req, lim);
+    co_return co_await open_stream(req, lim);
+}
+
+asio::awaitable<result<file_prefix>>
+client::read_head(std::string_view id, std::string_view p, const prefix_need& need)
+{
+    auto s = co_await open_archive_head(id, p);
     if (!s)
         co_return s.error();
     co_return co_await read_tar_head(*s, p, need, cfg_.request_timeout);
@@ -192,11 +198,7 @@ client::read_head(std::string_view id, std::string_view p, const prefix_need& ne
 asio::awaitable<result<file_probe>>
 client::probe_file(std::string_view id, std::string_view p, const prefix_need& need)
 {
-    http::request req;
-    req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
-    auto lim = limits(cfg_.request_timeout);
-    lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
-    auto s = co_await open_stream(req, lim);
+    auto s = co_await open_archive_head(id, p);
     if (!s)
         co_return s.error();
     const std::string* stat = s->header("X-Docker-Container-Path-Stat");

@@ -81,6 +81,9 @@ private:
     /// mapped to a failure.
     boost::asio::awaitable<result<http::stream_reader>> open_stream(const http::request& req,
                                                                     const http::limits& lim);
+    /// `GET /containers/{id}/archive?path=P`, opened for a read of its first bytes only.
+    boost::asio::awaitable<result<http::stream_reader>> open_archive_head(std::string_view id,
+                                                                          std::string_view p);
 
     client_config cfg_;
     http::endpoint endpoint_;
