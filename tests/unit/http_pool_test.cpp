@@ -40,7 +40,7 @@ namespace {
 
 /// What the scripted server does with a request: answer it and keep the connection, answer it
 /// and close, close without a word, or send part of an answer and close.
-enum class act { answer, answer_and_close, hang_up, truncate };
+enum class act { answer, answer_and_close, hang_up, truncate, raw };
 
 /// A one-thread HTTP/1.1 server on a unix socket. `script(connection, nth_request_on_it,
 /// method)` picks the act; answers are "ok" with a Content-Length and no Connection header.
@@ -70,6 +70,8 @@ public:
     }
 
     int connections() const { return accepted_; }
+    /// What act::raw sends, byte for byte.
+    void raw_answer(std::string s) { raw_ = std::move(s); }
     /// Request lines received ("GET /x"), in order.
     std::vector<std::string> requests() const
     {
@@ -140,6 +142,10 @@ private:
                 send(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart");
                 return drop(c);
             }
+            if (a == act::raw) {
+                send(c, raw_);
+                continue;
+            }
             const bool head = line.starts_with("HEAD ");  // the length, never the body
             send(c,
                  std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n") + (head ? "" : "ok"));
@@ -149,6 +155,7 @@ private:
     }
 
     script_fn script_;
+    std::string raw_;
     int listener_ = -1;
     std::atomic<bool> stop_{false};
     std::atomic<int> accepted_{0};
@@ -373,4 +380,35 @@ TEST_CASE("docker client: counts the Engine requests and connections behind /met
     CHECK(c.calls() == 3);
     CHECK(c.connections() == 1);
     CHECK(server.requests().size() == 3);
+}
+
+TEST_CASE("http pool: an answer with a trailer, no body or Connection: close leaves the next "
+          "exchange intact")
+{
+    temp_dir dir("ci-pool");
+    struct edge {
+        const char* answer;
+        int connections;  // a connection the answer lets stay open is reused
+    };
+    const edge edges[] = {
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n", 1},
+        {"HTTP/1.1 204 No Content\r\n\r\n", 1},
+        {"HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n", 1},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", 2},
+    };
+    for (const auto& e : edges) {
+        CAPTURE(e.answer);
+        scripted_server server(dir / "s.sock", [](int conn, int nth, const std::string&) {
+            return conn == 0 && nth == 0 ? act::raw : act::answer;
+        });
+        server.raw_answer(e.answer);
+        asio::io_context io;
+        http::connection_pool pool(unix_endpoint(dir / "s.sock"), {});
+        auto got = run_on(io, send_all(pool, {get("/a"), get("/b"), get("/c")}));
+        CHECK(got[0] != 0);
+        CHECK(got[1] == 200);
+        CHECK(got[2] == 200);
+        CHECK(pool.connections() == e.connections);
+        std::filesystem::remove(dir / "s.sock");
+    }
 }
