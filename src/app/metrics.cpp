@@ -213,7 +213,7 @@ std::vector<metrics::family> collect(const metric_sources& s)
                          kind::counter,
                          d(s.engine_requests)));
     out.push_back(scalar("core_interceptor_engine_connections_total",
-                         "Connections opened to the Docker daemon (idle ones are kept for reuse).",
+                         "Connections opened to the Docker daemon.",
                          kind::counter,
                          d(s.engine_connections)));
     if (s.store)
