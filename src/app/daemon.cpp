@@ -26,35 +26,12 @@ std::optional<state::directory_lock> lock_state_dir(const config::app_config& cf
     return std::optional<state::directory_lock>(std::in_place, cfg.state_dir);
 }
 
-/// The Engine client's settings. No idle connection is kept for reuse yet: in burst benchmarks
-/// against dockerd 20.10 with connections kept, some Engine calls failed as if the Engine were
-/// gone and a probe never ended, for a cause not found yet (a new connection per exchange did
-/// not show it). Kept, the pool would hold one per probe and capture running at once, plus a
-/// few for the watcher's, the recovery's and the push retrier's calls.
-docker::client_config engine_config(const config::app_config& cfg)
-{
-    auto out = cfg.docker;
-    out.max_idle_connections = 0;
-    return out;
-}
-
-domain::phase phase_of(pipeline::timed_step s)
-{
-    switch (s) {
-    case pipeline::timed_step::probe: return domain::phase::probe;
-    case pipeline::timed_step::commit: return domain::phase::commit;
-    case pipeline::timed_step::push: return domain::phase::push;
-    case pipeline::timed_step::remove: break;
-    }
-    return domain::phase::remove;
-}
-
 }  // namespace
 
 daemon::daemon(asio::io_context& io, const config::app_config& cfg)
-    : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir),
-      docker_(engine_config(cfg)), queue_(io, cfg.queue_capacity),
-      limiter_(io.get_executor(), cfg.max_concurrency), probes_(io.get_executor(), cfg.max_probes),
+    : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker),
+      queue_(io, cfg.queue_capacity), limiter_(io.get_executor(), cfg.max_concurrency),
+      probes_(io.get_executor(), cfg.max_probes),
       jobs_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a job"); }),
       services_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a service"); }),
       signals_(io, SIGINT, SIGTERM), stop_(io, asio::steady_timer::time_point::max()),
@@ -71,8 +48,8 @@ daemon::daemon(asio::io_context& io, const config::app_config& cfg)
             counters_.die_to_notification.observe(
                 std::max<double>(0, static_cast<double>(now_nano() - ev.time_nano) / 1e9));
     });
-    runner_.on_timed([this](pipeline::timed_step step, std::chrono::steady_clock::duration d) {
-        counters_.phases.observe(phase_of(step), d);
+    runner_.on_timed([this](domain::phase p, std::chrono::steady_clock::duration d) {
+        counters_.phases.observe(p, d);
     });
     outbox_->on_delivered([this](std::string_view sink, std::chrono::steady_clock::duration d) {
         if (sink == "kafka")

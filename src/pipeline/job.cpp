@@ -112,7 +112,7 @@ outcome job_runner::counted(outcome o)
     return o;
 }
 
-void job_runner::timed(timed_step step, std::chrono::steady_clock::time_point start) const
+void job_runner::timed(domain::phase step, std::chrono::steady_clock::time_point start) const
 {
     if (on_timed_)
         on_timed_(step, std::chrono::steady_clock::now() - start);
@@ -124,7 +124,7 @@ asio::awaitable<std::optional<outcome>> job_runner::probe_steps(detail::job_stat
     auto end = co_await probe_layer(j);
     if (!end)
         end = co_await probe_mounts(j);
-    timed(timed_step::probe, start);
+    timed(domain::phase::probe, start);
     if (end)
         co_return end;
     co_return co_await take_stock(j);
@@ -141,7 +141,7 @@ asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j)
         co_return would_handle(j);
     if (auto end = co_await commit(j))
         co_return *end;
-    timed(timed_step::commit, start);
+    timed(domain::phase::commit, start);
     co_await push(j);
     const outcome o = co_await announce(j);  // a statement of its own (g++ 12)
     co_await remove_late_commits(j);

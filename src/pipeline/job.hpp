@@ -3,6 +3,7 @@
 
 #include "docker/api.hpp"
 #include "domain/event.hpp"
+#include "domain/phase.hpp"
 #include "domain/signature_limit.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/outcome.hpp"
@@ -72,9 +73,6 @@ private:
     std::unique_ptr<detail::job_state> found_;
 };
 
-/// The phases of a job the runner times (core_interceptor_phase_seconds).
-enum class timed_step { probe, commit, push, remove };
-
 /// Runs the per-container job: probe -> commit -> push -> delete -> notify (SPEC §1, §4).
 class job_runner {
 public:
@@ -107,10 +105,10 @@ public:
 
     const stats& counters() const noexcept { return stats_; }
 
-    /// Called (on the loop) with how long a step of a job took: the probe of every death, the
+    /// Called (on the loop) with how long a phase of a job took: the probe of every death, the
     /// commit of each image made (inspect, copies, commit), every push (all its tries), and
     /// each removal of a pushed image.
-    void on_timed(std::function<void(timed_step, std::chrono::steady_clock::duration)> f)
+    void on_timed(std::function<void(domain::phase, std::chrono::steady_clock::duration)> f)
     {
         on_timed_ = std::move(f);
     }
@@ -143,7 +141,7 @@ private:
     /// Counts a failed job (commit_failed, probe_failed) and gives back `o`.
     outcome counted(outcome o);
     /// Reports how long `step` took since `start`.
-    void timed(timed_step step, std::chrono::steady_clock::time_point start) const;
+    void timed(domain::phase step, std::chrono::steady_clock::time_point start) const;
 
     // job_probe.cpp
     /// Lists the layer's changes and probes each candidate (stat, first bytes: SPEC §4.2).
@@ -217,7 +215,7 @@ private:
         commits_;  // per container
     std::function<void(const domain::die_event&, std::size_t)> on_notified_;
     std::function<void(const domain::die_event&, const domain::crash_info&)> on_crash_;
-    std::function<void(timed_step, std::chrono::steady_clock::duration)> on_timed_;
+    std::function<void(domain::phase, std::chrono::steady_clock::duration)> on_timed_;
     domain::signature_limit signatures_;  // commits per crash signature, saved in the store
     push_retrier retrier_;                // over docker_, sink_, store_, cfg_, stats_.pushed
 };

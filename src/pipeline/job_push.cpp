@@ -27,7 +27,7 @@ asio::awaitable<void> job_runner::push(detail::job_state& j)
     if (cfg_.registry) {
         const auto start = std::chrono::steady_clock::now();
         j.pushed = co_await push_with_retry(j);
-        timed(timed_step::push, start);
+        timed(domain::phase::push, start);
     }
     if (j.pushed) {
         ++stats_.pushed;
@@ -36,7 +36,7 @@ asio::awaitable<void> job_runner::push(detail::job_state& j)
         if (!cfg_.keep_image) {
             const auto start = std::chrono::steady_clock::now();
             auto rm = co_await docker_.remove_image(j.reference);
-            timed(timed_step::remove, start);
+            timed(domain::phase::remove, start);
             if (!rm)
                 log::error(j.fields)
                     << "pushed " << j.reference
