@@ -130,13 +130,14 @@ void unmount_below(const fs::path& dir)
     }
 }
 
-private_dockerd::private_dockerd()
+private_dockerd::private_dockerd(dockerd_options options) : options_(std::move(options))
 {
     if (::geteuid() != 0)
         throw missing_part("a private dockerd needs root");
-    dockerd_bin_ = find_program("dockerd");
-    if (dockerd_bin_.empty())
-        throw missing_part("no dockerd binary (Debian package docker.io)");
+    dockerd_bin_ = options_.dockerd.empty() ? find_program("dockerd") : options_.dockerd;
+    if (dockerd_bin_.empty() || !fs::exists(dockerd_bin_))
+        throw missing_part("no dockerd binary " + dockerd_bin_.string() +
+                           " (Debian package docker.io)");
     docker_bin_ = find_program("docker");
     if (docker_bin_.empty())
         throw missing_part("no docker CLI (Debian package docker.io)");
@@ -225,6 +226,16 @@ void private_dockerd::start()
               "--ip6tables=false",
               "--ip-forward=false",
               "--ip-masq=false"};
+    o.argv.insert(o.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+    o.env = options_.env;
+    if (!options_.path_dirs.empty()) {
+        std::string path;
+        for (const auto& p : options_.path_dirs)
+            path += p.string() + ":";
+        const char* inherited = std::getenv("PATH");
+        path += inherited != nullptr ? inherited : "/usr/sbin:/usr/bin:/sbin:/bin";
+        o.env.emplace_back("PATH", path);
+    }
     // dockerd logs to stderr; stdout goes to the same file (O_APPEND keeps writes whole).
     const auto log = (dir_ / log_name_).string();
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

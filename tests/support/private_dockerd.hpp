@@ -8,9 +8,25 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace core_interceptor::test_support {
+
+/// How a private dockerd is started, beyond what is always the same (its own socket, data root
+/// and exec root, and the network-disabling flags of SPEC §7, which nothing here can remove).
+struct dockerd_options {
+    /// The dockerd binary; empty: `dockerd` from PATH (Debian's docker.io).
+    std::filesystem::path dockerd;
+    /// Directories put first on dockerd's PATH (where it finds containerd, its shim and
+    /// docker-init of the same release).
+    std::vector<std::filesystem::path> path_dirs;
+    /// Appended to dockerd's command line (e.g. `--feature containerd-snapshotter=true`,
+    /// a TLS listener on 127.0.0.1, `--insecure-registry 127.0.0.1:PORT`).
+    std::vector<std::string> extra_args;
+    /// Added to dockerd's environment (e.g. DOCKER_MIN_API_VERSION).
+    std::vector<std::pair<std::string, std::string>> env;
+};
 
 /// A Docker daemon of our own: socket, data root and exec root in a fresh /tmp/ci-XXXXXX, and
 /// always the network-disabling flags (no bridge, no iptables, no forwarding, no masquerade).
@@ -25,7 +41,7 @@ public:
     /// Starts dockerd and waits until `GET /_ping` answers; builds `test_image` from the host's
     /// static busybox. Throws missing_part when a program or root is missing or dockerd cannot
     /// start, std::runtime_error for other failures.
-    private_dockerd();
+    explicit private_dockerd(dockerd_options options = {});
     private_dockerd(const private_dockerd&) = delete;
     private_dockerd& operator=(const private_dockerd&) = delete;
     ~private_dockerd();
@@ -60,6 +76,7 @@ private:
     void kill_leftover_processes();
     void unmount_leftovers();
 
+    dockerd_options options_;
     std::filesystem::path dir_;
     std::filesystem::path dockerd_bin_;
     std::filesystem::path docker_bin_;
