@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "harness.hpp"
 
+#include "support/engines.hpp"
 #include "support/http_sink.hpp"
 #include "support/missing_part.hpp"
 #include "support/mock_kafka.hpp"
@@ -112,6 +113,12 @@ void check_cores_land_in_containers(shared_parts& p)
         throw ts::missing_part(core_path + " left by the crash probe is not an ELF core");
     p.dockerd.docker({"rm", "-f", name}, 60s);
 }
+
+}  // namespace
+
+shared_parts::shared_parts() : dockerd(ts::engine_options(ts::engine_name())) {}
+
+namespace {
 
 struct shared_state {
     enum { unknown, ready, missing, broken } state = unknown;

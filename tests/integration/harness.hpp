@@ -39,7 +39,9 @@ std::string trim(std::string s);
 std::vector<std::string> lines_of(const std::string& text);
 
 /// The real parts shared by every test case of a run: one private dockerd and one registry.
+/// The engine is the one CORE_INTERCEPTOR_TEST_ENGINE names (support/engines.hpp).
 struct shared_parts {
+    shared_parts();
     test_support::private_dockerd dockerd;
     test_support::registry registry;
 };

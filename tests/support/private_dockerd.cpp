@@ -134,6 +134,8 @@ private_dockerd::private_dockerd(dockerd_options options) : options_(std::move(o
 {
     if (::geteuid() != 0)
         throw missing_part("a private dockerd needs root");
+    if (options_.kind != dockerd_options::engine_kind::docker)
+        throw std::runtime_error("this harness starts no Podman service yet");
     dockerd_bin_ = options_.dockerd.empty() ? find_program("dockerd") : options_.dockerd;
     if (dockerd_bin_.empty() || !fs::exists(dockerd_bin_))
         throw missing_part("no dockerd binary " + dockerd_bin_.string() +

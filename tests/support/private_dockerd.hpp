@@ -16,6 +16,10 @@ namespace core_interceptor::test_support {
 /// How a private dockerd is started, beyond what is always the same (its own socket, data root
 /// and exec root, and the network-disabling flags of SPEC §7, which nothing here can remove).
 struct dockerd_options {
+    /// Which engine serves the socket: dockerd, or Podman's Docker-compatible service
+    /// (`podman system service`) with its own root, runroot and configuration.
+    enum class engine_kind { docker, podman };
+    engine_kind kind = engine_kind::docker;
     /// The dockerd binary; empty: `dockerd` from PATH (Debian's docker.io).
     std::filesystem::path dockerd;
     /// Directories put first on dockerd's PATH (where it finds containerd, its shim and
