@@ -102,7 +102,8 @@ void clean_up(shared_parts& p, const std::vector<container>& cs)
 TEST_CASE_FIXTURE(
     scene,
     "faults: kill -9 of dockerd in the middle of a burst: every dump is still pushed and "
-    "notified")
+    "notified" *
+        doctest::test_suite("engines"))
 {
     const auto bin = daemon_binary();
     if (!p)

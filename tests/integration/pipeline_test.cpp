@@ -35,7 +35,9 @@ std::set<std::string> to_set(const std::vector<std::string>& v)
 }
 
 TEST_CASE_FIXTURE(
-    scene, "end to end: dumps are committed, pushed, deleted locally and notified once per sink")
+    scene,
+    "end to end: dumps are committed, pushed, deleted locally and notified once per sink" *
+        doctest::test_suite("engines"))
 {
     const auto bin = daemon_binary();
     if (!p)

@@ -37,7 +37,9 @@ struct registry_outage {
 };
 
 TEST_CASE_FIXTURE(
-    scene, "registry down: the image stays on the node and the notification says pushed false")
+    scene,
+    "registry down: the image stays on the node and the notification says pushed false" *
+        doctest::test_suite("engines"))
 {
     const auto bin = daemon_binary();
     if (!p)

@@ -140,7 +140,13 @@ private_dockerd::private_dockerd(dockerd_options options) : options_(std::move(o
     if (dockerd_bin_.empty() || !fs::exists(dockerd_bin_))
         throw missing_part("no dockerd binary " + dockerd_bin_.string() +
                            " (Debian package docker.io)");
-    docker_bin_ = find_program("docker");
+    // The CLI of the engine's own release when its PATH dirs have one (an older CLI cannot talk
+    // to an Engine whose minimum API version is above its own).
+    for (const auto& d : options_.path_dirs)
+        if (docker_bin_.empty() && fs::exists(d / "docker"))
+            docker_bin_ = d / "docker";
+    if (docker_bin_.empty())
+        docker_bin_ = find_program("docker");
     if (docker_bin_.empty())
         throw missing_part("no docker CLI (Debian package docker.io)");
     if (find_program("tar").empty())
