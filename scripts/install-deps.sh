@@ -14,6 +14,9 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the real parts the integration tests and the demo start
   docker.io containerd runc docker-registry busybox-static kcat
+  # the engine matrix (suite `engines`): Podman's Docker-compatible service. Docker Engine 28 is
+  # not installed: scripts/fetch-engine.sh unpacks it into a private cache
+  podman
   # certificates of the TLS tests (a private CA, server and client certificates)
   openssl
   # the installed test (tests/installed): a Debian rootfs booted with systemd
