@@ -82,23 +82,23 @@ TEST_CASE_FIXTURE(scene,
             dumping.size(),
             " notification(s) already on the REST sink");
 
-    const auto waited = wait_all(
-        {{"registry",
-          [&] {
-              try {
-                  const auto have = p->registry.tags(test_repo);
-                  const std::set<std::string> s(have.begin(), have.end());
-                  for (const auto& t : dumping_tags)
-                      if (!s.count(t))
-                          return false;
-                  return true;
-              } catch (const std::exception&) {
-                  return false;
-              }
-          }},
-         {"Kafka", [&] { return sink_complete(kafka_record(kafka), dumping_ids, true); }},
-         {"REST", [&] { return sink_complete(rest_record(rest), dumping_ids, true); }}},
-        120s);
+    const auto waited =
+        wait_all({{"registry",
+                   [&] {
+                       try {
+                           const auto have = p->registry.tags(test_repo);
+                           const std::set<std::string> s(have.begin(), have.end());
+                           for (const auto& t : dumping_tags)
+                               if (!s.count(t))
+                                   return false;
+                           return true;
+                       } catch (const std::exception&) {
+                           return false;
+                       }
+                   }},
+                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), dumping_ids, true); }},
+                  {"REST", [&] { return sink_complete(rest_record(rest), dumping_ids, true); }}},
+                 120s);
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);
     const auto r = rest_record(rest);
