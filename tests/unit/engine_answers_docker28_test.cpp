@@ -153,19 +153,20 @@ TEST_CASE("docker 28: GET /images/json with the containerd store: IDs are manife
 TEST_CASE("docker 28: push stream with the overlay2 store (aux digest)")
 {
     domain::push_stream_parser p("3ff1493b932f");
-    for (const char* line : {
-             R"({"status":"The push refers to repository [127.0.0.1:46851/testimg_1.0]"})",
-             R"({"status":"Preparing","progressDetail":{},"id":"7214c509e0b9"})",
-             R"({"status":"Preparing","progressDetail":{},"id":"e6b75343b6af"})",
-             R"({"status":"Pushing","progressDetail":{"current":35840,"total":1982284},"progress":"[\u003e     ]  35.84kB/1.982MB","id":"e6b75343b6af"})",
-             R"({"status":"Pushing","progressDetail":{"current":1996800,"total":1982284},"progress":"[=====\u003e]  1.997MB","id":"e6b75343b6af"})",
-             R"({"status":"Pushed","progressDetail":{},"id":"e6b75343b6af"})",
-             R"({"status":"Pushed","progressDetail":{},"id":"7214c509e0b9"})",
-         })
+    for (
+        const char* line : {
+            R"({"status":"The push refers to repository [127.0.0.1:46851/testimg_1.0]"})",
+            R"({"status":"Preparing","progressDetail":{},"id":"7214c509e0b9"})",
+            R"({"status":"Preparing","progressDetail":{},"id":"e6b75343b6af"})",
+            R"({"status":"Pushing","progressDetail":{"current":35840,"total":1982284},"progress":"[\u003e     ]  35.84kB/1.982MB","id":"e6b75343b6af"})",
+            R"({"status":"Pushing","progressDetail":{"current":1996800,"total":1982284},"progress":"[=====\u003e]  1.997MB","id":"e6b75343b6af"})",
+            R"({"status":"Pushed","progressDetail":{},"id":"e6b75343b6af"})",
+            R"({"status":"Pushed","progressDetail":{},"id":"7214c509e0b9"})",
+        })
         p.on_line(line);
     p.on_line(R"({"status":"3ff1493b932f: digest: )" + digest_overlay2 + R"( size: 737"})");
-    p.on_line(R"({"progressDetail":{},"aux":{"Tag":"3ff1493b932f","Digest":")" +
-              digest_overlay2 + R"(","Size":737}})");
+    p.on_line(R"({"progressDetail":{},"aux":{"Tag":"3ff1493b932f","Digest":")" + digest_overlay2 +
+              R"(","Size":737}})");
     CHECK(p.succeeded());
     CHECK(p.digest() == digest_overlay2);
     CHECK(p.malformed_lines() == 0);
@@ -216,12 +217,13 @@ TEST_CASE("docker 28: push streams of a registry that is down, with each store")
 TEST_CASE("docker 28: GET /distribution/{name}/json confirms the digest, OCI manifest and "
           "Platforms null included")
 {
-    CHECK(domain::distribution_digest(
-              R"({"Descriptor":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
-              R"("digest":")" +
-              digest_overlay2 +
-              R"(","size":737},"Platforms":[{"architecture":"amd64","os":"linux"}]})") ==
-          digest_overlay2);
+    CHECK(
+        domain::distribution_digest(
+            R"({"Descriptor":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+            R"("digest":")" +
+            digest_overlay2 +
+            R"(","size":737},"Platforms":[{"architecture":"amd64","os":"linux"}]})") ==
+        digest_overlay2);
     CHECK(domain::distribution_digest(
               R"({"Descriptor":{"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
               R"("digest":")" +
