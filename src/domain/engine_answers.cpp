@@ -134,4 +134,20 @@ std::string daemon_message(std::string_view body)
     return out;
 }
 
+bool engine_going_away(unsigned status, std::string_view message) noexcept
+{
+    if (status < 500 || status > 599)
+        return false;
+    constexpr std::string_view signs[] = {
+        "context canceled",
+        "the client connection is closing",
+        "transport is closing",
+        "containerd.sock: connect: connection refused",
+    };
+    for (auto sign : signs)
+        if (message.find(sign) != std::string_view::npos)
+            return true;
+    return false;
+}
+
 }  // namespace core_interceptor::domain

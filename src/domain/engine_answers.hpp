@@ -41,4 +41,12 @@ result<std::vector<std::string>> parse_container_ids(std::string_view body);
 /// 200 bytes without a trailing line break.
 std::string daemon_message(std::string_view body);
 
+/// Whether an Engine's error answer says the Engine itself is going away rather than refusing
+/// the request on its merits: a 5xx whose message is its own shutdown cancelling the request
+/// ("context canceled"), or its lost connection to containerd ("the client connection is
+/// closing", "transport is closing", a refused dial of containerd's socket). Docker 28 with
+/// the containerd image store answers a commit cut short by a restart this way. The same call
+/// is expected to succeed once the Engine is back, so it is retried then.
+bool engine_going_away(unsigned status, std::string_view message) noexcept;
+
 }  // namespace core_interceptor::domain

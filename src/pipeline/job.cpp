@@ -5,6 +5,7 @@
 #include "pipeline/job.hpp"
 
 #include "co/cancel.hpp"
+#include "domain/engine_answers.hpp"
 #include "domain/short_id.hpp"
 #include "log/log.hpp"
 #include "pipeline/job_state.hpp"
@@ -18,7 +19,9 @@ namespace core_interceptor::pipeline {
 
 bool transient(const failure& f) noexcept
 {
-    if (f.status != 0 || f.code == asio::error::operation_aborted)
+    if (f.status != 0)
+        return domain::engine_going_away(f.status, f.message);
+    if (f.code == asio::error::operation_aborted)
         return false;
     if (f.code.category() == error_category())
         return f.code == errc::connect_timeout || f.code == errc::request_timeout ||

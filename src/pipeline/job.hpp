@@ -28,8 +28,9 @@ class store;
 
 namespace core_interceptor::pipeline {
 
-/// A failure of the connection to the Engine (refused, reset, cut short, timed out), as
-/// opposed to an answer: the job is worth running again once the daemon is back.
+/// A failure of the connection to the Engine (refused, reset, cut short, timed out), or an
+/// answer saying the Engine is going away (domain::engine_going_away), as opposed to an answer
+/// on the request's merits: the job is worth running again once the daemon is back.
 bool transient(const failure& f) noexcept;
 
 /// Counters across every job, read by the daemon's status line and tests.

@@ -237,3 +237,29 @@ TEST_CASE("docker 28: 404 bodies of a missing container and a missing image")
     CHECK(domain::daemon_message(R"({"message":"No such image: nosuchimage:1"})"
                                  "\n") == "No such image: nosuchimage:1");
 }
+
+TEST_CASE("docker 28: a commit cut short by the Engine's restart is the Engine going away, not "
+          "a refusal")
+{
+    // POST /commit while the private dockerd (containerd store) was stopped with SIGTERM.
+    const std::string body =
+        R"({"message":"failed to create image with name moby-dangling@sha256:51455b5975f9112f9a)"
+        R"(399e17bc9500be402a55ed20dd944ddbaea403e5cd95b9 and target sha256:51455b5975f9112f9a39)"
+        R"(9e17bc9500be402a55ed20dd944ddbaea403e5cd95b9: Canceled: grpc: the client connection )"
+        R"(is closing: context canceled"})"
+        "\n";
+    const auto message = domain::daemon_message(body);
+    CHECK(domain::engine_going_away(500, message));
+    // The same words outside a server error, and server errors on a request's merits, are not.
+    CHECK_FALSE(domain::engine_going_away(404, message));
+    CHECK_FALSE(domain::engine_going_away(
+        500,
+        domain::daemon_message(
+            R"({"message":"write /var/lib/docker/tmp: no space left on device"})")));
+    CHECK_FALSE(domain::engine_going_away(
+        500, domain::daemon_message(R"({"message":"No such container: 403fede18f10"})")));
+    CHECK(domain::engine_going_away(
+        503,
+        "connection error: desc = \"transport: Error while dialing: dial unix "
+        "/run/containerd/containerd.sock: connect: connection refused\""));
+}

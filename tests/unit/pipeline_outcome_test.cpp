@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include "pipeline/job.hpp"
 #include "pipeline/outcome.hpp"
+
+#include <boost/asio/error.hpp>
 
 #include <doctest/doctest.h>
 
@@ -77,4 +80,23 @@ TEST_CASE("outcome: an --rm removal is warned about unless the dump was kept or 
         CAPTURE(pipeline::to_string(o));
         CHECK(pipeline::removal_may_lose_dump(o) == !quiet.count(o));
     }
+}
+
+TEST_CASE("outcome: a lost connection and an Engine going away are transient; other answers are "
+          "not")
+{
+    using core_interceptor::failure;
+    using core_interceptor::make_error_code;
+    namespace errc = core_interceptor;
+    CHECK(pipeline::transient(failure(make_error_code(errc::errc::connect_timeout))));
+    CHECK(pipeline::transient(failure(boost::asio::error::connection_refused)));
+    CHECK(pipeline::transient(failure(make_error_code(errc::errc::http_status),
+                                      500,
+                                      "failed to create image: Canceled: grpc: the client "
+                                      "connection is closing: context canceled")));
+    CHECK_FALSE(pipeline::transient(
+        failure(make_error_code(errc::errc::http_status), 500, "no space left on device")));
+    CHECK_FALSE(pipeline::transient(
+        failure(make_error_code(errc::errc::http_status), 404, "No such container: x")));
+    CHECK_FALSE(pipeline::transient(failure(boost::asio::error::operation_aborted)));
 }
