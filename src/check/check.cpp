@@ -5,6 +5,7 @@
 
 #include "build_config.hpp"
 #include "docker/client.hpp"
+#include "docker/engine.hpp"
 #include "http/client.hpp"
 #include "http/endpoint.hpp"
 #include "http/tls.hpp"
@@ -92,13 +93,14 @@ std::string docker_reason(const failure& f, const http::endpoint& ep)
     return describe_failure(f, peer(ep), check_timeout);
 }
 
-/// `GET /version` of the Engine at `ep`.
-asio::awaitable<result<engine_version>> ask_version(const http::endpoint& ep)
+/// `GET /version` of the Engine at `e`.
+asio::awaitable<result<engine_version>> ask_version(const docker::engine_connection& e)
 {
+    const auto& ep = e.ep;
     http::request req;
     req.target = "/version";  // unversioned: answered by every Engine
     const auto lim = limits_of(check_timeout);
-    auto r = co_await http::exchange(ep, req, lim);
+    auto r = co_await http::exchange(ep, req, lim, e.tls.get());
     if (!r)
         co_return failure(r.error().code, 0, docker_reason(r.error(), ep));
     if (r->status != 200)
@@ -121,12 +123,13 @@ std::string api_prefix(const engine_version& v)
 // --- the checks that talk to a peer -----------------------------------------------------------
 
 /// Socket reachable and usable by this user, versions, and the version in use accepted.
-asio::awaitable<outcome> check_docker(std::string host)
+asio::awaitable<outcome> check_docker(docker::client_config cfg)
 {
-    auto ep = http::parse_docker_host(host);
-    if (!ep)
-        co_return failed("docker", "--docker-host " + host + ": " + ep.error().describe());
-    auto v = co_await ask_version(*ep);
+    auto e = docker::engine_connection_of(cfg);
+    if (!e)
+        co_return failed("docker", e.error().describe());
+    const auto* ep = &e->ep;
+    auto v = co_await ask_version(*e);
     if (!v)
         co_return failed("docker", v.error().message);
     auto o = docker_outcome(ep->describe(), *v);
@@ -137,7 +140,7 @@ asio::awaitable<outcome> check_docker(std::string host)
     http::request ping;
     ping.target = api_prefix(*v) + "/_ping";
     const auto lim = limits_of(check_timeout);
-    auto p = co_await http::exchange(*ep, ping, lim);
+    auto p = co_await http::exchange(*ep, ping, lim, e->tls.get());
     if (!p)
         co_return failed("docker", docker_reason(p.error(), *ep));
     if (p->status != 200)
@@ -178,16 +181,16 @@ check_registry(domain::registry_target target, std::string registry_auth, bool h
 }
 
 /// The Docker daemon's own login to the registry (`POST /auth`): what a push will do.
-asio::awaitable<outcome> check_registry_dockerd(std::string docker_host,
+asio::awaitable<outcome> check_registry_dockerd(docker::client_config docker_cfg,
                                                 std::string registry_host,
                                                 std::string registry_auth,
                                                 bool have_credentials)
 {
-    auto ep = http::parse_docker_host(docker_host);
-    if (!ep)
-        co_return failed("registry-dockerd",
-                         "--docker-host " + docker_host + ": " + ep.error().describe());
-    auto v = co_await ask_version(*ep);
+    auto e = docker::engine_connection_of(docker_cfg);
+    if (!e)
+        co_return failed("registry-dockerd", e.error().describe());
+    const auto* ep = &e->ep;
+    auto v = co_await ask_version(*e);
     if (!v)
         co_return failed("registry-dockerd", "cannot ask the Docker daemon: " + v.error().message);
     auto body = auth_request_body(registry_auth, registry_host);
@@ -200,7 +203,7 @@ asio::awaitable<outcome> check_registry_dockerd(std::string docker_host,
     req.body = std::move(*body);
     auto lim = limits_of(check_timeout);
     lim.timeout = dockerd_login_timeout;
-    auto r = co_await http::exchange(*ep, req, lim);
+    auto r = co_await http::exchange(*ep, req, lim, e->tls.get());
     if (!r)
         co_return failed("registry-dockerd",
                          "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
@@ -311,7 +314,10 @@ int run(const config::app_config& cfg, std::ostream& out)
         });
     };
 
-    spawn(check_docker(cfg.docker.host), "docker");
+    spawn(check_docker(cfg.docker), "docker");
+    if (auto e = docker::engine_connection_of(cfg.docker))
+        if (auto w = docker::clear_text_warning(e->ep))
+            outcomes.push_back(outcome{"docker-tls", verdict::warn, *w});
     {
         std::ifstream in("/proc/sys/kernel/core_pattern");
         std::optional<std::string> pattern;
@@ -327,7 +333,7 @@ int run(const config::app_config& cfg, std::ostream& out)
                 registry_auth_outcome(cfg.registry_auth_file, cfg.pipeline.registry->host));
         spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth, have_credentials),
               "registry");
-        spawn(check_registry_dockerd(cfg.docker.host,
+        spawn(check_registry_dockerd(cfg.docker,
                                      cfg.pipeline.registry->host,
                                      cfg.pipeline.registry_auth,
                                      have_credentials),

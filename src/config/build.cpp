@@ -11,7 +11,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string_view>
 
 namespace po = boost::program_options;
@@ -49,7 +52,47 @@ void read_logging(const po::variables_map& vm, app_config& cfg)
     }
 }
 
-/// --docker-host, else $DOCKER_HOST.
+/// The directory of the docker CLI's config.json: $DOCKER_CONFIG, else ~/.docker.
+std::string docker_config_dir()
+{
+    if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d)
+        return d;
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : "/root") + "/.docker";
+}
+
+/// TLS to a tcp:// Engine, as the docker CLI: --docker-tls-verify, else $DOCKER_TLS_VERIFY
+/// (any non-empty value); the files in --docker-cert-path, else $DOCKER_CERT_PATH, else the
+/// docker CLI's config directory. Each file must be readable: a missing one is named.
+void read_docker_tls(const po::variables_map& vm, app_config& cfg)
+{
+    const bool option = vm.count("docker-tls-verify") && vm["docker-tls-verify"].as<bool>();
+    const char* env = std::getenv("DOCKER_TLS_VERIFY");
+    const bool unix_socket = cfg.docker.host.starts_with("unix://");
+    if (option && unix_socket)
+        throw bad_option{"docker-tls-verify", "given with a unix:// --docker-host; it is for tcp://"};
+    cfg.docker.tls_verify = !unix_socket && (option || (env && *env));
+    if (auto v = str(vm, "docker-cert-path")) {
+        if (!cfg.docker.tls_verify)
+            throw bad_option{"docker-cert-path", "given without --docker-tls-verify"};
+        cfg.docker.cert_path = *v;
+    } else if (const char* p = std::getenv("DOCKER_CERT_PATH"); p && *p) {
+        cfg.docker.cert_path = p;
+    } else {
+        cfg.docker.cert_path = docker_config_dir();
+    }
+    if (!cfg.docker.tls_verify)
+        return;
+    for (const char* name : {"ca.pem", "cert.pem", "key.pem"}) {
+        const std::string file = cfg.docker.cert_path + "/" + name;
+        if (std::ifstream in(file, std::ios::binary); !in)
+            throw bad_option{"docker-cert-path",
+                             "cannot read '" + file + "': " + std::strerror(errno) +
+                                 " (TLS to the Engine needs ca.pem, cert.pem and key.pem)"};
+    }
+}
+
+/// --docker-host, else $DOCKER_HOST; then its TLS.
 void read_docker(const po::variables_map& vm, app_config& cfg)
 {
     if (auto v = str(vm, "docker-host"))
@@ -64,6 +107,7 @@ void read_docker(const po::variables_map& vm, app_config& cfg)
         if (!ok)
             throw invalid("docker-host", h, "expected unix:///path or tcp://host:port");
     }
+    read_docker_tls(vm, cfg);
 }
 
 /// --registry and its credentials.
