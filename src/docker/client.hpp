@@ -16,10 +16,10 @@
 
 namespace core_interceptor::docker {
 
-/// The Docker Engine API over its unix socket, tcp:// or TCP with TLS, HTTP/1.1 with Beast; connections
-/// are kept alive between calls in a small pool (http::connection_pool). Every request/response
-/// call has the deadline of its phase (client_config); streamed bodies are read as they arrive.
-/// Runs on the loop thread only.
+/// The Docker Engine API over its unix socket, tcp:// or TCP with TLS, HTTP/1.1 with Beast;
+/// connections are kept alive between calls in a small pool (http::connection_pool). Every
+/// request/response call has the deadline of its phase (client_config); streamed bodies are read as
+/// they arrive. Runs on the loop thread only.
 class client final : public api {
 public:
     explicit client(client_config cfg);

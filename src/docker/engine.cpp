@@ -12,7 +12,8 @@ result<engine_connection> engine_connection_of(const client_config& cfg)
 {
     auto ep = http::parse_docker_host(cfg.host);
     if (!ep)
-        return failure(ep.error().code, 0, "--docker-host " + cfg.host + ": " + ep.error().describe());
+        return failure(
+            ep.error().code, 0, "--docker-host " + cfg.host + ": " + ep.error().describe());
     engine_connection c{std::move(*ep), nullptr};
     if (!cfg.tls_verify || c.ep.kind == http::endpoint::transport::unix_socket)
         return c;
@@ -24,7 +25,9 @@ result<engine_connection> engine_connection_of(const client_config& cfg)
     try {
         c.tls = http::client_tls_context(t);
     } catch (const http::tls_file_error& e) {
-        return failure(make_error_code(errc::not_configured), 0, std::string("TLS to the Engine: ") + e.what());
+        return failure(make_error_code(errc::not_configured),
+                       0,
+                       std::string("TLS to the Engine: ") + e.what());
     }
     return c;
 }

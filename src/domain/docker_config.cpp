@@ -65,8 +65,9 @@ helper(const json::value& v, std::string_view key, std::string_view registry_hos
 
 }  // namespace
 
-result<registry_credentials>
-find_registry_credentials(std::string_view config_json, std::string_view registry_host, bool required)
+result<registry_credentials> find_registry_credentials(std::string_view config_json,
+                                                       std::string_view registry_host,
+                                                       bool required)
 {
     registry_credentials anonymous;
     anonymous.header = base64url_encode("{}");
@@ -104,12 +105,11 @@ find_registry_credentials(std::string_view config_json, std::string_view registr
     return header.error();
 }
 
-result<std::string> helper_answer_auth(std::string_view answer,
-                                       std::string_view helper,
-                                       std::string_view registry_host)
+result<std::string>
+helper_answer_auth(std::string_view answer, std::string_view helper, std::string_view registry_host)
 {
-    const std::string who = "credential helper docker-credential-" + std::string(helper) +
-                            " for " + std::string(registry_host);
+    const std::string who = "credential helper docker-credential-" + std::string(helper) + " for " +
+                            std::string(registry_host);
     boost::system::error_code ec;
     const json::value doc = json::parse(answer, ec);
     const auto* obj = ec ? nullptr : doc.if_object();

@@ -27,8 +27,9 @@ struct registry_credentials {
 /// the host is an error (the operator named it for this registry); otherwise it means
 /// anonymous. A helper name must be a plain program suffix ([A-Za-z0-9._-], no '/').
 /// Errors name the registry and the key, never a secret.
-result<registry_credentials>
-find_registry_credentials(std::string_view config_json, std::string_view registry_host, bool required);
+result<registry_credentials> find_registry_credentials(std::string_view config_json,
+                                                       std::string_view registry_host,
+                                                       bool required);
 
 /// The X-Registry-Auth value from a credential helper's answer to `get`
 /// ({"ServerURL", "Username", "Secret"}): username and password, or an identity token when

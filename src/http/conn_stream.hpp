@@ -48,16 +48,14 @@ public:
     protocol::socket& socket() { return lowest().socket(); }
     void close() { lowest().close(); }
 
-    template <class Buffers, class Handler>
-    auto async_read_some(const Buffers& b, Handler&& h)
+    template <class Buffers, class Handler> auto async_read_some(const Buffers& b, Handler&& h)
     {
         if (tls_)
             return tls_->async_read_some(b, std::forward<Handler>(h));
         return plain_->async_read_some(b, std::forward<Handler>(h));
     }
 
-    template <class Buffers, class Handler>
-    auto async_write_some(const Buffers& b, Handler&& h)
+    template <class Buffers, class Handler> auto async_write_some(const Buffers& b, Handler&& h)
     {
         if (tls_)
             return tls_->async_write_some(b, std::forward<Handler>(h));

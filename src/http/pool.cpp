@@ -127,7 +127,8 @@ asio::awaitable<result<lease>> acquire(connection_pool* pool,
     if (ep.kind != endpoint::transport::tls)
         co_return l;
     if (!tls)
-        co_return failure(make_error_code(errc::not_configured), 0, "TLS context for " + ep.describe());
+        co_return failure(
+            make_error_code(errc::not_configured), 0, "TLS context for " + ep.describe());
     auto hs = co_await tls_handshake(l.stream, ep, lim, *tls);
     if (!hs)
         co_return hs.error();

@@ -27,9 +27,9 @@ namespace detail {
 struct pool_access;
 }
 
-/// Idle connections to one endpoint (unix socket, TCP, or TCP with TLS), kept alive between exchanges
-/// (HTTP/1.1 persistent connections), and the count of requests sent and connections opened.
-/// A connection goes back only after a response read to its end that lets it stay open; one
+/// Idle connections to one endpoint (unix socket, TCP, or TCP with TLS), kept alive between
+/// exchanges (HTTP/1.1 persistent connections), and the count of requests sent and connections
+/// opened. A connection goes back only after a response read to its end that lets it stay open; one
 /// the peer closed meanwhile is found before reuse, and a request that met it anyway is sent
 /// again on a new connection only when that cannot repeat its effect (client.hpp). Loop thread
 /// only; destroy it before its io_context.

@@ -134,8 +134,10 @@ boost::asio::awaitable<result<lease>> acquire(connection_pool* pool,
 /// certificate must name `ep.host` (a DNS name, or an IP address SAN for an IP literal). A
 /// refused handshake fails with the endpoint and OpenSSL's reason ("certificate verify failed:
 /// unable to get local issuer certificate", "tlsv13 alert certificate required").
-boost::asio::awaitable<result<void>>
-tls_handshake(conn_stream& s, const endpoint& ep, const limits& lim, boost::asio::ssl::context& ctx);
+boost::asio::awaitable<result<void>> tls_handshake(conn_stream& s,
+                                                   const endpoint& ep,
+                                                   const limits& lim,
+                                                   boost::asio::ssl::context& ctx);
 
 /// Keeps `s`, idle after a complete exchange, for the next one (or closes it when the pool is
 /// full).
