@@ -145,14 +145,15 @@ asio::awaitable<result<std::string>> talk(std::shared_ptr<exchange_state> st,
     char buf[4096];
     for (;;) {
         if (st->timed_out)
-            co_return helper_error(
-                who, "no answer within " + std::to_string(deadline.count()) + " ms");
+            co_return helper_error(who,
+                                   "no answer within " + std::to_string(deadline.count()) + " ms");
         auto [ec, n] = co_await st->out.async_read_some(asio::buffer(buf), use_tuple);
         answer.append(buf, n);
         if (ec == asio::error::eof)
             break;
         if (st->timed_out)
-            co_return helper_error(who, "no answer within " + std::to_string(deadline.count()) + " ms");
+            co_return helper_error(who,
+                                   "no answer within " + std::to_string(deadline.count()) + " ms");
         if (ec)
             co_return helper_error(who, "cannot read its answer: " + ec.message());
         if (answer.size() > max_answer)
@@ -166,8 +167,9 @@ asio::awaitable<result<std::string>> talk(std::shared_ptr<exchange_state> st,
 
 }  // namespace
 
-asio::awaitable<result<std::string>>
-helper_registry_auth(std::string helper, std::string registry_host, std::chrono::milliseconds deadline)
+asio::awaitable<result<std::string>> helper_registry_auth(std::string helper,
+                                                          std::string registry_host,
+                                                          std::chrono::milliseconds deadline)
 {
     const std::string program = "docker-credential-" + helper;
     const std::string who = "credential helper " + program + " for registry " + registry_host;
@@ -190,7 +192,8 @@ helper_registry_auth(std::string helper, std::string registry_host, std::chrono:
     if (!answer)
         co_return answer.error();
     if (WIFSIGNALED(status))
-        co_return helper_error(who, std::string("killed by signal ") + std::to_string(WTERMSIG(status)));
+        co_return helper_error(who,
+                               std::string("killed by signal ") + std::to_string(WTERMSIG(status)));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         co_return helper_error(who,
                                "exit status " + std::to_string(WEXITSTATUS(status)) +

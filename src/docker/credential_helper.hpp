@@ -17,8 +17,7 @@ namespace core_interceptor::docker {
 /// pipes are driven by Asio; past `deadline` the helper is killed. The child is always reaped.
 /// Failures name the helper and the registry: not on PATH, killed at the deadline, a non-zero
 /// exit, an answer that cannot be used.
-boost::asio::awaitable<result<std::string>> helper_registry_auth(std::string helper,
-                                                                 std::string registry_host,
-                                                                 std::chrono::milliseconds deadline);
+boost::asio::awaitable<result<std::string>> helper_registry_auth(
+    std::string helper, std::string registry_host, std::chrono::milliseconds deadline);
 
 }  // namespace core_interceptor::docker
