@@ -31,7 +31,8 @@ const std::string password = "pw-7f3a-right";
 const std::string wrong_password = "pw-wrong-9c1d";
 
 /// A directory as DOCKER_CERT_PATH holds it: ca.pem, and cert.pem and key.pem when given.
-fs::path cert_dir(const fs::path& dir, const fs::path& ca, const fs::path& cert, const fs::path& key)
+fs::path
+cert_dir(const fs::path& dir, const fs::path& ca, const fs::path& cert, const fs::path& key)
 {
     fs::create_directories(dir);
     fs::copy_file(ca, dir / "ca.pem", fs::copy_options::overwrite_existing);
@@ -54,7 +55,8 @@ fs::path made(const fs::path& dir)
 struct remote_parts {
     ts::temp_dir dir{"ci-remote-"};
     ts::test_pki pki{made(dir.path() / "pki")};
-    ts::test_pki other_pki{made(dir.path() / "other-pki")};  // a CA and client the Engine trusts not
+    ts::test_pki other_pki{
+        made(dir.path() / "other-pki")};  // a CA and client the Engine trusts not
     unsigned short engine_port = ts::free_port();
     unsigned short registry_port = ts::free_port();
     std::unique_ptr<shared_parts> parts;
@@ -116,7 +118,10 @@ remote_parts* remote()
 
 std::vector<std::string> tls_engine_args(const remote_parts& r, const fs::path& certs)
 {
-    return {"--docker-host", r.engine_url(), "--docker-tls-verify", "--docker-cert-path",
+    return {"--docker-host",
+            r.engine_url(),
+            "--docker-tls-verify",
+            "--docker-cert-path",
             certs.string()};
 }
 
@@ -186,16 +191,22 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
         return;
     auto& p = *r->parts;
     ts::temp_dir work("ci-tls-engine-");
-    const auto auth = private_file(work.path() / "auth.json", auths_config(r->registry(), password));
+    const auto auth =
+        private_file(work.path() / "auth.json", auths_config(r->registry(), password));
 
     // --check through the TLS listener: the Engine and the registry login through it.
-    auto check = run_daemon(
-        [&] {
-            auto a = tls_engine_args(*r, r->good);
-            a.insert(a.end(), {"--registry", r->registry(), "--registry-auth", auth.string(),
-                               "--state-dir", (work.path() / "state").string(), "--check"});
-            return a;
-        }());
+    auto check = run_daemon([&] {
+        auto a = tls_engine_args(*r, r->good);
+        a.insert(a.end(),
+                 {"--registry",
+                  r->registry(),
+                  "--registry-auth",
+                  auth.string(),
+                  "--state-dir",
+                  (work.path() / "state").string(),
+                  "--check"});
+        return a;
+    }());
     INFO("--check:\n", check.out, check.err);
     CHECK(check_line(check, "docker").starts_with("OK"));
     CHECK(check_line(check, "docker").find("127.0.0.1:" + std::to_string(r->engine_port)) !=
@@ -207,10 +218,23 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
     ts::http_sink rest;
     const auto c = crashed(p, "tls-engine");
     auto a = tls_engine_args(*r, r->good);
-    a.insert(a.end(), {"--registry", r->registry(), "--registry-auth", auth.string(),
-                       "--rest-url", rest.url(), "--hostname", "testhost", "-v", "1",
-                       "--max-per-signature", "0", "--state-dir",
-                       (work.path() / "state").string(), "--process", c.name});
+    a.insert(a.end(),
+             {"--registry",
+              r->registry(),
+              "--registry-auth",
+              auth.string(),
+              "--rest-url",
+              rest.url(),
+              "--hostname",
+              "testhost",
+              "-v",
+              "1",
+              "--max-per-signature",
+              "0",
+              "--state-dir",
+              (work.path() / "state").string(),
+              "--process",
+              c.name});
     auto run = run_daemon(a);
     INFO("--process:\n", run.out, run.err);
     REQUIRE_FALSE(run.timed_out);
@@ -268,11 +292,15 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
     };
     const std::vector<way> ways{
         {"auths", auths_config(host, password), {}, true},
-        {"credsStore", R"({"auths": {")" + host + R"(": {}}, "credsStore": "test"})",
-         right_answer, true},
+        {"credsStore",
+         R"({"auths": {")" + host + R"(": {}}, "credsStore": "test"})",
+         right_answer,
+         true},
         {"credHelpers", R"({"credHelpers": {")" + host + R"(": "test"}})", right_answer, true},
         {"wrong auths", auths_config(host, wrong_password), {}, false},
-        {"wrong helper answer", R"({"credHelpers": {")" + host + R"(": "test"}})", wrong_answer,
+        {"wrong helper answer",
+         R"({"credHelpers": {")" + host + R"(": "test"}})",
+         wrong_answer,
          false},
     };
     int n = 0;
@@ -281,9 +309,14 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
         const auto dir = work.path() / std::to_string(++n);
         fs::create_directories(dir);
         const auto cfg = private_file(dir / "config.json", w.config);
-        const std::vector<std::string> common{"--docker-host", p.dockerd.host(), "--registry",
-                                              host, "--registry-auth", cfg.string(),
-                                              "--state-dir", (dir / "state").string()};
+        const std::vector<std::string> common{"--docker-host",
+                                              p.dockerd.host(),
+                                              "--registry",
+                                              host,
+                                              "--registry-auth",
+                                              cfg.string(),
+                                              "--state-dir",
+                                              (dir / "state").string()};
 
         auto a = common;
         a.push_back("--check");
@@ -298,9 +331,19 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
         ts::http_sink rest;
         const auto c = crashed(p, "creds");
         auto b = common;
-        b.insert(b.end(), {"--rest-url", rest.url(), "--hostname", "testhost", "-v", "1",
-                           "--max-per-signature", "0", "--push-retry-window", "0", "--process",
-                           c.name});
+        b.insert(b.end(),
+                 {"--rest-url",
+                  rest.url(),
+                  "--hostname",
+                  "testhost",
+                  "-v",
+                  "1",
+                  "--max-per-signature",
+                  "0",
+                  "--push-retry-window",
+                  "0",
+                  "--process",
+                  c.name});
         auto run = run_daemon(b, w.answer);
         INFO("--process:\n", run.out, run.err);
         REQUIRE_FALSE(run.timed_out);
@@ -328,9 +371,15 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
     const auto dir = work.path() / "absent";
     fs::create_directories(dir);
     const auto cfg = private_file(dir / "config.json", R"({"credsStore": "absent-helper"})");
-    auto check = run_daemon({"--docker-host", p.dockerd.host(), "--registry", host,
-                             "--registry-auth", cfg.string(), "--state-dir",
-                             (dir / "state").string(), "--check"});
+    auto check = run_daemon({"--docker-host",
+                             p.dockerd.host(),
+                             "--registry",
+                             host,
+                             "--registry-auth",
+                             cfg.string(),
+                             "--state-dir",
+                             (dir / "state").string(),
+                             "--check"});
     INFO("--check:\n", check.out, check.err);
     const auto login = check_line(check, "registry-dockerd");
     CHECK(login.starts_with("FAIL"));
