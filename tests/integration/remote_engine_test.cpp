@@ -246,6 +246,34 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
     check_sink("REST", rest_record(rest), {c.id}, true);
     CHECK(run.err.find(password) == std::string::npos);
 
+    // Watching: the event stream through TLS too, and the death it streams handled.
+    {
+        ts::http_sink watched_rest;
+        auto wa = tls_engine_args(*r, r->good);
+        wa.insert(wa.end(),
+                  {"--registry",
+                   r->registry(),
+                   "--registry-auth",
+                   auth.string(),
+                   "--rest-url",
+                   watched_rest.url(),
+                   "--hostname",
+                   "testhost",
+                   "-v",
+                   "1",
+                   "--max-per-signature",
+                   "0",
+                   "--state-dir",
+                   (work.path() / "watch-state").string()});
+        daemon_under_test d(work.path(), wa);
+        start_watching(d);
+        const auto w = crashed(p, "tls-watch");
+        CHECK_MESSAGE(watched_rest.wait_for(1, 90s), d.log_tail());
+        check_sink("REST (watching)", rest_record(watched_rest), {w.id}, true);
+        stop_cleanly(d);
+        CHECK(d.log().find(password) == std::string::npos);
+    }
+
     // A client certificate of another CA: the Engine refuses it, one line names the endpoint.
     for (const auto& [what, certs, words] :
          std::vector<std::tuple<std::string, fs::path, std::string>>{

@@ -87,8 +87,8 @@ TEST_CASE("engine: TLS to tcp:// only; a missing cert file is named")
 
 TEST_CASE("engine: plain TCP off loopback is warned about, loopback and TLS are not")
 {
-    for (const char* host : {"tcp://10.1.2.3:2375", "tcp://docker.example.com:2375",
-                             "tcp://[2001:db8::1]:2375"}) {
+    for (const char* host :
+         {"tcp://10.1.2.3:2375", "tcp://docker.example.com:2375", "tcp://[2001:db8::1]:2375"}) {
         CAPTURE(host);
         auto ep = http::parse_docker_host(host);
         REQUIRE(ep.has_value());
@@ -97,8 +97,11 @@ TEST_CASE("engine: plain TCP off loopback is warned about, loopback and TLS are 
         CHECK(w->find("in the clear") != std::string::npos);
         CHECK(w->find("--docker-tls-verify") != std::string::npos);
     }
-    for (const char* host : {"tcp://127.0.0.1:2375", "tcp://127.8.0.1:2375", "tcp://[::1]:2375",
-                             "tcp://localhost:2375", "unix:///var/run/docker.sock"}) {
+    for (const char* host : {"tcp://127.0.0.1:2375",
+                             "tcp://127.8.0.1:2375",
+                             "tcp://[::1]:2375",
+                             "tcp://localhost:2375",
+                             "unix:///var/run/docker.sock"}) {
         CAPTURE(host);
         auto ep = http::parse_docker_host(host);
         REQUIRE(ep.has_value());
@@ -114,8 +117,11 @@ TEST_CASE("config: --docker-tls-verify and DOCKER_TLS_VERIFY, as the docker CLI"
     test::temp_dir d("ci-tlsopt");
     for (const char* f : {"ca.pem", "cert.pem", "key.pem"})
         std::ofstream(d / f) << "x";
-    auto ok = parse({"--docker-host", "tcp://10.0.0.1:2376", "--docker-tls-verify",
-                     "--docker-cert-path", d.path().string()});
+    auto ok = parse({"--docker-host",
+                     "tcp://10.0.0.1:2376",
+                     "--docker-tls-verify",
+                     "--docker-cert-path",
+                     d.path().string()});
     INFO(ok.err);
     REQUIRE(std::holds_alternative<config::app_config>(ok.parsed));
     CHECK(std::get<config::app_config>(ok.parsed).docker.tls_verify);
@@ -168,12 +174,14 @@ TEST_CASE("config: credentials from DOCKER_CONFIG's config.json when no --regist
 TEST_CASE("credential helper: fed the host, answer parsed; failures name helper and registry")
 {
     test::temp_dir d("ci-helper");
-    script(d.path(), "docker-credential-good",
+    script(d.path(),
+           "docker-credential-good",
            "read host\n"
            "[ \"$1\" = get ] || exit 3\n"
            "printf '{\"ServerURL\":\"%s\",\"Username\":\"u\",\"Secret\":\"s3cr3t-%s\"}' "
            "\"$host\" \"$host\"\n");
-    script(d.path(), "docker-credential-fails",
+    script(d.path(),
+           "docker-credential-fails",
            "echo 'credentials not found: s3cr3t-in-output'; echo 's3cr3t-on-stderr' >&2; exit 1\n");
     script(d.path(), "docker-credential-slow", "exec sleep 30\n");
     const char* old = std::getenv("PATH");
