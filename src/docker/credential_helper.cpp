@@ -5,6 +5,7 @@
 #include "domain/docker_config.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,7 +40,7 @@ failure helper_error(const std::string& who, const std::string& why)
     return failure(make_error_code(errc::push_failed), 0, who + ": " + why);
 }
 
-/// Both ends of a pipe, closed on exec; -1 when not open.
+/// Both ends of a pipe (or socket pair), closed on exec; -1 when not open.
 struct pipe_fds {
     int r = -1, w = -1;
     ~pipe_fds()
@@ -57,11 +59,15 @@ struct child {
     int out = -1;
 };
 
-/// Starts `program get` with stdin and stdout on pipes and stderr on /dev/null; errno on failure.
+/// Starts `program get` with stdin on a socket pair, stdout on a pipe and stderr on /dev/null;
+/// errno on failure.
 int spawn(const std::string& program, child& c)
 {
+    // stdin is a socket pair, not a pipe: a write to a helper that has already exited then
+    // fails with EPIPE (Asio sends with MSG_NOSIGNAL) instead of raising SIGPIPE.
     pipe_fds in, out;
-    if (::pipe2(&in.r, O_CLOEXEC) != 0 || ::pipe2(&out.r, O_CLOEXEC) != 0)
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &in.r) != 0 ||
+        ::pipe2(&out.r, O_CLOEXEC) != 0)
         return errno;
     posix_spawn_file_actions_t fa;
     ::posix_spawn_file_actions_init(&fa);
@@ -115,7 +121,7 @@ asio::awaitable<int> reap(pid_t pid)
 /// What the loop shares with the deadline's handler, which may run after the coroutine ended.
 struct exchange_state {
     explicit exchange_state(const asio::any_io_executor& ex) : in(ex), out(ex), timer(ex) {}
-    asio::posix::stream_descriptor in;
+    asio::local::stream_protocol::socket in;
     asio::posix::stream_descriptor out;
     asio::steady_timer timer;
     bool timed_out = false;
@@ -160,7 +166,7 @@ asio::awaitable<result<std::string>> talk(std::shared_ptr<exchange_state> st,
             co_return helper_error(who, "its answer is larger than 64 KiB");
     }
     st->timer.cancel();
-    if (wec && wec != asio::error::broken_pipe)
+    if (wec && wec != asio::error::broken_pipe && wec != asio::error::connection_reset)
         co_return helper_error(who, "cannot write the registry to it: " + wec.message());
     co_return answer;
 }
@@ -179,7 +185,7 @@ asio::awaitable<result<std::string>> helper_registry_auth(std::string helper,
                                err == ENOENT ? "not found on PATH"
                                              : std::string("cannot start: ") + std::strerror(err));
     auto st = std::make_shared<exchange_state>(co_await asio::this_coro::executor);
-    st->in.assign(c.in);
+    st->in.assign(asio::local::stream_protocol(), c.in);
     st->out.assign(c.out);
     auto answer = co_await talk(st, registry_host, deadline, who);
     boost::system::error_code ignored;
