@@ -87,7 +87,13 @@ std::string docker_reason(const failure& f, const http::endpoint& ep)
             return "nothing accepts connections on " + ep.path +
                    " (a stale socket: is dockerd running?)";
     }
-    return describe_failure(f, peer(ep), check_timeout);
+    auto reason = describe_failure(f, peer(ep), check_timeout);
+    // The exchange marks a new TLS connection dropped at its first request (client.hpp).
+    if (f.message.find("after the TLS handshake") != std::string::npos &&
+        reason.find("after the TLS handshake") == std::string::npos)
+        reason += " right after the TLS handshake: it may refuse the client certificate of "
+                  "--docker-cert-path";
+    return reason;
 }
 
 /// `GET /version` of the Engine at `e`.

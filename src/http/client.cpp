@@ -49,6 +49,8 @@ asio::awaitable<result<response>> exchange(const endpoint& ep,
     auto& s = l->stream;
     s.expires_after(lim.timeout);
     auto out = co_await round_trip(s, ep, req, lim);
+    if (!out)
+        out = detail::first_exchange_failure(out.error(), s.tls() != nullptr);
     if (auto* t = s.tls()) {
         // A peer that closes without close_notify is common and harmless here: the response is
         // complete (its length was known), so the shutdown result is not checked.
@@ -82,6 +84,8 @@ exchange(connection_pool& pool, const request& req, const limits& lim)
             continue;
         if (out && st.reusable)
             detail::give_back(pool, std::move(s));
+        if (!out)
+            co_return detail::first_exchange_failure(out.error(), !l->reused && s.tls());
         co_return out;
     }
 }

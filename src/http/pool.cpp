@@ -155,6 +155,14 @@ bool peer_gone(error_code ec)
            ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message;
 }
 
+failure first_exchange_failure(failure f, bool fresh_tls)
+{
+    if (fresh_tls && peer_gone(f.code))
+        f.message += " (the peer closed the connection right after the TLS handshake: it may "
+                     "refuse the client certificate)";
+    return f;
+}
+
 bool may_resend(const request& req, error_code ec, bool write_failed, bool received)
 {
     if (!peer_gone(ec))

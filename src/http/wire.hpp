@@ -147,6 +147,11 @@ void give_back(connection_pool& pool, conn_stream&& s);
 /// pooled connection): end of stream, reset, broken pipe.
 bool peer_gone(error_code ec);
 
+/// The failure of the first exchange on a new TLS connection, which the peer dropped (reset,
+/// end of stream): with TLS 1.3 a server refuses a client certificate only after the client's
+/// handshake has ended, and its alert can be lost in the reset, so the message says so.
+failure first_exchange_failure(failure f, bool fresh_tls);
+
 /// May a request that failed on a reused connection be sent again on a new one? Only when
 /// the failure is the peer's close, and the request cannot have been acted on: its write
 /// failed, or nothing of the answer arrived and the method is GET or HEAD.
@@ -167,12 +172,13 @@ boost::asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(connection_poo
         if (!l)
             co_return l.error();
         const bool reused = l->reused;
+        const bool fresh_tls = !reused && l->stream.tls() != nullptr;
         auto p = std::make_unique<Impl>(std::move(l->stream), pool, ep, lim);
         auto started = co_await p->start(req);
         if (started)
             co_return p;
         if (!(first && reused && p->resend))
-            co_return started.error();
+            co_return first_exchange_failure(started.error(), fresh_tls);
     }
 }
 
