@@ -108,15 +108,29 @@ asio::awaitable<int> reap(pid_t pid)
             co_return status;
         t.expires_after(std::chrono::milliseconds(10));
         auto [ec] = co_await t.async_wait(use_tuple);
-        (void)ec;  // a cancelled wait still reaps below
         if (ec)
-            break;
+            break;  // cancelled (shutdown): killed and reaped below, never left a zombie
     }
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     co_return status;
 }
+
+/// Kills and reaps the child if the coroutine ends before reap() did (it was cancelled while
+/// awaiting): never a zombie left behind.
+struct reap_guard {
+    pid_t pid;
+    bool reaped = false;
+    ~reap_guard()
+    {
+        if (reaped)
+            return;
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+};
 
 /// What the loop shares with the deadline's handler, which may run after the coroutine ended.
 struct exchange_state {
@@ -184,6 +198,7 @@ asio::awaitable<result<std::string>> helper_registry_auth(std::string helper,
         co_return helper_error(who,
                                err == ENOENT ? "not found on PATH"
                                              : std::string("cannot start: ") + std::strerror(err));
+    reap_guard guard{c.pid};
     auto st = std::make_shared<exchange_state>(co_await asio::this_coro::executor);
     st->in.assign(asio::local::stream_protocol(), c.in);
     st->out.assign(c.out);
@@ -195,6 +210,7 @@ asio::awaitable<result<std::string>> helper_registry_auth(std::string helper,
     if (!answer)
         ::kill(c.pid, SIGKILL);
     const int status = co_await reap(c.pid);
+    guard.reaped = true;
     if (!answer)
         co_return answer.error();
     if (WIFSIGNALED(status))
