@@ -19,6 +19,8 @@ packages=(
   podman
   # certificates of the TLS tests (a private CA, server and client certificates)
   openssl
+  # htpasswd -B (bcrypt) for the registry with a login, in the credential tests
+  apache2-utils
   # the installed test (tests/installed): a Debian rootfs booted with systemd
   mmdebstrap
   # promtool for the alerting rules' tests (packaging/monitoring). The package also brings a

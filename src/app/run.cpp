@@ -2,6 +2,7 @@
 #include "app/app.hpp"
 
 #include "app/daemon.hpp"
+#include "docker/engine.hpp"
 #include "domain/core_pattern.hpp"
 #include "log/log.hpp"
 
@@ -65,6 +66,9 @@ make_daemon(asio::io_context& io, const config::app_config& cfg, int& status)
 int run(const config::app_config& cfg)
 {
     check_core_pattern();
+    if (auto e = docker::engine_connection_of(cfg.docker))
+        if (auto w = docker::clear_text_warning(e->ep))
+            log::warning() << *w;
     asio::io_context io(1);
     int status = 0;
     auto d = make_daemon(io, cfg, status);

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "check/check.hpp"
 
+#include "check/kafka_check.hpp"
 #include "check/local.hpp"
 
 #include "build_config.hpp"
 #include "docker/client.hpp"
+#include "docker/credential_helper.hpp"
+#include "docker/engine.hpp"
 #include "http/client.hpp"
 #include "http/endpoint.hpp"
 #include "http/tls.hpp"
 #include "sinks/rest_sink.hpp"
-
-#if CORE_INTERCEPTOR_HAVE_KAFKA
-#include "kafka/metadata.hpp"
-#include "kafka/producer.hpp"
-#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -89,16 +87,23 @@ std::string docker_reason(const failure& f, const http::endpoint& ep)
             return "nothing accepts connections on " + ep.path +
                    " (a stale socket: is dockerd running?)";
     }
-    return describe_failure(f, peer(ep), check_timeout);
+    auto reason = describe_failure(f, peer(ep), check_timeout);
+    // The exchange marks a new TLS connection dropped at its first request (client.hpp).
+    if (f.message.find("after the TLS handshake") != std::string::npos &&
+        reason.find("after the TLS handshake") == std::string::npos)
+        reason += " right after the TLS handshake: it may refuse the client certificate of "
+                  "--docker-cert-path";
+    return reason;
 }
 
-/// `GET /version` of the Engine at `ep`.
-asio::awaitable<result<engine_version>> ask_version(const http::endpoint& ep)
+/// `GET /version` of the Engine at `e`.
+asio::awaitable<result<engine_version>> ask_version(const docker::engine_connection& e)
 {
+    const auto& ep = e.ep;
     http::request req;
     req.target = "/version";  // unversioned: answered by every Engine
     const auto lim = limits_of(check_timeout);
-    auto r = co_await http::exchange(ep, req, lim);
+    auto r = co_await http::exchange(ep, req, lim, e.tls.get());
     if (!r)
         co_return failure(r.error().code, 0, docker_reason(r.error(), ep));
     if (r->status != 200)
@@ -121,12 +126,13 @@ std::string api_prefix(const engine_version& v)
 // --- the checks that talk to a peer -----------------------------------------------------------
 
 /// Socket reachable and usable by this user, versions, and the version in use accepted.
-asio::awaitable<outcome> check_docker(std::string host)
+asio::awaitable<outcome> check_docker(docker::client_config cfg)
 {
-    auto ep = http::parse_docker_host(host);
-    if (!ep)
-        co_return failed("docker", "--docker-host " + host + ": " + ep.error().describe());
-    auto v = co_await ask_version(*ep);
+    auto e = docker::engine_connection_of(cfg);
+    if (!e)
+        co_return failed("docker", e.error().describe());
+    const auto* ep = &e->ep;
+    auto v = co_await ask_version(*e);
     if (!v)
         co_return failed("docker", v.error().message);
     auto o = docker_outcome(ep->describe(), *v);
@@ -137,7 +143,7 @@ asio::awaitable<outcome> check_docker(std::string host)
     http::request ping;
     ping.target = api_prefix(*v) + "/_ping";
     const auto lim = limits_of(check_timeout);
-    auto p = co_await http::exchange(*ep, ping, lim);
+    auto p = co_await http::exchange(*ep, ping, lim, e->tls.get());
     if (!p)
         co_return failed("docker", docker_reason(p.error(), *ep));
     if (p->status != 200)
@@ -148,16 +154,26 @@ asio::awaitable<outcome> check_docker(std::string host)
     co_return o;
 }
 
-/// `GET /v2/` of the registry, from this host, with the credentials when there are some.
-asio::awaitable<outcome>
-check_registry(domain::registry_target target, std::string registry_auth, bool have_credentials)
+/// The X-Registry-Auth value a push would send now: `registry_auth`, or what the credential
+/// helper answers (named in the failure with the registry, never its answer).
+asio::awaitable<result<std::string>>
+login_auth(std::string registry_auth, std::string helper, std::string registry_host)
 {
-    const auto url = registry_probe_url(target);
+    if (helper.empty())
+        co_return registry_auth;
+    auto a = co_await docker::helper_registry_auth(helper, registry_host, check_timeout);
+    co_return a;
+}
+
+/// `GET /v2/` of the registry at `url` with the credentials when there are some.
+asio::awaitable<result<http::response>>
+ask_registry(const std::string& url, const std::string& registry_auth, bool verify)
+{
     auto ep = http::parse_http_url(url);
     if (!ep)
-        co_return failed("registry", url + ": " + ep.error().describe());
+        co_return failure(ep.error().code, 0, url + ": " + ep.error().describe());
     auto tls =
-        ep->kind == http::endpoint::transport::tls ? http::client_tls_context(true) : nullptr;
+        ep->kind == http::endpoint::transport::tls ? http::client_tls_context(verify) : nullptr;
     http::request req;
     req.target = ep->target;
     auto basic = basic_authorization(registry_auth);
@@ -172,25 +188,53 @@ check_registry(domain::registry_target target, std::string registry_auth, bool h
             reason += "; only a loopback registry is asked over plain HTTP here, even when the "
                       "Docker daemon "
                       "has it among its insecure registries (see registry-dockerd)";
-        co_return failed("registry", reason);
+        co_return failure(r.error().code, 0, reason);
     }
+    co_return std::move(*r);
+}
+
+/// `GET /v2/` of the registry, from this host, with the credentials when there are some. A
+/// loopback registry that speaks only HTTPS is asked again over HTTPS without verifying its
+/// certificate, as the Docker daemon treats it (an insecure registry).
+asio::awaitable<outcome> check_registry(domain::registry_target target,
+                                        std::string registry_auth,
+                                        std::string helper,
+                                        bool have_credentials)
+{
+    auto auth = co_await login_auth(registry_auth, helper, target.host);
+    if (!auth)
+        co_return failed("registry", auth.error().message);
+    auto url = registry_probe_url(target);
+    auto r = co_await ask_registry(url, *auth, true);
+    if (r && r->status == 400 && url.starts_with("http://") &&
+        r->body.find("HTTPS server") != std::string::npos) {
+        url = "https://" + url.substr(7);
+        auto again = co_await ask_registry(url, *auth, false);
+        r = std::move(again);
+    }
+    if (!r)
+        co_return failed("registry", r.error().message);
     co_return registry_outcome(url, r->status, r->header("WWW-Authenticate"), have_credentials);
 }
 
 /// The Docker daemon's own login to the registry (`POST /auth`): what a push will do.
-asio::awaitable<outcome> check_registry_dockerd(std::string docker_host,
+asio::awaitable<outcome> check_registry_dockerd(docker::client_config docker_cfg,
                                                 std::string registry_host,
                                                 std::string registry_auth,
+                                                std::string helper,
                                                 bool have_credentials)
 {
-    auto ep = http::parse_docker_host(docker_host);
-    if (!ep)
-        co_return failed("registry-dockerd",
-                         "--docker-host " + docker_host + ": " + ep.error().describe());
-    auto v = co_await ask_version(*ep);
+    auto auth = co_await login_auth(registry_auth, helper, registry_host);
+    if (!auth)
+        co_return failed("registry-dockerd", auth.error().message);
+    auto e = docker::engine_connection_of(docker_cfg);
+    if (!e)
+        co_return failed("registry-dockerd", e.error().describe());
+    const auto* ep = &e->ep;
+    auto v = co_await ask_version(*e);
     if (!v)
         co_return failed("registry-dockerd", "cannot ask the Docker daemon: " + v.error().message);
-    auto body = auth_request_body(registry_auth, registry_host);
+    auto body = auth_request_body(*auth, registry_host);
     if (!body)
         co_return failed("registry-dockerd", "--registry-auth: " + body.error().describe());
     http::request req;
@@ -200,7 +244,7 @@ asio::awaitable<outcome> check_registry_dockerd(std::string docker_host,
     req.body = std::move(*body);
     auto lim = limits_of(check_timeout);
     lim.timeout = dockerd_login_timeout;
-    auto r = co_await http::exchange(*ep, req, lim);
+    auto r = co_await http::exchange(*ep, req, lim, e->tls.get());
     if (!r)
         co_return failed("registry-dockerd",
                          "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
@@ -241,37 +285,6 @@ asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
     co_return rest_outcome(shown, r->status);
 }
 
-#if CORE_INTERCEPTOR_HAVE_KAFKA
-/// Runs on the thread pool: librdkafka's metadata request blocks.
-asio::awaitable<result<kafka::cluster_metadata>>
-fetch_off_loop(std::vector<std::pair<std::string, std::string>> properties, std::string topic)
-{
-    co_return kafka::fetch_metadata(properties, topic, check_timeout);
-}
-
-/// Brokers reachable (with the daemon's own client properties) and the topic's metadata.
-asio::awaitable<outcome> check_kafka(sinks::kafka_config cfg, asio::thread_pool::executor_type pool)
-{
-    std::vector<std::pair<std::string, std::string>> props{
-        {"bootstrap.servers", cfg.brokers},
-        {"client.id", "core_interceptor"},
-    };
-    props.insert(props.end(), cfg.properties.begin(), cfg.properties.end());
-    try {
-        auto op =
-            asio::co_spawn(pool, fetch_off_loop(std::move(props), cfg.topic), asio::use_awaitable);
-        auto md = co_await std::move(op);
-        result<kafka_answer> answer =
-            md ? result<kafka_answer>(
-                     kafka_answer{md->brokers, md->topic_found, md->partitions, md->topic_error})
-               : result<kafka_answer>(md.error());
-        co_return kafka_outcome(cfg.brokers, cfg.topic, answer);
-    } catch (const kafka::property_error& e) {
-        co_return failed("kafka", "--kafka-property " + e.property + ": " + e.what());
-    }
-}
-#endif
-
 /// The longest a run may take: the slowest chain of deadlines, plus a margin.
 std::chrono::seconds run_deadline(const config::app_config& cfg)
 {
@@ -311,7 +324,10 @@ int run(const config::app_config& cfg, std::ostream& out)
         });
     };
 
-    spawn(check_docker(cfg.docker.host), "docker");
+    spawn(check_docker(cfg.docker), "docker");
+    if (auto e = docker::engine_connection_of(cfg.docker))
+        if (auto w = docker::clear_text_warning(e->ep))
+            outcomes.push_back(outcome{"docker-tls", verdict::warn, *w});
     {
         std::ifstream in("/proc/sys/kernel/core_pattern");
         std::optional<std::string> pattern;
@@ -325,11 +341,15 @@ int run(const config::app_config& cfg, std::ostream& out)
         if (have_credentials)
             outcomes.push_back(
                 registry_auth_outcome(cfg.registry_auth_file, cfg.pipeline.registry->host));
-        spawn(check_registry(*cfg.pipeline.registry, cfg.pipeline.registry_auth, have_credentials),
+        spawn(check_registry(*cfg.pipeline.registry,
+                             cfg.pipeline.registry_auth,
+                             cfg.pipeline.credential_helper,
+                             have_credentials),
               "registry");
-        spawn(check_registry_dockerd(cfg.docker.host,
+        spawn(check_registry_dockerd(cfg.docker,
                                      cfg.pipeline.registry->host,
                                      cfg.pipeline.registry_auth,
+                                     cfg.pipeline.credential_helper,
                                      have_credentials),
               "registry-dockerd");
     }

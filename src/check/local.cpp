@@ -2,7 +2,9 @@
 // The checks of --check that look at this host only: the state directory and the registry
 // credentials file.
 #include "check/local.hpp"
+
 #include "check/check.hpp"
+#include "domain/docker_config.hpp"
 #include "domain/registry_auth.hpp"
 
 #include <pwd.h>
@@ -101,10 +103,16 @@ outcome registry_auth_outcome(const std::string& file, std::string_view registry
         return failed("registry-auth", "cannot read " + file + ": " + std::strerror(errno));
     std::ostringstream content;
     content << in.rdbuf();
-    auto header = domain::registry_auth_header(content.str(), registry_host);
-    if (!header)
-        return failed("registry-auth", file + ": " + header.error().message);
-    if (*header == domain::base64url_encode("{}"))
+    auto found = domain::find_registry_credentials(content.str(), registry_host, true);
+    if (!found)
+        return failed("registry-auth", file + ": " + found.error().message);
+    if (found->from == domain::registry_credentials::source::helper)
+        return outcome{"registry-auth",
+                       verdict::ok,
+                       file + " (mode " + octal_mode(st.st_mode) + "): " + found->key +
+                           " names the credential helper docker-credential-" + found->helper +
+                           " for " + std::string(registry_host)};
+    if (found->header == domain::base64url_encode("{}"))
         return outcome{"registry-auth",
                        verdict::ok,
                        file + " (mode " + octal_mode(st.st_mode) +
@@ -112,7 +120,7 @@ outcome registry_auth_outcome(const std::string& file, std::string_view registry
     return outcome{"registry-auth",
                    verdict::ok,
                    file + " (mode " + octal_mode(st.st_mode) + ") has credentials for " +
-                       std::string(registry_host)};
+                       std::string(registry_host) + " in auths"};
 }
 
 }  // namespace core_interceptor::check

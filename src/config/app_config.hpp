@@ -2,6 +2,7 @@
 #pragma once
 
 #include "docker/config.hpp"
+#include "domain/docker_config.hpp"
 #include "log/log.hpp"
 #include "metrics/config.hpp"
 #include "pipeline/config.hpp"
@@ -44,8 +45,11 @@ struct app_config {
     std::vector<std::string> process;
     /// `--check`: check the configuration and every connection, print one line each, exit.
     bool check = false;
-    /// The `--registry-auth` file ("" when not given), for `--check` to name.
+    /// The file the registry credentials come from: `--registry-auth`, else the docker CLI's
+    /// config.json when it has credentials for the registry; "" when there are none.
     std::string registry_auth_file;
+    /// Where in it (`auths`, a credential helper), for `--check`.
+    domain::registry_credentials registry_credentials;
 };
 
 }  // namespace core_interceptor::config

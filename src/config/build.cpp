@@ -2,6 +2,7 @@
 // The app_config of the stored options: every value validated, one section at a time.
 #include "config/detail.hpp"
 
+#include "domain/docker_config.hpp"
 #include "domain/dump.hpp"
 #include "domain/filter.hpp"
 #include "domain/registry_auth.hpp"
@@ -9,9 +10,14 @@
 
 #include <boost/url/parse.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string_view>
 
 namespace po = boost::program_options;
@@ -49,7 +55,48 @@ void read_logging(const po::variables_map& vm, app_config& cfg)
     }
 }
 
-/// --docker-host, else $DOCKER_HOST.
+/// The directory of the docker CLI's config.json: $DOCKER_CONFIG, else ~/.docker.
+std::string docker_config_dir()
+{
+    if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d)
+        return d;
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : "/root") + "/.docker";
+}
+
+/// TLS to a tcp:// Engine, as the docker CLI: --docker-tls-verify, else $DOCKER_TLS_VERIFY
+/// (any non-empty value); the files in --docker-cert-path, else $DOCKER_CERT_PATH, else the
+/// docker CLI's config directory. Each file must be readable: a missing one is named.
+void read_docker_tls(const po::variables_map& vm, app_config& cfg)
+{
+    const bool option = vm.count("docker-tls-verify") && vm["docker-tls-verify"].as<bool>();
+    const char* env = std::getenv("DOCKER_TLS_VERIFY");
+    const bool unix_socket = cfg.docker.host.starts_with("unix://");
+    if (option && unix_socket)
+        throw bad_option{"docker-tls-verify",
+                         "given with a unix:// --docker-host; it is for tcp://"};
+    cfg.docker.tls_verify = !unix_socket && (option || (env && *env));
+    if (auto v = str(vm, "docker-cert-path")) {
+        if (!cfg.docker.tls_verify)
+            throw bad_option{"docker-cert-path", "given without --docker-tls-verify"};
+        cfg.docker.cert_path = *v;
+    } else if (const char* p = std::getenv("DOCKER_CERT_PATH"); p && *p) {
+        cfg.docker.cert_path = p;
+    } else {
+        cfg.docker.cert_path = docker_config_dir();
+    }
+    if (!cfg.docker.tls_verify)
+        return;
+    for (const char* name : {"ca.pem", "cert.pem", "key.pem"}) {
+        const std::string file = cfg.docker.cert_path + "/" + name;
+        if (std::ifstream in(file, std::ios::binary); !in)
+            throw bad_option{"docker-cert-path",
+                             "cannot read '" + file + "': " + std::strerror(errno) +
+                                 " (TLS to the Engine needs ca.pem, cert.pem and key.pem)"};
+    }
+}
+
+/// --docker-host, else $DOCKER_HOST; then its TLS.
 void read_docker(const po::variables_map& vm, app_config& cfg)
 {
     if (auto v = str(vm, "docker-host"))
@@ -64,9 +111,20 @@ void read_docker(const po::variables_map& vm, app_config& cfg)
         if (!ok)
             throw invalid("docker-host", h, "expected unix:///path or tcp://host:port");
     }
+    read_docker_tls(vm, cfg);
 }
 
-/// --registry and its credentials.
+/// The docker CLI's config.json when no --registry-auth names a file: in $DOCKER_CONFIG, else
+/// ~/.docker. "" when there is none (anonymous pushes).
+std::string found_docker_config()
+{
+    const std::string file = docker_config_dir() + "/config.json";
+    struct stat st {};
+    return ::stat(file.c_str(), &st) == 0 ? file : std::string();
+}
+
+/// --registry and its credentials: the --registry-auth file, else the docker CLI's
+/// config.json; `auths`, `credsStore` or `credHelpers` in it, as the docker CLI reads them.
 void read_registry(const po::variables_map& vm, app_config& cfg)
 {
     if (auto v = str(vm, "registry")) {
@@ -74,20 +132,23 @@ void read_registry(const po::variables_map& vm, app_config& cfg)
         if (!cfg.pipeline.registry)
             throw invalid("registry", *v, "expected HOST[:PORT][/PREFIX]");
     }
-    std::string auth_file;
-    if (auto v = str(vm, "registry-auth")) {
-        if (!cfg.pipeline.registry)
-            throw bad_option{"registry-auth", "given without --registry"};
-        // Credentials readable by other users are refused: they would be as good as public.
-        auth_file = read_private_file("registry-auth", *v);
-        cfg.registry_auth_file = *v;
-    }
-    if (cfg.pipeline.registry) {
-        auto header = domain::registry_auth_header(auth_file, cfg.pipeline.registry->host);
-        if (!header)
-            throw bad_option{"registry-auth", header.error().describe()};
-        cfg.pipeline.registry_auth = std::move(*header);
-    }
+    const bool named = vm.count("registry-auth") > 0;
+    if (named && !cfg.pipeline.registry)
+        throw bad_option{"registry-auth", "given without --registry"};
+    if (!cfg.pipeline.registry)
+        return;
+    const std::string file = named ? vm["registry-auth"].as<std::string>() : found_docker_config();
+    // Credentials readable by other users are refused: they would be as good as public.
+    const std::string text =
+        file.empty() ? std::string() : read_private_file("registry-auth", file);
+    auto found = domain::find_registry_credentials(text, cfg.pipeline.registry->host, named);
+    if (!found)
+        throw bad_option{"registry-auth", file + ": " + found.error().describe()};
+    if (found->from != domain::registry_credentials::source::none)
+        cfg.registry_auth_file = file;
+    cfg.pipeline.registry_auth = found->header;
+    cfg.pipeline.credential_helper = found->helper;
+    cfg.registry_credentials = std::move(*found);
 }
 
 /// The Kafka sink.

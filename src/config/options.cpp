@@ -30,6 +30,12 @@ void add_peer_options(po::options_description& general)
         ("docker-host", po::value<std::string>()->value_name("URL"),
             "Docker daemon: unix:///path or tcp://host:port "
             "(default: $DOCKER_HOST, else unix:///var/run/docker.sock)")
+        ("docker-tls-verify", po::bool_switch(),
+            "TLS to a tcp:// Docker daemon, verifying its certificate and presenting ours "
+            "(default: on when $DOCKER_TLS_VERIFY is set)")
+        ("docker-cert-path", po::value<std::string>()->value_name("DIR"),
+            "directory of ca.pem, cert.pem and key.pem for --docker-tls-verify "
+            "(default: $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker)")
         ("registry", po::value<std::string>()->value_name("HOST[:PORT][/PREFIX]"),
             "push target; unset: images are committed and kept locally")
         ("registry-auth", po::value<std::string>()->value_name("FILE"),

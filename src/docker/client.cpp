@@ -2,6 +2,7 @@
 #include "docker/client.hpp"
 
 #include "docker/encode.hpp"
+#include "docker/engine.hpp"
 #include "domain/dump.hpp"
 #include "domain/engine_answers.hpp"
 #include "domain/event.hpp"
@@ -36,19 +37,22 @@ failure api_failure(unsigned status, std::string_view body)
 
 namespace {
 
-http::endpoint engine_endpoint(const std::string& host)
+engine_connection engine_of(const client_config& cfg)
 {
-    auto ep = http::parse_docker_host(host);
-    if (!ep)
-        throw std::invalid_argument("--docker-host: " + ep.error().describe());
-    return std::move(*ep);
+    auto c = engine_connection_of(cfg);
+    if (!c)
+        throw std::invalid_argument(c.error().describe());
+    return std::move(*c);
 }
 
 }  // namespace
 
 client::client(client_config cfg)
-    : cfg_(std::move(cfg)), endpoint_(engine_endpoint(cfg_.host)),
-      pool_(endpoint_, {cfg_.max_idle_connections, cfg_.idle_timeout}, &bytes_read_)
+    : cfg_(std::move(cfg)), engine_(engine_of(cfg_)), endpoint_(engine_.ep),
+      pool_(endpoint_,
+            {cfg_.max_idle_connections, cfg_.idle_timeout},
+            &bytes_read_,
+            engine_.tls.get())
 {
 }
 

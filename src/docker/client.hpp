@@ -3,6 +3,7 @@
 
 #include "docker/api.hpp"
 #include "docker/config.hpp"
+#include "docker/engine.hpp"
 #include "domain/api_version.hpp"
 #include "domain/engine_answers.hpp"
 #include "domain/rfc3339.hpp"
@@ -15,10 +16,10 @@
 
 namespace core_interceptor::docker {
 
-/// The Docker Engine API over its unix socket (or tcp://), HTTP/1.1 with Beast; connections
-/// are kept alive between calls in a small pool (http::connection_pool). Every request/response
-/// call has the deadline of its phase (client_config); streamed bodies are read as they arrive.
-/// Runs on the loop thread only.
+/// The Docker Engine API over its unix socket, tcp:// or TCP with TLS, HTTP/1.1 with Beast;
+/// connections are kept alive between calls in a small pool (http::connection_pool). Every
+/// request/response call has the deadline of its phase (client_config); streamed bodies are read as
+/// they arrive. Runs on the loop thread only.
 class client final : public api {
 public:
     explicit client(client_config cfg);
@@ -86,6 +87,7 @@ private:
                                                                           std::string_view p);
 
     client_config cfg_;
+    engine_connection engine_;  // its TLS context outlives pool_
     http::endpoint endpoint_;
     std::string prefix_;  // "/v1.41" once negotiated
     std::uint64_t bytes_read_ = 0;

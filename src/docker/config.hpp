@@ -12,6 +12,12 @@ namespace core_interceptor::docker {
 struct client_config {
     /// unix:///path, tcp://host:port (SPEC §2 `--docker-host`).
     std::string host = "unix:///var/run/docker.sock";
+    /// TLS to a tcp:// Engine, as the docker CLI's DOCKER_TLS_VERIFY: the Engine's certificate
+    /// is verified against `cert_path`/ca.pem and must name the host; `cert_path`/cert.pem and
+    /// key.pem are the client certificate the Engine asks for.
+    bool tls_verify = false;
+    /// The directory of ca.pem, cert.pem and key.pem (DOCKER_CERT_PATH; ~/.docker when unset).
+    std::string cert_path;
     std::chrono::seconds connect_timeout{5};
     /// inspect, changes, archive stat/probe, delete, version.
     std::chrono::seconds request_timeout{30};

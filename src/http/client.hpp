@@ -61,6 +61,10 @@ struct response {
     const std::string* header(std::string_view name) const;
 };
 
+/// The first exchange on a new TLS connection that the peer drops (reset, end of stream) says
+/// "right after the TLS handshake" in its message: with TLS 1.3 a server refuses a client
+/// certificate only once the client's handshake has ended, and its alert can be lost.
+
 /// Connects to `ep`, sends `req`, reads the whole response within the limits.
 /// Completes with the response (any status), or errc::connect_timeout / request_timeout, a
 /// socket or TLS error, or limit_exceeded. `tls` is required for transport::tls. Counts the

@@ -4,6 +4,7 @@
 
 #include "http/wire.hpp"
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <sys/socket.h>
@@ -19,13 +20,14 @@ using clock = std::chrono::steady_clock;
 
 struct connection_pool::state {
     struct idle_connection {
-        detail::plain_stream stream;
+        detail::conn_stream stream;
         clock::time_point since;
     };
 
     endpoint ep;
     pool_config cfg;
     std::uint64_t* bytes_read;
+    asio::ssl::context* tls;
     std::uint64_t requests = 0;
     std::uint64_t connections = 0;
     std::deque<idle_connection> idle;  // oldest first
@@ -42,8 +44,11 @@ struct detail::pool_access {
     static connection_pool::state& of(connection_pool& p) { return *p.state_; }
 };
 
-connection_pool::connection_pool(endpoint ep, pool_config cfg, std::uint64_t* bytes_read)
-    : state_(std::make_unique<state>(state{std::move(ep), cfg, bytes_read}))
+connection_pool::connection_pool(endpoint ep,
+                                 pool_config cfg,
+                                 std::uint64_t* bytes_read,
+                                 asio::ssl::context* tls)
+    : state_(std::make_unique<state>(state{std::move(ep), cfg, bytes_read, tls}))
 {
 }
 
@@ -81,7 +86,7 @@ namespace detail {
 namespace {
 
 /// The peer has not closed `s` and sent nothing unasked: a peek that would block.
-bool still_open(plain_stream& s)
+bool still_open(conn_stream& s)
 {
     if (!s.socket().is_open())
         return false;
@@ -92,8 +97,11 @@ bool still_open(plain_stream& s)
 
 }  // namespace
 
-asio::awaitable<result<lease>>
-acquire(connection_pool* pool, const endpoint& ep, const limits& lim, std::uint64_t* bytes_read)
+asio::awaitable<result<lease>> acquire(connection_pool* pool,
+                                       const endpoint& ep,
+                                       const limits& lim,
+                                       std::uint64_t* bytes_read,
+                                       asio::ssl::context* tls)
 {
     if (pool) {
         auto& st = pool_access::of(*pool);
@@ -107,18 +115,27 @@ acquire(connection_pool* pool, const endpoint& ep, const limits& lim, std::uint6
                 co_return lease{std::move(c.stream), true};
         }
         bytes_read = st.bytes_read;
+        tls = st.tls;
     }
     // (The executor is awaited apart: g++ 12 mishandles a co_await inside a braced init.)
     auto ex = co_await asio::this_coro::executor;
-    lease l{plain_stream(counting_policy(bytes_read), ex)};
+    lease l{conn_stream(plain_stream(counting_policy(bytes_read), ex))};
     if (pool)
         ++pool_access::of(*pool).connections;
-    if (auto ec = co_await connect(l.stream, ep, lim.connect_timeout))
+    if (auto ec = co_await connect(l.stream.lowest(), ep, lim.connect_timeout))
         co_return with_context(ec, ep);
+    if (ep.kind != endpoint::transport::tls)
+        co_return l;
+    if (!tls)
+        co_return failure(
+            make_error_code(errc::not_configured), 0, "TLS context for " + ep.describe());
+    auto hs = co_await tls_handshake(l.stream, ep, lim, *tls);
+    if (!hs)
+        co_return hs.error();
     co_return l;
 }
 
-void give_back(connection_pool& pool, plain_stream&& s)
+void give_back(connection_pool& pool, conn_stream&& s)
 {
     auto& st = pool_access::of(pool);
     if (st.cfg.max_idle == 0 || !s.socket().is_open())
@@ -136,6 +153,14 @@ bool peer_gone(error_code ec)
     return ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
            ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message;
+}
+
+failure first_exchange_failure(failure f, bool fresh_tls)
+{
+    if (fresh_tls && peer_gone(f.code))
+        f.message += " (the peer closed the connection right after the TLS handshake: it may "
+                     "refuse the client certificate)";
+    return f;
 }
 
 bool may_resend(const request& req, error_code ec, bool write_failed, bool received)

@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <memory>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace core_interceptor::http {
 
 /// How many connections a pool keeps open while idle, and for how long.
@@ -23,16 +27,21 @@ namespace detail {
 struct pool_access;
 }
 
-/// Idle connections to one plain endpoint (unix socket or TCP), kept alive between exchanges
-/// (HTTP/1.1 persistent connections), and the count of requests sent and connections opened.
-/// A connection goes back only after a response read to its end that lets it stay open; one
+/// Idle connections to one endpoint (unix socket, TCP, or TCP with TLS), kept alive between
+/// exchanges (HTTP/1.1 persistent connections), and the count of requests sent and connections
+/// opened. A connection goes back only after a response read to its end that lets it stay open; one
 /// the peer closed meanwhile is found before reuse, and a request that met it anyway is sent
 /// again on a new connection only when that cannot repeat its effect (client.hpp). Loop thread
 /// only; destroy it before its io_context.
 class connection_pool {
 public:
-    /// `bytes_read`, when given, counts every byte read on the pool's connections.
-    connection_pool(endpoint ep, pool_config cfg, std::uint64_t* bytes_read = nullptr);
+    /// `bytes_read`, when given, counts every byte read on the pool's connections. `tls` (kept
+    /// by the caller, outliving the pool) is required for a transport::tls endpoint: every new
+    /// connection does its handshake with it.
+    connection_pool(endpoint ep,
+                    pool_config cfg,
+                    std::uint64_t* bytes_read = nullptr,
+                    boost::asio::ssl::context* tls = nullptr);
     ~connection_pool();
     connection_pool(const connection_pool&) = delete;
     connection_pool& operator=(const connection_pool&) = delete;

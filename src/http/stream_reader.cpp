@@ -17,7 +17,7 @@ using detail::use_tuple;
 using detail::with_context;
 
 struct stream_reader::impl {
-    impl(detail::plain_stream&& s, connection_pool* p, const endpoint& e, const limits& l)
+    impl(detail::conn_stream&& s, connection_pool* p, const endpoint& e, const limits& l)
         : stream(std::move(s)), pool(p), ep(e), lim(l),
           buf(std::max<std::size_t>(l.read_chunk, 4096)),
           chunk(std::max<std::size_t>(l.read_chunk, 4096))
@@ -31,7 +31,7 @@ struct stream_reader::impl {
     /// The body has ended: the connection goes back to its pool if it may stay open.
     void release();
 
-    detail::plain_stream stream;
+    detail::conn_stream stream;
     connection_pool* pool;  ///< null: the connection is closed after the exchange
     bool resend = false;
     bool released = false;

@@ -17,7 +17,7 @@ using detail::use_tuple;
 using detail::with_context;
 
 struct stream_writer::impl {
-    impl(detail::plain_stream&& s, connection_pool* p, const endpoint& e, const limits& l)
+    impl(detail::conn_stream&& s, connection_pool* p, const endpoint& e, const limits& l)
         : stream(std::move(s)), pool(p), ep(e), lim(l), serializer(message)
     {
     }
@@ -26,7 +26,7 @@ struct stream_writer::impl {
     /// sets `resend` when nothing reached the peer.
     asio::awaitable<result<void>> start(const request& req);
 
-    detail::plain_stream stream;
+    detail::conn_stream stream;
     connection_pool* pool;  ///< null: the connection is closed after the exchange
     bool resend = false;
     endpoint ep;

@@ -3,7 +3,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/error.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <cctype>
 
@@ -20,7 +24,38 @@ bool iequals(std::string_view a, std::string_view b)
            });
 }
 
+/// The peer must be `host`: OpenSSL checks the certificate's names during the handshake (a
+/// DNS name, or an IP address SAN for an IP literal), so a mismatch has a verify reason too.
+bool expect_peer_name(SSL* ssl, const std::string& host)
+{
+    error_code ec;
+    asio::ip::make_address(host, ec);
+    if (!ec)
+        return ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(ssl), host.c_str()) == 1;
+    // SNI for names only: RFC 6066 §3 has no IP literals in it.
+    return ::SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+           ::SSL_set1_host(ssl, host.c_str()) == 1;
+}
+
 }  // namespace
+
+asio::awaitable<result<void>>
+tls_handshake(conn_stream& s, const endpoint& ep, const limits& lim, asio::ssl::context& ctx)
+{
+    s.start_tls(ctx);
+    auto& t = *s.tls();
+    if (!expect_peer_name(t.native_handle(), ep.host))
+        co_return failure(
+            make_error_code(errc::bad_url), 0, "cannot set TLS server name " + ep.host);
+    s.expires_after(lim.timeout);
+    auto [ec] = co_await t.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (!ec)
+        co_return result<void>{};
+    auto f = with_context(phase_error(ec, errc::request_timeout), ep);
+    if (const long v = ::SSL_get_verify_result(t.native_handle()); v != X509_V_OK)
+        f.message += std::string(": ") + ::X509_verify_cert_error_string(v);
+    co_return f;
+}
 
 const std::string* find_header(const std::vector<header_field>& headers, std::string_view name)
 {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "http/client.hpp"
+#include "http/conn_stream.hpp"
 #include "http/pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -27,37 +28,6 @@ namespace core_interceptor::http::detail {
 namespace bhttp = boost::beast::http;
 
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
-
-/// A Beast rate policy that limits nothing and counts the bytes read from the socket: the
-/// figure behind "probing costs the same whatever the dump size".
-class counting_policy {
-public:
-    explicit counting_policy(std::uint64_t* counter) : counter_(counter) {}
-
-private:
-    friend boost::beast::rate_policy_access;
-    std::size_t available_read_bytes() const noexcept
-    {
-        return (std::numeric_limits<std::size_t>::max)();
-    }
-    std::size_t available_write_bytes() const noexcept
-    {
-        return (std::numeric_limits<std::size_t>::max)();
-    }
-    void transfer_read_bytes(std::size_t n) noexcept
-    {
-        if (counter_)
-            *counter_ += n;
-    }
-    void transfer_write_bytes(std::size_t) noexcept {}
-    void on_timer() noexcept {}
-
-    std::uint64_t* counter_;
-};
-
-using protocol = boost::asio::generic::stream_protocol;
-using plain_stream =
-    boost::beast::basic_stream<protocol, boost::asio::any_io_executor, counting_policy>;
 
 const std::string* find_header(const std::vector<header_field>& headers, std::string_view name);
 
@@ -147,22 +117,40 @@ read_response(Stream& s, const endpoint& ep, const limits& lim, bool head, read_
 
 /// A connection for one exchange: taken from a pool (`reused`) or newly connected.
 struct lease {
-    plain_stream stream;
+    conn_stream stream;
     bool reused = false;
 };
 
 /// An idle connection of `pool` that the peer has not closed, else a new one (counted); a new
-/// unpooled one when `pool` is null. Counts the request about to be sent on it.
-boost::asio::awaitable<result<lease>>
-acquire(connection_pool* pool, const endpoint& ep, const limits& lim, std::uint64_t* bytes_read);
+/// unpooled one when `pool` is null. Counts the request about to be sent on it. A new
+/// connection to a TLS endpoint has done its handshake (the pool's context, else `tls`).
+boost::asio::awaitable<result<lease>> acquire(connection_pool* pool,
+                                              const endpoint& ep,
+                                              const limits& lim,
+                                              std::uint64_t* bytes_read,
+                                              boost::asio::ssl::context* tls = nullptr);
+
+/// TLS over the connected `s`, and the client handshake within `lim.timeout`: the peer's
+/// certificate must name `ep.host` (a DNS name, or an IP address SAN for an IP literal). A
+/// refused handshake fails with the endpoint and OpenSSL's reason ("certificate verify failed:
+/// unable to get local issuer certificate", "tlsv13 alert certificate required").
+boost::asio::awaitable<result<void>> tls_handshake(conn_stream& s,
+                                                   const endpoint& ep,
+                                                   const limits& lim,
+                                                   boost::asio::ssl::context& ctx);
 
 /// Keeps `s`, idle after a complete exchange, for the next one (or closes it when the pool is
 /// full).
-void give_back(connection_pool& pool, plain_stream&& s);
+void give_back(connection_pool& pool, conn_stream&& s);
 
 /// The error says the peer had closed the connection before the request reached it (a stale
 /// pooled connection): end of stream, reset, broken pipe.
 bool peer_gone(error_code ec);
+
+/// The failure of the first exchange on a new TLS connection, which the peer dropped (reset,
+/// end of stream): with TLS 1.3 a server refuses a client certificate only after the client's
+/// handshake has ended, and its alert can be lost in the reset, so the message says so.
+failure first_exchange_failure(failure f, bool fresh_tls);
 
 /// May a request that failed on a reused connection be sent again on a new one? Only when
 /// the failure is the peer's close, and the request cannot have been acted on: its write
@@ -171,7 +159,7 @@ bool may_resend(const request& req, error_code ec, bool write_failed, bool recei
 
 /// The state of a streaming exchange (a stream_reader's or stream_writer's impl), connected
 /// and started with `Impl::start(req)`, which sets `Impl::resend` when it may be sent again
-/// (may_resend): there is no TLS for streams.
+/// (may_resend).
 template <class Impl>
 boost::asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(connection_pool* pool,
                                                                   const endpoint& ep,
@@ -179,19 +167,18 @@ boost::asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(connection_poo
                                                                   const limits& lim,
                                                                   std::uint64_t* bytes_read)
 {
-    if (ep.kind == endpoint::transport::tls)
-        co_return failure(make_error_code(errc::not_configured), 0, "streaming over TLS");
     for (bool first = true;; first = false) {
         auto l = co_await acquire(pool, ep, lim, bytes_read);
         if (!l)
             co_return l.error();
         const bool reused = l->reused;
+        const bool fresh_tls = !reused && l->stream.tls() != nullptr;
         auto p = std::make_unique<Impl>(std::move(l->stream), pool, ep, lim);
         auto started = co_await p->start(req);
         if (started)
             co_return p;
         if (!(first && reused && p->resend))
-            co_return started.error();
+            co_return first_exchange_failure(started.error(), fresh_tls);
     }
 }
 

@@ -17,6 +17,11 @@ struct config {
     std::vector<std::string> dump_patterns;
     std::optional<domain::registry_target> registry;  ///< unset: commit and keep locally
     std::string registry_auth;                        ///< X-Registry-Auth value ("e30=" anonymous)
+    /// NAME of docker-credential-NAME when a credential helper holds the registry's
+    /// credentials (credHelpers or credsStore): asked before each push, `registry_auth` unused.
+    std::string credential_helper;
+    /// Longest wait for the credential helper's answer.
+    std::chrono::milliseconds credential_helper_timeout{10000};
     bool keep_image = false;
     std::string hostname;
     /// A failing push is retried with backoff for this long before `pushed: false` (SPEC §5).

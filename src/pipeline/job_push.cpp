@@ -7,6 +7,7 @@
 #include "pipeline/earlier_commit.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/job_state.hpp"
+#include "pipeline/registry_login.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -61,7 +62,12 @@ asio::awaitable<bool> job_runner::push_with_retry(detail::job_state& j)
     co::backoff delays(cfg_.push_retry_initial, cfg_.push_retry_max);
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (unsigned attempt = 1;; ++attempt) {
-        auto p = co_await docker_.push(j.repo, j.tag, cfg_.registry_auth);
+        auto auth = co_await push_registry_auth(cfg_);
+        result<std::string> p = auth;
+        if (auth) {
+            auto pushed = co_await docker_.push(j.repo, j.tag, *auth);
+            p = std::move(pushed);
+        }
         if (p) {
             j.digest = *p;
             co_return true;

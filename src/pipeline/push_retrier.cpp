@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pipeline/push_retrier.hpp"
 
+#include "pipeline/registry_login.hpp"
+
 #include "log/log.hpp"
 #include "state/store.hpp"
 
@@ -63,7 +65,12 @@ asio::awaitable<bool> push_retrier::retry_round()
 {
     for (const auto& p : store_->pending_pushes()) {
         const std::string reference = p.repository + ":" + p.tag;
-        auto r = co_await docker_.push(p.repository, p.tag, cfg_.registry_auth);
+        auto auth = co_await push_registry_auth(cfg_);
+        result<std::string> r = auth;
+        if (auth) {
+            auto pushed = co_await docker_.push(p.repository, p.tag, *auth);
+            r = std::move(pushed);
+        }
         if (!r) {
             if (r.error().code == asio::error::operation_aborted)
                 co_return false;

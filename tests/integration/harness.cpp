@@ -118,6 +118,11 @@ void check_cores_land_in_containers(shared_parts& p)
 
 shared_parts::shared_parts() : dockerd(ts::engine_options(ts::engine_name())) {}
 
+shared_parts::shared_parts(ts::dockerd_options d, ts::registry_options r)
+    : dockerd(std::move(d)), registry(std::move(r))
+{
+}
+
 namespace {
 
 struct shared_state {

@@ -42,6 +42,8 @@ std::vector<std::string> lines_of(const std::string& text);
 /// The engine is the one CORE_INTERCEPTOR_TEST_ENGINE names (support/engines.hpp).
 struct shared_parts {
     shared_parts();
+    /// Parts of a test's own, started differently (a TLS listener, a registry with a login).
+    shared_parts(test_support::dockerd_options d, test_support::registry_options r);
     test_support::private_dockerd dockerd;
     test_support::registry registry;
 };
