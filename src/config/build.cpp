@@ -138,9 +138,18 @@ void read_registry(const po::variables_map& vm, app_config& cfg)
     if (!cfg.pipeline.registry)
         return;
     const std::string file = named ? vm["registry-auth"].as<std::string>() : found_docker_config();
-    // Credentials readable by other users are refused: they would be as good as public.
-    const std::string text =
-        file.empty() ? std::string() : read_private_file("registry-auth", file);
+    // Credentials readable by other users are refused: they would be as good as public. The
+    // docker CLI's own file is held to the same rule, and the refusal says where it came from.
+    std::string text;
+    try {
+        text = file.empty() ? std::string() : read_private_file("registry-auth", file);
+    } catch (const bad_option& e) {
+        if (named)
+            throw;
+        throw bad_option{"registry-auth",
+                         e.why + " (the docker CLI's config.json, read because no "
+                                 "--registry-auth names a file; name one to use another)"};
+    }
     auto found = domain::find_registry_credentials(text, cfg.pipeline.registry->host, named);
     if (!found)
         throw bad_option{"registry-auth", file + ": " + found.error().describe()};

@@ -169,6 +169,14 @@ TEST_CASE("config: credentials from DOCKER_CONFIG's config.json when no --regist
     REQUIRE(std::holds_alternative<config::app_config>(other.parsed));
     CHECK(std::get<config::app_config>(other.parsed).pipeline.registry_auth == "e30=");
     CHECK(std::get<config::app_config>(other.parsed).pipeline.credential_helper.empty());
+
+    // Readable by others: refused like a --registry-auth file, saying where the file came from.
+    ::chmod((d / "config.json").c_str(), 0644);
+    auto open = parse({"--registry", "reg.example.com"});
+    CHECK(std::holds_alternative<int>(open.parsed));
+    CHECK(open.err.find("readable by other users") != std::string::npos);
+    CHECK(open.err.find("the docker CLI's config.json, read because no --registry-auth") !=
+          std::string::npos);
 }
 
 TEST_CASE("credential helper: fed the host, answer parsed; failures name helper and registry")
