@@ -14,6 +14,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the real parts the integration tests and the demo start
   docker.io containerd runc docker-registry busybox-static kcat
+  # Podman's Docker-compatible service, one engine of the test matrix (conmon comes with it)
+  podman
   # certificates of the TLS tests (a private CA, server and client certificates)
   openssl
   # the installed test (tests/installed): a Debian rootfs booted with systemd

@@ -16,7 +16,7 @@ namespace core_interceptor::config::detail {
 /// CORE_INTERCEPTOR_ variables that are not options: the package's extra arguments of the
 /// service (/etc/default/core_interceptor) and the project's own test and benchmark harness,
 /// whose variables reach the daemons it starts.
-constexpr std::array<std::string_view, 17> not_options{
+constexpr std::array<std::string_view, 18> not_options{
     "OPTS",
     "BIN",
     "SOURCE_ROOT",
@@ -34,6 +34,7 @@ constexpr std::array<std::string_view, 17> not_options{
     "BENCH_DIR",
     "BENCH_STATE",
     "MONITORING_DIR",
+    "TEST_ENGINE",
 };
 
 /// CORE_INTERCEPTOR_<OPTION> variables as options: CORE_INTERCEPTOR_METRICS_ADDRESS is
