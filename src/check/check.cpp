@@ -113,6 +113,24 @@ asio::awaitable<result<engine_version>> ask_version(const http::endpoint& ep)
     co_return *v;
 }
 
+/// The image store of `GET /info` (domain::parse_image_store), or "unknown (why)": the store
+/// is information, not a condition of the check.
+asio::awaitable<std::string> ask_image_store(const http::endpoint& ep, std::string prefix)
+{
+    http::request req;
+    req.target = prefix + "/info";
+    const auto lim = limits_of(check_timeout);
+    auto r = co_await http::exchange(ep, req, lim);
+    if (!r)
+        co_return "unknown (" + docker_reason(r.error(), ep) + ")";
+    if (r->status != 200)
+        co_return "unknown (GET /info answered HTTP " + std::to_string(r->status) + ")";
+    auto store = domain::parse_image_store(r->body);
+    if (!store)
+        co_return "unknown (" + store.error().describe() + ")";
+    co_return *store;
+}
+
 std::string api_prefix(const engine_version& v)
 {
     return "/v" + domain::to_string(domain::negotiate(domain::our_api_version, v.api, v.min_api));
@@ -145,7 +163,8 @@ asio::awaitable<outcome> check_docker(std::string host)
                          ep->describe() + ": the daemon refuses " + ping.target + " (HTTP " +
                              std::to_string(p->status) +
                              "): " + docker::api_failure(p->status, p->body).message);
-    co_return o;
+    auto store = co_await ask_image_store(*ep, api_prefix(*v));
+    co_return docker_outcome(ep->describe(), *v, store);
 }
 
 /// `GET /v2/` of the registry, from this host, with the credentials when there are some.
