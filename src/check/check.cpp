@@ -224,7 +224,10 @@ asio::awaitable<outcome> check_registry_dockerd(std::string docker_host,
         co_return failed("registry-dockerd",
                          "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
                              describe_failure(r.error(), peer(*ep), dockerd_login_timeout));
-    co_return registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
+    auto o = registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
+    if (v->family == domain::engine_family::podman)
+        co_return podman_login_outcome(std::move(o), registry_host);
+    co_return o;
 }
 
 /// Connect (and TLS handshake with the daemon's CA file and client certificate, verified unless

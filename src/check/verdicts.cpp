@@ -253,6 +253,19 @@ outcome registry_dockerd_outcome(std::string_view host,
                     std::to_string(status) + ")" + (msg.empty() ? "" : ": " + msg));
 }
 
+outcome podman_login_outcome(outcome o, std::string_view host)
+{
+    if (o.v != verdict::fail ||
+        o.reason.find("server gave HTTP response to HTTPS client") == std::string::npos)
+        return o;
+    return make("registry-dockerd",
+                verdict::warn,
+                "Podman's POST /auth tries " + std::string(host) +
+                    " over HTTPS only, and it speaks plain HTTP: the login is not confirmed; "
+                    "pushes work when registries.conf marks it insecure (" +
+                    o.reason + ")");
+}
+
 result<std::string> auth_request_body(std::string_view registry_auth, std::string_view host)
 {
     auto o = decode_auth(registry_auth);

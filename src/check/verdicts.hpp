@@ -94,6 +94,11 @@ outcome registry_dockerd_outcome(std::string_view host,
                                  std::string_view body,
                                  bool have_credentials);
 
+/// The registry-dockerd verdict when the Engine is Podman: its `POST /auth` tries HTTPS only
+/// (but for "localhost:"), while its pushes follow registries.conf, which may mark the
+/// registry insecure (plain HTTP). A login that failed only on that is a WARN saying so.
+outcome podman_login_outcome(outcome o, std::string_view host);
+
 /// The `POST /auth` body for `host` from an X-Registry-Auth value (base64url JSON): its
 /// credentials, always with `serveraddress` set to `host`, so that the daemon never falls
 /// back to its default registry.

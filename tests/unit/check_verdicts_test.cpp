@@ -347,3 +347,25 @@ TEST_CASE("check: registry-auth: private, readable and with credentials for the 
     CHECK(has(gone.reason, "cannot read"));
     fs::remove_all(dir);
 }
+
+TEST_CASE("check: Podman's HTTPS-only login to a plain-HTTP registry is a warning")
+{
+    // POST /auth of Podman 4.3.1 for a loopback registry that registries.conf marks insecure.
+    const auto fail = registry_dockerd_outcome(
+        "127.0.0.1:53699",
+        500,
+        R"({"cause":"http: server gave HTTP response to HTTPS client","message":"login attempt to 127.0.0.1:53699 failed with status: pinging container registry 127.0.0.1:53699: Get \"https://127.0.0.1:53699/v2/\": http: server gave HTTP response to HTTPS client","response":500})",
+        false);
+    REQUIRE(fail.v == verdict::fail);
+    const auto warn = podman_login_outcome(fail, "127.0.0.1:53699");
+    CHECK(warn.v == verdict::warn);
+    CHECK(warn.name == "registry-dockerd");
+    CHECK(has(warn.reason, "over HTTPS only"));
+    CHECK(has(warn.reason, "registries.conf"));
+    // Other failures and successes stay what they are.
+    const auto denied = registry_dockerd_outcome(
+        "r:5000", 500, R"({"message":"unauthorized: incorrect username or password"})", true);
+    CHECK(podman_login_outcome(denied, "r:5000").v == verdict::fail);
+    CHECK(podman_login_outcome(registry_dockerd_outcome("r:5000", 200, "{}", true), "r:5000").v ==
+          verdict::ok);
+}

@@ -97,8 +97,9 @@ TEST_CASE("Podman answers: die and remove events; the image is named in its fami
     auto labelled = domain::parse_event_line(podman_labelled_die);
     REQUIRE(labelled.has_value());
     const auto& attrs = labelled->event.attributes;
-    CHECK(std::find(attrs.begin(), attrs.end(), std::pair<std::string, std::string>{"team", "core"}) !=
-          attrs.end());
+    CHECK(std::find(attrs.begin(),
+                    attrs.end(),
+                    std::pair<std::string, std::string>{"team", "core"}) != attrs.end());
 
     // Podman's destroy: "remove", asked for by the filter as well.
     auto removed = domain::parse_event_line(podman_remove);
@@ -131,7 +132,8 @@ TEST_CASE("Podman answers: container inspect and the image list")
 TEST_CASE("Podman answers: a push stream without aux: the digest comes from the status line")
 {
     domain::push_stream_parser ok("abc");
-    ok.on_line(R"json({"status":"The push refers to repository [127.0.0.1:5917/testimg_1.0:abc]"})json");
+    ok.on_line(
+        R"json({"status":"The push refers to repository [127.0.0.1:5917/testimg_1.0:abc]"})json");
     ok.on_line(
         R"json({"status":"abc: digest: sha256:3af343e6b1fb22d4a4a0e16ae8e860972988e82325fab5f590979db8decf81c7 size: 581"})json");
     CHECK(ok.succeeded());
@@ -139,7 +141,8 @@ TEST_CASE("Podman answers: a push stream without aux: the digest comes from the 
 
     // The registry stopped: Podman retries three times itself, then one error line.
     domain::push_stream_parser down("abc");
-    down.on_line(R"json({"status":"The push refers to repository [127.0.0.1:5917/testimg_1.0:abc]"})json");
+    down.on_line(
+        R"json({"status":"The push refers to repository [127.0.0.1:5917/testimg_1.0:abc]"})json");
     down.on_line(
         R"json({"errorDetail":{"message":"trying to reuse blob sha256:ecda40d82e63a839a0740a8838317a033437fd1ce54778ccd86669f8433b1cdc at destination: pinging container registry 127.0.0.1:5917: Get \"http://127.0.0.1:5917/v2/\": dial tcp 127.0.0.1:5917: connect: connection refused"},"error":"trying to reuse blob sha256:ecda40d82e63a839a0740a8838317a033437fd1ce54778ccd86669f8433b1cdc at destination: pinging container registry 127.0.0.1:5917: Get \"http://127.0.0.1:5917/v2/\": dial tcp 127.0.0.1:5917: connect: connection refused"})json");
     CHECK(down.failed());
@@ -149,12 +152,14 @@ TEST_CASE("Podman answers: a push stream without aux: the digest comes from the 
 
 TEST_CASE("Podman answers: error bodies carry a message, as Docker's do")
 {
-    CHECK(domain::daemon_message(
-              R"json({"cause":"no such container","message":"no container with name or ID \"nope\" found: no such container","response":404})json") ==
-          "no container with name or ID \"nope\" found: no such container");
-    CHECK(domain::daemon_message(
-              R"json({"cause":"image not known","message":"failed to find image nope:1: docker.io/library/nope:1: image not known","response":404})json") ==
-          "failed to find image nope:1: docker.io/library/nope:1: image not known");
+    CHECK(
+        domain::daemon_message(
+            R"json({"cause":"no such container","message":"no container with name or ID \"nope\" found: no such container","response":404})json") ==
+        "no container with name or ID \"nope\" found: no such container");
+    CHECK(
+        domain::daemon_message(
+            R"json({"cause":"image not known","message":"failed to find image nope:1: docker.io/library/nope:1: image not known","response":404})json") ==
+        "failed to find image nope:1: docker.io/library/nope:1: image not known");
     // GET /distribution/{name}/json is not served: a plain-text 404.
     CHECK(domain::daemon_message("Not Found\n") == "Not Found");
 }
@@ -162,9 +167,10 @@ TEST_CASE("Podman answers: error bodies carry a message, as Docker's do")
 TEST_CASE("Podman answers: the exited containers are asked for with states the Engine knows")
 {
     // Podman 4.3 to {"status":["exited","dead"]}: HTTP 500.
-    CHECK(domain::daemon_message(
-              R"json({"cause":"invalid argument","message":"unknown container state: dead: invalid argument","response":500})json") ==
-          "unknown container state: dead: invalid argument");
+    CHECK(
+        domain::daemon_message(
+            R"json({"cause":"invalid argument","message":"unknown container state: dead: invalid argument","response":500})json") ==
+        "unknown container state: dead: invalid argument");
     const auto podman = boost::json::parse(domain::exited_filter(engine_family::podman));
     CHECK(podman == boost::json::parse(R"json({"status":["exited","stopped"]})json"));
     // dockerd 20.10 to "stopped": {"message":"Invalid filter 'status=stopped'"} (HTTP 400).
@@ -198,9 +204,10 @@ TEST_CASE("Podman answers: commit labels also go as LABEL changes when both Engi
         {"core_interceptor.dumps", "/tmp/core \"quoted\""},
         {"", "x"},
     };
-    CHECK(domain::commit_label_changes(labels) ==
-          std::vector<std::string>{
-              "LABEL core_interceptor.death="
-              "fc31ab05812c8d58a677eefa543c434b04923aa444598fb29526813eb1a5ba80-1796021875143852510",
-              "LABEL core_interceptor.container.image=docker.io/library/testimg:1.0"});
+    CHECK(
+        domain::commit_label_changes(labels) ==
+        std::vector<std::string>{
+            "LABEL core_interceptor.death="
+            "fc31ab05812c8d58a677eefa543c434b04923aa444598fb29526813eb1a5ba80-1796021875143852510",
+            "LABEL core_interceptor.container.image=docker.io/library/testimg:1.0"});
 }
