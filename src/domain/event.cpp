@@ -123,6 +123,11 @@ std::string since_param(std::int64_t time_nano)
     return buf;
 }
 
+std::string death_id(std::string_view id, std::int64_t finished_nano, std::int64_t event_nano)
+{
+    return std::string(id) + "-" + std::to_string(finished_nano > 0 ? finished_nano : event_nano);
+}
+
 std::string die_filter()
 {
     return R"({"type":["container"],"event":["die","died","destroy","remove"]})";

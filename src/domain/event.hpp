@@ -40,6 +40,13 @@ struct parsed_event {
 /// is not a JSON object or lacks those fields. Never throws.
 result<parsed_event> parse_event_line(std::string_view line);
 
+/// What names one death of container `id` on its commit (the death label), the same whichever
+/// way the death was found: "<id>-<FinishedAt in ns>" from the container's inspect, or, when the
+/// Engine gave no FinishedAt, "<id>-<event time>". A death seen both by its event and by the
+/// catch-up's list of exited containers has two times (the event's, and FinishedAt: Podman 4.3
+/// writes its event about half a second after FinishedAt), but one FinishedAt.
+std::string death_id(std::string_view id, std::int64_t finished_nano, std::int64_t event_nano);
+
 /// The `since=` value that replays events from `time_nano` on: "<seconds>.<9 digits>".
 std::string since_param(std::int64_t time_nano);
 

@@ -211,3 +211,17 @@ TEST_CASE("Podman answers: commit labels also go as LABEL changes when both Engi
             "fc31ab05812c8d58a677eefa543c434b04923aa444598fb29526813eb1a5ba80-1796021875143852510",
             "LABEL core_interceptor.container.image=docker.io/library/testimg:1.0"});
 }
+
+TEST_CASE("Podman answers: a death has one name, whether found by its event or by the catch-up")
+{
+    // The die event above was written about half a second after the FinishedAt of the same
+    // death (recorded on another container: FinishedAt 07:28:34.498944747, "died" at
+    // 07:28:34.974112083); the catch-up knows only FinishedAt.
+    const std::string id = "2d6ebd372649b030b3c0ef38b89d5f30dff137a88f62037f4dd219877b4d998a";
+    const auto finished = domain::parse_rfc3339_nano("2026-11-30T07:28:34.498944747Z");
+    const auto event = domain::parse_rfc3339_nano("2026-11-30T07:28:34.974112083Z");
+    CHECK(domain::death_id(id, finished, event) == domain::death_id(id, finished, finished));
+    CHECK(domain::death_id(id, finished, event) == id + "-" + std::to_string(finished));
+    // No FinishedAt from the Engine: the event's time.
+    CHECK(domain::death_id(id, 0, event) == id + "-" + std::to_string(event));
+}
