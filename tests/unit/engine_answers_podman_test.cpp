@@ -6,6 +6,7 @@
 // the parsers read and their neighbours, verbatim.
 #include "domain/engine_answers.hpp"
 #include "domain/event.hpp"
+#include "domain/filter.hpp"
 #include "domain/image_name.hpp"
 #include "domain/push_stream.hpp"
 #include "domain/rfc3339.hpp"
@@ -224,4 +225,24 @@ TEST_CASE("Podman answers: a death has one name, whether found by its event or b
     CHECK(domain::death_id(id, finished, event) == id + "-" + std::to_string(finished));
     // No FinishedAt from the Engine: the event's time.
     CHECK(domain::death_id(id, 0, event) == id + "-" + std::to_string(event));
+}
+
+TEST_CASE("Podman answers: --include-image globs match the image as the docker CLI names it")
+{
+    CHECK(domain::familiar_reference("docker.io/library/testimg:1.0") == "testimg:1.0");
+    CHECK(domain::familiar_reference("docker.io/acme/app:2") == "acme/app:2");
+    CHECK(domain::familiar_reference("testimg:1.0") == "testimg:1.0");
+    CHECK(domain::familiar_reference("reg.example.com/library/app:1") ==
+          "reg.example.com/library/app:1");
+    CHECK(domain::familiar_reference("docker.io/library/") == "library/");
+
+    auto die = domain::parse_event_line(podman_die);
+    REQUIRE(die.has_value());
+    domain::container_filter f;
+    f.include_images = {"testimg:*"};
+    CHECK(domain::accepts(f, die->event));
+    f.include_images = {"docker.io/library/testimg:*"};
+    CHECK(domain::accepts(f, die->event));
+    f.include_images = {"otherimg:*"};
+    CHECK_FALSE(domain::accepts(f, die->event));
 }
