@@ -118,6 +118,24 @@ asio::awaitable<result<engine_version>> ask_version(const docker::engine_connect
     co_return *v;
 }
 
+/// The image store of `GET /info` (domain::parse_image_store), or "unknown (why)": the store
+/// is information, not a condition of the check.
+asio::awaitable<std::string> ask_image_store(const http::endpoint& ep, std::string prefix)
+{
+    http::request req;
+    req.target = prefix + "/info";
+    const auto lim = limits_of(check_timeout);
+    auto r = co_await http::exchange(ep, req, lim);
+    if (!r)
+        co_return "unknown (" + docker_reason(r.error(), ep) + ")";
+    if (r->status != 200)
+        co_return "unknown (GET /info answered HTTP " + std::to_string(r->status) + ")";
+    auto store = domain::parse_image_store(r->body);
+    if (!store)
+        co_return "unknown (" + store.error().describe() + ")";
+    co_return *store;
+}
+
 std::string api_prefix(const engine_version& v)
 {
     return "/v" + domain::to_string(domain::negotiate(domain::our_api_version, v.api, v.min_api));
@@ -151,7 +169,8 @@ asio::awaitable<outcome> check_docker(docker::client_config cfg)
                          ep->describe() + ": the daemon refuses " + ping.target + " (HTTP " +
                              std::to_string(p->status) +
                              "): " + docker::api_failure(p->status, p->body).message);
-    co_return o;
+    auto store = co_await ask_image_store(*ep, api_prefix(*v));
+    co_return docker_outcome(ep->describe(), *v, store);
 }
 
 /// The X-Registry-Auth value a push would send now: `registry_auth`, or what the credential
@@ -249,7 +268,10 @@ asio::awaitable<outcome> check_registry_dockerd(docker::client_config docker_cfg
         co_return failed("registry-dockerd",
                          "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
                              describe_failure(r.error(), peer(*ep), dockerd_login_timeout));
-    co_return registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
+    auto o = registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
+    if (v->family == domain::engine_family::podman)
+        co_return podman_login_outcome(std::move(o), registry_host);
+    co_return o;
 }
 
 /// Connect (and TLS handshake with the daemon's CA file and client certificate, verified unless

@@ -74,7 +74,8 @@ int exit_status(std::span<const outcome> outcomes)
                : 0;
 }
 
-outcome docker_outcome(std::string_view endpoint, const engine_version& v)
+outcome
+docker_outcome(std::string_view endpoint, const engine_version& v, std::string_view image_store)
 {
     using domain::to_string;
     const auto use = domain::negotiate(domain::our_api_version, v.api, v.min_api);
@@ -82,7 +83,9 @@ outcome docker_outcome(std::string_view endpoint, const engine_version& v)
         "ours " + to_string(domain::our_api_version) + ", daemon " + to_string(v.api);
     if (v.min_api)
         versions += ", minimum " + to_string(*v.min_api);
-    std::string engine = v.version.empty() ? "Engine (version not given)" : "Engine " + v.version;
+    std::string engine = v.name() + (v.version.empty() ? " (version not given)" : " " + v.version);
+    const std::string store =
+        image_store.empty() ? std::string() : ", image store " + std::string(image_store);
     if (v.api < oldest_api_version)
         return make("docker",
                     verdict::fail,
@@ -93,13 +96,13 @@ outcome docker_outcome(std::string_view endpoint, const engine_version& v)
         return make(
             "docker",
             verdict::warn,
-            std::string(endpoint) + ", " + engine + ", API " + to_string(use) +
+            std::string(endpoint) + ", " + engine + ", API " + to_string(use) + store +
                 ": the daemon's minimum is newer than the API this build knows; its answers may "
                 "have changed (" +
                 versions + ")");
     return make("docker",
                 verdict::ok,
-                std::string(endpoint) + ", " + engine + ", API " + to_string(use) + " (" +
+                std::string(endpoint) + ", " + engine + ", API " + to_string(use) + store + " (" +
                     versions + ")");
 }
 
@@ -248,6 +251,19 @@ outcome registry_dockerd_outcome(std::string_view host,
                 verdict::fail,
                 "the Docker daemon cannot log in to " + h + " (POST /auth: HTTP " +
                     std::to_string(status) + ")" + (msg.empty() ? "" : ": " + msg));
+}
+
+outcome podman_login_outcome(outcome o, std::string_view host)
+{
+    if (o.v != verdict::fail ||
+        o.reason.find("server gave HTTP response to HTTPS client") == std::string::npos)
+        return o;
+    return make("registry-dockerd",
+                verdict::warn,
+                "Podman's POST /auth tries " + std::string(host) +
+                    " over HTTPS only, and it speaks plain HTTP: the login is not confirmed; "
+                    "pushes work when registries.conf marks it insecure (" +
+                    o.reason + ")");
 }
 
 result<std::string> auth_request_body(std::string_view registry_auth, std::string_view host)

@@ -25,7 +25,8 @@ struct outcome {
     std::string reason;
 };
 
-/// "OK   docker: unix:///var/run/docker.sock, Engine 20.10.24, API 1.41": the verdict padded
+/// "OK   docker: unix:///var/run/docker.sock, Docker Engine 20.10.24, API 1.41, image store
+/// overlay2 (…)": the verdict padded
 /// to one column, the name, the reason; no line break (any in the reason become spaces).
 std::string format(const outcome& o);
 
@@ -42,8 +43,12 @@ inline constexpr domain::api_version oldest_api_version{1, 25};
 
 /// The docker check's verdict once `GET /version` answered: OK with the version in use, FAIL
 /// when the daemon is older than oldest_api_version, WARN when its minimum is newer than ours
-/// (its answers may carry fields we do not know).
-outcome docker_outcome(std::string_view endpoint, const engine_version& v);
+/// (its answers may carry fields we do not know). The engine is named (Docker Engine or Podman
+/// Engine, with its version); `image_store` (domain::parse_image_store, or why it is unknown)
+/// follows the API version when given.
+outcome docker_outcome(std::string_view endpoint,
+                       const engine_version& v,
+                       std::string_view image_store = {});
 
 /// A connection or exchange failure in an operator's words: "127.0.0.1:5999 refused the
 /// connection", "/run/docker.sock does not exist", "… did not answer within 5 s".
@@ -88,6 +93,11 @@ outcome registry_dockerd_outcome(std::string_view host,
                                  unsigned status,
                                  std::string_view body,
                                  bool have_credentials);
+
+/// The registry-dockerd verdict when the Engine is Podman: its `POST /auth` tries HTTPS only
+/// (but for "localhost:"), while its pushes follow registries.conf, which may mark the
+/// registry insecure (plain HTTP). A login that failed only on that is a WARN saying so.
+outcome podman_login_outcome(outcome o, std::string_view host);
 
 /// The `POST /auth` body for `host` from an X-Registry-Auth value (base64url JSON): its
 /// credentials, always with `serveraddress` set to `host`, so that the daemon never falls

@@ -5,6 +5,7 @@
 
 #include "docker/encode.hpp"
 #include "domain/dump.hpp"
+#include "domain/engine_answers.hpp"
 #include "domain/volume_dump.hpp"
 
 #include <fcntl.h>
@@ -20,6 +21,17 @@ namespace core_interceptor::docker {
 using detail::encode;
 
 namespace {
+
+/// An archive answer given before the Engine has finished with the container's exit
+/// (domain::archive_answer_premature): a transient failure, so that the death is handled again
+/// a moment later.
+failure premature(std::string_view p, const std::string& what)
+{
+    return failure(make_error_code(errc::stream_truncated),
+                   0,
+                   "archive of " + std::string(p) + " asked too early (" + what +
+                       "): the Engine is still handling the container's exit");
+}
 
 // The archive probe reads the tar header(s) and the file's first bytes, then hangs up. A
 // PAX header for a long path is at most a few KiB; past this, the answer is not a probe of
@@ -161,6 +173,8 @@ asio::awaitable<result<file_prefix>> read_tar_head(http::stream_reader& s,
                               "archive of " + std::string(p) + ": no file content within 64 KiB");
     }
     s.close();  // a connection read to its end has gone back to the pool already
+    if (!tar.done() && domain::archive_answer_premature(200, {}, seen))
+        co_return premature(p, "HTTP 200 without a byte");
     if (!tar.done())
         co_return failure(
             make_error_code(errc::stream_truncated), 200, "archive of " + std::string(p));
@@ -183,7 +197,10 @@ asio::awaitable<result<http::stream_reader>> client::open_archive_head(std::stri
     req.target = path("/containers/" + encode(id) + "/archive?path=" + encode(p));
     auto lim = limits(cfg_.request_timeout);
     lim.read_chunk = 8 * 1024;  // a tar header and a note segment: overshoot at most this
-    co_return co_await open_stream(req, lim);
+    auto s = co_await open_stream(req, lim);
+    if (!s && domain::archive_answer_premature(s.error().status, s.error().message, 0))
+        co_return premature(p, s.error().describe());
+    co_return s;
 }
 
 asio::awaitable<result<file_prefix>>

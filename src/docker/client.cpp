@@ -101,6 +101,7 @@ asio::awaitable<result<domain::api_version>> client::negotiate()
         co_return v.error();
     auto use = domain::negotiate(domain::our_api_version, v->api, v->min_api);
     prefix_ = "/v" + domain::to_string(use);
+    family_ = v->family;
     co_return use;
 }
 
@@ -116,8 +117,7 @@ asio::awaitable<result<http::stream_reader>> client::events(std::int64_t since_n
 asio::awaitable<result<std::vector<std::string>>> client::exited_containers()
 {
     http::request req;
-    req.target =
-        path("/containers/json?all=1&filters=" + encode(R"({"status":["exited","dead"]})"));
+    req.target = path("/containers/json?all=1&filters=" + encode(domain::exited_filter(family_)));
     auto r = co_await call(std::move(req), cfg_.request_timeout);
     if (!r)
         co_return r.error();
@@ -188,6 +188,8 @@ asio::awaitable<result<std::string>> client::commit(const commit_request& c)
     req.target =
         path("/commit?container=" + encode(c.container_id) + "&repo=" + encode(c.repository) +
              "&tag=" + encode(c.tag) + "&comment=" + encode(c.comment) + "&pause=false");
+    for (const auto& change : domain::commit_label_changes(c.labels))
+        req.target += "&changes=" + encode(change);
     req.content_type = "application/json";
     req.body = json::serialize(body);
     auto r = co_await call(std::move(req), cfg_.commit_timeout);

@@ -32,7 +32,8 @@ public:
     /// Completes once the response header has arrived; the caller reads the body.
     boost::asio::awaitable<result<http::stream_reader>> events(std::int64_t since_nano);
 
-    /// `GET /containers/json?all=1` filtered to exited and dead containers: their IDs.
+    /// `GET /containers/json?all=1` filtered to the containers that have exited (which
+    /// states those are depends on the Engine: domain::exited_filter): their IDs.
     boost::asio::awaitable<result<std::vector<std::string>>> exited_containers();
 
     boost::asio::awaitable<result<changes>>
@@ -89,7 +90,8 @@ private:
     client_config cfg_;
     engine_connection engine_;  // its TLS context outlives pool_
     http::endpoint endpoint_;
-    std::string prefix_;  // "/v1.41" once negotiated
+    std::string prefix_;                                            // "/v1.41" once negotiated
+    domain::engine_family family_ = domain::engine_family::docker;  // once negotiated
     std::uint64_t bytes_read_ = 0;
     http::connection_pool pool_;  // after bytes_read_, which it counts into
 };

@@ -6,6 +6,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 namespace json = boost::json;
 
 namespace core_interceptor::domain {
@@ -42,6 +45,11 @@ void read_config(const json::object& config, container_info& info)
 
 }  // namespace
 
+std::string engine_version::name() const
+{
+    return family == engine_family::podman ? "Podman Engine" : "Docker Engine";
+}
+
 result<engine_version> parse_engine_version(std::string_view body)
 {
     auto v = parse_body(body, json::kind::object, 200, "GET /version");
@@ -50,11 +58,66 @@ result<engine_version> parse_engine_version(std::string_view body)
     const auto& o = v->as_object();
     engine_version out;
     out.version = string_member(o, "Version");
+    if (auto* parts = o.if_contains("Components"); parts && parts->is_array())
+        for (const auto& part : parts->as_array())
+            if (part.is_object() && string_member(part.as_object(), "Name") == "Podman Engine")
+                out.family = engine_family::podman;
     auto api = parse_api_version(string_member(o, "ApiVersion"));
     if (!api)
         return malformed(200, "GET /version has no ApiVersion");
     out.api = *api;
     out.min_api = parse_api_version(string_member(o, "MinAPIVersion"));
+    return out;
+}
+
+result<std::string> parse_image_store(std::string_view body)
+{
+    auto v = parse_body(body, json::kind::object, 200, "GET /info");
+    if (!v)
+        return v.error();
+    const auto& o = v->as_object();
+    if (auto* status = o.if_contains("DriverStatus"); status && status->is_array())
+        for (const auto& pair : status->as_array()) {
+            if (!pair.is_array() || pair.as_array().size() != 2)
+                continue;
+            const auto& kv = pair.as_array();
+            if (kv[0].is_string() && kv[0].as_string() == "driver-type" && kv[1].is_string() &&
+                kv[1].as_string() == "io.containerd.snapshotter.v1")
+                return std::string("containerd");
+        }
+    std::string driver = string_member(o, "Driver");
+    if (driver.empty())
+        return malformed(200, "GET /info names no storage Driver");
+    return driver;
+}
+
+std::string exited_filter(engine_family family)
+{
+    return family == engine_family::podman ? R"({"status":["exited","stopped"]})"
+                                           : R"({"status":["exited","dead"]})";
+}
+
+bool archive_answer_premature(unsigned status, std::string_view message, std::uint64_t body_bytes)
+{
+    if (status == 200)
+        return body_bytes == 0;
+    return status == 500 && message.starts_with("open /proc/") &&
+           message.find("/ns/mnt: no such file or directory") != std::string_view::npos;
+}
+
+std::vector<std::string>
+commit_label_changes(const std::vector<std::pair<std::string, std::string>>& labels)
+{
+    const auto plain = [](std::string_view s) {
+        return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) ||
+                   std::string_view("._:/@+-").find(c) != std::string_view::npos;
+        });
+    };
+    std::vector<std::string> out;
+    for (const auto& [key, value] : labels)
+        if (plain(key) && plain(value))
+            out.push_back("LABEL " + key + "=" + value);
     return out;
 }
 

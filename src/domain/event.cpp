@@ -106,7 +106,7 @@ result<parsed_event> parse_event_line(std::string_view line)
         action = string_member_if(*obj, "status");
     if (action != nullptr && (*action == "die" || *action == "died"))
         out.kind = event_kind::die;
-    else if (action != nullptr && *action == "destroy")
+    else if (action != nullptr && (*action == "destroy" || *action == "remove"))
         out.kind = event_kind::destroy;
     return out;
 }
@@ -123,9 +123,14 @@ std::string since_param(std::int64_t time_nano)
     return buf;
 }
 
+std::string death_id(std::string_view id, std::int64_t finished_nano, std::int64_t event_nano)
+{
+    return std::string(id) + "-" + std::to_string(finished_nano > 0 ? finished_nano : event_nano);
+}
+
 std::string die_filter()
 {
-    return R"({"type":["container"],"event":["die","died","destroy"]})";
+    return R"({"type":["container"],"event":["die","died","destroy","remove"]})";
 }
 
 }  // namespace core_interceptor::domain

@@ -35,17 +35,26 @@ struct parsed_event {
 };
 
 /// Parses one line. A container event needs Type/type "container", an ID (`id` or `Actor.ID`)
-/// and a time; Action/status "die" makes it a die. errc::malformed_event for anything that
+/// and a time; Action/status "die" (Podman 4.3: "died") makes it a die, "destroy" (Podman:
+/// "remove") a destroy. errc::malformed_event for anything that
 /// is not a JSON object or lacks those fields. Never throws.
 result<parsed_event> parse_event_line(std::string_view line);
+
+/// What names one death of container `id` on its commit (the death label), the same whichever
+/// way the death was found: "<id>-<FinishedAt in ns>" from the container's inspect, or, when the
+/// Engine gave no FinishedAt, "<id>-<event time>". A death seen both by its event and by the
+/// catch-up's list of exited containers has two times (the event's, and FinishedAt: Podman 4.3
+/// writes its event about half a second after FinishedAt), but one FinishedAt.
+std::string death_id(std::string_view id, std::int64_t finished_nano, std::int64_t event_nano);
 
 /// The `since=` value that replays events from `time_nano` on: "<seconds>.<9 digits>".
 std::string since_param(std::int64_t time_nano);
 
 /// The `filters=` value for container die and destroy events (destroy right after die
-/// reveals an --rm container): {"type":["container"],"event":["die","died","destroy"]}.
+/// reveals an --rm container): {"type":["container"],"event":["die","died","destroy","remove"]}.
 /// Podman before 4.4 names the event "died" internally and its compatibility endpoint matches
-/// nothing for "die" alone; Docker accepts the unknown name.
+/// nothing for "die" alone; Podman calls destroy "remove" (its events say Action "remove");
+/// Docker accepts the unknown names.
 std::string die_filter();
 
 }  // namespace core_interceptor::domain

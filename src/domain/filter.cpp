@@ -41,6 +41,21 @@ std::optional<label_match> parse_label_match(std::string_view text)
     return m;
 }
 
+std::string familiar_reference(std::string_view image)
+{
+    for (std::string_view hub : {"docker.io/", "index.docker.io/", "registry-1.docker.io/"})
+        if (image.starts_with(hub)) {
+            image.remove_prefix(hub.size());
+            constexpr std::string_view library = "library/";
+            const auto rest = image.substr(std::min(library.size(), image.size()));
+            if (image.starts_with(library) && !rest.empty() &&
+                rest.find('/') == std::string_view::npos)
+                image = rest;
+            break;
+        }
+    return std::string(image);
+}
+
 bool accepts(const container_filter& f, const die_event& ev, std::string* why)
 {
     auto no = [&](std::string reason) {
@@ -56,9 +71,11 @@ bool accepts(const container_filter& f, const die_event& ev, std::string* why)
     for (const auto& m : f.include_labels)
         if (!matches(m, ev))
             return no("--include-label " + describe(m) + " not matched");
+    const std::string familiar = familiar_reference(ev.image);
     if (!f.include_images.empty() &&
         std::none_of(f.include_images.begin(), f.include_images.end(), [&](const std::string& g) {
-            return ::fnmatch(g.c_str(), ev.image.c_str(), 0) == 0;
+            return ::fnmatch(g.c_str(), ev.image.c_str(), 0) == 0 ||
+                   ::fnmatch(g.c_str(), familiar.c_str(), 0) == 0;
         }))
         return no("--include-image not matched by " + ev.image);
     return true;

@@ -30,6 +30,11 @@ struct container_filter {
     std::vector<std::string> include_images;  ///< globs on the image reference (none: all)
 };
 
+/// An image reference as the docker CLI shows it: Docker Hub's domain and its "library/"
+/// dropped ("docker.io/library/testimg:1.0", as Podman names it, is "testimg:1.0"); other
+/// references unchanged. `--include-image` globs match either form.
+std::string familiar_reference(std::string_view image);
+
 /// Whether `ev` is handled. When not, `why` (if given) says which rule excluded it.
 bool accepts(const container_filter& f, const die_event& ev, std::string* why = nullptr);
 

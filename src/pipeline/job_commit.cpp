@@ -2,6 +2,7 @@
 // The job's middle steps: naming the image of a container that left a dump, the limits on
 // how many are made (--max-per-container), committing it, or logging what would be done
 // (--dry-run).
+#include "domain/event.hpp"
 #include "domain/image_name.hpp"
 #include "domain/short_id.hpp"
 #include "log/log.hpp"
@@ -107,7 +108,7 @@ job_runner::step job_runner::commit(detail::job_state& j)
     creq.comment = "core_interceptor: " + std::string(object) + " dump left by container " +
                    j.info.name + " (" + short_id(ev.id) + "), exit code " +
                    std::to_string(j.info.exit_code);
-    j.death_id = ev.id + "-" + std::to_string(ev.time_nano);
+    j.death_id = domain::death_id(ev.id, j.info.finished_nano, ev.time_nano);
     creq.labels = {
         {"core_interceptor.container.id", ev.id},
         {"core_interceptor.container.name", j.info.name},

@@ -55,6 +55,15 @@ std::map<std::string, check_line> parse_lines(const std::string& out)
     return lines;
 }
 
+/// Podman's `POST /auth` tries HTTPS only (but for "localhost:"), whatever registries.conf
+/// says, while its pushes follow registries.conf: the test's plain-HTTP loopback registry is
+/// a login --check cannot confirm there, and says so with a WARN. Docker has no such gap.
+bool podman_login_warning(const shared_parts& p, const std::string& name, const check_line& l)
+{
+    return p.dockerd.is_podman() && name == "registry-dockerd" && l.verdict == "WARN" &&
+           l.reason.find("over HTTPS only") != std::string::npos;
+}
+
 /// What the kernel's core_pattern makes of the core_pattern check: a pipe is a warning.
 std::string expected_core_pattern_verdict()
 {
@@ -162,7 +171,7 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
                              "rest"}) {
         CAPTURE(name);
         REQUIRE(lines.count(name));
-        CHECK(lines[name].verdict == "OK");
+        CHECK((lines[name].verdict == "OK" || podman_login_warning(*p, name, lines[name])));
     }
     REQUIRE(lines.count("core_pattern"));
     CHECK(lines["core_pattern"].verdict == expected_core_pattern_verdict());
@@ -180,6 +189,18 @@ TEST_CASE("--check: every check passes against the real parts, and nothing is se
     CHECK(lines["docker"].reason.find(p->dockerd.host()) != std::string::npos);
     CHECK(lines["docker"].reason.find("Engine " + version) != std::string::npos);
     CHECK(lines["docker"].reason.find("daemon " + api) != std::string::npos);
+    // The engine by name (the one this run started), and its image store as `docker info`
+    // shows it: the containerd store by its driver type, else the storage driver.
+    const std::string engine_name = p->dockerd.is_podman() ? "Podman Engine" : "Docker Engine";
+    CHECK(lines["docker"].reason.find(engine_name + " " + version) != std::string::npos);
+    auto info = p->dockerd.docker({"info", "--format", "{{.Driver}}|{{json .DriverStatus}}"});
+    REQUIRE(info.ok());
+    const auto driver = info.out.substr(0, info.out.find('|'));
+    const bool containerd_store =
+        info.out.find(R"(["driver-type","io.containerd.snapshotter.v1"])") != std::string::npos;
+    const std::string store = containerd_store ? "containerd" : driver;
+    CAPTURE(info.out);
+    CHECK(lines["docker"].reason.find(", image store " + store + " (") != std::string::npos);
     CHECK(lines["registry"].reason.find("http://" + p->registry.address() + "/v2/") !=
           std::string::npos);
     CHECK(lines["registry-dockerd"].reason.find(p->registry.address()) != std::string::npos);
@@ -272,7 +293,7 @@ TEST_CASE_FIXTURE(scene, "--check: each broken setting is a FAIL line naming it,
             if (c.failing.count(name))
                 CHECK(line.verdict == "FAIL");
             else if (name != "core_pattern")
-                CHECK(line.verdict == "OK");
+                CHECK((line.verdict == "OK" || podman_login_warning(*p, name, line)));
         }
         REQUIRE(lines.count(c.check));
         for (const auto& part : c.says)

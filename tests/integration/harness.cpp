@@ -64,16 +64,11 @@ void check_cores_land_in_containers(shared_parts& p)
                                "'): cores never land inside containers");
 
     const auto name = unique_name("probe");
-    std::vector<std::string> args{"run",
-                                  "--network",
-                                  "none",
-                                  "--ulimit",
-                                  "core=-1",
-                                  "-w",
-                                  "/tmp",
-                                  "--name",
-                                  name,
-                                  ts::private_dockerd::test_image};
+    std::vector<std::string> args{
+        "run", "--network", "none", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
+    const auto engine_options = p.dockerd.run_options();
+    args.insert(args.end(), engine_options.begin(), engine_options.end());
+    args.push_back(ts::private_dockerd::test_image);
     for (auto& a : crash_with_core())
         args.push_back(a);
     auto run = p.dockerd.docker(args, 120s);
@@ -353,6 +348,8 @@ container start_container(shared_parts& p, const container_spec& spec, const std
 {
     std::vector<std::string> args{
         "run", "-d", "--network", "none", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
+    const auto engine_options = p.dockerd.run_options();
+    args.insert(args.end(), engine_options.begin(), engine_options.end());
     args.insert(args.end(), spec.run_options.begin(), spec.run_options.end());
     args.push_back(spec.image);
     args.insert(args.end(), spec.command.begin(), spec.command.end());
@@ -389,6 +386,8 @@ std::vector<container> start_containers_at_once(shared_parts& p,
                   "/tmp",
                   "--name",
                   names[i]};
+        const auto engine_options = p.dockerd.run_options();
+        o.argv.insert(o.argv.end(), engine_options.begin(), engine_options.end());
         o.argv.insert(o.argv.end(), specs[i].run_options.begin(), specs[i].run_options.end());
         o.argv.push_back(specs[i].image);
         o.argv.insert(o.argv.end(), specs[i].command.begin(), specs[i].command.end());

@@ -80,8 +80,10 @@ TEST_CASE_FIXTURE(
                   "-w",
                   "/tmp",
                   "--name",
-                  names.back(),
-                  ts::private_dockerd::test_image};
+                  names.back()};
+        const auto engine_options = p->dockerd.run_options();
+        o.argv.insert(o.argv.end(), engine_options.begin(), engine_options.end());
+        o.argv.push_back(ts::private_dockerd::test_image);
         for (auto& a : crash_with_core())
             o.argv.push_back(a);
         o.env = {{"DOCKER_CONFIG", (p->dockerd.dir() / "cli").string()}};

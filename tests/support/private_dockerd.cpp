@@ -2,6 +2,7 @@
 #include "support/private_dockerd.hpp"
 
 #include "support/net.hpp"
+#include "support/podman_service.hpp"
 #include "support/temp_dir.hpp"
 
 #include <elf.h>
@@ -134,12 +135,19 @@ private_dockerd::private_dockerd(dockerd_options options) : options_(std::move(o
 {
     if (::geteuid() != 0)
         throw missing_part("a private dockerd needs root");
-    if (options_.kind != dockerd_options::engine_kind::docker)
-        throw std::runtime_error("this harness starts no Podman service yet");
-    dockerd_bin_ = options_.dockerd.empty() ? find_program("dockerd") : options_.dockerd;
-    if (dockerd_bin_.empty() || !fs::exists(dockerd_bin_))
-        throw missing_part("no dockerd binary " + dockerd_bin_.string() +
-                           " (Debian package docker.io)");
+    if (is_podman()) {
+        dockerd_bin_ = options_.dockerd.empty() ? find_program("podman") : options_.dockerd;
+        if (dockerd_bin_.empty() || !fs::exists(dockerd_bin_))
+            throw missing_part("no podman binary " + dockerd_bin_.string() +
+                               " (Debian package podman)");
+        if (find_program("conmon").empty())
+            throw missing_part("no conmon (Debian package conmon)");
+    } else {
+        dockerd_bin_ = options_.dockerd.empty() ? find_program("dockerd") : options_.dockerd;
+        if (dockerd_bin_.empty() || !fs::exists(dockerd_bin_))
+            throw missing_part("no dockerd binary " + dockerd_bin_.string() +
+                               " (Debian package docker.io)");
+    }
     // The CLI of the engine's own release when its PATH dirs have one (an older CLI cannot talk
     // to an Engine whose minimum API version is above its own).
     for (const auto& d : options_.path_dirs)
@@ -158,6 +166,8 @@ private_dockerd::private_dockerd(dockerd_options options) : options_(std::move(o
     dir_ = templ;
     fs::create_directories(dir_ / "cli");
     try {
+        if (is_podman())
+            write_podman_config(podman_layout{dir_});
         start();
         build_test_image();
     } catch (...) {
@@ -214,28 +224,35 @@ void private_dockerd::start()
             fs::remove(containerd_pid_file, ec);
         }
     }
-    log_name_ = starts_ == 0 ? "dockerd.log" : "dockerd." + std::to_string(starts_) + ".log";
+    const std::string base = is_podman() ? "podman" : "dockerd";
+    log_name_ = starts_ == 0 ? base + ".log" : base + "." + std::to_string(starts_) + ".log";
     ++starts_;
     const auto d = dir_.string();
     process_options o;
-    // Exactly the network-disabling flags of SPEC §7: no bridge, no iptables rules, no
-    // forwarding or masquerading; the socket, data root and exec root are ours alone.
-    o.argv = {dockerd_bin_.string(),
-              "--host",
-              "unix://" + d + "/docker.sock",
-              "--data-root",
-              d + "/data",
-              "--exec-root",
-              d + "/exec",
-              "--pidfile",
-              d + "/docker.pid",
-              "--bridge=none",
-              "--iptables=false",
-              "--ip6tables=false",
-              "--ip-forward=false",
-              "--ip-masq=false"};
+    if (is_podman()) {
+        // Podman's service: the same socket path, everything else under DIR (podman_service).
+        o.argv = podman_service_argv(dockerd_bin_, podman_layout{dir_});
+        o.env = podman_env(podman_layout{dir_});
+    } else {
+        // Exactly the network-disabling flags of SPEC §7: no bridge, no iptables rules, no
+        // forwarding or masquerading; the socket, data root and exec root are ours alone.
+        o.argv = {dockerd_bin_.string(),
+                  "--host",
+                  "unix://" + d + "/docker.sock",
+                  "--data-root",
+                  d + "/data",
+                  "--exec-root",
+                  d + "/exec",
+                  "--pidfile",
+                  d + "/docker.pid",
+                  "--bridge=none",
+                  "--iptables=false",
+                  "--ip6tables=false",
+                  "--ip-forward=false",
+                  "--ip-masq=false"};
+    }
     o.argv.insert(o.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
-    o.env = options_.env;
+    o.env.insert(o.env.end(), options_.env.begin(), options_.env.end());
     if (!options_.path_dirs.empty()) {
         std::string path;
         for (const auto& p : options_.path_dirs)
@@ -256,14 +273,14 @@ void private_dockerd::start()
         dockerd_.emplace(std::move(o));
     } catch (const std::system_error& e) {
         ::close(fd);
-        throw missing_part(std::string("cannot start dockerd: ") + e.what());
+        throw missing_part("cannot start " + base + ": " + e.what());
     }
     ::close(fd);
 
     const auto deadline = std::chrono::steady_clock::now() + start_timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         if (!dockerd_->running())
-            throw missing_part("dockerd exited at start (" + dockerd_->status()->describe() +
+            throw missing_part(base + " exited at start (" + dockerd_->status()->describe() +
                                "):\n" + log_tail());
         auto r = http_get_unix(socket_path(), "/_ping", 2s);
         if (r && r->status == 200)
@@ -271,7 +288,12 @@ void private_dockerd::start()
         std::this_thread::sleep_for(100ms);
     }
     dockerd_->stop();
-    throw missing_part("dockerd did not answer /_ping within 60 s:\n" + log_tail());
+    throw missing_part(base + " did not answer /_ping within 60 s:\n" + log_tail());
+}
+
+std::vector<std::string> private_dockerd::run_options() const
+{
+    return is_podman() ? podman_ulimit_options() : std::vector<std::string>{};
 }
 
 run_result private_dockerd::docker(std::vector<std::string> args,
@@ -374,8 +396,10 @@ void private_dockerd::kill_leftover_processes()
         if (!info)
             continue;
         const auto& comm = info->comm;
+        // Podman's containers live under conmon, which outlives the service.
         if (comm.rfind("containerd", 0) != 0 && comm.rfind("runc", 0) != 0 &&
-            comm.rfind("dockerd", 0) != 0)
+            comm.rfind("dockerd", 0) != 0 && comm.rfind("conmon", 0) != 0 &&
+            comm.rfind("podman", 0) != 0)
             continue;
         doomed.insert(pid);
     }

@@ -62,6 +62,11 @@ public:
     run_result docker(std::vector<std::string> args,
                       std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
 
+    /// Options every `docker run`/`docker create` against this engine needs besides
+    /// `--network none` and `--ulimit core=-1`: for Podman, nofile and nproc ulimits this
+    /// machine allows; none for dockerd.
+    std::vector<std::string> run_options() const;
+
     /// Builds `name` from a rootfs of the host's static busybox, once per name.
     void build_test_image(const std::string& name = test_image);
 
@@ -73,6 +78,8 @@ public:
 
     /// The last lines of dockerd's own log.
     std::string log_tail(std::size_t lines = 30) const;
+
+    bool is_podman() const { return options_.kind == dockerd_options::engine_kind::podman; }
 
 private:
     void start();

@@ -53,8 +53,20 @@ TEST_CASE("check: docker verdict from the versions")
     auto ok = docker_outcome("unix:///run/docker.sock", v);
     CHECK(ok.v == verdict::ok);
     CHECK(ok.name == "docker");
-    CHECK(has(ok.reason, "unix:///run/docker.sock, Engine 20.10.24, API 1.41"));
+    CHECK(has(ok.reason, "unix:///run/docker.sock, Docker Engine 20.10.24, API 1.41"));
     CHECK(has(ok.reason, "ours 1.47, daemon 1.41, minimum 1.12"));
+
+    // The engine by name, and the image store after the API version.
+    engine_version podman{"4.3.1", {1, 41}, domain::api_version{1, 24}};
+    podman.family = domain::engine_family::podman;
+    auto pm = docker_outcome("unix:///run/podman/podman.sock", podman, "overlay");
+    CHECK(pm.v == verdict::ok);
+    CHECK(has(pm.reason,
+              "unix:///run/podman/podman.sock, Podman Engine 4.3.1, API 1.41, "
+              "image store overlay (ours 1.47, daemon 1.41, minimum 1.24)"));
+    auto cd =
+        docker_outcome("unix:///s", {"28.5.1", {1, 51}, domain::api_version{1, 24}}, "containerd");
+    CHECK(has(cd.reason, "Docker Engine 28.5.1, API 1.47, image store containerd"));
 
     // Engine 29: minimum 1.44, newer than 1.41 but not than ours: the lower of the two.
     auto e29 = docker_outcome("unix:///s", {"29.1.0", {1, 52}, domain::api_version{1, 44}});
@@ -334,4 +346,26 @@ TEST_CASE("check: registry-auth: private, readable and with credentials for the 
     CHECK(gone.v == verdict::fail);
     CHECK(has(gone.reason, "cannot read"));
     fs::remove_all(dir);
+}
+
+TEST_CASE("check: Podman's HTTPS-only login to a plain-HTTP registry is a warning")
+{
+    // POST /auth of Podman 4.3.1 for a loopback registry that registries.conf marks insecure.
+    const auto fail = registry_dockerd_outcome(
+        "127.0.0.1:53699",
+        500,
+        R"({"cause":"http: server gave HTTP response to HTTPS client","message":"login attempt to 127.0.0.1:53699 failed with status: pinging container registry 127.0.0.1:53699: Get \"https://127.0.0.1:53699/v2/\": http: server gave HTTP response to HTTPS client","response":500})",
+        false);
+    REQUIRE(fail.v == verdict::fail);
+    const auto warn = podman_login_outcome(fail, "127.0.0.1:53699");
+    CHECK(warn.v == verdict::warn);
+    CHECK(warn.name == "registry-dockerd");
+    CHECK(has(warn.reason, "over HTTPS only"));
+    CHECK(has(warn.reason, "registries.conf"));
+    // Other failures and successes stay what they are.
+    const auto denied = registry_dockerd_outcome(
+        "r:5000", 500, R"({"message":"unauthorized: incorrect username or password"})", true);
+    CHECK(podman_login_outcome(denied, "r:5000").v == verdict::fail);
+    CHECK(podman_login_outcome(registry_dockerd_outcome("r:5000", 200, "{}", true), "r:5000").v ==
+          verdict::ok);
 }

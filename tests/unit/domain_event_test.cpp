@@ -60,7 +60,8 @@ TEST_CASE("event parsing: the filter asks for container die and destroy events (
     auto v = boost::json::parse(die_filter(), ec);
     REQUIRE_FALSE(ec);
     // "died" is what Podman before 4.4 matches; Docker accepts and ignores it.
-    CHECK(v == boost::json::parse(R"({"type":["container"],"event":["die","died","destroy"]})"));
+    CHECK(v == boost::json::parse(
+                   R"({"type":["container"],"event":["die","died","destroy","remove"]})"));
 }
 
 TEST_CASE("event parsing: a Podman \"died\" action is a die")
