@@ -33,10 +33,11 @@ constexpr const char* podman_info =
     R"json({"ID":"83da5369-4d3b-4b68-aa62-af44fac393b3","Containers":2,"ContainersRunning":0,"ContainersPaused":0,"ContainersStopped":2,"Images":2,"Driver":"overlay","DriverStatus":[["Backing Filesystem","extfs"],["Supports d_type","true"],["Native Overlay Diff","true"],["Using metacopy","false"]],"Plugins":{"Volume":["local"],"Network":["bridge","macvlan","ipvlan"],"Authorization":null,"Log":["k8s-file","none","passthrough","journald"]},"CgroupDriver":"cgroupfs","OperatingSystem":"debian","OSVersion":"12","ServerVersion":"4.3.1","BuildahVersion":"1.28.2","CgroupVersion":"1","Rootless":false})json";
 constexpr const char* docker_info =
     R"json({"ID":"X3SR:LHXW:QLIL:GQNA:PZ4C:XJTG:7LC7:QPUC:5OA3:YJIS:FKZT:CHUN","Containers":0,"ContainersRunning":0,"ContainersPaused":0,"ContainersStopped":0,"Images":0,"Driver":"overlay2","DriverStatus":[["Backing Filesystem","extfs"],["Supports d_type","true"],["Native Overlay Diff","true"],["userxattr","false"]],"Plugins":{"Volume":["local"],"Network":["bridge","host","ipvlan","macvlan","null","overlay"],"Authorization":null},"CgroupDriver":"cgroupfs","OperatingSystem":"Debian GNU/Linux 12 (bookworm)","ServerVersion":"20.10.24+dfsg1"})json";
-// Docker with `--feature containerd-snapshotter=true` (the default of new Engine 29 installs):
-// the snapshotter as Driver, and the driver type that says the images live in containerd.
+// Docker Engine 28.5.2 with `--feature containerd-snapshotter=true` (the default of new Engine 29
+// installs), recorded (fields kept: those read): the snapshotter as Driver, and the driver type
+// that says the images live in containerd.
 constexpr const char* docker_containerd_info =
-    R"json({"Containers":0,"Images":0,"Driver":"overlayfs","DriverStatus":[["driver-type","io.containerd.snapshotter.v1"]],"ServerVersion":"28.5.1"})json";
+    R"json({"Containers":0,"Images":0,"Driver":"overlayfs","DriverStatus":[["driver-type","io.containerd.snapshotter.v1"]],"ServerVersion":"28.5.2+dfsg4"})json";
 
 // GET /v1.41/events?filters={"type":["container"],"event":["die","died","destroy","remove"]}:
 // a crash with a core, then a clean exit and `docker rm` of a labelled container.
