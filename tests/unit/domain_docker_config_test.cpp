@@ -4,6 +4,8 @@
 #include "domain/docker_config.hpp"
 #include "domain/registry_auth.hpp"
 
+#include "toolbox.hpp"
+
 #include <boost/json.hpp>
 
 #include <doctest/doctest.h>
@@ -18,16 +20,7 @@ namespace {
 
 using source = registry_credentials::source;
 
-json::object decode_header(const std::string& header)
-{
-    auto raw = base64_decode(header);
-    REQUIRE(raw.has_value());
-    boost::system::error_code ec;
-    auto v = json::parse(*raw, ec);
-    REQUIRE_FALSE(ec);
-    REQUIRE(v.is_object());
-    return v.as_object();
-}
+using test::decode_header;
 
 const std::string host = "127.0.0.1:5443";
 

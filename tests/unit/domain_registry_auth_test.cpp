@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "domain/registry_auth.hpp"
+#include "toolbox.hpp"
 
 #include <boost/json.hpp>
 
@@ -13,17 +14,7 @@ namespace json = boost::json;
 
 namespace {
 
-// The JSON object an X-Registry-Auth value carries.
-json::object decode_header(const std::string& header)
-{
-    auto raw = base64_decode(header);
-    REQUIRE(raw.has_value());
-    boost::system::error_code ec;
-    auto v = json::parse(*raw, ec);
-    REQUIRE_FALSE(ec);
-    REQUIRE(v.is_object());
-    return v.as_object();
-}
+using test::decode_header;
 
 const std::string secret = "s3cr3t/+?pw";
 

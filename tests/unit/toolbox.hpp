@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // What the unit tests share: a temporary directory, a scoped capture of the log, a count of
-// state files.
+// state files, the JSON object of an X-Registry-Auth value.
+#include "domain/registry_auth.hpp"
 #include "log/log.hpp"
 
+#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <stdlib.h>
@@ -57,6 +59,19 @@ inline std::size_t json_files_in(const std::filesystem::path& d)
     for (const auto& e : std::filesystem::directory_iterator(d, ec))
         n += e.path().extension() == ".json" ? 1 : 0;
     return n;
+}
+
+/// The JSON object an X-Registry-Auth value (`header`) carries; fails the test when it is not
+/// base64 of a JSON object.
+inline boost::json::object decode_header(const std::string& header)
+{
+    auto raw = domain::base64_decode(header);
+    REQUIRE(raw.has_value());
+    boost::system::error_code ec;
+    auto v = boost::json::parse(*raw, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(v.is_object());
+    return v.as_object();
 }
 
 }  // namespace core_interceptor::test
