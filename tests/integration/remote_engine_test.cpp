@@ -125,6 +125,54 @@ std::vector<std::string> tls_engine_args(const remote_parts& r, const fs::path& 
             certs.string()};
 }
 
+/// `a` with `more` after it.
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more)
+{
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+}
+
+/// The REST sink at `rest_url` and the options every crash handled here runs with.
+std::vector<std::string> rest_args(const std::string& rest_url)
+{
+    return {
+        "--rest-url", rest_url, "--hostname", "testhost", "-v", "1", "--max-per-signature", "0"};
+}
+
+/// The TLS Engine with the good certificates, the registry with the login in `auth`, the REST
+/// sink at `rest_url` and the state in `state`.
+std::vector<std::string> tls_daemon_args(const remote_parts& r,
+                                         const fs::path& auth,
+                                         const std::string& rest_url,
+                                         const fs::path& state)
+{
+    return with(with(tls_engine_args(r, r.good),
+                     {"--registry", r.registry(), "--registry-auth", auth.string()}),
+                with(rest_args(rest_url), {"--state-dir", state.string()}));
+}
+
+/// The dockerd of `p` (no TLS), the registry `host` with the docker config `cfg`, the state
+/// in `dir`/state.
+std::vector<std::string>
+config_args(shared_parts& p, const std::string& host, const fs::path& cfg, const fs::path& dir)
+{
+    return {"--docker-host",
+            p.dockerd.host(),
+            "--registry",
+            host,
+            "--registry-auth",
+            cfg.string(),
+            "--state-dir",
+            (dir / "state").string()};
+}
+
+/// Whether the image of `c` is in the registry of `p`.
+bool in_registry(shared_parts& p, const container& c)
+{
+    auto tags = p.registry.tags(test_repo);
+    return std::find(tags.begin(), tags.end(), c.tag()) != tags.end();
+}
+
 /// `core_interceptor ARGS` to its end, with the credential helper of the tests on PATH.
 ts::run_result run_daemon(std::vector<std::string> args, const fs::path& credentials = {})
 {
@@ -195,18 +243,14 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
         private_file(work.path() / "auth.json", auths_config(r->registry(), password));
 
     // --check through the TLS listener: the Engine and the registry login through it.
-    auto check = run_daemon([&] {
-        auto a = tls_engine_args(*r, r->good);
-        a.insert(a.end(),
-                 {"--registry",
-                  r->registry(),
-                  "--registry-auth",
-                  auth.string(),
-                  "--state-dir",
-                  (work.path() / "state").string(),
-                  "--check"});
-        return a;
-    }());
+    auto check = run_daemon(with(tls_engine_args(*r, r->good),
+                                 {"--registry",
+                                  r->registry(),
+                                  "--registry-auth",
+                                  auth.string(),
+                                  "--state-dir",
+                                  (work.path() / "state").string(),
+                                  "--check"}));
     INFO("--check:\n", check.out, check.err);
     CHECK(check_line(check, "docker").starts_with("OK"));
     CHECK(check_line(check, "docker").find("127.0.0.1:" + std::to_string(r->engine_port)) !=
@@ -217,31 +261,13 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
     // A real crash, committed, pushed and announced through the TLS Engine.
     ts::http_sink rest;
     const auto c = crashed(p, "tls-engine");
-    auto a = tls_engine_args(*r, r->good);
-    a.insert(a.end(),
-             {"--registry",
-              r->registry(),
-              "--registry-auth",
-              auth.string(),
-              "--rest-url",
-              rest.url(),
-              "--hostname",
-              "testhost",
-              "-v",
-              "1",
-              "--max-per-signature",
-              "0",
-              "--state-dir",
-              (work.path() / "state").string(),
-              "--process",
-              c.name});
-    auto run = run_daemon(a);
+    auto run = run_daemon(
+        with(tls_daemon_args(*r, auth, rest.url(), work.path() / "state"), {"--process", c.name}));
     INFO("--process:\n", run.out, run.err);
     REQUIRE_FALSE(run.timed_out);
     CHECK(run.status.describe() == "exit 0");
     CHECK(run.out.find("dump pushed") != std::string::npos);
-    auto tags = p.registry.tags(test_repo);
-    CHECK(std::find(tags.begin(), tags.end(), c.tag()) != tags.end());
+    CHECK(in_registry(p, c));
     CHECK(rest.wait_for(1, 60s));
     check_sink("REST", rest_record(rest), {c.id}, true);
     CHECK(run.err.find(password) == std::string::npos);
@@ -249,23 +275,9 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
     // Watching: the event stream through TLS too, and the death it streams handled.
     {
         ts::http_sink watched_rest;
-        auto wa = tls_engine_args(*r, r->good);
-        wa.insert(wa.end(),
-                  {"--registry",
-                   r->registry(),
-                   "--registry-auth",
-                   auth.string(),
-                   "--rest-url",
-                   watched_rest.url(),
-                   "--hostname",
-                   "testhost",
-                   "-v",
-                   "1",
-                   "--max-per-signature",
-                   "0",
-                   "--state-dir",
-                   (work.path() / "watch-state").string()});
-        daemon_under_test d(work.path(), wa);
+        daemon_under_test d(
+            work.path(),
+            tls_daemon_args(*r, auth, watched_rest.url(), work.path() / "watch-state"));
         start_watching(d);
         const auto w = crashed(p, "tls-watch");
         CHECK_MESSAGE(watched_rest.wait_for(1, 90s), d.log_tail());
@@ -279,9 +291,8 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
          std::vector<std::tuple<std::string, fs::path, std::string>>{
              {"client certificate of another CA", r->wrong_client, "certificate"},
              {"Engine certificate of an unknown CA", r->wrong_ca, "certificate verify failed"}}) {
-        auto a2 = tls_engine_args(*r, certs);
-        a2.insert(a2.end(), {"--state-dir", (work.path() / "state2").string(), "--check"});
-        auto w = run_daemon(a2);
+        auto w = run_daemon(with(tls_engine_args(*r, certs),
+                                 {"--state-dir", (work.path() / "state2").string(), "--check"}));
         INFO(what, ":\n", w.out, w.err);
         const auto line = check_line(w, "docker");
         CHECK(line.starts_with("FAIL"));
@@ -291,9 +302,8 @@ TEST_CASE("remote Engine over TLS: a crash is pushed and announced; refused cert
     }
 
     // No client certificate at all: refused at start, the missing file named.
-    auto a3 = tls_engine_args(*r, r->no_client);
-    a3.insert(a3.end(), {"--state-dir", (work.path() / "state3").string(), "--check"});
-    auto missing = run_daemon(a3);
+    auto missing = run_daemon(with(tls_engine_args(*r, r->no_client),
+                                   {"--state-dir", (work.path() / "state3").string(), "--check"}));
     INFO("no client certificate:\n", missing.out, missing.err);
     CHECK(missing.status.describe() == "exit 2");
     CHECK(missing.err.find((r->no_client / "cert.pem").string()) != std::string::npos);
@@ -337,18 +347,9 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
         const auto dir = work.path() / std::to_string(++n);
         fs::create_directories(dir);
         const auto cfg = private_file(dir / "config.json", w.config);
-        const std::vector<std::string> common{"--docker-host",
-                                              p.dockerd.host(),
-                                              "--registry",
-                                              host,
-                                              "--registry-auth",
-                                              cfg.string(),
-                                              "--state-dir",
-                                              (dir / "state").string()};
+        const auto common = config_args(p, host, cfg, dir);
 
-        auto a = common;
-        a.push_back("--check");
-        auto check = run_daemon(a, w.answer);
+        auto check = run_daemon(with(common, {"--check"}), w.answer);
         INFO("--check:\n", check.out, check.err);
         const auto login = check_line(check, "registry-dockerd");
         CHECK(login.starts_with(w.pushes ? "OK" : "FAIL"));
@@ -358,28 +359,15 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
 
         ts::http_sink rest;
         const auto c = crashed(p, "creds");
-        auto b = common;
-        b.insert(b.end(),
-                 {"--rest-url",
-                  rest.url(),
-                  "--hostname",
-                  "testhost",
-                  "-v",
-                  "1",
-                  "--max-per-signature",
-                  "0",
-                  "--push-retry-window",
-                  "0",
-                  "--process",
-                  c.name});
-        auto run = run_daemon(b, w.answer);
+        auto run = run_daemon(
+            with(common,
+                 with(rest_args(rest.url()), {"--push-retry-window", "0", "--process", c.name})),
+            w.answer);
         INFO("--process:\n", run.out, run.err);
         REQUIRE_FALSE(run.timed_out);
         CHECK(run.err.find(password) == std::string::npos);
         CHECK(run.err.find(wrong_password) == std::string::npos);
-        auto tags = p.registry.tags(test_repo);
-        const bool in_registry = std::find(tags.begin(), tags.end(), c.tag()) != tags.end();
-        CHECK(in_registry == w.pushes);
+        CHECK(in_registry(p, c) == w.pushes);
         CHECK(rest.wait_for(1, 60s));
         check_sink("REST", rest_record(rest), {c.id}, w.pushes);
         if (!w.pushes) {
@@ -399,15 +387,7 @@ TEST_CASE("registry credentials: auths, credsStore and credHelpers push; wrong o
     const auto dir = work.path() / "absent";
     fs::create_directories(dir);
     const auto cfg = private_file(dir / "config.json", R"({"credsStore": "absent-helper"})");
-    auto check = run_daemon({"--docker-host",
-                             p.dockerd.host(),
-                             "--registry",
-                             host,
-                             "--registry-auth",
-                             cfg.string(),
-                             "--state-dir",
-                             (dir / "state").string(),
-                             "--check"});
+    auto check = run_daemon(with(config_args(p, host, cfg, dir), {"--check"}));
     INFO("--check:\n", check.out, check.err);
     const auto login = check_line(check, "registry-dockerd");
     CHECK(login.starts_with("FAIL"));
