@@ -29,73 +29,6 @@ using namespace std::chrono_literals;
 
 // After the expected notifications, nothing else may come for a while.
 constexpr auto quiet_period = 5s;
-// A pushed image is deleted from the node right after the push.
-constexpr auto local_delete_timeout = 15s;
-
-std::set<std::string> ids_of(const std::vector<container>& cs)
-{
-    std::set<std::string> out;
-    for (const auto& c : cs)
-        out.insert(c.id);
-    return out;
-}
-
-std::set<std::string> tags_of(const std::vector<container>& cs)
-{
-    std::set<std::string> out;
-    for (const auto& c : cs)
-        out.insert(c.tag());
-    return out;
-}
-
-std::set<std::string>
-new_tags(shared_parts& p, const std::string& repo, const std::set<std::string>& before)
-{
-    std::set<std::string> out;
-    for (const auto& t : p.registry.tags(repo))
-        if (!before.count(t))
-            out.insert(t);
-    return out;
-}
-
-bool registry_has_all(shared_parts& p, const std::string& repo, const std::set<std::string>& tags)
-{
-    try {
-        const auto have = p.registry.tags(repo);
-        const std::set<std::string> s(have.begin(), have.end());
-        for (const auto& t : tags)
-            if (!s.count(t))
-                return false;
-        return true;
-    } catch (const std::exception&) {
-        return false;  // not answering (yet)
-    }
-}
-
-// Every image of `cs` left the node (pushed, then deleted), within a bound.
-void check_deleted_locally(shared_parts& p, const std::vector<container>& cs)
-{
-    for (const auto& c : cs) {
-        INFO("container ", c.name, " (", c.spec.role, ") tag ", c.tag());
-        std::vector<std::string> left;
-        wait_until(
-            [&] {
-                left = local_images_tagged(p, c.tag());
-                return left.empty();
-            },
-            local_delete_timeout,
-            250ms);
-        CHECK_MESSAGE(
-            left.empty(), "still on the node after the push: ", left.empty() ? "" : left.front());
-    }
-}
-
-void clean_up(shared_parts& p, const std::vector<container>& cs)
-{
-    for (const auto& c : cs)
-        remove_local_images_tagged(p, c.tag());
-    remove_all_containers(p);
-}
 
 // --- dockerd killed in the middle of a burst ----------------------------------------------------
 
@@ -110,10 +43,7 @@ TEST_CASE_FIXTURE(
         return;
     restore_dockerd_at_end();
 
-    const auto tags_before = [&] {
-        auto v = p->registry.tags(test_repo);
-        return std::set<std::string>(v.begin(), v.end());
-    }();
+    const auto tags_before = registry_tags(*p, test_repo);
 
     auto& daemon = watch(fault_args());
     INFO("daemon log:\n", daemon.log_tail(60));
@@ -121,43 +51,20 @@ TEST_CASE_FIXTURE(
     // A burst, all started at once: dumping containers and decoys; one decoy still runs when
     // dockerd dies. The dumping ones also leave 24 MiB of random bytes, so that commits and
     // pushes take a while: dockerd dies while the daemon is at work on them.
-    auto ballast = [](const std::string& then) {
-        return shell("dd if=/dev/urandom of=/tmp/ballast bs=1M count=24 2>/dev/null; " + then);
-    };
     const std::vector<container_spec> specs{
-        {"core 1", ballast("sh -c \"kill -SEGV \\$\\$\"; exit $?"), 139, "core"},
+        ballast_core("core 1"),
         {"decoy: clean exit", shell("echo fine"), 0, std::nullopt},
-        {"hprof 1",
-         ballast("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > /tmp/heap.hprof; "
-                 "exit 3"),
-         3,
-         "hprof"},
+        ballast_hprof("hprof 1", "/tmp/heap.hprof"),
         {"decoy: core.js", shell("echo 'x' > /tmp/core.js; exit 1"), 1, std::nullopt},
-        {"core 2", ballast("sh -c \"kill -SEGV \\$\\$\"; exit $?"), 139, "core"},
+        ballast_core("core 2"),
         {"decoy: still running", shell("sleep 4; exit 1"), 1, std::nullopt},
-        {"hprof 2",
-         ballast("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > "
-                 "/tmp/java_pid7.hprof; exit 3"),
-         3,
-         "hprof"},
+        ballast_hprof("hprof 2", "/tmp/java_pid7.hprof"),
         {"decoy: empty core", shell(": > /tmp/core; exit 1"), 1, std::nullopt},
     };
-    std::vector<std::string> names;
-    for (std::size_t i = 0; i < specs.size(); ++i)
-        names.push_back(unique_name("f1-" + std::to_string(i)));
-    const auto cs = start_containers_at_once(*p, specs, names, work.path());
-    std::vector<container> dumping;
-    for (const auto& c : cs)
-        if (c.spec.object)
-            dumping.push_back(c);
+    const auto cs = start_burst(*p, specs, "f1", work.path());
+    const auto dumping = dumping_of(cs);
     // The dumps are written once the dumping containers have exited: then dockerd dies.
-    {
-        std::vector<std::string> wait{"wait"};
-        for (const auto& c : dumping)
-            wait.push_back(c.name);
-        auto w = p->dockerd.docker(wait, 60s);
-        REQUIRE_MESSAGE(w.ok(), "docker wait for the dumping containers: ", w.err);
-    }
+    wait_dumping(*p, dumping);
     const auto before_kill = rest_record(rest);
     p->dockerd.kill9();
     MESSAGE("dockerd killed with ",
@@ -197,11 +104,7 @@ TEST_CASE_FIXTURE(
     }
 
     const auto expected = ids_of(dumping);
-    const auto waited =
-        wait_all({{"registry", [&] { return registry_has_all(*p, test_repo, tags_of(dumping)); }},
-                  {"Kafka", [&] { return sink_complete(kafka_record(kafka), expected, true); }},
-                  {"REST", [&] { return sink_complete(rest_record(rest), expected, true); }}},
-                 120s);
+    const auto waited = wait_delivered(dumping);
     const bool converged = waited.converged;
     std::this_thread::sleep_for(quiet_period);
     const auto k = kafka_record(kafka);

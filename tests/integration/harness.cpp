@@ -316,6 +316,25 @@ void stop_cleanly(daemon_under_test& d, std::chrono::seconds within)
     CHECK(st->describe() == "exit 0");
 }
 
+std::vector<std::string> with_ballast(const std::string& then)
+{
+    return shell("dd if=/dev/urandom of=/tmp/ballast bs=1M count=24 2>/dev/null; " + then);
+}
+
+container_spec ballast_core(const std::string& role)
+{
+    return {role, with_ballast("sh -c \"kill -SEGV \\$\\$\"; exit $?"), 139, "core"};
+}
+
+container_spec ballast_hprof(const std::string& role, const std::string& path)
+{
+    return {
+        role,
+        with_ballast("printf 'JAVA PROFILE 1.0.2\\000\\000\\000\\000\\010' > " + path + "; exit 3"),
+        3,
+        "hprof"};
+}
+
 std::vector<std::string> shell(const std::string& script)
 {
     return {"sh", "-c", script};
@@ -813,6 +832,108 @@ void remove_local_images_tagged(shared_parts& p, const std::string& tag)
 {
     for (const auto& ref : local_images_tagged(p, tag))
         p.dockerd.docker({"rmi", "-f", ref}, 60s);
+}
+
+std::vector<container> start_burst(shared_parts& p,
+                                   const std::vector<container_spec>& specs,
+                                   const std::string& prefix,
+                                   const std::filesystem::path& work_dir)
+{
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < specs.size(); ++i)
+        names.push_back(unique_name(prefix + "-" + std::to_string(i)));
+    return start_containers_at_once(p, specs, names, work_dir);
+}
+
+std::vector<container> dumping_of(const std::vector<container>& cs)
+{
+    std::vector<container> out;
+    for (const auto& c : cs)
+        if (c.spec.object)
+            out.push_back(c);
+    return out;
+}
+
+void wait_dumping(shared_parts& p, const std::vector<container>& dumping)
+{
+    using namespace std::chrono_literals;
+    std::vector<std::string> wait{"wait"};
+    for (const auto& c : dumping)
+        wait.push_back(c.name);
+    auto w = p.dockerd.docker(wait, 60s);
+    REQUIRE_MESSAGE(w.ok(), "docker wait for the dumping containers: ", w.err);
+}
+
+std::set<std::string> ids_of(const std::vector<container>& cs)
+{
+    std::set<std::string> out;
+    for (const auto& c : cs)
+        out.insert(c.id);
+    return out;
+}
+
+std::set<std::string> tags_of(const std::vector<container>& cs)
+{
+    std::set<std::string> out;
+    for (const auto& c : cs)
+        out.insert(c.tag());
+    return out;
+}
+
+std::set<std::string> registry_tags(shared_parts& p, const std::string& repo)
+{
+    auto v = p.registry.tags(repo);
+    return std::set<std::string>(v.begin(), v.end());
+}
+
+std::set<std::string>
+new_tags(shared_parts& p, const std::string& repo, const std::set<std::string>& before)
+{
+    std::set<std::string> out;
+    for (const auto& t : p.registry.tags(repo))
+        if (!before.count(t))
+            out.insert(t);
+    return out;
+}
+
+bool registry_has_all(shared_parts& p, const std::string& repo, const std::set<std::string>& tags)
+{
+    try {
+        const auto have = p.registry.tags(repo);
+        const std::set<std::string> s(have.begin(), have.end());
+        for (const auto& t : tags)
+            if (!s.count(t))
+                return false;
+        return true;
+    } catch (const std::exception&) {
+        return false;  // not answering (yet)
+    }
+}
+
+void check_deleted_locally(shared_parts& p,
+                           const std::vector<container>& cs,
+                           std::string_view failure)
+{
+    using namespace std::chrono_literals;
+    for (const auto& c : cs) {
+        INFO("container ", c.name, " (", c.spec.role, ") tag ", c.tag());
+        std::vector<std::string> left;
+        wait_until(
+            [&] {
+                left = local_images_tagged(p, c.tag());
+                return left.empty();
+            },
+            15s,
+            250ms);
+        CHECK_MESSAGE(left.empty(), failure, left.empty() ? "" : left.front());
+    }
+}
+
+void clean_up(shared_parts& p, const std::vector<container>& cs)
+{
+    for (const auto& c : cs)
+        remove_local_images_tagged(p, c.tag());
+    remove_all_containers(p);
 }
 
 }  // namespace core_interceptor::integration

@@ -123,6 +123,13 @@ struct container {
 std::vector<std::string> crash_with_core();
 std::vector<std::string> write_hprof(const std::string& path, int exit_code);
 std::vector<std::string> shell(const std::string& script);
+/// `shell(then)` after writing 24 MiB of random bytes to /tmp/ballast: commits and pushes of
+/// the container take a while, so a fault can strike while the daemon is at work on them.
+std::vector<std::string> with_ballast(const std::string& then);
+/// Containers `with_ballast` that leave a dump: a core (/tmp/core, killed by SIGSEGV), an
+/// hprof at `path` (exit 3).
+container_spec ballast_core(const std::string& role);
+container_spec ballast_hprof(const std::string& role, const std::string& path);
 
 /// A name no other test case of this run uses: ci-<what>-<random hex>.
 std::string unique_name(const std::string& what);
@@ -137,6 +144,18 @@ std::vector<container> start_containers_at_once(shared_parts& p,
                                                 const std::vector<container_spec>& specs,
                                                 const std::vector<std::string>& names,
                                                 const std::filesystem::path& work_dir);
+
+/// `start_containers_at_once` named `unique_name(prefix + "-" + index)`.
+std::vector<container> start_burst(shared_parts& p,
+                                   const std::vector<container_spec>& specs,
+                                   const std::string& prefix,
+                                   const std::filesystem::path& work_dir);
+
+/// The containers of `cs` that leave a dump (`container_spec::object`).
+std::vector<container> dumping_of(const std::vector<container>& cs);
+
+/// `docker wait` (60 s) for the dumping containers `dumping`; fails the test when it fails.
+void wait_dumping(shared_parts& p, const std::vector<container>& dumping);
 
 /// Waits (`docker wait`, bounded) for the containers to exit and checks their exit codes.
 void wait_exited(shared_parts& p, const std::vector<container>& cs);
@@ -278,5 +297,26 @@ struct dockerd_guard {
 
 /// Removes every local image whose tag is `tag` (`docker rmi -f`).
 void remove_local_images_tagged(shared_parts& p, const std::string& tag);
+
+/// The IDs, and the tags (`container::tag`), of `cs`.
+std::set<std::string> ids_of(const std::vector<container>& cs);
+std::set<std::string> tags_of(const std::vector<container>& cs);
+
+/// The tags of `repo` in the shared registry.
+std::set<std::string> registry_tags(shared_parts& p, const std::string& repo);
+/// The tags of `repo` in the shared registry that are not in `before`.
+std::set<std::string>
+new_tags(shared_parts& p, const std::string& repo, const std::set<std::string>& before);
+/// Whether `repo` holds every one of `tags`; false while the registry does not answer.
+bool registry_has_all(shared_parts& p, const std::string& repo, const std::set<std::string>& tags);
+
+/// Checks that every image of `cs` left the node (pushed, then deleted) within 15 s; a failure
+/// says `failure` and the image left.
+void check_deleted_locally(shared_parts& p,
+                           const std::vector<container>& cs,
+                           std::string_view failure = "still on the node after the push: ");
+
+/// Removes the local images of `cs` and every container.
+void clean_up(shared_parts& p, const std::vector<container>& cs);
 
 }  // namespace core_interceptor::integration

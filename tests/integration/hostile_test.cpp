@@ -27,14 +27,6 @@ namespace ts = core_interceptor::test_support;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::set<std::string> ids_of(const std::vector<container>& cs)
-{
-    std::set<std::string> out;
-    for (const auto& c : cs)
-        out.insert(c.id);
-    return out;
-}
-
 std::size_t json_files(const fs::path& d)
 {
     std::size_t n = 0;
@@ -50,13 +42,6 @@ std::size_t images_left(shared_parts& p, const std::vector<container>& cs)
     for (const auto& c : cs)
         n += local_images_tagged(p, c.tag()).size();
     return n;
-}
-
-void clean_up(shared_parts& p, const std::vector<container>& cs)
-{
-    for (const auto& c : cs)
-        remove_local_images_tagged(p, c.tag());
-    remove_all_containers(p);
 }
 
 /// A tmpfs of `size` mounted on `dir` for the life of the object (root only).

@@ -17,6 +17,17 @@ scene::scene(const std::string& work_prefix) : work(work_prefix)
 
 scene::~scene() = default;
 
+convergence scene::wait_delivered(const std::vector<container>& dumping)
+{
+    using namespace std::chrono_literals;
+    const auto ids = ids_of(dumping);
+    const auto tags = tags_of(dumping);
+    return wait_all({{"registry", [&] { return registry_has_all(*p, test_repo, tags); }},
+                     {"Kafka", [&] { return sink_complete(kafka_record(kafka), ids, true); }},
+                     {"REST", [&] { return sink_complete(rest_record(rest), ids, true); }}},
+                    120s);
+}
+
 std::vector<std::string> scene::usual_args() const
 {
     return daemon_args(*p, kafka.bootstraps(), rest.url());

@@ -43,6 +43,10 @@ struct scene {
     daemon_under_test& watch(std::vector<std::string> args);
     daemon_under_test& watch(const std::filesystem::path& dir, std::vector<std::string> args);
 
+    /// Waits (`wait_all`, 120 s) until the shared registry holds the image of every one of
+    /// `dumping` and both sinks have a notification of each, pushed.
+    convergence wait_delivered(const std::vector<container>& dumping);
+
     /// Brings the shared registry (dockerd) back up when the scene ends, after its daemon
     /// stopped, however the test ends.
     void restore_registry_at_end();
