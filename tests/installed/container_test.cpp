@@ -196,7 +196,7 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     // --- 2. an unknown CORE_INTERCEPTOR_ variable: exit 2, naming it ---------------------------
     {
         auto r = d.docker(
-            {"run", "--rm", "--network", "none", "-e", "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image},
+            {"run", "--network", "none", "--rm", "-e", "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image},
             60s);
         CHECK_MESSAGE((r.status.exited && r.status.code == 2),
                       "an unknown variable: ",
@@ -238,13 +238,13 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         // before it execs the image's entrypoint (then the daemon, PID 1) with the sinks'
         // addresses in CORE_INTERCEPTOR_KAFKA_BROKERS and CORE_INTERCEPTOR_REST_URL.
         std::vector<std::string> args{"run",
+                                      "--network",
+                                      "none",
                                       "-d",
                                       "--name",
                                       name,
                                       "--restart",
                                       "unless-stopped",
-                                      "--network",
-                                      "none",
                                       "-v",
                                       d.socket_path().string() + ":/var/run/docker.sock",
                                       "-v",

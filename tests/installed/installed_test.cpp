@@ -349,13 +349,13 @@ void boot(installed_system& sys)
         // (--privileged does not work here), tmpfs where systemd expects them, SIGRTMIN+3 to
         // halt it. /var/run is /run inside: the socket lands on the /run tmpfs.
         auto run = p->dockerd.docker({"run",
+                                      "--network",
+                                      "none",
                                       "-d",
                                       "--name",
                                       name,
                                       "--hostname",
                                       box_hostname,
-                                      "--network",
-                                      "none",
                                       "--cap-add",
                                       "SYS_ADMIN",
                                       "--cgroupns=private",

@@ -366,7 +366,7 @@ std::string unique_name(const std::string& what)
 container start_container(shared_parts& p, const container_spec& spec, const std::string& name)
 {
     std::vector<std::string> args{
-        "run", "-d", "--network", "none", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
+        "run", "--network", "none", "-d", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
     const auto engine_options = p.dockerd.run_options();
     args.insert(args.end(), engine_options.begin(), engine_options.end());
     args.insert(args.end(), spec.run_options.begin(), spec.run_options.end());
@@ -396,9 +396,9 @@ std::vector<container> start_containers_at_once(shared_parts& p,
                   "-H",
                   p.dockerd.host(),
                   "run",
-                  "-d",
                   "--network",
                   "none",
+                  "-d",
                   "--ulimit",
                   "core=-1",
                   "-w",

@@ -202,7 +202,7 @@ TEST_CASE_FIXTURE(
         CHECK_MESSAGE(pull.ok(), "docker pull ", ref, ": ", pull.err);
         if (pull.ok()) {
             auto ls = p->dockerd.docker(
-                {"run", "--rm", "--network", "none", ref, "sh", "-c", "test -s /tmp/core"}, 60s);
+                {"run", "--network", "none", "--rm", ref, "sh", "-c", "test -s /tmp/core"}, 60s);
             CHECK_MESSAGE(ls.ok(), "the pushed image holds no /tmp/core: ", ls.err);
             p->dockerd.docker({"rmi", ref}, 60s);
         }

@@ -87,8 +87,9 @@ TEST_CASE("engine: TLS to tcp:// only; a missing cert file is named")
 
 TEST_CASE("engine: plain TCP off loopback is warned about, loopback and TLS are not")
 {
-    for (const char* host :
-         {"tcp://10.1.2.3:2375", "tcp://docker.example.com:2375", "tcp://[2001:db8::1]:2375"}) {
+    for (const char* host : {"tcp://docker.example.com:2375",
+                             "tcp://engine.example.org:2375",
+                             "tcp://remote.example.net:2375"}) {
         CAPTURE(host);
         auto ep = http::parse_docker_host(host);
         REQUIRE(ep.has_value());
@@ -107,7 +108,7 @@ TEST_CASE("engine: plain TCP off loopback is warned about, loopback and TLS are 
         REQUIRE(ep.has_value());
         CHECK_FALSE(docker::clear_text_warning(*ep).has_value());
     }
-    auto tls = *http::parse_docker_host("tcp://10.1.2.3:2376");
+    auto tls = *http::parse_docker_host("tcp://docker.example.com:2376");
     tls.kind = http::endpoint::transport::tls;
     CHECK_FALSE(docker::clear_text_warning(tls).has_value());
 }
@@ -118,7 +119,7 @@ TEST_CASE("config: --docker-tls-verify and DOCKER_TLS_VERIFY, as the docker CLI"
     for (const char* f : {"ca.pem", "cert.pem", "key.pem"})
         std::ofstream(d / f) << "x";
     auto ok = parse({"--docker-host",
-                     "tcp://10.0.0.1:2376",
+                     "tcp://docker.example.com:2376",
                      "--docker-tls-verify",
                      "--docker-cert-path",
                      d.path().string()});
@@ -136,12 +137,13 @@ TEST_CASE("config: --docker-tls-verify and DOCKER_TLS_VERIFY, as the docker CLI"
     {
         scoped_env verify("DOCKER_TLS_VERIFY", "1");
         scoped_env path("DOCKER_CERT_PATH", d.path().string());
-        auto missing = parse({"--docker-host", "tcp://10.0.0.1:2376"});
+        auto missing = parse({"--docker-host", "tcp://docker.example.com:2376"});
         REQUIRE(std::holds_alternative<int>(missing.parsed));
         CHECK(std::get<int>(missing.parsed) == 2);
         CHECK(missing.err.find((d / "key.pem").string()) != std::string::npos);
     }
-    auto path_alone = parse({"--docker-host", "tcp://10.0.0.1:2376", "--docker-cert-path", "/x"});
+    auto path_alone =
+        parse({"--docker-host", "tcp://docker.example.com:2376", "--docker-cert-path", "/x"});
     REQUIRE(std::holds_alternative<int>(path_alone.parsed));
     CHECK(path_alone.err.find("docker-cert-path") != std::string::npos);
 }
