@@ -62,12 +62,7 @@ asio::awaitable<bool> job_runner::push_with_retry(detail::job_state& j)
     co::backoff delays(cfg_.push_retry_initial, cfg_.push_retry_max);
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (unsigned attempt = 1;; ++attempt) {
-        auto auth = co_await push_registry_auth(cfg_);
-        result<std::string> p = auth;
-        if (auth) {
-            auto pushed = co_await docker_.push(j.repo, j.tag, *auth);
-            p = std::move(pushed);
-        }
+        auto p = co_await push_with_login(docker_, cfg_, j.repo, j.tag);
         if (p) {
             j.digest = *p;
             co_return true;

@@ -65,12 +65,7 @@ asio::awaitable<bool> push_retrier::retry_round()
 {
     for (const auto& p : store_->pending_pushes()) {
         const std::string reference = p.repository + ":" + p.tag;
-        auto auth = co_await push_registry_auth(cfg_);
-        result<std::string> r = auth;
-        if (auth) {
-            auto pushed = co_await docker_.push(p.repository, p.tag, *auth);
-            r = std::move(pushed);
-        }
+        auto r = co_await push_with_login(docker_, cfg_, p.repository, p.tag);
         if (!r) {
             if (r.error().code == asio::error::operation_aborted)
                 co_return false;

@@ -14,4 +14,16 @@ boost::asio::awaitable<result<std::string>> push_registry_auth(const config& cfg
     co_return auth;
 }
 
+boost::asio::awaitable<result<std::string>> push_with_login(docker::api& docker,
+                                                            const config& cfg,
+                                                            std::string_view repository,
+                                                            std::string_view tag)
+{
+    auto auth = co_await push_registry_auth(cfg);
+    if (!auth)
+        co_return auth.error();
+    auto pushed = co_await docker.push(repository, tag, *auth);
+    co_return pushed;
+}
+
 }  // namespace core_interceptor::pipeline
