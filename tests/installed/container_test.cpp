@@ -92,9 +92,11 @@ bool pushed(const json::object& n)
 /// The daemon container's `sh -c` script: run_sinks in the background on the container's own
 /// loopback, its stdout and stderr in the mounted /mnt/out; once it said where it listens, the
 /// two sink variables are exported from that and the script becomes "$@", the image's own
-/// entrypoint. Nothing on stderr unless run_sinks does not start (30 s).
+/// entrypoint. Nothing on stderr unless run_sinks does not start (30 s). The log exists before
+/// run_sinks starts, so that the first grep never looks for a file not yet made.
 constexpr const char* start_sinks_then_entrypoint = R"(log=/mnt/out/sinks.log
-/mnt/ci/run_sinks >"$log" 2>/mnt/out/sinks.err &
+: >"$log"
+/mnt/ci/run_sinks >>"$log" 2>/mnt/out/sinks.err &
 sinks=$!
 i=0
 until grep -q '^KAFKA_BROKERS=' "$log" && grep -q '^REST_URL=' "$log"; do
