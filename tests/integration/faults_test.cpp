@@ -94,7 +94,8 @@ TEST_CASE_FIXTURE(
                                                        {"hprof 2", "/tmp/java_pid7.hprof"}};
     for (const auto& c : dumping) {
         const auto& path = dump_path.at(c.spec.role);
-        REQUIRE_MESSAGE(has_file(*p, c.name, path),
+        // (docker diff right after the Engine's restart may not see the layer yet: asked again)
+        REQUIRE_MESSAGE(wait_until([&] { return has_file(*p, c.name, path); }, 30s, 500ms),
                         c.name,
                         " (",
                         c.spec.role,
