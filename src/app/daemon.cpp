@@ -31,14 +31,12 @@ std::optional<state::directory_lock> lock_state_dir(const config::app_config& cf
 daemon::daemon(asio::io_context& io, const config::app_config& cfg)
     : io_(io), cfg_(cfg), lock_(lock_state_dir(cfg)), store_(cfg.state_dir), docker_(cfg.docker),
       queue_(io, cfg.queue_capacity), limiter_(io.get_executor(), cfg.max_concurrency),
-      probes_(io.get_executor(), cfg.max_probes),
       jobs_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a job"); }),
       services_(io.get_executor(), [this](std::exception_ptr e) { fail(e, "a service"); }),
       signals_(io, SIGINT, SIGTERM), stop_(io, asio::steady_timer::time_point::max()),
       watcher_(docker_, cfg.watcher, queue_, cfg.pipeline.dry_run ? nullptr : &store_),
       outbox_(make_outbox()), runner_(docker_, *outbox_, &store_, cfg.pipeline),
-      dispatcher_(
-          queue_, probes_, limiter_, jobs_, runner_, store_, cfg, removals_, counters_, stopping_),
+      dispatcher_(queue_, limiter_, jobs_, runner_, store_, cfg, removals_, counters_, stopping_),
       recovery_(docker_, store_, queue_, services_, cfg, stopping_),
       process_(docker_, runner_, limiter_, jobs_, cfg, stopping_)
 {

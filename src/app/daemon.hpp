@@ -105,7 +105,6 @@ private:
     docker::client docker_;
     watcher::job_channel queue_;
     co::limiter limiter_;  // captures (--max-concurrency), and --process jobs
-    co::limiter probes_;   // probes (--max-probes)
     co::task_group jobs_;
     co::task_group services_;
     boost::asio::signal_set signals_;

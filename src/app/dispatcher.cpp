@@ -40,7 +40,6 @@ co::backoff requeue_delays(std::chrono::milliseconds backoff_max)
 }  // namespace
 
 dispatcher::dispatcher(watcher::job_channel& queue,
-                       co::limiter& probes,
                        co::limiter& captures,
                        co::task_group& jobs,
                        pipeline::job_runner& runner,
@@ -49,8 +48,10 @@ dispatcher::dispatcher(watcher::job_channel& queue,
                        rm_watch& removals,
                        daemon_counters& counters,
                        const bool& stopping)
-    : queue_(queue), probes_(probes), captures_(captures), jobs_(jobs), runner_(runner),
-      store_(store), cfg_(cfg), removals_(removals), counters_(counters), stopping_(stopping),
+    : queue_(queue), probes_{co::limiter(queue.get_executor(), cfg.max_probes),
+                             co::limiter(queue.get_executor(), cfg.max_probes)},
+      captures_(captures), jobs_(jobs), runner_(runner), store_(store), cfg_(cfg),
+      removals_(removals), counters_(counters), stopping_(stopping),
       deaths_(queue.get_executor(), cfg.queue_capacity, probe_max_wait)
 {
 }
@@ -83,35 +84,45 @@ asio::awaitable<void> dispatcher::receive()
 
 asio::awaitable<void> dispatcher::start_probes()
 {
+    // Two operands to each &&, each a coroutine taking total cancellation: a nested && would
+    // not pass a graceful stop on to its operands.
+    using namespace asio::experimental::awaitable_operators;
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_await (start_probes(domain::probe_lane::suspect) && start_probes(domain::probe_lane::clean));
+}
+
+asio::awaitable<void> dispatcher::start_probes(domain::probe_lane lane)
+{
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
     for (;;) {
         // The slot first, then the death: the choice is made when a probe can start, among
         // every death waiting by then.
-        const auto ec = co_await probes_.acquire();
+        const auto ec = co_await probes(lane).acquire();
         if (ec)
             co_return;  // shutdown
         std::optional<probe_queue::entry> e;
         // One job per container at a time: a replayed or caught-up death of a container whose
         // job is running waits for it (and then finds its dumps reported).
         for (;;) {
-            e = co_await deaths_.pop();
+            e = co_await deaths_.pop(lane);
             if (!e || active_.insert(e->ev.id).second)
                 break;
             e->ev.fresh = false;  // the running job may commit this very death
             waiting_[e->ev.id].push_back(std::move(e->ev));
         }
         if (!e) {
-            probes_.release();
+            probes(lane).release();
             co_return;  // shutdown
         }
         counters_.phases.observe(domain::phase::probe_wait,
                                  std::chrono::steady_clock::now() - e->since);
-        jobs_.spawn(run_job(std::move(*e)));
+        jobs_.spawn(run_job(std::move(*e), lane));
     }
 }
 
-asio::awaitable<void> dispatcher::run_job(probe_queue::entry e)
+asio::awaitable<void> dispatcher::run_job(probe_queue::entry e, domain::probe_lane lane)
 {
     struct release_on_exit {
         dispatcher& self;
@@ -123,7 +134,7 @@ asio::awaitable<void> dispatcher::run_job(probe_queue::entry e)
             self.changed();
         }
         void release() { std::exchange(slot, nullptr)->release(); }
-    } guard{*this, &probes_};
+    } guard{*this, &probes(lane)};
     changed();
     const auto ev = std::move(e.ev);
     removals_.remember(ev);

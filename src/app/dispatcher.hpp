@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -29,10 +30,12 @@ class store;
 namespace core_interceptor::app {
 
 /// Turns die events into jobs, in two stages with a bound each: a probe (cheap: is there a
-/// dump?) under `probes` (--max-probes), then, for a death that left one, a capture (commit,
-/// push, delete, announce) under `captures` (--max-concurrency). A death waits for its probe in
-/// the probe_queue's order (core-dumping signals first, then other failures, then clean exits,
-/// never starving any); a capture waits only for another capture, never behind probes. One job
+/// dump?) under --max-probes, then, for a death that left one, a capture (commit, push, delete,
+/// announce) under `captures` (--max-concurrency). Probes run in two lanes of --max-probes
+/// slots each: deaths whose exit code says a failure (core-dumping signals first, then the
+/// others, never starving any), and clean exits. So a crash's probe never waits for the probe
+/// of a clean exit (which the Engine may hold up while it cleans that container up), nor a
+/// capture behind probes. One job
 /// per container at a time (a later death of a container waits for its running job), a job
 /// that lost the Engine queued again after a pause, and the death recorded as finished in the
 /// state directory once its outcome settles it. Jobs run in the `jobs` group, which the daemon
@@ -41,7 +44,6 @@ class dispatcher {
 public:
     /// Every reference must outlive the dispatcher; `stopping` is the daemon's shutdown flag.
     dispatcher(watcher::job_channel& queue,
-               co::limiter& probes,
                co::limiter& captures,
                co::task_group& jobs,
                pipeline::job_runner& runner,
@@ -67,11 +69,15 @@ public:
 private:
     /// Die events from the channel into the probe queue, while it has room.
     boost::asio::awaitable<void> receive();
-    /// Takes a probe slot, then the next death by the probe queue's order, and spawns its job.
+    /// Starts the probes of both lanes, until total cancellation.
     boost::asio::awaitable<void> start_probes();
-    /// One job, started holding a probe slot: probe, free the slot, and if a dump was found
-    /// take a capture slot and capture.
-    boost::asio::awaitable<void> run_job(probe_queue::entry e);
+    /// Takes a probe slot of `lane`, then the lane's next death by the probe queue's order, and
+    /// spawns its job.
+    boost::asio::awaitable<void> start_probes(domain::probe_lane lane);
+    /// One job, started holding a probe slot of `lane`: probe, free the slot, and if a dump was
+    /// found take a capture slot and capture.
+    boost::asio::awaitable<void> run_job(probe_queue::entry e, domain::probe_lane lane);
+    co::limiter& probes(domain::probe_lane lane) { return probes_[static_cast<std::size_t>(lane)]; }
     /// Waits for a capture slot in a job that probed: true once taken, false on a graceful
     /// stop (the job's cancellation state then still records it).
     boost::asio::awaitable<bool> take_capture_slot();
@@ -88,7 +94,7 @@ private:
     void changed() const;
 
     watcher::job_channel& queue_;
-    co::limiter& probes_;
+    std::array<co::limiter, 2> probes_;  // per probe lane (--max-probes each)
     co::limiter& captures_;
     co::task_group& jobs_;
     pipeline::job_runner& runner_;

@@ -27,7 +27,8 @@ asio::awaitable<void> sleep_until_woken(asio::steady_timer& t)
 probe_queue::probe_queue(asio::any_io_executor ex,
                          std::size_t capacity,
                          std::chrono::steady_clock::duration max_wait)
-    : deaths_(max_wait), capacity_(capacity), more_(ex), room_(ex)
+    : deaths_(max_wait), capacity_(capacity), more_{asio::steady_timer(ex), asio::steady_timer(ex)},
+      room_(ex)
 {
 }
 
@@ -44,21 +45,21 @@ asio::awaitable<bool> probe_queue::wait_for_room()
 
 void probe_queue::push(domain::die_event ev)
 {
-    deaths_.push(std::move(ev), std::chrono::steady_clock::now());
-    more_.cancel();
+    const auto kind = deaths_.push(std::move(ev), std::chrono::steady_clock::now());
+    more_[static_cast<std::size_t>(domain::lane_of(kind))].cancel();
 }
 
-asio::awaitable<std::optional<probe_queue::entry>> probe_queue::pop()
+asio::awaitable<std::optional<probe_queue::entry>> probe_queue::pop(domain::probe_lane lane)
 {
     bool stopped = co_await co::cancelled();
-    while (!stopped && deaths_.empty()) {
-        co_await sleep_until_woken(more_);
+    while (!stopped && deaths_.empty(lane)) {
+        co_await sleep_until_woken(more_[static_cast<std::size_t>(lane)]);
         stopped = co_await co::cancelled();
     }
     if (stopped)
         co_return std::nullopt;
     room_.cancel();
-    co_return deaths_.pop(std::chrono::steady_clock::now());
+    co_return deaths_.pop(std::chrono::steady_clock::now(), lane);
 }
 
 }  // namespace core_interceptor::app

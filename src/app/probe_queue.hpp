@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -16,7 +17,7 @@ namespace core_interceptor::app {
 
 /// The deaths waiting for a probe slot, in the order of domain::death_queue (crashes first, then
 /// other failures, then clean exits; a death that waited `max_wait` goes first), at most
-/// `capacity` of them. One producer and one consumer, on the loop thread.
+/// `capacity` of them. One producer, and one consumer per probe lane, on the loop thread.
 class probe_queue {
 public:
     using entry = domain::death_queue::entry;
@@ -32,17 +33,17 @@ public:
     /// Queues `ev` (never refused: wait_for_room() keeps the bound).
     void push(domain::die_event ev);
 
-    /// The next death to probe, waiting for one; nullopt when the caller's cancellation state
-    /// recorded a cancellation.
-    boost::asio::awaitable<std::optional<entry>> pop();
+    /// The next death of `lane` to probe, waiting for one; nullopt when the caller's
+    /// cancellation state recorded a cancellation.
+    boost::asio::awaitable<std::optional<entry>> pop(domain::probe_lane lane);
 
     std::size_t size() const noexcept { return deaths_.size(); }
 
 private:
     domain::death_queue deaths_;
     std::size_t capacity_;
-    boost::asio::steady_timer more_;  // cancelled to wake pop()
-    boost::asio::steady_timer room_;  // cancelled to wake wait_for_room()
+    std::array<boost::asio::steady_timer, 2> more_;  // per lane: cancelled to wake its pop()
+    boost::asio::steady_timer room_;                 // cancelled to wake wait_for_room()
 };
 
 }  // namespace core_interceptor::app

@@ -33,7 +33,7 @@ struct app_config {
     std::chrono::seconds catch_up_since{0};
     /// Containers being captured (committed, pushed, announced) at once (`--max-concurrency`).
     std::size_t max_concurrency = 4;
-    /// Dead containers probed for dumps at once (`--max-probes`).
+    /// Dead containers probed for dumps at once in each probe lane (`--max-probes`).
     std::size_t max_probes = 4;
     /// Die events queued while every job slot is busy; beyond it the reader waits.
     std::size_t queue_capacity = 1024;

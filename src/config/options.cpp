@@ -96,8 +96,8 @@ void add_job_options(po::options_description& general)
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
             "containers being captured (committed, pushed, announced) at once")
         ("max-probes", po::value<std::string>()->value_name("N")->default_value("4"),
-            "dead containers probed for dumps at once; crashes (exit code 128 + a "
-            "core-dumping signal) first, then other failures, then clean exits")
+            "dead containers probed for dumps at once, in each of two lanes: failures, crashes "
+            "(exit code 128 + a core-dumping signal) first; and clean exits")
         ("keep-image", po::bool_switch(),
             "keep the committed image locally after a successful push")
         ("push-retry-window", po::value<std::string>()->value_name("SECONDS")->default_value("180"),

@@ -2,6 +2,7 @@
 #include "domain/death_queue.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace core_interceptor::domain {
 
@@ -45,17 +46,57 @@ death_class classify(const die_event& ev) noexcept
     return death_class::failure;
 }
 
-void death_queue::push(die_event ev, clock::time_point now)
+namespace {
+
+constexpr std::size_t index(death_class c) noexcept
+{
+    return static_cast<std::size_t>(c);
+}
+
+/// The classes of a lane, as [first, last) in death_class order.
+constexpr std::pair<std::size_t, std::size_t> classes_of(probe_lane lane) noexcept
+{
+    return lane == probe_lane::clean
+               ? std::pair{index(death_class::clean), index(death_class::clean) + 1}
+               : std::pair{index(death_class::core_signal), index(death_class::failure) + 1};
+}
+
+}  // namespace
+
+death_class death_queue::push(die_event ev, clock::time_point now)
 {
     const auto kind = classify(ev);
-    classes_[static_cast<std::size_t>(kind)].push_back({std::move(ev), now, kind, next_seq_++});
+    classes_[index(kind)].push_back({std::move(ev), now, kind, next_seq_++});
+    return kind;
 }
 
 std::optional<death_queue::entry> death_queue::pop(clock::time_point now)
 {
+    return pop(now, 0, classes_.size());
+}
+
+std::optional<death_queue::entry> death_queue::pop(clock::time_point now, probe_lane lane)
+{
+    const auto [first, last] = classes_of(lane);
+    return pop(now, first, last);
+}
+
+bool death_queue::empty(probe_lane lane) const noexcept
+{
+    const auto [first, last] = classes_of(lane);
+    for (auto i = first; i < last; ++i)
+        if (!classes_[i].empty())
+            return false;
+    return true;
+}
+
+std::optional<death_queue::entry>
+death_queue::pop(clock::time_point now, std::size_t from_class, std::size_t to_class)
+{
     std::deque<entry>* oldest = nullptr;  // the class whose head arrived first
     std::deque<entry>* first = nullptr;   // the first class with a death
-    for (auto& q : classes_) {
+    for (auto i = from_class; i < to_class; ++i) {
+        auto& q = classes_[i];
         if (q.empty())
             continue;
         if (!first)

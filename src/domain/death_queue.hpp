@@ -20,6 +20,17 @@ enum class death_class {
     clean,        ///< exit code 0 (a dump is still looked for: a child may have crashed)
 };
 
+/// The probe lanes, each with its own bound: deaths whose exit code says something went wrong
+/// (a core-dumping signal, or another failure), and clean exits. A crash's probe never waits
+/// for a slot held by the probe of a clean exit, and a clean exit is never starved by crashes.
+enum class probe_lane { suspect, clean };
+
+/// The lane of a class: `clean` for clean exits, `suspect` for the others.
+constexpr probe_lane lane_of(death_class c) noexcept
+{
+    return c == death_class::clean ? probe_lane::clean : probe_lane::suspect;
+}
+
 /// Whether `signal`'s default action writes a core (signal(7)): SIGQUIT, SIGILL, SIGTRAP,
 /// SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS (their Linux numbers).
 bool core_dumping_signal(int signal) noexcept;
@@ -33,8 +44,8 @@ death_class classify(const die_event& ev) noexcept;
 
 /// The deaths waiting for a probe, and which goes next: the oldest death that has waited
 /// `max_wait` or more, if any (so that no death waits for ever behind a stream of crashes);
-/// else the oldest of the first class (death_class order) that has one. Pure: the caller
-/// gives the time. Not thread-safe.
+/// else the oldest of the first class (death_class order) that has one. Either among all the
+/// deaths, or among those of one probe lane. Pure: the caller gives the time. Not thread-safe.
 class death_queue {
 public:
     using clock = std::chrono::steady_clock;
@@ -48,14 +59,21 @@ public:
 
     explicit death_queue(clock::duration max_wait) : max_wait_(max_wait) {}
 
-    void push(die_event ev, clock::time_point now);
+    /// Queues `ev`; returns its class.
+    death_class push(die_event ev, clock::time_point now);
     /// The next death to probe, or nullopt when none waits.
     std::optional<entry> pop(clock::time_point now);
+    /// The next death of `lane` to probe, or nullopt when none of it waits.
+    std::optional<entry> pop(clock::time_point now, probe_lane lane);
 
     std::size_t size() const noexcept;
     bool empty() const noexcept { return size() == 0; }
+    bool empty(probe_lane lane) const noexcept;
 
 private:
+    /// pop() among the classes [first, last) of death_class order.
+    std::optional<entry> pop(clock::time_point now, std::size_t first, std::size_t last);
+
     clock::duration max_wait_;
     std::array<std::deque<entry>, 3> classes_;  // FIFO each, indexed by death_class
     std::uint64_t next_seq_ = 0;

@@ -154,3 +154,51 @@ TEST_CASE("death queue: every death pushed is popped exactly once")
     CHECK(out == in);
     CHECK(q.empty());
 }
+
+TEST_CASE("death queue: two probe lanes, failures (crashes first) and clean exits")
+{
+    using domain::probe_lane;
+    CHECK(domain::lane_of(death_class::core_signal) == probe_lane::suspect);
+    CHECK(domain::lane_of(death_class::failure) == probe_lane::suspect);
+    CHECK(domain::lane_of(death_class::clean) == probe_lane::clean);
+
+    death_queue q(10s);
+    CHECK(q.empty(probe_lane::suspect));
+    CHECK(q.empty(probe_lane::clean));
+    q.push(death("clean1", "0"), t0);
+    q.push(death("fail", "1"), t0 + 1ms);
+    q.push(death("clean2", "0"), t0 + 2ms);
+    q.push(death("segv", "139"), t0 + 3ms);
+    CHECK_FALSE(q.empty(probe_lane::clean));
+
+    // Each lane pops only its own deaths, in its order; the other lane's stay.
+    auto e = q.pop(t0 + 1s, probe_lane::clean);
+    REQUIRE(e);
+    CHECK(e->ev.id == "clean1");
+    e = q.pop(t0 + 1s, probe_lane::suspect);
+    REQUIRE(e);
+    CHECK(e->ev.id == "segv");
+    e = q.pop(t0 + 1s, probe_lane::suspect);
+    REQUIRE(e);
+    CHECK(e->ev.id == "fail");
+    CHECK(q.empty(probe_lane::suspect));
+    CHECK_FALSE(q.pop(t0 + 1s, probe_lane::suspect));
+    CHECK(q.size() == 1);
+    e = q.pop(t0 + 1s, probe_lane::clean);
+    REQUIRE(e);
+    CHECK(e->ev.id == "clean2");
+    CHECK(q.empty());
+}
+
+TEST_CASE("death queue: in the failures' lane a failure waiting max_wait goes before crashes")
+{
+    using domain::probe_lane;
+    death_queue q(10s);
+    q.push(death("fail", "1"), t0);
+    q.push(death("clean", "0"), t0);
+    q.push(death("segv", "139"), t0 + 9s);
+    // Aged: the failure goes first; the clean exit, older still, is not this lane's.
+    CHECK(q.pop(t0 + 10s, probe_lane::suspect)->ev.id == "fail");
+    CHECK(q.pop(t0 + 10s, probe_lane::suspect)->ev.id == "segv");
+    CHECK(q.pop(t0 + 10s, probe_lane::clean)->ev.id == "clean");
+}
