@@ -127,6 +127,28 @@ void add_sink_metrics(const sinks::outbox& outbox, std::vector<metrics::family>&
     out.push_back(std::move(spool));
 }
 
+/// What the daemon asks of the Engine: the event stream's state, requests, connections, bytes.
+void add_engine_metrics(const metric_sources& s, std::vector<family>& out)
+{
+    out.push_back(scalar("core_interceptor_docker_event_stream_connected",
+                         "1 while the Docker event stream is open, else 0.",
+                         kind::gauge,
+                         s.watcher.connected() ? 1 : 0));
+    out.push_back(
+        scalar("core_interceptor_docker_read_bytes_total",
+               "Bytes read from the Docker daemon's socket (events, API answers, archive probes).",
+               kind::counter,
+               d(s.docker_bytes_read)));
+    out.push_back(scalar("core_interceptor_engine_requests_total",
+                         "HTTP requests sent to the Docker daemon (the event stream included).",
+                         kind::counter,
+                         d(s.engine_requests)));
+    out.push_back(scalar("core_interceptor_engine_connections_total",
+                         "Connections opened to the Docker daemon.",
+                         kind::counter,
+                         d(s.engine_connections)));
+}
+
 }  // namespace
 
 std::vector<metrics::family> collect(const metric_sources& s)
@@ -183,10 +205,6 @@ std::vector<metrics::family> collect(const metric_sources& s)
                          "Containers being handled now.",
                          kind::gauge,
                          d(s.jobs_in_flight)));
-    out.push_back(scalar("core_interceptor_docker_event_stream_connected",
-                         "1 while the Docker event stream is open, else 0.",
-                         kind::gauge,
-                         s.watcher.connected() ? 1 : 0));
     out.push_back(family{"core_interceptor_die_to_notification_seconds",
                          "From the die event to the notification confirmed by at least one sink.",
                          kind::histogram,
@@ -203,19 +221,7 @@ std::vector<metrics::family> collect(const metric_sources& s)
         phases.histograms.push_back(
             {{{"phase", std::string(domain::to_string(p))}}, &s.daemon.phases[p]});
     out.push_back(std::move(phases));
-    out.push_back(
-        scalar("core_interceptor_docker_read_bytes_total",
-               "Bytes read from the Docker daemon's socket (events, API answers, archive probes).",
-               kind::counter,
-               d(s.docker_bytes_read)));
-    out.push_back(scalar("core_interceptor_engine_requests_total",
-                         "HTTP requests sent to the Docker daemon (the event stream included).",
-                         kind::counter,
-                         d(s.engine_requests)));
-    out.push_back(scalar("core_interceptor_engine_connections_total",
-                         "Connections opened to the Docker daemon.",
-                         kind::counter,
-                         d(s.engine_connections)));
+    add_engine_metrics(s, out);
     if (s.store)
         add_state_metrics(*s.store, out);
     return out;

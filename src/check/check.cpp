@@ -41,11 +41,6 @@ using detail::user_name;
 
 namespace {
 
-outcome failed(std::string name, std::string reason)
-{
-    return outcome{std::move(name), verdict::fail, std::move(reason)};
-}
-
 http::limits limits_of(std::chrono::seconds t)
 {
     http::limits lim;
@@ -53,14 +48,6 @@ http::limits limits_of(std::chrono::seconds t)
     lim.timeout = t;
     lim.max_body = 1024 * 1024;  // version, ping, auth and /v2/ answers are small
     return lim;
-}
-
-/// "host:port", or the socket path: how the failure messages name a peer.
-std::string peer(const http::endpoint& ep)
-{
-    if (ep.kind == http::endpoint::transport::unix_socket)
-        return ep.path;
-    return (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" + ep.port;
 }
 
 /// Why the Docker daemon could not be asked: a missing socket and a socket the user may not
@@ -87,7 +74,7 @@ std::string docker_reason(const failure& f, const http::endpoint& ep)
             return "nothing accepts connections on " + ep.path +
                    " (a stale socket: is dockerd running?)";
     }
-    auto reason = describe_failure(f, peer(ep), check_timeout);
+    auto reason = describe_failure(f, ep.peer(), check_timeout);
     // The exchange marks a new TLS connection dropped at its first request (client.hpp).
     if (f.message.find("after the TLS handshake") != std::string::npos &&
         reason.find("after the TLS handshake") == std::string::npos)
@@ -202,7 +189,7 @@ ask_registry(const std::string& url, const std::string& registry_auth, bool veri
     auto r = co_await http::exchange(*ep, req, lim, tls.get());
     if (!r) {
         std::string reason =
-            describe_failure(r.error(), peer(*ep), check_timeout) + " (GET " + url + ")";
+            describe_failure(r.error(), ep->peer(), check_timeout) + " (GET " + url + ")";
         if (std::string_view(r.error().code.category().name()).starts_with("asio.ssl"))
             reason += "; only a loopback registry is asked over plain HTTP here, even when the "
                       "Docker daemon "
@@ -267,7 +254,7 @@ asio::awaitable<outcome> check_registry_dockerd(docker::client_config docker_cfg
     if (!r)
         co_return failed("registry-dockerd",
                          "the Docker daemon did not answer POST /auth for " + registry_host + ": " +
-                             describe_failure(r.error(), peer(*ep), dockerd_login_timeout));
+                             describe_failure(r.error(), ep->peer(), dockerd_login_timeout));
     auto o = registry_dockerd_outcome(registry_host, r->status, r->body, have_credentials);
     if (v->family == domain::engine_family::podman)
         co_return podman_login_outcome(std::move(o), registry_host);
@@ -303,7 +290,7 @@ asio::awaitable<outcome> check_rest(sinks::rest_config cfg)
             shown,
             failure(r.error().code,
                     0,
-                    describe_failure(r.error(), peer(*ep), cfg.timeout) + " (" + shown + ")"));
+                    describe_failure(r.error(), ep->peer(), cfg.timeout) + " (" + shown + ")"));
     co_return rest_outcome(shown, r->status);
 }
 

@@ -34,11 +34,6 @@ std::string user_name()
 
 namespace {
 
-outcome failed(std::string name, std::string reason)
-{
-    return outcome{std::move(name), verdict::fail, std::move(reason)};
-}
-
 std::string octal_mode(unsigned mode)
 {
     char text[8];

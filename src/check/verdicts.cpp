@@ -54,6 +54,11 @@ std::string seconds(std::chrono::seconds s)
 
 }  // namespace
 
+outcome failed(std::string name, std::string reason)
+{
+    return outcome{std::move(name), verdict::fail, std::move(reason)};
+}
+
 std::string format(const outcome& o)
 {
     const char* tag = o.v == verdict::ok ? "OK  " : o.v == verdict::warn ? "WARN" : "FAIL";

@@ -25,6 +25,9 @@ struct outcome {
     std::string reason;
 };
 
+/// A failed check of `name`, for `reason`.
+outcome failed(std::string name, std::string reason);
+
 /// "OK   docker: unix:///var/run/docker.sock, Docker Engine 20.10.24, API 1.41, image store
 /// overlay2 (…)": the verdict padded
 /// to one column, the name, the reason; no line break (any in the reason become spaces).

@@ -42,6 +42,13 @@ std::string endpoint::describe() const
     return {};
 }
 
+std::string endpoint::peer() const
+{
+    if (kind == transport::unix_socket)
+        return path;
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+}
+
 result<endpoint> parse_docker_host(std::string_view url)
 {
     if (url.starts_with("unix://")) {

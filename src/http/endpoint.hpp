@@ -20,6 +20,8 @@ struct endpoint {
 
     /// "unix:///run/docker.sock", "tcp://127.0.0.1:2375", "https://host:443": for log lines.
     std::string describe() const;
+    /// "host:port" ("[v6]:port"), or the socket path: how failure messages name the peer.
+    std::string peer() const;
 };
 
 /// `--docker-host`: unix:///path, tcp://host:port (plain HTTP), http://host:port.

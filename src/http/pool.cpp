@@ -92,7 +92,7 @@ bool still_open(conn_stream& s)
         return false;
     char c;
     const auto n = ::recv(s.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    return n < 0 && errno == EAGAIN;  // EWOULDBLOCK is EAGAIN on Linux
 }
 
 }  // namespace
