@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Burst: many containers dying at once — by default 100 clean exits, 10 cores (SIGSEGV, exit
 // 139, an ELF core in /tmp), 2 heap dumps (a `.hprof` file, exit 1 or 3) and 4 decoys (a
-// `core.txt` or `app.core` that is no dump) — handled in turn by three sides:
+// `core.txt` or `app.core` that is no dump) — handled in turn by three sides (four with
+// --baseline):
 //   daemon      core_interceptor with Kafka and REST sinks and /metrics;
+//   baseline    another build of it (--baseline BIN, e.g. an earlier release), run the same way,
+//               so that a change is judged against the same floors in the same run;
 //   true floor  floor_client --truth: told which containers hold a dump, it commits, pushes
 //               and deletes those at their die events and probes nobody (the lower bound);
 //   FIFO floor  floor_client --deaths: the daemon's Engine calls for every death in one FIFO
@@ -20,7 +23,7 @@
 //
 // Usage: burst_bench CORE_INTERCEPTOR FLOOR_CLIENT [--out DIR] [--rounds N] [--clean N]
 //          [--cores N] [--hprofs N] [--decoys N] [--max-concurrency N] [--max-probes N]
-//          [--calls N] [--deadline S]
+//          [--calls N] [--deadline S] [--baseline CORE_INTERCEPTOR]
 #include "bench_util.hpp"
 #include "support/http_sink.hpp"
 #include "support/mock_kafka.hpp"
@@ -61,6 +64,7 @@ using clock_type = std::chrono::steady_clock;
 
 struct options {
     std::string daemon_bin, floor_bin;
+    std::string baseline_bin;  ///< a second daemon side when set (given no --max-probes)
     int rounds = 3, clean = 100, cores = 10, hprofs = 2, decoys = 4;
     int concurrency = 4;
     int max_probes = 0;  ///< passed to the daemon only when given
@@ -75,14 +79,24 @@ struct burst {
     int dumps() const { return cores + hprofs; }
 };
 
-enum class side { daemon, truth, fifo };
+enum class side { daemon, baseline, truth, fifo };
 const char* name(side s)
 {
-    return s == side::daemon ? "daemon" : s == side::truth ? "true floor" : "FIFO floor";
+    return s == side::daemon     ? "daemon"
+           : s == side::baseline ? "baseline"
+           : s == side::truth    ? "true floor"
+                                 : "FIFO floor";
 }
 const char* slug(side s)
 {
-    return s == side::daemon ? "daemon" : s == side::truth ? "true" : "fifo";
+    return s == side::daemon     ? "daemon"
+           : s == side::baseline ? "baseline"
+           : s == side::truth    ? "true"
+                                 : "fifo";
+}
+bool is_daemon(side s)
+{
+    return s == side::daemon || s == side::baseline;
 }
 
 /// One side's figures in one round.
@@ -283,11 +297,14 @@ struct scene {
     std::size_t rest_seen = 0, kafka_seen = 0;
 };
 
-test_support::process_options
-daemon_options(const options& o, scene& sc, const std::string& state, unsigned short metrics_port)
+test_support::process_options daemon_options(const options& o,
+                                             scene& sc,
+                                             const std::string& state,
+                                             unsigned short metrics_port,
+                                             side who = side::daemon)
 {
     test_support::process_options po;
-    po.argv = {o.daemon_bin,
+    po.argv = {who == side::baseline ? o.baseline_bin : o.daemon_bin,
                "--docker-host",
                sc.d.host(),
                "--registry",
@@ -306,7 +323,7 @@ daemon_options(const options& o, scene& sc, const std::string& state, unsigned s
                std::to_string(o.concurrency),
                "--max-per-signature",
                "0"};  // one crash, many times
-    if (o.max_probes > 0) {
+    if (o.max_probes > 0 && who == side::daemon) {
         po.argv.push_back("--max-probes");
         po.argv.push_back(std::to_string(o.max_probes));
     }
@@ -461,8 +478,8 @@ side_run run_side(const options& o,
 
     const unsigned short metrics_port = test_support::free_port();
     test_support::process_options po;
-    if (who == side::daemon) {
-        po = daemon_options(o, sc, "state-" + tag, metrics_port);
+    if (is_daemon(who)) {
+        po = daemon_options(o, sc, "state-" + tag, metrics_port, who);
     } else {
         po.argv = {o.floor_bin,
                    "--docker-host",
@@ -486,7 +503,7 @@ side_run run_side(const options& o,
         }
         po.stderr_path = sc.tmp / ("floor-" + tag + ".log");
     }
-    const bool daemon = who == side::daemon;
+    const bool daemon = is_daemon(who);
     running_side p(po, daemon, daemon ? "watching events" : "ready");
     auto fail = [&](const std::string& what) {
         return std::runtime_error(std::string(name(who)) + ": " + what + "; its last output:\n" +
@@ -703,9 +720,12 @@ void report(const options& o,
     std::ofstream(out / "burst_rounds.dat") << data;
 
     auto med = [](std::map<side, std::vector<double>>& m, side s) { return bench::median(m[s]); };
+    const bool base = !o.baseline_bin.empty();
     bench::table t;
     t.title = "Burst, medians of " + std::to_string(o.rounds) + " rounds: " + what;
     t.header = {"figure", "daemon", "true floor", "FIFO floor", "daemon / true", "daemon / FIFO"};
+    if (base)
+        t.header.insert(t.header.end(), {"baseline", "baseline / true", "daemon / baseline"});
     for (auto [label, m] : {std::pair{"notification after die, p50 of dumping deaths (s)", &p50},
                             std::pair{"notification after die, p95 of dumping deaths (s)", &p95},
                             std::pair{"first death -> last notification (s)", &span}}) {
@@ -716,11 +736,21 @@ void report(const options& o,
                           bench::fixed(ff, 3),
                           "**" + ratio(d, tf) + "**",
                           ratio(d, ff)});
+        if (base) {
+            const double bl = med(*m, side::baseline);
+            t.rows.back().insert(t.rows.back().end(),
+                                 {bench::fixed(bl, 3), ratio(bl, tf), "**" + ratio(d, bl) + "**"});
+        }
     }
-    t.rows.push_back(
-        {"CPU during the burst (s)", bench::fixed(med(cpu, side::daemon), 2), "", "", "", ""});
-    t.rows.push_back(
-        {"peak resident, VmHWM (MiB)", bench::fixed(med(hwm, side::daemon), 1), "", "", "", ""});
+    for (auto [label, m, digits] : {std::tuple{"CPU during the burst (s)", &cpu, 2},
+                                    std::tuple{"peak resident, VmHWM (MiB)", &hwm, 1}}) {
+        t.rows.push_back({label, bench::fixed(med(*m, side::daemon), digits), "", "", "", ""});
+        if (base)
+            t.rows.back().insert(t.rows.back().end(),
+                                 {bench::fixed(med(*m, side::baseline), digits),
+                                  "",
+                                  ratio(med(*m, side::daemon), med(*m, side::baseline))});
+    }
     t.print(out, "burst");
 
     if (!phases.empty()) {
@@ -752,6 +782,13 @@ void report(const options& o,
                 ratio(med(p50, side::daemon), med(p50, side::fifo)).c_str(),
                 ratio(med(span, side::daemon), med(span, side::truth)).c_str(),
                 ratio(med(span, side::daemon), med(span, side::fifo)).c_str());
+    if (base)
+        std::printf("baseline (medians): after-die p50 baseline / true floor %s, daemon / baseline "
+                    "%s; first death -> last: baseline / true floor %s, daemon / baseline %s\n",
+                    ratio(med(p50, side::baseline), med(p50, side::truth)).c_str(),
+                    ratio(med(p50, side::daemon), med(p50, side::baseline)).c_str(),
+                    ratio(med(span, side::baseline), med(span, side::truth)).c_str(),
+                    ratio(med(span, side::daemon), med(span, side::baseline)).c_str());
 
     std::string chart_data = "# round daemon true fifo (first death -> last notification, s)\n";
     for (int r = 1; r <= o.rounds; ++r) {
@@ -802,6 +839,8 @@ options parse(int argc, char* argv[])
             *target = std::stoi(argv[++i]);
         else if (a == "--out")
             ++i;
+        else if (a == "--baseline")
+            o.baseline_bin = argv[++i];
         else
             throw std::runtime_error("unknown option " + a);
     }
@@ -817,7 +856,7 @@ try {
     if (argc < 3) {
         std::cerr << "usage: burst_bench CORE_INTERCEPTOR FLOOR_CLIENT [--out DIR] [--rounds N] "
                      "[--clean N] [--cores N] [--hprofs N] [--decoys N] [--max-concurrency N] "
-                     "[--max-probes N] [--calls N] [--deadline S]\n";
+                     "[--max-probes N] [--calls N] [--deadline S] [--baseline CORE_INTERCEPTOR]\n";
         return 2;
     }
     const options o = parse(argc, argv);
@@ -862,9 +901,11 @@ try {
                                      (full.hprofs + 4) / 5,
                                      (full.decoys + 4) / 5}
                              : full;
-        const side order[3] = {side::daemon, side::truth, side::fifo};
-        for (int k = 0; k < 3; ++k) {
-            const side who = order[(k + std::max(r, 0)) % 3];
+        std::vector<side> order{side::daemon, side::truth, side::fifo};
+        if (!o.baseline_bin.empty())
+            order.insert(order.begin() + 1, side::baseline);
+        for (std::size_t k = 0; k < order.size(); ++k) {
+            const side who = order[(k + static_cast<std::size_t>(std::max(r, 0))) % order.size()];
             const std::string tag = std::to_string(r + 1) + slug(who);
             const auto specs = specs_for("b" + tag + "-", b);
             const auto ids = bench::create_containers(sock, specs, 4, &gate);
@@ -872,7 +913,7 @@ try {
             auto x = figures(r + 1, who, run, sock);
             if (!warm) {
                 results.push_back(x);
-                if (run.metrics)
+                if (run.metrics && who == side::daemon)
                     add_phases(phases, *run.metrics);
             }
             std::cerr << (warm ? std::string("warm-up") : "round " + std::to_string(r + 1)) << " "
