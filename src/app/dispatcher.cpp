@@ -48,8 +48,9 @@ dispatcher::dispatcher(watcher::job_channel& queue,
                        rm_watch& removals,
                        daemon_counters& counters,
                        const bool& stopping)
-    : queue_(queue), probes_{co::limiter(queue.get_executor(), cfg.max_probes),
-                             co::limiter(queue.get_executor(), cfg.max_probes)},
+    : queue_(queue),
+      quiet_(queue.get_executor()), probes_{co::limiter(queue.get_executor(), cfg.max_probes),
+                                            co::limiter(queue.get_executor(), cfg.max_probes)},
       captures_(captures), jobs_(jobs), runner_(runner), store_(store), cfg_(cfg),
       removals_(removals), counters_(counters), stopping_(stopping),
       deaths_(queue.get_executor(), cfg.queue_capacity, probe_max_wait)
@@ -116,10 +117,39 @@ asio::awaitable<void> dispatcher::start_probes(domain::probe_lane lane)
             probes(lane).release();
             co_return;  // shutdown
         }
+        if (lane == domain::probe_lane::clean) {
+            const bool go = co_await wait_until_quiet(e->since);
+            if (!go) {
+                active_.erase(e->ev.id);
+                probes(lane).release();
+                co_return;  // shutdown: the state directory recorded the death
+            }
+        }
         counters_.phases.observe(domain::phase::probe_wait,
                                  std::chrono::steady_clock::now() - e->since);
         jobs_.spawn(run_job(std::move(*e), lane));
     }
+}
+
+bool dispatcher::pressing() const noexcept
+{
+    return probes(domain::probe_lane::suspect).in_use() > 0 ||
+           !deaths_.empty(domain::probe_lane::suspect) || captures_.in_use() > 0 ||
+           awaiting_capture_ > 0;
+}
+
+asio::awaitable<bool> dispatcher::wait_until_quiet(std::chrono::steady_clock::time_point since)
+{
+    const auto deadline = since + probe_max_wait;
+    // Awaits in statements of their own (g++ 12).
+    bool stopped = co_await co::cancelled();
+    while (!stopped && pressing() && std::chrono::steady_clock::now() < deadline) {
+        quiet_.expires_at(deadline);
+        auto [ec] = co_await quiet_.async_wait(use_tuple);
+        (void)ec;  // woken by changed(), the deadline, or a cancellation
+        stopped = co_await co::cancelled();
+    }
+    co_return !stopped;
 }
 
 asio::awaitable<void> dispatcher::run_job(probe_queue::entry e, domain::probe_lane lane)
@@ -145,7 +175,9 @@ asio::awaitable<void> dispatcher::run_job(probe_queue::entry e, domain::probe_la
         co_return;
     }
     const auto waiting_since = std::chrono::steady_clock::now();
+    ++awaiting_capture_;
     const bool slot = co_await take_capture_slot();
+    --awaiting_capture_;
     if (!slot) {
         log::warning({{"CONTAINER_ID", ev.id}})
             << "shutting down: container " << ev.name << " (" << domain::short_id(ev.id)
@@ -232,8 +264,9 @@ asio::awaitable<void> dispatcher::requeue_later(domain::die_event ev,
     (void)ec;  // closed at shutdown: same as above
 }
 
-void dispatcher::changed() const
+void dispatcher::changed()
 {
+    quiet_.cancel();
     if (on_change_)
         on_change_();
 }

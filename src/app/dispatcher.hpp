@@ -13,6 +13,7 @@
 #include "watcher/watcher.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <chrono>
@@ -35,7 +36,9 @@ namespace core_interceptor::app {
 /// slots each: deaths whose exit code says a failure (core-dumping signals first, then the
 /// others, never starving any), and clean exits. So a crash's probe never waits for the probe
 /// of a clean exit (which the Engine may hold up while it cleans that container up), nor a
-/// capture behind probes. One job
+/// capture behind probes. A clean exit's probe also waits until the Engine has nothing more
+/// pressing (no failure waiting for or in its probe, no capture waiting or running), or until
+/// it has waited probe_max_wait: on a burst, the Engine serves the crashes first. One job
 /// per container at a time (a later death of a container waits for its running job), a job
 /// that lost the Engine queued again after a pause, and the death recorded as finished in the
 /// state directory once its outcome settles it. Jobs run in the `jobs` group, which the daemon
@@ -78,6 +81,10 @@ private:
     /// found take a capture slot and capture.
     boost::asio::awaitable<void> run_job(probe_queue::entry e, domain::probe_lane lane);
     co::limiter& probes(domain::probe_lane lane) { return probes_[static_cast<std::size_t>(lane)]; }
+    const co::limiter& probes(domain::probe_lane lane) const
+    {
+        return probes_[static_cast<std::size_t>(lane)];
+    }
     /// Waits for a capture slot in a job that probed: true once taken, false on a graceful
     /// stop (the job's cancellation state then still records it).
     boost::asio::awaitable<bool> take_capture_slot();
@@ -91,9 +98,17 @@ private:
     /// ends the wait (the record in the state directory resumes it at the next start).
     boost::asio::awaitable<void> requeue_later(domain::die_event ev,
                                                std::chrono::milliseconds delay);
-    void changed() const;
+    /// Wakes the clean exits' lane and tells the status line.
+    void changed();
+    /// Whether the Engine has work more pressing than a clean exit's probe: a crash or failure
+    /// waiting for or in its probe, a capture waiting or running.
+    bool pressing() const noexcept;
+    /// Waits, in the clean exits' lane, until nothing is pressing or the death queued at
+    /// `since` has waited probe_max_wait: false on a graceful stop.
+    boost::asio::awaitable<bool> wait_until_quiet(std::chrono::steady_clock::time_point since);
 
     watcher::job_channel& queue_;
+    boost::asio::steady_timer quiet_;    // cancelled by changed(): wakes wait_until_quiet()
     std::array<co::limiter, 2> probes_;  // per probe lane (--max-probes each)
     co::limiter& captures_;
     co::task_group& jobs_;
@@ -104,8 +119,9 @@ private:
     daemon_counters& counters_;
     const bool& stopping_;
     std::function<void()> on_change_;
-    probe_queue deaths_;            // waiting for a probe slot
-    std::set<std::string> active_;  // containers with a job
+    probe_queue deaths_;                // waiting for a probe slot
+    std::set<std::string> active_;      // containers with a job
+    std::size_t awaiting_capture_ = 0;  // probed jobs waiting for a capture slot
     std::unordered_map<std::string, std::deque<domain::die_event>> waiting_;  // their next deaths
     std::map<std::string, co::backoff> retries_;  // containers whose job lost the Engine: waits
 };

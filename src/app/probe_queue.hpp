@@ -38,6 +38,7 @@ public:
     boost::asio::awaitable<std::optional<entry>> pop(domain::probe_lane lane);
 
     std::size_t size() const noexcept { return deaths_.size(); }
+    bool empty(domain::probe_lane lane) const noexcept { return deaths_.empty(lane); }
 
 private:
     domain::death_queue deaths_;

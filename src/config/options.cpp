@@ -97,7 +97,8 @@ void add_job_options(po::options_description& general)
             "containers being captured (committed, pushed, announced) at once")
         ("max-probes", po::value<std::string>()->value_name("N")->default_value("4"),
             "dead containers probed for dumps at once, in each of two lanes: failures, crashes "
-            "(exit code 128 + a core-dumping signal) first; and clean exits")
+            "(exit code 128 + a core-dumping signal) first; and clean exits, once no failure "
+            "or capture waits or runs (or after 10 s)")
         ("keep-image", po::bool_switch(),
             "keep the committed image locally after a successful push")
         ("push-retry-window", po::value<std::string>()->value_name("SECONDS")->default_value("180"),
