@@ -61,19 +61,19 @@ asio::awaitable<result<stream_writer>> stream_writer::open(const endpoint& ep,
                                                            const limits& lim,
                                                            std::uint64_t* bytes_read)
 {
-    auto opened = co_await detail::open_stream<impl>(nullptr, ep, req, lim, bytes_read);
-    if (!opened)
-        co_return opened.error();
-    co_return stream_writer(std::move(*opened));
+    return detail::open_stream<impl>(
+        nullptr, ep, req, lim, bytes_read, [](std::unique_ptr<impl> p) {
+            return stream_writer(std::move(p));
+        });
 }
 
 asio::awaitable<result<stream_writer>>
 stream_writer::open(connection_pool& pool, const request& req, const limits& lim)
 {
-    auto opened = co_await detail::open_stream<impl>(&pool, pool.where(), req, lim, nullptr);
-    if (!opened)
-        co_return opened.error();
-    co_return stream_writer(std::move(*opened));
+    return detail::open_stream<impl>(
+        &pool, pool.where(), req, lim, nullptr, [](std::unique_ptr<impl> p) {
+            return stream_writer(std::move(p));
+        });
 }
 
 asio::awaitable<result<void>> stream_writer::write(std::string_view piece)

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <type_traits>
 
 namespace core_interceptor::http::detail {
 
@@ -157,15 +158,17 @@ failure first_exchange_failure(failure f, bool fresh_tls);
 /// failed, or nothing of the answer arrived and the method is GET or HEAD.
 bool may_resend(const request& req, error_code ec, bool write_failed, bool received);
 
-/// The state of a streaming exchange (a stream_reader's or stream_writer's impl), connected
-/// and started with `Impl::start(req)`, which sets `Impl::resend` when it may be sent again
-/// (may_resend).
-template <class Impl>
-boost::asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(connection_pool* pool,
-                                                                  const endpoint& ep,
-                                                                  const request& req,
-                                                                  const limits& lim,
-                                                                  std::uint64_t* bytes_read)
+/// A streaming exchange (a stream_reader's or stream_writer's), its state `Impl` connected and
+/// started with `Impl::start(req)`, which sets `Impl::resend` when it may be sent again
+/// (may_resend); `wrap` turns the state into the handle.
+template <class Impl, class Wrap>
+boost::asio::awaitable<result<std::invoke_result_t<Wrap, std::unique_ptr<Impl>>>>
+open_stream(connection_pool* pool,
+            const endpoint& ep,
+            const request& req,
+            const limits& lim,
+            std::uint64_t* bytes_read,
+            Wrap wrap)
 {
     for (bool first = true;; first = false) {
         auto l = co_await acquire(pool, ep, lim, bytes_read);
@@ -176,7 +179,7 @@ boost::asio::awaitable<result<std::unique_ptr<Impl>>> open_stream(connection_poo
         auto p = std::make_unique<Impl>(std::move(l->stream), pool, ep, lim);
         auto started = co_await p->start(req);
         if (started)
-            co_return p;
+            co_return wrap(std::move(p));
         if (!(first && reused && p->resend))
             co_return first_exchange_failure(started.error(), fresh_tls);
     }
