@@ -265,6 +265,9 @@ void read_limits(const po::variables_map& vm, app_config& cfg)
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.max_probes =
         integer<std::size_t>("max-probes", vm["max-probes"].as<std::string>(), 1, 1024);
+    // A kept connection for each probe (two lanes) and capture running at once, and for the
+    // watcher's, the recovery's and the push retrier's calls.
+    cfg.docker.max_idle_connections = 2 * cfg.max_probes + cfg.max_concurrency + 2;
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
     cfg.pipeline.push_retry_window = std::chrono::seconds(
         integer<int>("push-retry-window", vm["push-retry-window"].as<std::string>(), 0, 86400));

@@ -35,12 +35,11 @@ struct client_config {
     /// Where copied dumps wait, in an unlinked file, between the archive read and the archive
     /// write: the Engine locks a container while its archive is read, so the two cannot overlap.
     std::string spool_dir = "/var/tmp";
-    /// Connections kept open between calls (HTTP/1.1 keep-alive; the event stream and a probe
-    /// that stops early never go back). None by default for now: in burst benchmarks against
-    /// dockerd 20.10 with connections kept, some Engine calls failed as if the Engine were gone
-    /// and a probe never ended, for a cause not found yet (a new connection per exchange did not
-    /// show it).
-    std::size_t max_idle_connections = 0;
+    /// Connections kept open between calls (HTTP/1.1 keep-alive), so that a call finds one
+    /// ready instead of connecting; the event stream and a probe that hangs up early never go
+    /// back. The daemon keeps one for each probe and capture that may run at once, plus a few
+    /// (config: build).
+    std::size_t max_idle_connections = 6;
     /// An idle connection is not reused after this long (closed at the next call).
     std::chrono::milliseconds idle_timeout{4000};
 };

@@ -61,6 +61,8 @@ TEST_CASE("config: defaults match SPEC §2")
     const auto& c = std::get<config::app_config>(r.parsed);
     CHECK(c.max_concurrency == 4);
     CHECK(c.max_probes == 4);
+    // Keep-alive: an idle Engine connection for each probe (two lanes) and capture, and 2 more.
+    CHECK(c.docker.max_idle_connections == 14);
     CHECK(c.docker.host == "unix:///var/run/docker.sock");
     CHECK_FALSE(c.pipeline.registry);
     CHECK_FALSE(c.kafka);
@@ -229,6 +231,7 @@ TEST_CASE("config: --process takes several names, repeatable; --dry-run is a swi
     CHECK(c.pipeline.dry_run);
     CHECK(c.max_concurrency == 2);
     CHECK(c.max_probes == 9);
+    CHECK(c.docker.max_idle_connections == 22);
 
     auto d = parse({"--docker-host", "unix:///var/run/docker.sock"});
     REQUIRE(std::holds_alternative<config::app_config>(d.parsed));
