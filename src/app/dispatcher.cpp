@@ -163,7 +163,11 @@ asio::awaitable<void> dispatcher::run_job(probe_queue::entry e, domain::probe_la
                 slot->release();
             self.changed();
         }
-        void release() { std::exchange(slot, nullptr)->release(); }
+        void release()
+        {
+            if (auto* s = std::exchange(slot, nullptr))
+                s->release();
+        }
     } guard{*this, &probes(lane)};
     changed();
     const auto ev = std::move(e.ev);
@@ -188,7 +192,13 @@ asio::awaitable<void> dispatcher::run_job(probe_queue::entry e, domain::probe_la
     guard.slot = &captures_;
     counters_.phases.observe(domain::phase::capture_wait,
                              std::chrono::steady_clock::now() - waiting_since);
-    const auto o = co_await runner_.capture(std::move(probed));  // a statement of its own (g++ 12)
+    // The slot goes back once the image is pushed and deleted: the next capture need not wait
+    // for this one's announcement.
+    auto engine_done = [this, &guard] {
+        guard.release();
+        changed();
+    };
+    const auto o = co_await runner_.capture(std::move(probed), engine_done);  // (g++ 12)
     finish(ev, o);
 }
 

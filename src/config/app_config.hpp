@@ -31,7 +31,8 @@ struct app_config {
     std::filesystem::path state_dir = "/var/lib/core_interceptor";
     /// On a first run (no state yet), handle containers that exited this long before start.
     std::chrono::seconds catch_up_since{0};
-    /// Containers being captured (committed, pushed, announced) at once (`--max-concurrency`).
+    /// Containers being captured (committed, pushed, deleted) at once (`--max-concurrency`);
+    /// each is announced after its slot goes back.
     std::size_t max_concurrency = 4;
     /// Dead containers probed for dumps at once in each probe lane (`--max-probes`).
     std::size_t max_probes = 4;

@@ -94,7 +94,8 @@ void add_job_options(po::options_description& general)
             "free space in --state-dir that dump copies leave to the rest of the state; "
             "a copy that does not fit is reported, not copied")
         ("max-concurrency", po::value<std::string>()->value_name("N")->default_value("4"),
-            "containers being captured (committed, pushed, announced) at once")
+            "containers being captured (committed, pushed, deleted) at once; each is announced "
+            "after its slot goes back")
         ("max-probes", po::value<std::string>()->value_name("N")->default_value("4"),
             "dead containers probed for dumps at once, in each of two lanes: failures, crashes "
             "(exit code 128 + a core-dumping signal) first; and clean exits, once no failure "

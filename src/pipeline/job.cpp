@@ -91,7 +91,7 @@ asio::awaitable<probed> job_runner::probe(domain::die_event ev)
     co_return probed(std::move(j));
 }
 
-asio::awaitable<outcome> job_runner::capture(probed p)
+asio::awaitable<outcome> job_runner::capture(probed p, std::function<void()> engine_done)
 {
     if (p.end_)
         co_return *p.end_;
@@ -104,7 +104,7 @@ asio::awaitable<outcome> job_runner::capture(probed p)
         co_return outcome::cancelled;
     // Awaited in a statement of its own (g++ 12 miscompiles a co_await in co_return's
     // call arguments).
-    const outcome o = co_await capture_steps(*p.found_);
+    const outcome o = co_await capture_steps(*p.found_, engine_done);
     co_return counted(o);
 }
 
@@ -133,7 +133,8 @@ asio::awaitable<std::optional<outcome>> job_runner::probe_steps(detail::job_stat
     co_return co_await take_stock(j);
 }
 
-asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j)
+asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j,
+                                                  const std::function<void()>& engine_done)
 {
     const auto start = std::chrono::steady_clock::now();
     if (auto end = co_await name_image(j))
@@ -146,6 +147,8 @@ asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j)
         co_return *end;
     timed(domain::phase::commit, start);
     co_await push(j);
+    if (engine_done)
+        engine_done();
     const outcome o = co_await announce(j);  // a statement of its own (g++ 12)
     co_await remove_late_commits(j);
     co_return o;

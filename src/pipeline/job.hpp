@@ -96,7 +96,9 @@ public:
     /// pushes, deletes and announces. Must run in the coroutine that called probe(), whose
     /// cancellation state it keeps: after a total cancellation it ends at once as `cancelled`
     /// (nothing committed yet). A `p` whose probe ended the job gives back that outcome.
-    boost::asio::awaitable<outcome> capture(probed p);
+    /// `engine_done`, when given, is called once the image is pushed and deleted (or left for
+    /// the push retrier), before the announcement: the capture's heavy Engine calls are over.
+    boost::asio::awaitable<outcome> capture(probed p, std::function<void()> engine_done = {});
 
     /// Retries, until cancelled, the pushes that failed for good (push_retrier::run).
     boost::asio::awaitable<void> retry_failed_pushes(std::chrono::milliseconds interval)
@@ -138,7 +140,8 @@ private:
     static std::optional<outcome> decide(const failure& f, std::optional<outcome> answered);
 
     boost::asio::awaitable<std::optional<outcome>> probe_steps(detail::job_state& j);
-    boost::asio::awaitable<outcome> capture_steps(detail::job_state& j);
+    boost::asio::awaitable<outcome> capture_steps(detail::job_state& j,
+                                                  const std::function<void()>& engine_done);
     /// Counts a failed job (commit_failed, probe_failed) and gives back `o`.
     outcome counted(outcome o);
     /// Reports how long `step` took since `start`.

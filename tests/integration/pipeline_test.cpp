@@ -289,5 +289,57 @@ TEST_CASE_FIXTURE(scene,
     remove_all_containers(*p);
 }
 
+TEST_CASE_FIXTURE(scene,
+                  "one capture slot: the next dump is captured while the last one's announcement "
+                  "is still unanswered")
+{
+    const auto bin = daemon_binary();
+    if (!p)
+        return;
+    auto args = usual_args();
+    const auto at = std::find(args.begin(), args.end(), "--max-concurrency");
+    REQUIRE(at != args.end());
+    REQUIRE(std::next(at) != args.end());
+    *std::next(at) = "1";
+    auto& daemon = watch(args);
+    INFO("daemon log:\n", daemon.log_tail());
+
+    // The REST endpoint takes its time: it answers nothing until the end. A capture slot held
+    // through the announcement would keep the second dump waiting until that delivery gave up
+    // (its 10 s timeout); the slot goes back once the image is pushed and deleted.
+    rest.hold_answers(true);
+    const container_spec crash{"core", crash_with_core(), 139, "core"};
+    const std::vector<container_spec> specs{crash, crash};
+    const std::vector<std::string> names{unique_name("slot0"), unique_name("slot1")};
+    const auto cs = start_containers_at_once(*p, specs, names, work.path());
+    wait_exited(*p, cs);
+
+    REQUIRE_MESSAGE(rest.wait_for(1, notification_timeout), "no announcement reached REST");
+    const auto first = std::chrono::steady_clock::now();
+    const bool second = rest.wait_for(2, 8s);
+    const auto gap = std::chrono::duration<double>(std::chrono::steady_clock::now() - first);
+    CHECK_MESSAGE(second,
+                  "the second announcement did not come while the first was unanswered (",
+                  gap.count(),
+                  " s)");
+    rest.hold_answers(false);
+
+    std::set<std::string> tags;
+    for (const auto& r : rest.requests()) {
+        auto n = parse_notification(r.body);
+        REQUIRE(n);
+        CHECK(n->at("pushed").as_bool());
+        tags.insert(string_field(*n, "tag"));
+    }
+    CHECK(tags == std::set<std::string>{cs[0].tag(), cs[1].tag()});
+    CHECK_MESSAGE(kafka.wait_for(2, notification_timeout),
+                  "Kafka got ",
+                  kafka.messages().size(),
+                  " of 2");
+
+    stop_cleanly(daemon);
+    remove_all_containers(*p);
+}
+
 }  // namespace
 }  // namespace core_interceptor::integration

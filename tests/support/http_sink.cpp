@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -75,6 +76,7 @@ struct http_sink::impl {
     mutable std::condition_variable changed;
     std::vector<http_request> received;
     std::size_t failures_left = 0;
+    bool holding = false;
     unsigned failure_status = 503;
     std::optional<asio::ssl::context> tls;
     std::size_t tls_failure_count = 0;
@@ -106,6 +108,24 @@ struct http_sink::impl {
         return r.status;
     }
 
+    bool held() const
+    {
+        std::lock_guard lock(mutex);
+        return holding;
+    }
+
+    // Polls, on the sink's own thread, until answers are no longer held.
+    asio::awaitable<void> wait_while_held()
+    {
+        asio::steady_timer timer(io);
+        while (held()) {
+            timer.expires_after(std::chrono::milliseconds(20));
+            auto [ec] = co_await timer.async_wait(token);
+            if (ec)
+                co_return;
+        }
+    }
+
     // The HTTP exchanges of one connection, plain or TLS.
     template <class Stream>
     asio::awaitable<void> serve(Stream& stream, const std::string& client_subject)
@@ -119,6 +139,7 @@ struct http_sink::impl {
                 co_return;  // peer closed, or garbage: nothing to answer
             auto req = parser.release();
             const unsigned status = record(req, client_subject);
+            co_await wait_while_held();
             http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
             if (status != 200) {
                 std::lock_guard lock(mutex);
@@ -231,6 +252,12 @@ void http_sink::fail_next(std::size_t n, unsigned status, std::string retry_afte
     impl_->failures_left = n;
     impl_->failure_status = status;
     impl_->failure_retry_after = std::move(retry_after);
+}
+
+void http_sink::hold_answers(bool on)
+{
+    std::lock_guard lock(impl_->mutex);
+    impl_->holding = on;
 }
 
 bool http_sink::wait_for(std::size_t n, std::chrono::milliseconds timeout) const

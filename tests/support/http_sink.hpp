@@ -55,6 +55,10 @@ public:
     /// `Retry-After: retry_after` header when it is not empty.
     void fail_next(std::size_t n, unsigned status = 503, std::string retry_after = {});
 
+    /// While on, requests are recorded as they arrive but answered only once it is turned off
+    /// (a slow endpoint); each connection waits for its own answer.
+    void hold_answers(bool on);
+
     /// Waits until at least `n` requests were received; false on timeout.
     bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const;
     /// Every request received so far, in arrival order.

@@ -168,6 +168,35 @@ TEST_CASE("pipeline: a core is committed, pushed, deleted locally and announced 
     CHECK(v.at("dumps").as_array().at(0).as_object().at("size").as_int64() == (1 << 30));
 }
 
+TEST_CASE("pipeline: a capture says its Engine work is over after the delete, before the "
+          "announcement")
+{
+    // The dispatcher gives the capture slot back then: the next dump does not wait for a slow
+    // sink.
+    fake_docker docker;
+    docker.files["/tmp/core"] = {1 << 20, elf_core()};
+    recording_sink sink;
+    harness h(docker, {&sink}, make_config(true));
+    int called = 0;
+    std::vector<std::string> calls_then;
+    std::size_t announced_then = 0;
+    auto job = [&]() -> asio::awaitable<pipeline::outcome> {
+        auto p = co_await h.runner.probe(die());
+        const auto o = co_await h.runner.capture(std::move(p), [&] {
+            ++called;
+            calls_then = docker.calls;
+            announced_then = sink.bodies.size();
+        });
+        co_return o;
+    };
+    CHECK(test::run_coro(job()) == pipeline::outcome::pushed);
+    CHECK(called == 1);
+    REQUIRE_FALSE(calls_then.empty());
+    CHECK(calls_then.back() == "delete 127.0.0.1:5000/team/app_2.5-rc1:3bb1f33bb805");
+    CHECK(announced_then == 0);
+    CHECK(sink.bodies.size() == 1);
+}
+
 TEST_CASE("pipeline: a fresh death skips the look for an earlier try's commit; any other looks")
 {
     // A death read live and tried for the first time: the images of the death are listed once,
