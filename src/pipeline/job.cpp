@@ -134,7 +134,7 @@ asio::awaitable<std::optional<outcome>> job_runner::probe_steps(detail::job_stat
 }
 
 asio::awaitable<outcome> job_runner::capture_steps(detail::job_state& j,
-                                                  const std::function<void()>& engine_done)
+                                                   const std::function<void()>& engine_done)
 {
     const auto start = std::chrono::steady_clock::now();
     if (auto end = co_await name_image(j))

@@ -332,10 +332,8 @@ TEST_CASE_FIXTURE(scene,
         tags.insert(string_field(*n, "tag"));
     }
     CHECK(tags == std::set<std::string>{cs[0].tag(), cs[1].tag()});
-    CHECK_MESSAGE(kafka.wait_for(2, notification_timeout),
-                  "Kafka got ",
-                  kafka.messages().size(),
-                  " of 2");
+    CHECK_MESSAGE(
+        kafka.wait_for(2, notification_timeout), "Kafka got ", kafka.messages().size(), " of 2");
 
     stop_cleanly(daemon);
     remove_all_containers(*p);
