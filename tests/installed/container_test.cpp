@@ -198,8 +198,7 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
     // --- 2. an unknown CORE_INTERCEPTOR_ variable: exit 2, naming it ---------------------------
     {
         auto r = d.docker(
-            {"run", "--network", "none", "--rm", "-e", "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image},
-            60s);
+            ts::run_isolated({"--rm", "-e", "CORE_INTERCEPTOR_NO_SUCH_OPTION=1", image}), 60s);
         CHECK_MESSAGE((r.status.exited && r.status.code == 2),
                       "an unknown variable: ",
                       r.status.describe(),
@@ -239,33 +238,30 @@ TEST_CASE("container: the image of scripts/build-image.sh, end to end")
         // --network none: the container's own loopback only, where the script starts run_sinks
         // before it execs the image's entrypoint (then the daemon, PID 1) with the sinks'
         // addresses in CORE_INTERCEPTOR_KAFKA_BROKERS and CORE_INTERCEPTOR_REST_URL.
-        std::vector<std::string> args{"run",
-                                      "--network",
-                                      "none",
-                                      "-d",
-                                      "--name",
-                                      name,
-                                      "--restart",
-                                      "unless-stopped",
-                                      "-v",
-                                      d.socket_path().string() + ":/var/run/docker.sock",
-                                      "-v",
-                                      volume + ":/var/lib/core_interceptor",
-                                      "-v",
-                                      config_file.string() +
-                                          ":/etc/core_interceptor/core_interceptor.conf:ro",
-                                      "-v",
-                                      in.string() + ":/mnt/ci:ro",
-                                      "-v",
-                                      out.string() + ":/mnt/out",
-                                      "-e",
-                                      std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname,
-                                      "--entrypoint",
-                                      "sh",
-                                      image,
-                                      "-c",
-                                      start_sinks_then_entrypoint,
-                                      "core_interceptor-sinks"};
+        std::vector<std::string> args = ts::run_isolated(
+            {"-d",
+             "--name",
+             name,
+             "--restart",
+             "unless-stopped",
+             "-v",
+             d.socket_path().string() + ":/var/run/docker.sock",
+             "-v",
+             volume + ":/var/lib/core_interceptor",
+             "-v",
+             config_file.string() + ":/etc/core_interceptor/core_interceptor.conf:ro",
+             "-v",
+             in.string() + ":/mnt/ci:ro",
+             "-v",
+             out.string() + ":/mnt/out",
+             "-e",
+             std::string("CORE_INTERCEPTOR_HOSTNAME=") + hostname,
+             "--entrypoint",
+             "sh",
+             image,
+             "-c",
+             start_sinks_then_entrypoint,
+             "core_interceptor-sinks"});
         args.insert(args.end(), entrypoint.begin(), entrypoint.end());
         auto r = d.docker(args, 60s);
         REQUIRE_MESSAGE(r.ok(), "docker run of the image: ", r.err);

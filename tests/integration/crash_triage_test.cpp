@@ -301,9 +301,7 @@ TEST_CASE_FIXTURE(
 
     // The usual command line has no per-signature limit: this test sets one.
     auto args = usual_args();
-    auto limit = std::find(args.begin(), args.end(), "--max-per-signature");
-    REQUIRE(limit != args.end());
-    *std::next(limit) = "2";
+    set_option(args, "--max-per-signature", "2");
     const auto port = ts::free_port();
     args.insert(args.end(),
                 {"--keep-image", "--metrics-address", "127.0.0.1:" + std::to_string(port)});

@@ -64,8 +64,7 @@ void check_cores_land_in_containers(shared_parts& p)
                                "'): cores never land inside containers");
 
     const auto name = unique_name("probe");
-    std::vector<std::string> args{
-        "run", "--network", "none", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
+    auto args = ts::run_isolated({"--ulimit", "core=-1", "-w", "/tmp", "--name", name});
     const auto engine_options = p.dockerd.run_options();
     args.insert(args.end(), engine_options.begin(), engine_options.end());
     args.push_back(ts::private_dockerd::test_image);
@@ -296,6 +295,14 @@ daemon_args(const shared_parts& p, const std::string& kafka_brokers, const std::
     return a;
 }
 
+void set_option(std::vector<std::string>& args, const std::string& option, std::string value)
+{
+    const auto at = std::find(args.begin(), args.end(), option);
+    REQUIRE_MESSAGE(at != args.end(), option, " is not on the command line");
+    REQUIRE(std::next(at) != args.end());
+    *std::next(at) = std::move(value);
+}
+
 void start_watching(daemon_under_test& d)
 {
     if (d.wait_until_watching(10s))
@@ -365,8 +372,7 @@ std::string unique_name(const std::string& what)
 
 container start_container(shared_parts& p, const container_spec& spec, const std::string& name)
 {
-    std::vector<std::string> args{
-        "run", "--network", "none", "-d", "--ulimit", "core=-1", "-w", "/tmp", "--name", name};
+    auto args = ts::run_isolated({"-d", "--ulimit", "core=-1", "-w", "/tmp", "--name", name});
     const auto engine_options = p.dockerd.run_options();
     args.insert(args.end(), engine_options.begin(), engine_options.end());
     args.insert(args.end(), spec.run_options.begin(), spec.run_options.end());
@@ -392,19 +398,10 @@ std::vector<container> start_containers_at_once(shared_parts& p,
     std::vector<ts::process> runs;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         ts::process_options o;
-        o.argv = {docker.string(),
-                  "-H",
-                  p.dockerd.host(),
-                  "run",
-                  "--network",
-                  "none",
-                  "-d",
-                  "--ulimit",
-                  "core=-1",
-                  "-w",
-                  "/tmp",
-                  "--name",
-                  names[i]};
+        o.argv = {docker.string(), "-H", p.dockerd.host()};
+        const auto run =
+            ts::run_isolated({"-d", "--ulimit", "core=-1", "-w", "/tmp", "--name", names[i]});
+        o.argv.insert(o.argv.end(), run.begin(), run.end());
         const auto engine_options = p.dockerd.run_options();
         o.argv.insert(o.argv.end(), engine_options.begin(), engine_options.end());
         o.argv.insert(o.argv.end(), specs[i].run_options.begin(), specs[i].run_options.end());

@@ -93,6 +93,10 @@ private:
 std::vector<std::string>
 daemon_args(const shared_parts& p, const std::string& kafka_brokers, const std::string& rest_url);
 
+/// Gives `option`, already in `args` (daemon_args sets it), the value `value`; fails the test
+/// when it is not there.
+void set_option(std::vector<std::string>& args, const std::string& option, std::string value);
+
 /// Starts the daemon, waits for "watching events" (else a short pause); fails if it exits.
 void start_watching(daemon_under_test& d);
 

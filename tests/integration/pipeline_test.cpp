@@ -202,7 +202,7 @@ TEST_CASE_FIXTURE(
         CHECK_MESSAGE(pull.ok(), "docker pull ", ref, ": ", pull.err);
         if (pull.ok()) {
             auto ls = p->dockerd.docker(
-                {"run", "--network", "none", "--rm", ref, "sh", "-c", "test -s /tmp/core"}, 60s);
+                ts::run_isolated({"--rm", ref, "sh", "-c", "test -s /tmp/core"}), 60s);
             CHECK_MESSAGE(ls.ok(), "the pushed image holds no /tmp/core: ", ls.err);
             p->dockerd.docker({"rmi", ref}, 60s);
         }
@@ -297,10 +297,7 @@ TEST_CASE_FIXTURE(scene,
     if (!p)
         return;
     auto args = usual_args();
-    const auto at = std::find(args.begin(), args.end(), "--max-concurrency");
-    REQUIRE(at != args.end());
-    REQUIRE(std::next(at) != args.end());
-    *std::next(at) = "1";
+    set_option(args, "--max-concurrency", "1");
     auto& daemon = watch(args);
     INFO("daemon log:\n", daemon.log_tail());
 

@@ -68,19 +68,10 @@ TEST_CASE_FIXTURE(
     for (int i = 0; i < burst; ++i) {
         names.push_back(unique_name("stop" + std::to_string(i)));
         ts::process_options o;
-        o.argv = {"docker",
-                  "-H",
-                  p->dockerd.host(),
-                  "run",
-                  "--network",
-                  "none",
-                  "-d",
-                  "--ulimit",
-                  "core=-1",
-                  "-w",
-                  "/tmp",
-                  "--name",
-                  names.back()};
+        o.argv = {"docker", "-H", p->dockerd.host()};
+        const auto run =
+            ts::run_isolated({"-d", "--ulimit", "core=-1", "-w", "/tmp", "--name", names.back()});
+        o.argv.insert(o.argv.end(), run.begin(), run.end());
         const auto engine_options = p->dockerd.run_options();
         o.argv.insert(o.argv.end(), engine_options.begin(), engine_options.end());
         o.argv.push_back(ts::private_dockerd::test_image);

@@ -274,19 +274,16 @@ try {
     std::size_t notified = p.rest.requests().size();
     for (int i = 0; i < crashes; ++i) {
         std::string name = "e2e-crash-" + std::to_string(i);
-        auto r = p.d.docker({"run",
-                             "--network",
-                             "none",
-                             "--ulimit",
-                             "core=-1",
-                             "-w",
-                             "/tmp",
-                             "--name",
-                             name,
-                             "testimg:1.0",
-                             "sh",
-                             "-c",
-                             "sh -c 'kill -SEGV $$'; exit 139"});
+        auto r = p.d.docker(test_support::run_isolated({"--ulimit",
+                                                        "core=-1",
+                                                        "-w",
+                                                        "/tmp",
+                                                        "--name",
+                                                        name,
+                                                        "testimg:1.0",
+                                                        "sh",
+                                                        "-c",
+                                                        "sh -c 'kill -SEGV $$'; exit 139"}));
         auto t0 = clock_type::now();
         bool got_rest = p.rest.wait_for(notified + 1, std::chrono::seconds(60));
         auto t1 = clock_type::now();

@@ -76,7 +76,7 @@ std::string make_container(test_support::private_dockerd& d, const std::string& 
         script += " && dd if=/dev/zero bs=1048576 count=" + std::to_string(mib) +
                   " >> /tmp/core 2>/dev/null";
     auto r =
-        d.docker({"run", "--network", "none", "--name", name, "testimg:1.0", "sh", "-c", script},
+        d.docker(test_support::run_isolated({"--name", name, "testimg:1.0", "sh", "-c", script}),
                  std::chrono::minutes(5));
     if (!r.ok())
         throw std::runtime_error("cannot create " + name + ": " + r.err);
@@ -116,31 +116,21 @@ asio::awaitable<void> event_scenario(test_support::private_dockerd& d,
         throw std::runtime_error("the watcher did not open the event stream");
 
     auto before = c.calls();
-    d.docker({"run",
-              "--network",
-              "none",
-              "--label",
-              "core_interceptor.skip=true",
-              "--name",
-              "filtered-exit",
-              "testimg:1.0",
-              "sh",
-              "-c",
-              "echo done > /tmp/app.log; exit 0"});
+    d.docker(test_support::run_isolated({"--label",
+                                         "core_interceptor.skip=true",
+                                         "--name",
+                                         "filtered-exit",
+                                         "testimg:1.0",
+                                         "sh",
+                                         "-c",
+                                         "echo done > /tmp/app.log; exit 0"}));
     for (int i = 0; i < 200 && w.filtered() == 0; ++i)
         co_await pause(std::chrono::milliseconds(20));
     out.filtered_seen = w.filtered() == 1;
     out.filtered_calls = c.calls() - before;
 
-    d.docker({"run",
-              "--network",
-              "none",
-              "--name",
-              "clean-exit-2",
-              "testimg:1.0",
-              "sh",
-              "-c",
-              "echo done > /tmp/app.log; exit 0"});
+    d.docker(test_support::run_isolated(
+        {"--name", "clean-exit-2", "testimg:1.0", "sh", "-c", "echo done > /tmp/app.log; exit 0"}));
     before = c.calls();
     auto [ec, ev] = co_await q.async_receive(asio::as_tuple(asio::use_awaitable));
     if (!ec) {
@@ -174,18 +164,11 @@ try {
     for (int mib : sizes)
         containers.emplace_back(mib, make_container(d, "probe-" + std::to_string(mib), mib));
     // Clean exits: one that wrote a file (the common case), one that changed nothing at all.
-    auto clean = d.docker({"run",
-                           "--network",
-                           "none",
-                           "--name",
-                           "clean-exit",
-                           "testimg:1.0",
-                           "sh",
-                           "-c",
-                           "echo done > /tmp/app.log; exit 0"});
+    auto clean = d.docker(test_support::run_isolated(
+        {"--name", "clean-exit", "testimg:1.0", "sh", "-c", "echo done > /tmp/app.log; exit 0"}));
     std::string clean_id = d.docker({"inspect", "-f", "{{.Id}}", "clean-exit"}).out.substr(0, 64);
     auto untouched =
-        d.docker({"run", "--network", "none", "--name", "clean-untouched", "testimg:1.0", "true"});
+        d.docker(test_support::run_isolated({"--name", "clean-untouched", "testimg:1.0", "true"}));
     std::string untouched_id =
         d.docker({"inspect", "-f", "{{.Id}}", "clean-untouched"}).out.substr(0, 64);
 

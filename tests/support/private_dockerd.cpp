@@ -291,6 +291,14 @@ void private_dockerd::start()
     throw missing_part(base + " did not answer /_ping within 60 s:\n" + log_tail());
 }
 
+std::vector<std::string> run_isolated(std::vector<std::string> rest)
+{
+    std::vector<std::string> args{"run", "--network", "none"};
+    args.insert(
+        args.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+    return args;
+}
+
 std::vector<std::string> private_dockerd::run_options() const
 {
     return is_podman() ? podman_ulimit_options() : std::vector<std::string>{};

@@ -32,6 +32,10 @@ struct dockerd_options {
     std::vector<std::pair<std::string, std::string>> env;
 };
 
+/// `docker run --network none` followed by `rest`: the command line of every container a test
+/// or benchmark runs (loopback only: no container gets a network).
+std::vector<std::string> run_isolated(std::vector<std::string> rest);
+
 /// A Docker daemon of our own: socket, data root and exec root in a fresh /tmp/ci-XXXXXX, and
 /// always the network-disabling flags (no bridge, no iptables, no forwarding, no masquerade).
 /// Containers must be run with `--network none`. On destruction it kills what is still running,
