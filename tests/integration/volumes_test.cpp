@@ -189,8 +189,7 @@ TEST_CASE_FIXTURE(
         auto pull = p->dockerd.docker({"pull", ref}, 120s);
         REQUIRE_MESSAGE(pull.ok(), "docker pull ", ref, ": ", pull.err);
         const std::string probe = unique_name("volcheck");
-        auto created =
-            p->dockerd.docker({"create", "--network", "none", "--name", probe, ref, "true"}, 60s);
+        auto created = p->dockerd.docker(ts::create_isolated({"--name", probe, ref, "true"}), 60s);
         REQUIRE_MESSAGE(created.ok(), "creating a container from ", ref, ": ", created.err);
         auto copied = copy_out(
             out, *p, probe, "/core_interceptor/dumps/dumps/core", "copied" + std::to_string(i));

@@ -57,16 +57,14 @@ std::string make_container(test_support::private_dockerd& d,
                            std::uint64_t size)
 {
     // dd with seek and no count extends the file to `size` without writing a byte.
-    auto c = d.docker({"create",
-                       "--network",
-                       "none",
-                       "--name",
-                       name,
-                       "testimg:1.0",
-                       "sh",
-                       "-c",
-                       "dd if=/dev/zero of=/tmp/core bs=1 count=0 seek=" + std::to_string(size) +
-                           " 2>/dev/null"});
+    auto c =
+        d.docker(test_support::create_isolated({"--name",
+                                                name,
+                                                "testimg:1.0",
+                                                "sh",
+                                                "-c",
+                                                "dd if=/dev/zero of=/tmp/core bs=1 count=0 seek=" +
+                                                    std::to_string(size) + " 2>/dev/null"}));
     if (!c.ok())
         throw std::runtime_error("cannot create " + name + ": " + c.err);
     auto cp = d.docker({"cp", core.string(), name + ":/tmp/core"});

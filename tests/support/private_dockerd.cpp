@@ -291,12 +291,26 @@ void private_dockerd::start()
     throw missing_part(base + " did not answer /_ping within 60 s:\n" + log_tail());
 }
 
-std::vector<std::string> run_isolated(std::vector<std::string> rest)
+namespace {
+
+std::vector<std::string> without_network(std::string verb, std::vector<std::string> rest)
 {
-    std::vector<std::string> args{"run", "--network", "none"};
+    std::vector<std::string> args{std::move(verb), "--network", "none"};
     args.insert(
         args.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
     return args;
+}
+
+}  // namespace
+
+std::vector<std::string> run_isolated(std::vector<std::string> rest)
+{
+    return without_network("run", std::move(rest));
+}
+
+std::vector<std::string> create_isolated(std::vector<std::string> rest)
+{
+    return without_network("create", std::move(rest));
 }
 
 std::vector<std::string> private_dockerd::run_options() const

@@ -35,6 +35,8 @@ struct dockerd_options {
 /// `docker run --network none` followed by `rest`: the command line of every container a test
 /// or benchmark runs (loopback only: no container gets a network).
 std::vector<std::string> run_isolated(std::vector<std::string> rest);
+/// `docker create --network none` followed by `rest`, for a container started later.
+std::vector<std::string> create_isolated(std::vector<std::string> rest);
 
 /// A Docker daemon of our own: socket, data root and exec root in a fresh /tmp/ci-XXXXXX, and
 /// always the network-disabling flags (no bridge, no iptables, no forwarding, no masquerade).
