@@ -16,10 +16,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -70,6 +70,15 @@ public:
     }
 
     int connections() const { return accepted_; }
+    /// Connections this server has closed.
+    int closed() const { return closed_; }
+    /// Blocks until this server has closed `n` connections (at most 5 s).
+    void wait_closed(int n) const
+    {
+        for (int i = 0; i < 500 && closed_ < n; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        REQUIRE(closed_ >= n);
+    }
     /// What act::raw sends, byte for byte.
     void raw_answer(std::string s) { raw_ = std::move(s); }
     /// Request lines received ("GET /x"), in order.
@@ -109,6 +118,7 @@ private:
     {
         ::close(c.fd);
         c.fd = -1;
+        ++closed_;
     }
 
     void send(conn& c, const std::string& s) { (void)!::write(c.fd, s.data(), s.size()); }
@@ -159,6 +169,7 @@ private:
     int listener_ = -1;
     std::atomic<bool> stop_{false};
     std::atomic<int> accepted_{0};
+    std::atomic<int> closed_{0};
     std::vector<conn> conns_;  // server thread only
     mutable std::mutex mutex_;
     std::vector<std::string> requests_;
@@ -213,13 +224,6 @@ asio::awaitable<std::vector<unsigned>> send_all(http::connection_pool& pool,
     co_return out;
 }
 
-asio::awaitable<bool> pause(std::chrono::milliseconds d)
-{
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-    co_return true;
-}
-
 /// A stream read to its end, then one closed after its header.
 asio::awaitable<bool> streams_whole_then_early(http::connection_pool& pool)
 {
@@ -270,11 +274,15 @@ TEST_CASE("http pool: a connection the server closed while idle is replaced with
                            [](int, int, const std::string&) { return act::answer_and_close; });
     asio::io_context io;
     http::connection_pool pool(unix_endpoint(dir / "s.sock"), {});
-    auto got = run_on(io, send_all(pool, {get("/a")}));
-    // Let the server's close arrive before the next request.
-    run_on(io, pause(std::chrono::milliseconds(100)));
-    auto rest = run_on(io, send_all(pool, {get("/b"), get("/c", "POST")}));
-    got.insert(got.end(), rest.begin(), rest.end());
+    // Each request goes out once the server has closed the connection of the one before it: a
+    // close that crosses a request on the wire is another case (below).
+    std::vector<unsigned> got;
+    int n = 0;
+    for (auto r : {get("/a"), get("/b"), get("/c", "POST")}) {
+        server.wait_closed(n++);
+        auto one = run_on(io, send_all(pool, {std::move(r)}));
+        got.insert(got.end(), one.begin(), one.end());
+    }
     CHECK(got == std::vector<unsigned>{200, 200, 200});
     CHECK(server.connections() == 3);
     CHECK(pool.connections() == 3);

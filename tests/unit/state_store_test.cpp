@@ -136,6 +136,7 @@ TEST_CASE(
     CHECK(s.last_event_nano() == 0);
     CHECK(s.reported("aaaa", "/tmp/core", 42, "2026-11-24T21:36:42Z"));
     s.set_last_event_nano(600);
+    s.flush();  // the write is queued to the store's writer thread
     CHECK(state::store(t.dir).last_event_nano() == 600);
 }
 
