@@ -46,7 +46,8 @@ TEST_CASE_FIXTURE(
     const auto tags_before = registry_tags(*p, test_repo);
 
     auto& daemon = watch(fault_args());
-    INFO("daemon log:\n", daemon.log_tail(60));
+    // (short: what failed is printed before it, and a long tail pushes that out of CI's view)
+    INFO("daemon log:\n", daemon.log_tail(25));
 
     // A burst, all started at once: dumping containers and decoys; one decoy still runs when
     // dockerd dies. The dumping ones also leave 24 MiB of random bytes, so that commits and
@@ -121,7 +122,12 @@ TEST_CASE_FIXTURE(
                   "dockerd restart");
     check_sink("Kafka", k, expected, true);
     check_sink("REST", r, expected, true);
-    CHECK(joined(new_tags(*p, test_repo, tags_before)) == joined(tags_of(dumping)));
+    const auto pushed = joined(new_tags(*p, test_repo, tags_before));
+    CHECK_MESSAGE(pushed == joined(tags_of(dumping)),
+                  "new tags in the registry: ",
+                  pushed,
+                  "; expected ",
+                  joined(tags_of(dumping)));
     check_deleted_locally(*p, dumping);
     for (const auto& c : cs)
         if (!c.spec.object) {

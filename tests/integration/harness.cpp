@@ -255,9 +255,13 @@ std::string daemon_under_test::log() const
     return ts::read_file(err_) + ts::read_file(out_);
 }
 
-std::string daemon_under_test::log_tail(std::size_t lines) const
+std::string daemon_under_test::log_tail(std::size_t lines)
 {
-    return ts::tail_lines(log(), lines);
+    auto tail = ts::tail_lines(log(), lines);
+    // A daemon that is gone says how, at the end of what a failure shows.
+    if (!proc_.running() && proc_.status())
+        tail += "\n(the daemon has ended: " + proc_.status()->describe() + ")";
+    return tail;
 }
 
 bool daemon_under_test::wait_until_watching(std::chrono::milliseconds timeout)
@@ -320,7 +324,11 @@ void stop_cleanly(daemon_under_test& d, std::chrono::seconds within)
     auto st = d.proc().wait_for(within);
     REQUIRE_MESSAGE(
         st.has_value(), "the daemon did not exit within ", within.count(), " s of SIGTERM");
-    CHECK(st->describe() == "exit 0");
+    CHECK_MESSAGE(st->describe() == "exit 0",
+                  "the daemon ended with ",
+                  st->describe(),
+                  " on SIGTERM; its log:\n",
+                  d.log_tail(20));
 }
 
 std::vector<std::string> with_ballast(const std::string& then)

@@ -79,8 +79,8 @@ public:
 
     /// What it wrote to stderr and stdout.
     std::string log() const;
-    /// The last lines of it, for failure messages.
-    std::string log_tail(std::size_t lines = 40) const;
+    /// The last lines of it, for failure messages; then how it ended, if it has.
+    std::string log_tail(std::size_t lines = 40);
 
 private:
     std::filesystem::path out_;
