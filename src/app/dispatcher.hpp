@@ -8,6 +8,7 @@
 #include "co/limiter.hpp"
 #include "co/task_group.hpp"
 #include "config/app_config.hpp"
+#include "domain/death_queue.hpp"
 #include "domain/event.hpp"
 #include "pipeline/job.hpp"
 #include "watcher/watcher.hpp"
@@ -108,8 +109,8 @@ private:
     boost::asio::awaitable<bool> wait_until_quiet(std::chrono::steady_clock::time_point since);
 
     watcher::job_channel& queue_;
-    boost::asio::steady_timer quiet_;    // cancelled by changed(): wakes wait_until_quiet()
-    std::array<co::limiter, 2> probes_;  // per probe lane (--max-probes each)
+    boost::asio::steady_timer quiet_;  // cancelled by changed(): wakes wait_until_quiet()
+    std::array<co::limiter, domain::probe_lanes> probes_;  // per probe lane (--max-probes each)
     co::limiter& captures_;
     co::task_group& jobs_;
     pipeline::job_runner& runner_;

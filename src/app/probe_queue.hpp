@@ -43,8 +43,9 @@ public:
 private:
     domain::death_queue deaths_;
     std::size_t capacity_;
-    std::array<boost::asio::steady_timer, 2> more_;  // per lane: cancelled to wake its pop()
-    boost::asio::steady_timer room_;                 // cancelled to wake wait_for_room()
+    std::array<boost::asio::steady_timer, domain::probe_lanes>
+        more_;                        // per lane: cancelled to wake its pop()
+    boost::asio::steady_timer room_;  // cancelled to wake wait_for_room()
 };
 
 }  // namespace core_interceptor::app

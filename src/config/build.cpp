@@ -2,6 +2,7 @@
 // The app_config of the stored options: every value validated, one section at a time.
 #include "config/detail.hpp"
 
+#include "domain/death_queue.hpp"
 #include "domain/docker_config.hpp"
 #include "domain/dump.hpp"
 #include "domain/filter.hpp"
@@ -265,9 +266,10 @@ void read_limits(const po::variables_map& vm, app_config& cfg)
         integer<std::size_t>("max-concurrency", vm["max-concurrency"].as<std::string>(), 1, 1024);
     cfg.max_probes =
         integer<std::size_t>("max-probes", vm["max-probes"].as<std::string>(), 1, 1024);
-    // A kept connection for each probe (two lanes) and capture running at once, and for the
+    // A kept connection for each probe (every lane) and capture running at once, and for the
     // watcher's, the recovery's and the push retrier's calls.
-    cfg.docker.max_idle_connections = 2 * cfg.max_probes + cfg.max_concurrency + 2;
+    cfg.docker.max_idle_connections =
+        domain::probe_lanes * cfg.max_probes + cfg.max_concurrency + 2;
     cfg.pipeline.keep_image = vm["keep-image"].as<bool>();
     cfg.pipeline.push_retry_window = std::chrono::seconds(
         integer<int>("push-retry-window", vm["push-retry-window"].as<std::string>(), 0, 86400));

@@ -24,6 +24,8 @@ enum class death_class {
 /// (a core-dumping signal, or another failure), and clean exits. A crash's probe never waits
 /// for a slot held by the probe of a clean exit, and a clean exit is never starved by crashes.
 enum class probe_lane { suspect, clean };
+/// How many probe lanes there are (each has --max-probes slots).
+inline constexpr std::size_t probe_lanes = 2;
 
 /// The lane of a class: `clean` for clean exits, `suspect` for the others.
 constexpr probe_lane lane_of(death_class c) noexcept
