@@ -293,24 +293,23 @@ void private_dockerd::start()
 
 namespace {
 
-std::vector<std::string> without_network(std::string verb, std::vector<std::string> rest)
+std::vector<std::string> followed_by(std::vector<std::string> head, std::vector<std::string> rest)
 {
-    std::vector<std::string> args{std::move(verb), "--network", "none"};
-    args.insert(
-        args.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
-    return args;
+    head.insert(
+        head.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+    return head;
 }
 
 }  // namespace
 
 std::vector<std::string> run_isolated(std::vector<std::string> rest)
 {
-    return without_network("run", std::move(rest));
+    return followed_by({"run", "--network", "none"}, std::move(rest));
 }
 
 std::vector<std::string> create_isolated(std::vector<std::string> rest)
 {
-    return without_network("create", std::move(rest));
+    return followed_by({"create", "--network", "none"}, std::move(rest));
 }
 
 std::vector<std::string> private_dockerd::run_options() const
